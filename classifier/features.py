@@ -1,0 +1,185 @@
+"""Bottleneck features: a streaming extraction pipeline and an on-disk cache, one file per image per spec."""
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from classifier.backbones import PRECISIONS, POOLINGS, build_feature_model, get_backbone, weights_identity
+from classifier.images import ImageError, decode
+
+CACHE_FORMAT = "v1"  # bump when the preprocessing changes, so old features are not reused
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    backbone: str
+    weights: str | None = "imagenet"
+    pooling: str | None = None
+    precision: str = "float32"
+    input_size: int | None = None
+
+    def __post_init__(self):
+        get_backbone(self.backbone)
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be None or 'avg', got {self.pooling!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    @property
+    def size(self) -> int:
+        return self.input_size or get_backbone(self.backbone).input_size
+
+    @property
+    def key(self) -> str:
+        """Cache folder name: backbone, input size, pooling, precision and the weights' content id."""
+        pooling = self.pooling or "maps"
+        weights = weights_identity(self.backbone, self.weights)
+        return f"{CACHE_FORMAT}-{self.backbone}-{self.size}-{pooling}-{self.precision}-{weights}"
+
+    def to_dict(self) -> dict:
+        return {"backbone": self.backbone, "weights": self.weights, "pooling": self.pooling,
+                "precision": self.precision, "input_size": self.size}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeatureSpec":
+        return cls(**{k: d.get(k) for k in ("backbone", "weights", "pooling", "precision", "input_size")})
+
+
+class FeatureCache:
+    """root/<spec.key>/<hash[:2]>/<hash>.npy; writes go to a unique temp file, then os.replace (atomic)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, spec: FeatureSpec, content_hash: str) -> Path:
+        return self.root / spec.key / content_hash[:2] / f"{content_hash}.npy"
+
+    def has(self, spec: FeatureSpec, content_hash: str) -> bool:
+        return self.path(spec, content_hash).is_file()
+
+    def missing(self, spec: FeatureSpec, hashes: list[str]) -> list[str]:
+        return [h for h in hashes if not self.has(spec, h)]
+
+    def save(self, spec: FeatureSpec, content_hash: str, feature: np.ndarray) -> None:
+        path = self.path(spec, content_hash)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(feature, dtype="float32"))
+        os.replace(tmp, path)
+
+    def load(self, spec: FeatureSpec, hashes: list[str]) -> np.ndarray:
+        """Stacked float32 features in the order of `hashes` (KeyError naming the first one not cached)."""
+        paths = [self.path(spec, h) for h in hashes]
+        for h, p in zip(hashes, paths):
+            if not p.is_file():
+                raise KeyError(f"feature of {h} not in cache {self.root / spec.key}")
+        from classifier.backbones import feature_shape
+
+        out = np.empty((len(hashes), *feature_shape(spec.backbone, spec.pooling, spec.size)), dtype="float32")
+        for i, p in enumerate(paths):
+            out[i] = np.load(p)
+        return out
+
+
+@dataclass
+class Skipped:
+    content_hash: str
+    path: str
+    reason: str
+
+
+@dataclass
+class ExtractionReport:
+    total: int = 0
+    cached: int = 0
+    extracted: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def _decode_dataset(paths: list[str], size: int, batch_size: int):
+    """tf.data: read + decode + resize in parallel threads (Pillow releases the GIL), batch, prefetch.
+
+    Each element is (images uint8 (B, S, S, 3), errors (B,) bytes: empty when the image decoded)."""
+    import tensorflow as tf
+
+    def load(path: bytes):
+        name = path.decode()
+        try:
+            return decode(Path(name).read_bytes(), size, name), b""
+        except ImageError as exc:
+            return np.zeros((size, size, 3), "uint8"), str(exc).encode()
+        except OSError as exc:
+            return np.zeros((size, size, 3), "uint8"), f"{name}: cannot read file ({exc})".encode()
+
+    def load_tf(path):
+        image, error = tf.numpy_function(load, [path], [tf.uint8, tf.string], stateful=False)
+        image.set_shape((size, size, 3))
+        error.set_shape(())
+        return image, error
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = max(2, os.cpu_count() or 2)
+    return (tf.data.Dataset.from_tensor_slices(paths)
+            .map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(batch_size)
+            .prefetch(2)
+            .with_options(options))
+
+
+_models: dict = {}
+
+
+def feature_model(spec: FeatureSpec):
+    """The spec's raw-image -> features model with a compiled call, built once per process."""
+    import tensorflow as tf
+
+    if spec not in _models:
+        model = build_feature_model(spec.backbone, weights=spec.weights, pooling=spec.pooling,
+                                    precision=spec.precision, input_size=spec.size)
+        _models[spec] = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True))
+    return _models[spec]
+
+
+def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec, cache: FeatureCache, *, batch_size: int = 32,
+            on_progress: Callable[[int, int], None] | None = None,
+            should_cancel: Callable[[], bool] | None = None) -> ExtractionReport:
+    """Features of the items `(content_hash, path)` not yet cached, written to the cache batch by batch.
+
+    Memory is one batch of images and features in flight, whatever the number of items."""
+    start = time.monotonic()
+    unique = dict(items)  # the same content under two paths is extracted once
+    todo = [(h, str(p)) for h, p in unique.items() if not cache.has(spec, h)]
+    report = ExtractionReport(total=len(unique), cached=len(unique) - len(todo))
+    done = report.cached
+    if on_progress:
+        on_progress(done, report.total)
+    if todo:
+        _, run = feature_model(spec)
+        batches = _decode_dataset([p for _, p in todo], spec.size, batch_size)
+        for index, (images, errors) in enumerate(batches):
+            if should_cancel and should_cancel():
+                report.cancelled = True
+                break
+            chunk = todo[index * batch_size:(index + 1) * batch_size]
+            errors = [e.decode() for e in errors.numpy()]
+            good = [i for i, e in enumerate(errors) if not e]
+            report.skipped += [Skipped(h, p, errors[i]) for i, (h, p) in enumerate(chunk) if errors[i]]
+            if good:
+                features = run(images.numpy()[good] if len(good) < len(chunk) else images).numpy()
+                for i, feature in zip(good, features):
+                    cache.save(spec, chunk[i][0], feature)
+            report.extracted += len(good)
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, report.total)
+    report.seconds = time.monotonic() - start
+    return report

@@ -1,0 +1,143 @@
+import ast
+import subprocess
+import sys
+
+import pytest
+from django.urls import reverse
+
+from tests.shared import REPO_DIR
+
+
+def settings_in_subprocess(env: dict, expression: str) -> tuple:
+    """Evaluate `expression` (comma-separated values) on freshly loaded settings in a clean process with `env`."""
+    code = f"import django; from django.conf import settings; django.setup(); print(repr(({expression},)))"
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "webapp.settings", "HOME": str(REPO_DIR)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_DIR, env={**base, **env}, capture_output=True, text=True, check=True
+    )
+    return ast.literal_eval(result.stdout.strip())
+
+
+def test_default_database_is_sqlite_in_the_data_folder_with_wal_and_immediate_transactions(tmp_path):
+    out = settings_in_subprocess(
+        {"MENAGERIE_DATA_DIR": str(tmp_path)},
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], "
+        "settings.DATABASES['default']['OPTIONS']",
+    )
+    engine, name, options = out
+    assert engine == "django.db.backends.sqlite3" and name == str(tmp_path / "db.sqlite3")
+    assert "PRAGMA journal_mode=WAL" in options["init_command"]
+    assert options["transaction_mode"] == "IMMEDIATE" and options["timeout"] == 30
+
+
+def test_database_url_selects_postgresql(tmp_path):
+    out = settings_in_subprocess(
+        {"MENAGERIE_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgres://alice:pw@db.example:5433/menagerie"},
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], "
+        "settings.DATABASES['default']['PORT'], settings.DATABASES['default']['NAME']",
+    )
+    assert out == ("django.db.backends.postgresql", "db.example", 5433, "menagerie")
+
+
+def test_settings_come_from_the_environment(tmp_path):
+    out = settings_in_subprocess(
+        {
+            "MENAGERIE_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "s3cret-from-env",
+            "DEBUG": "1",
+            "ALLOWED_HOSTS": "a.example,b.example",
+            "MEDIA_ROOT": str(tmp_path / "m"),
+            "FEATURES_DIR": str(tmp_path / "f"),
+            "KERAS_HOME": str(tmp_path / "k"),
+            "CELERY_BROKER_URL": "redis://cache.example:6380/2",
+        },
+        "settings.SECRET_KEY, settings.DEBUG, settings.ALLOWED_HOSTS, str(settings.MEDIA_ROOT), "
+        "str(settings.FEATURES_DIR), str(settings.KERAS_HOME), settings.CELERY_BROKER_URL, "
+        "settings.CELERY_RESULT_BACKEND, settings.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']",
+    )
+    assert out == (
+        "s3cret-from-env", True, ["a.example", "b.example"], str(tmp_path / "m"), str(tmp_path / "f"),
+        str(tmp_path / "k"), "redis://cache.example:6380/2", "redis://cache.example:6380/2", 86400,
+    )
+
+
+def test_without_a_broker_url_the_embedded_filesystem_broker_lives_in_the_data_folder(tmp_path):
+    out = settings_in_subprocess(
+        {"MENAGERIE_DATA_DIR": str(tmp_path)},
+        "settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'], settings.DEBUG",
+    )
+    assert out == ("filesystem://", str(tmp_path / "broker" / "queue"), False)
+
+
+def test_generated_secret_key_is_kept_between_starts(tmp_path):
+    first = settings_in_subprocess({"MENAGERIE_DATA_DIR": str(tmp_path)}, "settings.SECRET_KEY")
+    second = settings_in_subprocess({"MENAGERIE_DATA_DIR": str(tmp_path)}, "settings.SECRET_KEY")
+    assert first == second and len(first[0]) >= 50
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin", "MENAGERIE_DATA_DIR": str(tmp_path), "DEBUG": "0", "DJANGO_SECURE": "1",
+        "SECRET_KEY": "x" * 60 + "-production-key-with-enough-entropy-0123456789", "ALLOWED_HOSTS": "menagerie.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO_DIR, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_importing_the_web_app_does_not_import_tensorflow(tmp_path):
+    out = settings_in_subprocess(
+        {"MENAGERIE_DATA_DIR": str(tmp_path)},
+        "__import__('webapp.urls') and __import__('webapp.wsgi') and "
+        "sorted(m for m in __import__('sys').modules if m.split('.')[0] in ('tensorflow', 'keras'))",
+    )
+    assert out == ([],)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["home", "admin:index"])
+def test_anonymous_requests_redirect_to_login(client, url_name):
+    response = client.get(reverse(url_name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login") if url_name == "home" else "/admin/login/")
+
+
+@pytest.mark.django_db
+def test_login_page_is_public_and_logging_in_reaches_home(client, django_user_model):
+    assert client.get(reverse("login")).status_code == 200
+    django_user_model.objects.create_user("ada", password="a-long-passphrase")
+    response = client.post(reverse("login"), {"username": "ada", "password": "a-long-passphrase"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("home")
+    assert b"Log out" in response.content
+
+
+@pytest.mark.django_db
+def test_media_is_served_to_logged_in_users_only_and_never_outside_media_root(client, django_user_model, settings):
+    (settings.MEDIA_ROOT / "hello.txt").parent.mkdir(parents=True, exist_ok=True)
+    (settings.MEDIA_ROOT / "hello.txt").write_text("hi")
+    assert client.get("/media/hello.txt").status_code == 302
+    client.force_login(django_user_model.objects.create_user("ada"))
+    assert b"".join(client.get("/media/hello.txt").streaming_content) == b"hi"
+    assert client.get("/media/../secret_key").status_code == 404
+    assert client.get("/media/missing.txt").status_code == 404
+
+
+def test_plotly_js_is_served_from_the_installed_package(client, django_user_model, db):
+    client.force_login(django_user_model.objects.create_user("ada"))
+    response = client.get("/static/plotly/plotly.min.js")
+    assert response.status_code == 200
+    assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
+
+
+@pytest.mark.django_db
+def test_createadmin_makes_the_first_admin_once(django_user_model, monkeypatch, capsys):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("MENAGERIE_ADMIN_PASSWORD", "correct horse battery staple")
+    call_command("createadmin")
+    call_command("createadmin")
+    admins = django_user_model.objects.filter(is_superuser=True)
+    assert admins.count() == 1 and admins[0].check_password("correct horse battery staple")
+    assert "exists already" in capsys.readouterr().out

@@ -1,0 +1,25 @@
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the first admin user when there is none. The password comes from MENAGERIE_ADMIN_PASSWORD, "
+        "or is generated and printed once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default=os.environ.get("MENAGERIE_ADMIN_USER", "admin"))
+
+    def handle(self, *args, username, **options):
+        users = get_user_model()
+        if users.objects.filter(is_superuser=True).exists():
+            self.stdout.write("An admin user exists already; nothing to do.")
+            return
+        password = os.environ.get("MENAGERIE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        users.objects.create_superuser(username=username, email="", password=password)
+        shown = password if not os.environ.get("MENAGERIE_ADMIN_PASSWORD") else "(from MENAGERIE_ADMIN_PASSWORD)"
+        self.stdout.write(self.style.SUCCESS(f"Created admin user {username!r} with password {shown}"))

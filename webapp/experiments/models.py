@@ -1,0 +1,168 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from webapp.datasets.models import Dataset, Image, Split
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    EXTRACTING = "extracting", "Extracting features"
+    TRAINING = "training", "Training"
+    EVALUATING = "evaluating", "Evaluating"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = [JobStatus.EXTRACTING, JobStatus.TRAINING, JobStatus.EVALUATING]
+FINISHED_STATUSES = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
+
+
+class TrainingJob(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs")
+    backbone = models.CharField(max_length=40, default="vgg16")
+    weights = models.CharField(max_length=20, default="imagenet", help_text='"imagenet" or "none" (random init)')
+    pooling = models.CharField(max_length=10, blank=True, default="", help_text='"" = 7x7 maps, "avg" = pooled')
+    precision = models.CharField(max_length=10, default="float32")
+    head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict()")
+
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    stage_started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error_message = models.TextField(blank=True, help_text="Shown to users: readable, never a traceback")
+
+    images_cached = models.PositiveIntegerField(default=0, help_text="Features found in the cache")
+    images_extracted = models.PositiveIntegerField(default=0, help_text="Features computed by this job")
+    skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out of the job")
+    best_epoch = models.PositiveIntegerField(null=True, blank=True)
+    artifact_dir = models.CharField(max_length=255, blank=True, help_text="Trained model, under ARTIFACTS_DIR")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self):
+        return f"Job {self.pk} ({self.backbone} on {self.dataset})"
+
+    def get_absolute_url(self):
+        return reverse("experiments:job_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+    @property
+    def items_per_second(self) -> float | None:
+        """Rate of the current stage (images/s while extracting, epochs/s while training)."""
+        if not self.stage_started_at or not self.progress_done:
+            return None
+        elapsed = (timezone.now() - self.stage_started_at).total_seconds()
+        return self.progress_done / elapsed if elapsed > 0 else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.items_per_second
+        if not rate or self.is_finished:
+            return None
+        return max(self.progress_total - self.progress_done, 0) / rate
+
+
+class JobImage(models.Model):
+    """The exact images and splits a job used, kept so later dataset edits do not change its results."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="job_images")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    content_hash = models.CharField(max_length=64)
+    label_name = models.CharField(max_length=100)
+    split = models.CharField(max_length=10, choices=Split.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["job", "content_hash"], name="unique_image_per_job")]
+
+
+class EpochMetric(models.Model):
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="epochs")
+    epoch = models.PositiveIntegerField(help_text="1-based")
+    loss = models.FloatField()
+    accuracy = models.FloatField()
+    val_loss = models.FloatField(null=True, blank=True)
+    val_accuracy = models.FloatField(null=True, blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["job", "epoch"]
+        constraints = [models.UniqueConstraint(fields=["job", "epoch"], name="unique_epoch_per_job")]
+
+
+class EvaluationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Evaluation(models.Model):
+    """A trained job's scores on a test set: its own test split, or another dataset with the same classes."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="evaluations")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="evaluations")
+    status = models.CharField(max_length=10, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED)
+    error_message = models.TextField(blank=True)
+    accuracy = models.FloatField(null=True, blank=True)
+    loss = models.FloatField(null=True, blank=True)
+    macro_f1 = models.FloatField(null=True, blank=True)
+    report = models.JSONField(default=dict, help_text="classifier.evaluate.evaluate() output")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+def prediction_upload_path(prediction: "Prediction", filename: str) -> str:
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return f"predictions/{timezone.now():%Y/%m}/{prediction.content_hash}{suffix}"
+
+
+class PredictionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Prediction(models.Model):
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="predictions")
+    file = models.FileField(upload_to=prediction_upload_path, max_length=255)
+    content_hash = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=PredictionStatus.choices, default=PredictionStatus.PENDING)
+    error_message = models.TextField(blank=True)
+    label = models.CharField(max_length=100, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    probabilities = models.JSONField(default=list, help_text="[{label, probability}] sorted, highest first")
+    latency_ms = models.FloatField(null=True, blank=True, help_text="Upload received to result stored")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,3 @@
+from workers.celery_app import app
+
+__all__ = ["app"]
