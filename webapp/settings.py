@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "webapp.core",
+    "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from webapp.core import views as core_views
 
@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", core_views.health, name="health"),
     path("media/<path:path>", core_views.media, name="media"),
+    path("datasets/", include("webapp.datasets.urls")),
+    path("", include("webapp.experiments.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 
 
@@ -9,8 +10,12 @@ class Split(models.TextChoices):
 
 
 class Dataset(models.Model):
+    """A set of labelled photos. It belongs to a team (a Django auth Group): only the team's members (and staff)
+    see it and the jobs and predictions made from it."""
+
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    team = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="datasets")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

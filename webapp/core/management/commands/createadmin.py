@@ -2,13 +2,14 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
     help = (
         "Create the first admin user when there is none. The password comes from MENAGERIE_ADMIN_PASSWORD, "
-        "or is generated and printed once."
+        "or is generated and printed once. The admin joins the default team (MENAGERIE_TEAM, default 'Team')."
     )
 
     def add_arguments(self, parser):
@@ -20,6 +21,8 @@ class Command(BaseCommand):
             self.stdout.write("An admin user exists already; nothing to do.")
             return
         password = os.environ.get("MENAGERIE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        users.objects.create_superuser(username=username, email="", password=password)
+        admin = users.objects.create_superuser(username=username, email="", password=password)
+        team, _ = Group.objects.get_or_create(name=os.environ.get("MENAGERIE_TEAM", "Team"))
+        admin.groups.add(team)
         shown = password if not os.environ.get("MENAGERIE_ADMIN_PASSWORD") else "(from MENAGERIE_ADMIN_PASSWORD)"
         self.stdout.write(self.style.SUCCESS(f"Created admin user {username!r} with password {shown}"))

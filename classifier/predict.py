@@ -1,0 +1,42 @@
+"""Predictions for new images with a trained run: backbone + head, built once and reused."""
+
+from pathlib import Path
+
+import numpy as np
+
+from classifier.images import load_image
+from classifier.model_io import build_full_model, load_head, load_run
+
+
+class Predictor:
+    def __init__(self, model, class_names: list[str], input_size: int, batch_size: int = 32):
+        self.model = model
+        self.class_names = list(class_names)
+        self.input_size = input_size
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_run_dir(cls, run_dir) -> "Predictor":
+        run = load_run(run_dir)
+        model = build_full_model(run["spec"], load_head(run_dir))
+        return cls(model, run["class_names"], run["spec"].size)
+
+    def probabilities(self, sources: list) -> np.ndarray:
+        """(N, classes) float32; ImageError (naming the image) for one that cannot be read."""
+        out = []
+        for start in range(0, len(sources), self.batch_size):
+            chunk = sources[start:start + self.batch_size]
+            images = np.stack([load_image(s, self.input_size, name=None if isinstance(s, (str, Path)) else
+                                          f"image #{start + i + 1}") for i, s in enumerate(chunk)])
+            out.append(np.asarray(self.model.predict_on_batch(images), dtype="float32"))
+        return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), "float32")
+
+    def predict(self, sources: list, top_k: int | None = None) -> list[dict]:
+        """Per image: the decision, its confidence and the class probabilities sorted descending (top_k)."""
+        results = []
+        for p in self.probabilities(sources):
+            order = np.argsort(-p, kind="stable")[:top_k]
+            ranked = [{"label": self.class_names[c], "probability": float(p[c])} for c in order]
+            results.append({"label": ranked[0]["label"], "confidence": ranked[0]["probability"],
+                            "probabilities": ranked})
+        return results

@@ -1,0 +1,1 @@
+"""Accounts: API tokens for scripts (browser users log in with a session)."""
