@@ -1,0 +1,193 @@
+"""`python -m classifier train|predict|evaluate`: the article's workflow on a folder, without the web app."""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, split_items
+from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
+
+DEFAULT_CACHE = Path(os.environ.get("MENAGERIE_FEATURE_CACHE", Path.home() / ".cache" / "menagerie" / "features"))
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(",") if v)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(",") if v)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classifier", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    d = HeadConfig()
+
+    train = commands.add_parser("train", help="extract features, train a head, evaluate, save the run")
+    train.add_argument("data_dir", type=Path, help="train/ validation/ test/ of class folders, or class folders")
+    train.add_argument("--out", type=Path, required=True, help="run folder to write")
+    train.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
+    train.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
+    train.add_argument("--pooling", choices=["none", "avg"], default="none",
+                       help="none: the article's 7x7xC maps; avg: global average")
+    train.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    train.add_argument("--input-size", type=int, default=None, help="image side (default: the backbone's)")
+    train.add_argument("--split", type=_floats, default=DEFAULT_FRACTIONS,
+                       help="train,validation,test fractions for a folder of classes (default 0.85,0.05,0.10)")
+    train.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
+    train.add_argument("--extract-batch-size", type=int, default=32)
+    train.add_argument("--hidden", type=_ints, default=d.hidden, help="hidden layer sizes, e.g. 100,50")
+    train.add_argument("--dropout", type=_floats, default=d.dropout, help="one dropout per hidden layer")
+    train.add_argument("--activation", choices=ACTIVATIONS, default=d.activation)
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    train.add_argument("--lr", type=float, default=d.learning_rate)
+    train.add_argument("--epochs", type=int, default=d.epochs)
+    train.add_argument("--batch-size", type=int, default=d.batch_size, help="head training batch size")
+    train.add_argument("--class-weight", choices=["balanced"], default=None)
+    train.add_argument("--keep-best", action="store_true", help="restore the epoch with the lowest val_loss")
+    train.add_argument("--seed", type=int, default=0)
+
+    predict = commands.add_parser("predict", help="class probabilities and the decision per image")
+    predict.add_argument("run_dir", type=Path)
+    predict.add_argument("images", type=Path, nargs="+")
+    predict.add_argument("--top-k", type=int, default=None)
+
+    evaluate = commands.add_parser("evaluate", help="score a saved run on another folder of class folders")
+    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument("data_dir", type=Path)
+    evaluate.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    evaluate.add_argument("--extract-batch-size", type=int, default=32)
+    return parser
+
+
+def _extract_splits(splits: dict, spec, cache, batch_size: int) -> tuple[dict, dict]:
+    """Extract every image once (progress bar); per split the usable (hash, path, label) rows, and skipped."""
+    from tqdm import tqdm
+
+    from classifier.features import extract
+    from classifier.images import content_hash
+
+    rows = {s: [(content_hash(p), p, label) for label, paths in by_label.items() for p in paths]
+            for s, by_label in splits.items()}
+    items = [(h, p) for split_rows in rows.values() for h, p, _ in split_rows]
+    with tqdm(total=len(items), desc="features", unit="img", file=sys.stderr) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = extract(items, spec, cache, batch_size=batch_size, on_progress=progress)
+    print(f"features: {report.extracted} extracted, {report.cached} cached, {len(report.skipped)} skipped "
+          f"in {report.seconds:.1f}s")
+    for s in report.skipped:
+        print(f"  skipped {s.reason}")
+    bad = {s.content_hash for s in report.skipped}
+    return {s: [r for r in split_rows if r[0] not in bad] for s, split_rows in rows.items()}, report
+
+
+def _arrays(rows: list, spec, cache, class_names: list[str]):
+    import numpy as np
+
+    x = cache.load(spec, [h for h, _, _ in rows])
+    y = np.array([class_names.index(label) for _, _, label in rows], dtype=int)
+    return x, y
+
+
+def _train(args) -> int:
+    from classifier.evaluate import evaluate, format_report
+    from classifier.features import FeatureCache, FeatureSpec
+    from classifier.model_io import _write_json, export_model, save_run
+    from classifier.train import train
+
+    found = discover(args.data_dir)
+    splits = split_items(found["all"], args.split) if "all" in found else found
+    class_names = sorted({label for by_label in splits.values() for label in by_label})
+    weights = None if args.weights.lower() == "none" else args.weights
+    spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling, args.precision,
+                       args.input_size)
+    config = HeadConfig(hidden=args.hidden, dropout=args.dropout, activation=args.activation,
+                        optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
+                        batch_size=args.batch_size, class_weight=args.class_weight, keep_best=args.keep_best)
+    counts = {s: sum(len(p) for p in by_label.values()) for s, by_label in splits.items()}
+    print(f"{len(class_names)} classes: {', '.join(class_names)}; images " +
+          ", ".join(f"{s} {n}" for s, n in counts.items()))
+    cache = FeatureCache(args.cache)
+    rows, _ = _extract_splits(splits, spec, cache, args.extract_batch_size)
+    data = {s: _arrays(rows.get(s, []), spec, cache, class_names) for s in SPLITS}
+
+    def epoch_line(epoch, m):
+        val = (f" val_loss {m['val_loss']:.4f} val_accuracy {m['val_accuracy']:.4f}"
+               if m["val_loss"] is not None else "")
+        print(f"epoch {epoch}/{config.epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} "
+              f"({m['seconds']:.1f}s)", flush=True)
+
+    result = train(*data["train"], *data["validation"], num_classes=len(class_names), config=config,
+                   on_epoch_end=epoch_line, seed=args.seed)
+    test_ids = [str(p) for _, p, _ in rows.get("test", [])]
+    report = evaluate(result.model, *data["test"], class_names, ids=test_ids)
+    print(f"\ntest ({len(test_ids)} images)\n" + format_report(report))
+    save_run(args.out, head=result.model, spec=spec, class_names=class_names, config=config,
+             history=result.history, report=report, best_epoch=result.best_epoch)
+    _write_json(args.out / "features.json", {
+        "cache": str(args.cache.resolve()), "spec_key": spec.key,
+        "items": [{"hash": h, "path": str(p), "label": label, "split": s}
+                  for s, split_rows in rows.items() for h, p, label in split_rows],
+    })
+    export_model(args.out)
+    print(f"\nrun saved to {args.out} (model.keras, head.keras, model.json, history.json, report.json, "
+          f"features.json)")
+    return 0
+
+
+def _predict(args) -> int:
+    from classifier.images import ImageError
+    from classifier.predict import Predictor
+
+    predictor = Predictor.from_run_dir(args.run_dir)
+    status = 0
+    for path in args.images:
+        try:
+            [result] = predictor.predict([path], top_k=args.top_k)
+        except ImageError as exc:
+            print(f"{path}: error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"{path}: {result['label']} ({result['confidence']:.1%})")
+        for p in result["probabilities"]:
+            print(f"  {p['label']:20} {p['probability']:.4f}")
+    return status
+
+
+def _evaluate(args) -> int:
+    from classifier.evaluate import evaluate, format_report
+    from classifier.features import FeatureCache
+    from classifier.model_io import _write_json, load_head, load_run
+
+    run = load_run(args.run_dir)
+    class_names, spec = run["class_names"], run["spec"]
+    found = discover(args.data_dir)
+    by_label = {}
+    for split_by_label in found.values():
+        for label, paths in split_by_label.items():
+            by_label.setdefault(label, []).extend(paths)
+    unknown = sorted(set(by_label) - set(class_names))
+    if unknown:
+        print(f"error: classes not in the model: {', '.join(unknown)} (model has {', '.join(class_names)})",
+              file=sys.stderr)
+        return 2
+    cache = FeatureCache(args.cache)
+    rows, _ = _extract_splits({"all": by_label}, spec, cache, args.extract_batch_size)
+    x, y = _arrays(rows["all"], spec, cache, class_names)
+    report = evaluate(load_head(args.run_dir), x, y, class_names, ids=[str(p) for _, p, _ in rows["all"]])
+    print(f"\n{args.data_dir} ({len(y)} images)\n" + format_report(report))
+    out = args.run_dir / f"evaluate-{args.data_dir.resolve().name}.json"
+    _write_json(out, report)
+    print(f"\nreport saved to {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return {"train": _train, "predict": _predict, "evaluate": _evaluate}[args.command](args)
