@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make run` (the app) and `make test` (the whole test suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test install admin clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Web server on http://127.0.0.1:8000, one `train` worker, one `predict` worker; Ctrl-C stops them all.
+run: install
+	$(PY) manage.py migrate
+	$(PY) manage.py createadmin
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+admin: install
+	$(PY) manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) test-artifacts
