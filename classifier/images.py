@@ -57,7 +57,7 @@ def decode(data: bytes, size: int, name: str = "<bytes>") -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{name}: refused as a decompression bomb ({exc})") from exc
     except Image.UnidentifiedImageError as exc:
-        raise ImageError(f"{name}: not an image file (unknown format)") from exc
+        raise ImageError(f"{name}: not an image file, or its header is corrupt") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
 
