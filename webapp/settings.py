@@ -166,6 +166,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Celery (workers/celery_app.py reads every CELERY_* setting). With no broker URL, an embedded default: kombu's
 # filesystem transport in the data folder, which works across processes on one machine without Redis.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+# Jobs (workers/tasks.py): a running job writes a heartbeat every JOB_HEARTBEAT_SECONDS; the reaper (celery beat,
+# and each worker at start) fails jobs whose heartbeat is older than JOB_STALE_SECONDS (their worker died).
+JOB_TIME_LIMIT_SECONDS = int(env("MENAGERIE_JOB_TIME_LIMIT_SECONDS", str(12 * 3600)))
+JOB_HEARTBEAT_SECONDS = float(env("MENAGERIE_JOB_HEARTBEAT_SECONDS", "10"))
+JOB_STALE_SECONDS = float(env("MENAGERIE_JOB_STALE_SECONDS", "120"))
+REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "60"))
+# Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
+EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
+EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
+PREDICTOR_CACHE_SIZE = int(env("MENAGERIE_PREDICTOR_CACHE_SIZE", "4"))  # trained models kept warm per process
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -179,16 +189,32 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis re-delivers an unacknowledged message after the visibility timeout: it must outlast the longest job
     # (acks_late means a training is acknowledged only when it ends).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 24 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(24 * 3600, 2 * JOB_TIME_LIMIT_SECONDS)}
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = "train"
-CELERY_TASK_ROUTES = {"workers.tasks.predict*": {"queue": "predict"}}
+# Short work on `predict` (never behind a training); the reaper too, so it runs while trainings occupy `train`.
+CELERY_TASK_ROUTES = {
+    "workers.tasks.predict*": {"queue": "predict"},
+    "workers.tasks.reap_stale_jobs": {"queue": "predict"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True  # rows are the results; tasks that are awaited set ignore_result=False
+_long = {"time_limit": JOB_TIME_LIMIT_SECONDS, "soft_time_limit": JOB_TIME_LIMIT_SECONDS - 60}
+CELERY_TASK_ANNOTATIONS = {
+    "workers.tasks.job_run": _long,
+    "workers.tasks.job_extract_chunks": _long,
+    "workers.tasks.evaluation_run": _long,
+    "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
+    "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
+}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING = {

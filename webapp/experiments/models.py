@@ -26,19 +26,28 @@ class TrainingJob(models.Model):
     weights = models.CharField(max_length=20, default="imagenet", help_text='"imagenet" or "none" (random init)')
     pooling = models.CharField(max_length=10, blank=True, default="", help_text='"" = 7x7 maps, "avg" = pooled')
     precision = models.CharField(max_length=10, default="float32")
+    input_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Backbone input side in pixels; empty = the backbone's own (224)"
+    )
     head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict()")
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
+        help_text="The job this one retries, with the same settings",
+    )
 
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     stage_started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Written by the worker while it runs")
+    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker running (or last running) it")
     cancel_requested = models.BooleanField(default=False)
     error_message = models.TextField(blank=True, help_text="Shown to users: readable, never a traceback")
 
     images_cached = models.PositiveIntegerField(default=0, help_text="Features found in the cache")
     images_extracted = models.PositiveIntegerField(default=0, help_text="Features computed by this job")
     skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out of the job")
+    chunks_total = models.PositiveIntegerField(default=0, help_text="Extraction chunks workers share")
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
     artifact_dir = models.CharField(max_length=255, blank=True, help_text="Trained model, under ARTIFACTS_DIR")
 
@@ -46,7 +55,9 @@ class TrainingJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Claimed by a worker (extraction began)")
+    training_at = models.DateTimeField(null=True, blank=True, help_text="Training stage began")
+    evaluating_at = models.DateTimeField(null=True, blank=True, help_text="Evaluation stage began")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -62,6 +73,23 @@ class TrainingJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def epochs_planned(self) -> int:
+        return int(self.head_config.get("epochs") or 0)
+
+    @property
+    def weights_arg(self) -> str | None:
+        """The weights as classifier.* takes them: "imagenet", None for random init, or a file path."""
+        return None if self.weights in ("", "none") else self.weights
+
+    @property
+    def pooling_arg(self) -> str | None:
+        return self.pooling or None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -99,6 +127,34 @@ class JobImage(models.Model):
         constraints = [models.UniqueConstraint(fields=["job", "content_hash"], name="unique_image_per_job")]
 
 
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class ExtractionChunk(models.Model):
+    """A slice of a job's uncached images: the job's own task and helper tasks on other `train` workers each
+    claim chunks (conditional UPDATE) and write the features into the shared cache."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    items = models.JSONField(help_text="[[content_hash, path], ...] to extract")
+    status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    extracted = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, help_text="[{content_hash, path, reason}]")
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="unique_chunk_per_job")]
+
+    def __str__(self):
+        return f"Chunk {self.index} of job {self.job_id}"
+
+
 class EpochMetric(models.Model):
     job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="epochs")
     epoch = models.PositiveIntegerField(help_text="1-based")
@@ -131,10 +187,27 @@ class Evaluation(models.Model):
     loss = models.FloatField(null=True, blank=True)
     macro_f1 = models.FloatField(null=True, blank=True)
     report = models.JSONField(default=dict, help_text="classifier.evaluate.evaluate() output")
+    image_count = models.PositiveIntegerField(default=0)
+    skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out")
+    is_job_test_split = models.BooleanField(
+        default=False, help_text="The job's own test split (made by the job), not a re-evaluation"
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Evaluation {self.pk} of job {self.job_id} on {self.dataset}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED)
 
 
 def prediction_upload_path(prediction: "Prediction", filename: str) -> str:
@@ -163,6 +236,10 @@ class Prediction(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Prediction {self.pk} ({self.label or self.status})"

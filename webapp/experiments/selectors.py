@@ -1,0 +1,123 @@
+"""Reads on jobs, evaluations and predictions. Nothing here imports TensorFlow."""
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from webapp.datasets.models import Dataset, Image
+from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, Prediction, TrainingJob
+
+
+def _visible(queryset: QuerySet, user, dataset_path: str) -> QuerySet:
+    """Rows whose dataset belongs to one of the user's teams (staff see everything)."""
+    if not user or not user.is_authenticated:
+        return queryset.none()
+    if user.is_staff:
+        return queryset
+    return queryset.filter(**{f"{dataset_path}__team__in": user.groups.all()})
+
+
+def jobs_for_user(user) -> QuerySet[TrainingJob]:
+    return _visible(TrainingJob.objects.select_related("dataset", "created_by"), user, "dataset")
+
+
+def predictions_for_user(user) -> QuerySet[Prediction]:
+    return _visible(Prediction.objects.select_related("job", "job__dataset"), user, "job__dataset")
+
+
+def evaluations_for_user(user) -> QuerySet[Evaluation]:
+    return _visible(Evaluation.objects.select_related("job", "dataset"), user, "job__dataset")
+
+
+def _evaluation_summary(evaluation: Evaluation) -> dict:
+    return {
+        "id": evaluation.pk,
+        "dataset": str(evaluation.dataset),
+        "dataset_id": evaluation.dataset_id,
+        "status": evaluation.status,
+        "is_job_test_split": evaluation.is_job_test_split,
+        "accuracy": evaluation.accuracy,
+        "loss": evaluation.loss,
+        "macro_f1": evaluation.macro_f1,
+        "image_count": evaluation.image_count,
+        "error_message": evaluation.error_message,
+    }
+
+
+def job_evaluation(job: TrainingJob) -> Evaluation | None:
+    """The evaluation on the job's own test split (made by the job itself), if it exists yet."""
+    return job.evaluations.filter(is_job_test_split=True).first()
+
+
+def job_status(job: TrainingJob) -> dict:
+    """JSON-ready live state of a job, for the job page's polling."""
+    job.refresh_from_db()
+    epochs = [
+        {"epoch": m.epoch, "loss": m.loss, "accuracy": m.accuracy, "val_loss": m.val_loss,
+         "val_accuracy": m.val_accuracy, "seconds": m.seconds}
+        for m in job.epochs.all()
+    ]
+    done, total = job.progress_done, job.progress_total
+    rate = job.items_per_second
+    evaluation = job_evaluation(job)
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "stage": job.status,
+        "progress": {"done": done, "total": total},
+        "percent": round(100 * done / total, 1) if total else (100.0 if job.status == JobStatus.SUCCEEDED else 0.0),
+        "items_per_second": round(rate, 3) if rate else None,
+        "eta_seconds": round(job.eta_seconds, 1) if job.eta_seconds is not None else None,
+        "error_message": job.error_message,
+        "cancel_requested": job.cancel_requested,
+        "epochs": epochs,
+        "epochs_planned": job.epochs_planned,
+        "best_epoch": job.best_epoch,
+        "images_cached": job.images_cached,
+        "images_extracted": job.images_extracted,
+        "skipped_images": job.skipped_images,
+        "finished": job.is_finished,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+        "evaluation": _evaluation_summary(evaluation) if evaluation else None,
+    }
+
+
+def job_reevaluations(job: TrainingJob) -> QuerySet[Evaluation]:
+    """Evaluations of the job on other datasets (re-evaluations), newest first."""
+    return job.evaluations.filter(is_job_test_split=False).select_related("dataset")
+
+
+def evaluation_status(evaluation: Evaluation) -> dict:
+    evaluation.refresh_from_db()
+    return _evaluation_summary(evaluation) | {
+        "finished": evaluation.status in (EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED)
+    }
+
+
+def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
+                         precision: str = "float32", input_size: int | None = None) -> int:
+    """How many of the dataset's images a new job would run through the backbone (not yet in the cache)."""
+    from classifier.backbones import WeightsMissingError
+    from classifier.features import FeatureCache, FeatureSpec
+
+    hashes = list(Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True).distinct())
+    try:
+        spec = FeatureSpec(backbone, None if weights in ("", "none") else weights, pooling or None, precision,
+                           input_size)
+        return len(FeatureCache(settings.FEATURES_DIR).missing(spec, hashes))
+    except (WeightsMissingError, ValueError, OSError):
+        return len(hashes)  # weights not here yet (the worker downloads them): every image is work
+
+
+def backbone_choices() -> list[tuple[str, str]]:
+    """(name, label) pairs for a form's choices, from the core's registry (plain data, no TF)."""
+    from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+
+    names = [DEFAULT_BACKBONE, *(n for n in BACKBONES if n != DEFAULT_BACKBONE)]
+    return [
+        (name, f"{BACKBONES[name].constructor} ({BACKBONES[name].channels} features"
+               f"{', the article' if name == DEFAULT_BACKBONE else ''})")
+        for name in names
+    ]

@@ -1,0 +1,357 @@
+"""Writes on jobs, evaluations and predictions (HackSoft style: `<entity>_<action>`, keyword-only, typed).
+
+The web process calls job_create / job_cancel / job_retry / evaluation_create / prediction_create /
+prediction_run. The workers call the state transitions below (job_claim, job_advance, job_fail ...): every one is
+a conditional UPDATE on the status, so a redelivered message, a late cancel or a reaped job never gets
+overwritten by a stale writer. Nothing here imports TensorFlow.
+"""
+
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from webapp.datasets.models import Dataset, Image, Split
+from webapp.experiments.models import (
+    ACTIVE_STATUSES,
+    EpochMetric,
+    Evaluation,
+    EvaluationStatus,
+    JobImage,
+    JobStatus,
+    Prediction,
+    PredictionStatus,
+    TrainingJob,
+)
+
+logger = logging.getLogger(__name__)
+
+WORKER_DIED_MESSAGE = (
+    "The worker running this job stopped responding (it died or was killed, for example out of memory) and "
+    "the job was stopped. Retry it; if it keeps failing, try a smaller batch size or fewer images."
+)
+
+
+# --- web side -----------------------------------------------------------------------------------------------
+
+
+def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precision: str, head_config: dict,
+                           input_size: int | None) -> dict:
+    """The head config normalised by classifier.head.HeadConfig (plain data, no TF); ValidationError if bad."""
+    from classifier.backbones import BACKBONES, POOLINGS, PRECISIONS
+    from classifier.head import HeadConfig
+
+    if backbone not in BACKBONES:
+        raise ValidationError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}.")
+    if weights not in ("imagenet", "none"):
+        raise ValidationError('Weights must be "imagenet" or "none".')
+    if (pooling or None) not in POOLINGS:
+        raise ValidationError('Pooling must be empty (feature maps) or "avg".')
+    if precision not in PRECISIONS:
+        raise ValidationError(f"Precision must be one of {', '.join(PRECISIONS)}.")
+    if input_size is not None and not 32 <= input_size <= 1024:
+        raise ValidationError("Input size must be between 32 and 1024 pixels.")
+    try:
+        config = HeadConfig.from_dict(head_config or {})
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"Invalid head settings: {exc}") from exc
+    if config.epochs < 1 or config.batch_size < 1 or config.learning_rate <= 0:
+        raise ValidationError("Epochs, batch size and learning rate must be positive.")
+    return config.to_dict()
+
+
+def _snapshot_images(dataset: Dataset) -> list[Image]:
+    """The dataset's images, checked to be trainable; ValidationError with a readable message otherwise."""
+    images = list(Image.objects.filter(dataset=dataset).select_related("label").order_by("id"))
+    train_labels = {i.label.name for i in images if i.split == Split.TRAIN}
+    all_labels = {i.label.name for i in images}
+    if len(all_labels) < 2:
+        raise ValidationError(f"Dataset {dataset} needs images of at least 2 classes (it has {len(all_labels)}).")
+    missing = sorted(all_labels - train_labels)
+    if missing:
+        raise ValidationError(f"These classes have no training image: {', '.join(missing)}.")
+    if not any(i.split == Split.TEST for i in images):
+        raise ValidationError(f"Dataset {dataset} has no test images: put some images in the test split.")
+    return images
+
+
+@transaction.atomic
+def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagenet", pooling: str = "",
+               precision: str = "float32", head_config: dict | None = None,
+               input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
+    """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits."""
+    from workers.tasks import job_run
+
+    config = _validate_job_settings(backbone=backbone, weights=weights, pooling=pooling or "",
+                                    precision=precision, head_config=head_config or {}, input_size=input_size)
+    images = _snapshot_images(dataset)
+    job = TrainingJob.objects.create(
+        dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
+        input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
+        retry_of=retry_of,
+    )
+    seen = set()
+    rows = []
+    for image in images:
+        if image.content_hash in seen:  # same photo twice in a dataset: train on it once
+            continue
+        seen.add(image.content_hash)
+        rows.append(JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
+                             split=image.split))
+    JobImage.objects.bulk_create(rows)
+    job_run.delay_on_commit(job.pk)
+    return job
+
+
+def job_cancel(*, job: TrainingJob) -> None:
+    """Queued: cancelled now. Running: the worker stops within one batch or epoch and marks it cancelled."""
+    now = timezone.now()
+    if TrainingJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, progress_done=0, progress_total=0
+    ):
+        job.refresh_from_db()
+        return
+    TrainingJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
+    job.refresh_from_db()
+
+
+def job_retry(*, job: TrainingJob, user) -> TrainingJob:
+    """A new job with the same settings on the dataset's current images."""
+    return job_create(dataset=job.dataset, user=user, backbone=job.backbone, weights=job.weights,
+                      pooling=job.pooling, precision=job.precision, head_config=job.head_config,
+                      input_size=job.input_size, retry_of=job)
+
+
+def evaluation_images(evaluation: Evaluation) -> list[Image]:
+    """What an evaluation scores: the test split of the job's own dataset, or all images of another one."""
+    images = Image.objects.filter(dataset=evaluation.dataset).select_related("label").order_by("id")
+    if evaluation.dataset_id == evaluation.job.dataset_id:
+        images = images.filter(split=Split.TEST)
+    return list(images)
+
+
+@transaction.atomic
+def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation:
+    """Re-evaluate a finished job on another dataset whose classes are the job's (sent to `train`)."""
+    from workers.tasks import evaluation_run
+
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
+        raise ValidationError("Only a job that succeeded can be evaluated again.")
+    class_names = job_class_names(job)
+    labels = set(Image.objects.filter(dataset=dataset).values_list("label__name", flat=True))
+    if not labels:
+        raise ValidationError(f"Dataset {dataset} has no images.")
+    unknown = sorted(labels - set(class_names))
+    if unknown:
+        raise ValidationError(
+            f"Dataset {dataset} has classes the job was not trained on: {', '.join(unknown)} "
+            f"(the job knows {', '.join(class_names)})."
+        )
+    evaluation = Evaluation.objects.create(job=job, dataset=dataset,
+                                           created_by=user if user and user.pk else None)
+    if not evaluation_images(evaluation):
+        raise ValidationError(f"Dataset {dataset} has no test images to evaluate on.")
+    evaluation_run.delay_on_commit(evaluation.pk)
+    return evaluation
+
+
+def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user) -> Prediction:
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
+        raise ValidationError("Predictions need a job that succeeded.")
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    prediction = Prediction(job=job, content_hash=digest.hexdigest(), original_name=(upload.name or "")[:255],
+                            created_by=user if user and user.pk else None)
+    prediction.file.save(upload.name or "upload", upload, save=False)
+    prediction.save()
+    return prediction
+
+
+def prediction_create(*, job: TrainingJob, upload: UploadedFile, user) -> Prediction:
+    """Store the upload and send it to the warm `predict` worker (once this commits)."""
+    from workers.tasks import prediction_run as prediction_task
+
+    prediction = _prediction_save(job=job, upload=upload, user=user)
+    prediction_task.delay_on_commit(prediction.pk)
+    return prediction
+
+
+def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: float = 30) -> Prediction:
+    """prediction_create, then wait for the `predict` worker; the finished (succeeded or failed) Prediction.
+
+    Waits on the task's result (Redis pub/sub: no polling delay); a prediction not done in `timeout` seconds
+    is failed with a readable message."""
+    from workers.tasks import prediction_run as prediction_task
+
+    prediction = _prediction_save(job=job, upload=upload, user=user)
+    task_id = str(uuid.uuid4())
+    result = prediction_task.AsyncResult(task_id)
+    sent = []
+    transaction.on_commit(lambda: sent.append(prediction_task.apply_async((prediction.pk,), task_id=task_id,
+                                                                          ignore_result=False)))
+    if not sent:  # inside a transaction: the task goes when it commits, nobody can wait for it here
+        return prediction
+    try:
+        result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
+    except Exception as exc:  # noqa: BLE001 - TimeoutError, or the result backend itself failing
+        logger.warning("prediction %s: waiting for the result failed: %r", prediction.pk, exc)
+    finally:
+        result.forget()
+    prediction.refresh_from_db()
+    if prediction.status == PredictionStatus.PENDING:
+        prediction_fail(prediction_id=prediction.pk,
+                        message=f"No prediction worker answered within {timeout:g} seconds; try again later.")
+        prediction.refresh_from_db()
+    return prediction
+
+
+# --- worker side: state transitions ---------------------------------------------------------------------------
+
+
+def job_class_names(job: TrainingJob) -> list[str]:
+    """The job's classes, sorted: the index of a name is its class id in the trained model."""
+    return sorted(set(job.job_images.values_list("label_name", flat=True)))
+
+
+def job_claim(*, job_id: int, worker: str) -> bool:
+    """queued -> extracting, only if still queued (a redelivered or duplicate message gets False)."""
+    now = timezone.now()
+    return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.EXTRACTING, started_at=now, stage_started_at=now, heartbeat_at=now, worker=worker,
+        progress_done=0, progress_total=0,
+    ))
+
+
+def job_advance(*, job_id: int, to: str, progress_total: int = 0, **fields) -> bool:
+    """Next stage (training, evaluating) if the job is still running and not asked to cancel."""
+    now = timezone.now()
+    stamp = {JobStatus.TRAINING: {"training_at": now}, JobStatus.EVALUATING: {"evaluating_at": now}}.get(to, {})
+    return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
+        status=to, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=progress_total,
+        **stamp, **fields,
+    ))
+
+
+def job_progress(*, job_id: int, done: int | None = None, add: int = 0, total: int | None = None,
+                 **fields) -> None:
+    values = dict(fields, heartbeat_at=timezone.now())
+    if done is not None:
+        values["progress_done"] = done
+    elif add:
+        values["progress_done"] = F("progress_done") + add
+    if total is not None:
+        values["progress_total"] = total
+    TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(**values)
+
+
+def job_heartbeat(*, job_id: int) -> None:
+    TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(heartbeat_at=timezone.now())
+
+
+def job_cancel_requested(*, job_id: int) -> bool:
+    """True when the job should stop: a cancel was asked for, or it is no longer running (reaped, failed)."""
+    row = TrainingJob.objects.filter(pk=job_id).values("status", "cancel_requested").first()
+    return row is None or row["cancel_requested"] or row["status"] not in ACTIVE_STATUSES
+
+
+def job_epoch_record(*, job_id: int, epoch: int, metrics: dict) -> None:
+    EpochMetric.objects.update_or_create(job_id=job_id, epoch=epoch, defaults={
+        "loss": metrics["loss"], "accuracy": metrics["accuracy"], "val_loss": metrics.get("val_loss"),
+        "val_accuracy": metrics.get("val_accuracy"), "seconds": metrics.get("seconds") or 0,
+    })
+    job_progress(job_id=job_id, done=epoch)
+
+
+def job_mark_cancelled(*, job_id: int) -> bool:
+    return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now()
+    ))
+
+
+def job_succeed(*, job_id: int, **fields) -> bool:
+    return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.EVALUATING).update(
+        status=JobStatus.SUCCEEDED, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields
+    ))
+
+
+def job_fail(*, job_id: int, message: str) -> bool:
+    """Failed with a message users can read (the traceback goes to the worker log, never here)."""
+    return bool(TrainingJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, *ACTIVE_STATUSES]).update(
+        status=JobStatus.FAILED, error_message=message, finished_at=timezone.now()
+    ))
+
+
+def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
+    """Fail running jobs (and evaluations) whose heartbeat is older than JOB_STALE_SECONDS: their worker died.
+
+    A job whose cancel was asked for ends cancelled instead. Returns the ids of the jobs reaped."""
+    stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
+    cutoff = timezone.now() - timedelta(seconds=stale_seconds)
+    stale = Q(status__in=ACTIVE_STATUSES) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+    reaped = []
+    for job in TrainingJob.objects.filter(stale).only("pk", "cancel_requested", "worker"):
+        if job.cancel_requested:
+            changed = job_mark_cancelled(job_id=job.pk)
+        else:
+            changed = TrainingJob.objects.filter(stale, pk=job.pk).update(
+                status=JobStatus.FAILED, error_message=WORKER_DIED_MESSAGE, finished_at=timezone.now()
+            )
+        if changed:
+            logger.warning("reaped job %s: no heartbeat for %ss (worker %s)", job.pk, stale_seconds, job.worker)
+            reaped.append(job.pk)
+    Evaluation.objects.filter(
+        Q(status=EvaluationStatus.RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+    ).update(status=EvaluationStatus.FAILED, finished_at=timezone.now(),
+             error_message=WORKER_DIED_MESSAGE.replace("this job", "this evaluation"))
+    return reaped
+
+
+def evaluation_claim(*, evaluation_id: int) -> bool:
+    return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.QUEUED).update(
+        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now()
+    ))
+
+
+def evaluation_heartbeat(*, evaluation_id: int) -> None:
+    Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def evaluation_succeed(*, evaluation_id: int, report: dict, image_count: int, skipped_images: list) -> bool:
+    return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.RUNNING).update(
+        status=EvaluationStatus.SUCCEEDED, accuracy=report["accuracy"], loss=report["loss"],
+        macro_f1=report["macro_f1"], report=report, image_count=image_count, skipped_images=skipped_images,
+        finished_at=timezone.now(),
+    ))
+
+
+def evaluation_fail(*, evaluation_id: int, message: str) -> bool:
+    return bool(Evaluation.objects.filter(
+        pk=evaluation_id, status__in=[EvaluationStatus.QUEUED, EvaluationStatus.RUNNING]
+    ).update(status=EvaluationStatus.FAILED, error_message=message, finished_at=timezone.now()))
+
+
+def prediction_succeed(*, prediction_id: int, result: dict) -> bool:
+    prediction = Prediction.objects.filter(pk=prediction_id).only("created_at").first()
+    now = timezone.now()
+    latency = (now - prediction.created_at).total_seconds() * 1000 if prediction else None
+    return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
+        status=PredictionStatus.SUCCEEDED, label=result["label"], confidence=result["confidence"],
+        probabilities=result["probabilities"], latency_ms=latency, finished_at=now,
+    ))
+
+
+def prediction_fail(*, prediction_id: int, message: str) -> bool:
+    return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
+        status=PredictionStatus.FAILED, error_message=message, finished_at=timezone.now()
+    ))
