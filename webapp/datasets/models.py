@@ -1,6 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from django.urls import reverse
+
+# Pillow format name -> the extension stored files get. Anything else is refused at import.
+FORMAT_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "GIF": ".gif"}
 
 
 class Split(models.TextChoices):
@@ -27,6 +31,14 @@ class Dataset(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("datasets:detail", args=[self.pk])
+
+    @property
+    def storage_dir(self) -> str:
+        """Folder (relative to MEDIA_ROOT) holding every file of this dataset: photos and thumbnails."""
+        return f"datasets/{self.pk}"
+
 
 class Label(models.Model):
     """One class of a dataset."""
@@ -42,10 +54,26 @@ class Label(models.Model):
         return self.name
 
 
+def image_storage_name(dataset_id: int, content_hash: str, extension: str) -> str:
+    """Where a photo is stored (relative to MEDIA_ROOT): from the dataset id and content hash only."""
+    return f"datasets/{dataset_id}/images/{content_hash[:2]}/{content_hash}{extension}"
+
+
+def thumbnail_storage_name(dataset_id: int, content_hash: str) -> str:
+    return f"datasets/{dataset_id}/thumbs/{content_hash[:2]}/{content_hash}.jpg"
+
+
 def image_upload_path(image: "Image", filename: str) -> str:
-    """Storage path from the dataset id and content hash, never from the user's file name."""
+    """Storage path from the dataset id and content hash, never from the user's file name (only a known image
+    extension is kept). The import services set file names themselves; this serves direct model saves."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return f"datasets/{image.dataset_id}/{image.content_hash[:2]}/{image.content_hash}{suffix}"
+    if suffix not in FORMAT_EXTENSIONS.values():
+        suffix = ".bin"
+    return image_storage_name(image.dataset_id, image.content_hash, suffix)
+
+
+def thumbnail_upload_path(image: "Image", filename: str) -> str:
+    return thumbnail_storage_name(image.dataset_id, image.content_hash)
 
 
 class Image(models.Model):
@@ -53,6 +81,9 @@ class Image(models.Model):
     label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="images")
     split = models.CharField(max_length=10, choices=Split.choices, default=Split.TRAIN)
     file = models.FileField(upload_to=image_upload_path, max_length=255)
+    thumbnail = models.FileField(
+        upload_to=thumbnail_upload_path, max_length=255, blank=True, help_text="JPEG made once at import"
+    )
     content_hash = models.CharField(max_length=64, help_text="sha256 of the file's bytes")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -71,3 +102,8 @@ class Image(models.Model):
 
     def __str__(self):
         return self.original_name or self.content_hash[:12]
+
+    @property
+    def thumbnail_url(self) -> str:
+        """The cached thumbnail (under /media/), or the photo itself for a row made without one."""
+        return self.thumbnail.url if self.thumbnail else self.file.url

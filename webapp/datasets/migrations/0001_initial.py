@@ -47,6 +47,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('split', models.CharField(choices=[('train', 'Train'), ('validation', 'Validation'), ('test', 'Test')], default='train', max_length=10)),
                 ('file', models.FileField(max_length=255, upload_to=webapp.datasets.models.image_upload_path)),
+                ('thumbnail', models.FileField(blank=True, help_text='JPEG made once at import', max_length=255, upload_to=webapp.datasets.models.thumbnail_upload_path)),
                 ('content_hash', models.CharField(help_text="sha256 of the file's bytes", max_length=64)),
                 ('width', models.PositiveIntegerField()),
                 ('height', models.PositiveIntegerField()),

@@ -1,0 +1,74 @@
+"""Reads of datasets. Views and other apps list and fetch datasets only through `datasets_for_user`."""
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from webapp.datasets.models import Dataset, Image, Label, Split
+
+IMBALANCE_RATIO = 3  # warn when the largest class has more than this many times the smallest one's images
+
+
+def datasets_for_user(user) -> QuerySet[Dataset]:
+    """Datasets of the user's teams; staff see all. Anything else is a 404 for the views."""
+    datasets = Dataset.objects.select_related("team")
+    if user.is_staff:
+        return datasets
+    if not user.is_authenticated:
+        return datasets.none()
+    return datasets.filter(team__in=user.groups.all())
+
+
+def split_count_annotations(prefix: str = "images") -> dict:
+    """Count(...) per split plus the total, for annotating a Dataset or Label queryset in one query."""
+    counts = {f"{split}_count": Count(prefix, filter=Q(**{f"{prefix}__split": split})) for split in Split.values}
+    return {"image_count": Count(prefix), **counts}
+
+
+def datasets_with_counts(queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
+    """Annotates image_count, train_count, validation_count, test_count; prefetches `class_counts` (labels with the
+    same annotations). Two queries whatever the number of datasets."""
+    labels = Label.objects.annotate(**split_count_annotations()).order_by("name")
+    return queryset.annotate(**split_count_annotations()).prefetch_related(
+        Prefetch("labels", queryset=labels, to_attr="class_counts")
+    )
+
+
+def dataset_counts(dataset: Dataset) -> dict:
+    """Per-class and per-split counts, JSON-ready (one query):
+
+    {"total": 2550, "splits": {"train": .., "validation": .., "test": ..},
+     "classes": [{"label_id": 1, "name": "cats", "train": .., "validation": .., "test": .., "total": ..}, ...],
+     "smallest": 850, "largest": 850, "imbalanced": False}
+    `imbalanced` is true when the largest class has more than 3x the smallest one's images.
+    """
+    labels = Label.objects.filter(dataset=dataset).annotate(**split_count_annotations()).order_by("name")
+    classes = [
+        {"label_id": label.pk, "name": label.name, "total": label.image_count,
+         **{split: getattr(label, f"{split}_count") for split in Split.values}}
+        for label in labels
+    ]
+    splits = {split: sum(c[split] for c in classes) for split in Split.values}
+    totals = [c["total"] for c in classes]
+    smallest, largest = (min(totals), max(totals)) if totals else (0, 0)
+    return {
+        "total": sum(totals),
+        "splits": splits,
+        "classes": classes,
+        "smallest": smallest,
+        "largest": largest,
+        "imbalanced": len(totals) > 1 and largest > IMBALANCE_RATIO * smallest,
+    }
+
+
+def dataset_samples(dataset: Dataset, *, per_class: int = 6) -> dict[int, list[Image]]:
+    """A few images per class (label id -> images), in one query."""
+    numbered = (
+        Image.objects.filter(dataset=dataset)
+        .annotate(row=Window(RowNumber(), partition_by=[F("label_id")], order_by=F("id").asc()))
+        .filter(row__lte=per_class)
+        .order_by("label_id", "id")
+    )
+    samples: dict[int, list[Image]] = {}
+    for image in numbered:
+        samples.setdefault(image.label_id, []).append(image)
+    return samples
