@@ -1,17 +1,85 @@
-"""Celery tasks: thin wrappers that load rows by id and call services or the classifier core."""
+"""Celery tasks: thin wrappers that take row ids and call workers.pipeline / webapp services.
 
+`train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
+evaluation_run. `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, reap_stale_jobs.
+Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is imported inside the bodies only.
+"""
+
+import logging
 import socket
+import time
 
 from workers.celery_app import app
 
+logger = logging.getLogger(__name__)
 
-@app.task(name="workers.tasks.ping")
+
+@app.task(name="workers.tasks.ping", ignore_result=False)
 def ping() -> dict:
     """Round trip through the broker; used by health checks and tests."""
     return {"pong": True, "host": socket.gethostname()}
 
 
-@app.task(name="workers.tasks.predict_ping")
+@app.task(name="workers.tasks.predict_ping", ignore_result=False)
 def predict_ping() -> dict:
     """The same round trip on the `predict` queue (routed by name, see CELERY_TASK_ROUTES)."""
     return {"pong": True, "host": socket.gethostname()}
+
+
+@app.task(name="workers.tasks.job_run", bind=True)
+def job_run(self, job_id: int) -> str:
+    """Run a training job end to end; a redelivered message finds the job claimed and does nothing."""
+    from workers.pipeline import run_job
+
+    return run_job(job_id, worker=self.request.hostname or socket.gethostname())
+
+
+@app.task(name="workers.tasks.job_extract_chunks", bind=True)
+def job_extract_chunks(self, job_id: int) -> int:
+    """Extract pending chunks of a job another `train` worker runs (scale-out); nothing if none is left."""
+    from workers.pipeline import help_extract
+
+    return help_extract(job_id, worker=self.request.hostname or socket.gethostname())
+
+
+@app.task(name="workers.tasks.evaluation_run")
+def evaluation_run(evaluation_id: int) -> str:
+    """Score a finished job on another dataset with the same classes."""
+    from workers.pipeline import run_evaluation
+
+    return run_evaluation(evaluation_id)
+
+
+@app.task(name="workers.tasks.prediction_run", ignore_result=False)
+def prediction_run(prediction_id: int) -> dict:
+    """Predict one uploaded image with the job's warm Predictor (cached per worker process)."""
+    from webapp.experiments import services
+    from webapp.experiments.models import Prediction, PredictionStatus
+    from workers.pipeline import prepare_tensorflow, readable_error
+    from workers.predictors import get_predictor
+
+    prediction = Prediction.objects.select_related("job").filter(pk=prediction_id).first()
+    if prediction is None or prediction.status != PredictionStatus.PENDING:
+        return {"status": prediction.status if prediction else "missing"}
+    prepare_tensorflow()
+    started = time.perf_counter()
+    try:
+        predictor = get_predictor(prediction.job)
+        with prediction.file.open("rb") as f:
+            data = f.read()
+        result = predictor.predict([data])[0]
+    except Exception as exc:  # noqa: BLE001 - stored as a readable message
+        logger.exception("prediction %s failed", prediction_id)
+        message = readable_error(exc).replace("image #1", prediction.original_name or "the image")
+        services.prediction_fail(prediction_id=prediction_id, message=message)
+        return {"status": PredictionStatus.FAILED}
+    services.prediction_succeed(prediction_id=prediction_id, result=result)
+    return {"status": PredictionStatus.SUCCEEDED, "compute_ms": (time.perf_counter() - started) * 1000}
+
+
+@app.task(name="workers.tasks.reap_stale_jobs")
+def reap_stale_jobs() -> list[int]:
+    """Fail running jobs whose heartbeat went stale (their worker died); run by celery beat."""
+    from workers.pipeline import reap
+
+    return reap()

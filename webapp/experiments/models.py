@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -49,7 +51,9 @@ class TrainingJob(models.Model):
     skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out of the job")
     chunks_total = models.PositiveIntegerField(default=0, help_text="Extraction chunks workers share")
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
-    artifact_dir = models.CharField(max_length=255, blank=True, help_text="Trained model, under ARTIFACTS_DIR")
+    artifact_dir = models.CharField(
+        max_length=255, blank=True, help_text="Trained model folder, relative to ARTIFACTS_DIR (jobs/<id>)"
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -81,6 +85,11 @@ class TrainingJob(models.Model):
     @property
     def epochs_planned(self) -> int:
         return int(self.head_config.get("epochs") or 0)
+
+    @property
+    def artifact_path(self) -> Path | None:
+        """The trained run's folder (head.keras, model.json, model.keras ...), or None before it exists."""
+        return Path(settings.ARTIFACTS_DIR) / self.artifact_dir if self.artifact_dir else None
 
     @property
     def weights_arg(self) -> str | None:
@@ -119,12 +128,16 @@ class JobImage(models.Model):
     job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="job_images")
     image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     content_hash = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255, blank=True, help_text="The image's name when snapshotted")
     label_name = models.CharField(max_length=100)
     split = models.CharField(max_length=10, choices=Split.choices)
 
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["job", "content_hash"], name="unique_image_per_job")]
+
+    def __str__(self):
+        return self.original_name or self.content_hash[:12]
 
 
 class ChunkStatus(models.TextChoices):

@@ -104,6 +104,7 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
             continue
         seen.add(image.content_hash)
         rows.append(JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
+                             original_name=str(image)[:255],
                              split=image.split))
     JobImage.objects.bulk_create(rows)
     job_run.delay_on_commit(job.pk)

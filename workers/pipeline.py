@@ -1,0 +1,368 @@
+"""What the `train` tasks do: extraction (shared across workers in chunks), training, evaluation, re-evaluation.
+
+Rows are the source of truth; every state change goes through webapp.experiments.services (conditional
+UPDATEs). The classifier core (TensorFlow) is imported inside the functions, so importing this module is light.
+"""
+
+import logging
+import os
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from webapp.experiments import services
+from webapp.experiments.models import (
+    ChunkStatus,
+    Evaluation,
+    EvaluationStatus,
+    ExtractionChunk,
+    JobStatus,
+    TrainingJob,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class JobError(Exception):
+    """A problem users can act on; its message is shown as is."""
+
+
+def prepare_tensorflow() -> None:
+    """Point Keras at the configured weights cache; must run before TensorFlow/Keras is first imported."""
+    os.environ["KERAS_HOME"] = str(settings.KERAS_HOME)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def readable_error(exc: BaseException) -> str:
+    """One or two sentences for users; the traceback goes to the worker log."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from classifier.backbones import WeightsMissingError
+    from classifier.images import ImageError
+
+    if isinstance(exc, (JobError, WeightsMissingError, ImageError)):
+        return str(exc)
+    if isinstance(exc, SoftTimeLimitExceeded):
+        hours = settings.JOB_TIME_LIMIT_SECONDS / 3600
+        return f"The job ran longer than the time limit ({hours:g} hours) and was stopped."
+    if isinstance(exc, MemoryError):
+        return "The worker ran out of memory. Try a smaller batch size, fewer images or pooled features."
+    detail = (str(exc).strip().splitlines() or [""])[0][:300]
+    return (f"The job failed unexpectedly ({type(exc).__name__}{': ' + detail if detail else ''}). "
+            "The details are in the worker's log.")
+
+
+class Heartbeat:
+    """Calls `beat()` every JOB_HEARTBEAT_SECONDS from a thread while the block runs (even inside a long
+    TensorFlow call), so the reaper can tell a busy worker from a dead one."""
+
+    def __init__(self, beat):
+        self.beat = beat
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="heartbeat")
+
+    def _run(self):
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    self.beat()
+                except Exception:  # noqa: BLE001 - a missed beat is retried; the job itself goes on
+                    logger.exception("heartbeat failed")
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+
+class _Throttled:
+    """Progress callback for classifier.features.extract: adds the delta to the job at most 4 times a second."""
+
+    def __init__(self, job_id: int, chunk_id: int | None = None):
+        self.job_id, self.chunk_id = job_id, chunk_id
+        self.last_done = self.pending = 0
+        self.last_write = 0.0
+
+    def __call__(self, done: int, total: int):
+        self.pending += done - self.last_done
+        self.last_done = done
+        now = time.monotonic()
+        if self.pending and (now - self.last_write > 0.25 or done >= total):
+            self.flush()
+            self.last_write = now
+
+    def flush(self):
+        if self.pending:
+            services.job_progress(job_id=self.job_id, add=self.pending)
+            self.pending = 0
+        if self.chunk_id:
+            ExtractionChunk.objects.filter(pk=self.chunk_id).update(heartbeat_at=timezone.now())
+
+
+def _spec(job: TrainingJob):
+    from classifier.features import FeatureSpec
+
+    return FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)
+
+
+def _cache():
+    from classifier.features import FeatureCache
+
+    return FeatureCache(settings.FEATURES_DIR)
+
+
+# --- extraction, shared by the job's own task and helper tasks ------------------------------------------------
+
+
+def _claim_chunk(job_id: int, worker: str, *, stale_running: bool = False) -> ExtractionChunk | None:
+    """Take the next pending chunk (or, with stale_running, one whose extractor stopped beating)."""
+    if stale_running:
+        cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+        claimable = {"status": ChunkStatus.RUNNING, "heartbeat_at__lt": cutoff}
+    else:
+        claimable = {"status": ChunkStatus.PENDING}
+    candidates = ExtractionChunk.objects.filter(job_id=job_id, **claimable).order_by("index")
+    for chunk_id in candidates.values_list("pk", flat=True):
+        if ExtractionChunk.objects.filter(pk=chunk_id, **claimable).update(
+            status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=timezone.now()
+        ):
+            return ExtractionChunk.objects.get(pk=chunk_id)
+    return None
+
+
+def chunks_heartbeat(job_id: int, worker: str) -> None:
+    ExtractionChunk.objects.filter(job_id=job_id, worker=worker, status=ChunkStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> int:
+    """Claim and extract chunks of the job until none is left or the job stops; returns chunks done here."""
+    from classifier.features import extract
+
+    job = TrainingJob.objects.get(pk=job_id)
+    spec, cache = _spec(job), _cache()
+    done = 0
+    while not services.job_cancel_requested(job_id=job_id):
+        chunk = _claim_chunk(job_id, worker, stale_running=stale_running)
+        if chunk is None:
+            return done
+        progress = _Throttled(job_id, chunk.pk)
+        report = extract([tuple(item) for item in chunk.items], spec, cache, batch_size=settings.EXTRACT_BATCH_SIZE,
+                         on_progress=progress, should_cancel=lambda: services.job_cancel_requested(job_id=job_id))
+        progress.flush()
+        if report.cancelled:
+            ExtractionChunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.PENDING)
+            return done
+        ExtractionChunk.objects.filter(pk=chunk.pk).update(
+            status=ChunkStatus.DONE, extracted=report.extracted, seconds=report.seconds,
+            skipped=[{"content_hash": s.content_hash, "path": s.path, "reason": s.reason} for s in report.skipped],
+        )
+        done += 1
+    return done
+
+
+def _plan_extraction(job: TrainingJob, spec, cache) -> tuple[list, list]:
+    """(usable job images, skipped [{image_id, name, reason}]); writes the chunks of uncached images."""
+    usable, skipped, todo = [], [], {}
+    for job_image in job.job_images.select_related("image"):
+        image = job_image.image
+        if cache.has(spec, job_image.content_hash):
+            usable.append(job_image)  # features kept even if the photo was deleted since
+        elif image is None or not image.file:
+            skipped.append({"image_id": job_image.image_id, "name": str(job_image),
+                            "reason": "the image was deleted from the dataset"})
+        else:
+            usable.append(job_image)
+            todo[job_image.content_hash] = image.file.path
+    cached = len(usable) - len(todo)
+    items = list(todo.items())
+    size = max(1, settings.EXTRACT_CHUNK_SIZE)
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    ExtractionChunk.objects.filter(job=job).delete()
+    ExtractionChunk.objects.bulk_create(
+        ExtractionChunk(job=job, index=i, items=[[h, p] for h, p in chunk]) for i, chunk in enumerate(chunks)
+    )
+    services.job_progress(job_id=job.pk, done=cached + len(skipped), total=len(usable) + len(skipped),
+                          images_cached=cached, chunks_total=len(chunks))
+    return usable, skipped
+
+
+def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
+    """Extract the job's uncached features, with help from idle `train` workers when there are several
+    chunks. Returns (usable job images, skipped) or None when the job was cancelled or stopped."""
+    from workers.tasks import job_extract_chunks
+
+    spec, cache = _spec(job), _cache()
+    usable, skipped = _plan_extraction(job, spec, cache)
+    chunks = ExtractionChunk.objects.filter(job=job)
+    for _ in range(chunks.count() - 1):  # one helper message per extra chunk; late ones find nothing to do
+        job_extract_chunks.delay(job.pk)
+    extract_chunks(job.pk, worker)
+    # Wait for the chunks other workers hold; redo one whose worker stopped beating.
+    while chunks.exclude(status=ChunkStatus.DONE).exists() and not services.job_cancel_requested(job_id=job.pk):
+        if not extract_chunks(job.pk, worker, stale_running=True):
+            time.sleep(0.2)
+    if services.job_cancel_requested(job_id=job.pk):
+        return None
+    bad = {s["content_hash"]: s["reason"] for chunk in chunks for s in chunk.skipped}
+    by_hash = {ji.content_hash: ji for ji in usable}
+    skipped += [{"image_id": by_hash[h].image_id, "name": str(by_hash[h]), "reason": reason}
+                for h, reason in bad.items()]
+    extracted = sum(chunks.values_list("extracted", flat=True))
+    TrainingJob.objects.filter(pk=job.pk).update(images_extracted=extracted, skipped_images=skipped)
+    return [ji for ji in usable if ji.content_hash not in bad], skipped
+
+
+# --- the job ---------------------------------------------------------------------------------------------------
+
+
+def _arrays(job_images: list, split: str, class_ids: dict, spec, cache):
+    import numpy as np
+
+    rows = [ji for ji in job_images if ji.split == split]
+    x = cache.load(spec, [ji.content_hash for ji in rows])
+    y = np.array([class_ids[ji.label_name] for ji in rows], dtype=int)
+    return x, y, rows
+
+
+def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
+    from classifier.evaluate import evaluate
+    from classifier.head import HeadConfig
+    from classifier.model_io import export_model, save_run
+    from classifier.train import train
+
+    config = HeadConfig.from_dict(job.head_config)
+    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs):
+        services.job_mark_cancelled(job_id=job.pk)
+        return
+    spec, cache = _spec(job), _cache()
+    class_names = services.job_class_names(job)
+    class_ids = {name: i for i, name in enumerate(class_names)}
+    x_train, y_train, _ = _arrays(usable, "train", class_ids, spec, cache)
+    x_val, y_val, _ = _arrays(usable, "validation", class_ids, spec, cache)
+    x_test, y_test, test_rows = _arrays(usable, "test", class_ids, spec, cache)
+    if not len(x_train) or not len(x_test):
+        raise JobError(f"No usable {'training' if not len(x_train) else 'test'} image is left after skipping "
+                       f"{len(skipped)} unreadable image(s).")
+    result = train(x_train, y_train, x_val, y_val, num_classes=len(class_names), config=config,
+                   on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch,
+                                                                                    metrics=metrics),
+                   should_cancel=lambda: services.job_cancel_requested(job_id=job.pk))
+    if result.cancelled or not services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
+                                                    progress_total=len(x_test)):
+        services.job_mark_cancelled(job_id=job.pk)
+        return
+    ids = [ji.image_id for ji in test_rows]  # misclassified[].id is the Image id (None if deleted since)
+    report = evaluate(result.model, x_test, y_test, class_names, ids=ids)
+    relative = Path("jobs") / str(job.pk)
+    run_dir = Path(settings.ARTIFACTS_DIR) / relative
+    save_run(run_dir, head=result.model, spec=spec, class_names=class_names, config=config,
+             history=result.history, report=report, best_epoch=result.best_epoch)
+    export_model(run_dir)
+    Evaluation.objects.create(
+        job=job, dataset=job.dataset, status=EvaluationStatus.SUCCEEDED, is_job_test_split=True,
+        accuracy=report["accuracy"], loss=report["loss"], macro_f1=report["macro_f1"], report=report,
+        image_count=len(x_test), created_by=job.created_by, finished_at=timezone.now(),
+    )
+    services.job_progress(job_id=job.pk, done=len(x_test))
+    services.job_succeed(job_id=job.pk, best_epoch=result.best_epoch, artifact_dir=str(relative))
+
+
+def run_job(job_id: int, worker: str) -> str:
+    """The `train` task's body: claim, extract, train, evaluate; any failure ends as a readable message."""
+    if not services.job_claim(job_id=job_id, worker=worker):
+        return "not claimed"
+    prepare_tensorflow()
+    def beat():
+        services.job_heartbeat(job_id=job_id)
+        chunks_heartbeat(job_id, worker)
+
+    with Heartbeat(beat):
+        try:
+            job = TrainingJob.objects.select_related("dataset", "created_by").get(pk=job_id)
+            extracted = _extract(job, worker)
+            if extracted is None:
+                services.job_mark_cancelled(job_id=job_id)
+            else:
+                _train_and_evaluate(job, *extracted)
+        except BaseException as exc:
+            logger.exception("job %s failed", job_id)
+            services.job_fail(job_id=job_id, message=readable_error(exc))
+            if not isinstance(exc, Exception):
+                raise
+    return TrainingJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+def help_extract(job_id: int, worker: str) -> int:
+    """A helper task's body: extract chunks of a job another worker runs (nothing if none is left)."""
+    if not TrainingJob.objects.filter(pk=job_id, status=JobStatus.EXTRACTING,
+                                      chunks__status=ChunkStatus.PENDING).exists():
+        return 0
+    prepare_tensorflow()
+    try:
+        with Heartbeat(lambda: chunks_heartbeat(job_id, worker)):
+            return extract_chunks(job_id, worker)
+    except Exception:
+        logger.exception("helping job %s extract failed (its own worker redoes the chunk)", job_id)
+        return 0
+
+
+# --- re-evaluation ----------------------------------------------------------------------------------------------
+
+
+def run_evaluation(evaluation_id: int) -> str:
+    if not services.evaluation_claim(evaluation_id=evaluation_id):
+        return "not claimed"
+    prepare_tensorflow()
+    with Heartbeat(lambda: services.evaluation_heartbeat(evaluation_id=evaluation_id)):
+        try:
+            _evaluate(Evaluation.objects.select_related("job", "dataset").get(pk=evaluation_id))
+        except BaseException as exc:
+            logger.exception("evaluation %s failed", evaluation_id)
+            services.evaluation_fail(evaluation_id=evaluation_id, message=readable_error(exc))
+            if not isinstance(exc, Exception):
+                raise
+    return Evaluation.objects.values_list("status", flat=True).get(pk=evaluation_id)
+
+
+def _evaluate(evaluation: Evaluation) -> None:
+    import numpy as np
+
+    from classifier.evaluate import evaluate
+    from classifier.features import extract
+    from classifier.model_io import load_head, load_run
+
+    run_dir = evaluation.job.artifact_path
+    run = load_run(run_dir)
+    spec, cache = run["spec"], _cache()
+    class_ids = {name: i for i, name in enumerate(run["class_names"])}
+    images = [i for i in services.evaluation_images(evaluation) if i.label.name in class_ids]
+    report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
+                     batch_size=settings.EXTRACT_BATCH_SIZE)
+    bad = {s.content_hash: s.reason for s in report.skipped}
+    skipped = [{"image_id": i.pk, "name": str(i), "reason": bad[i.content_hash]} for i in images
+               if i.content_hash in bad]
+    images = [i for i in images if i.content_hash not in bad]
+    if not images:
+        raise JobError("None of the dataset's images could be read.")
+    x = cache.load(spec, [i.content_hash for i in images])
+    y = np.array([class_ids[i.label.name] for i in images], dtype=int)
+    result = evaluate(load_head(run_dir), x, y, run["class_names"], ids=[i.pk for i in images])
+    services.evaluation_succeed(evaluation_id=evaluation.pk, report=result, image_count=len(images),
+                                skipped_images=skipped)
+
+
+def reap() -> list[int]:
+    close_old_connections()
+    return services.jobs_reap_stale()
