@@ -66,6 +66,7 @@ class ImportRejected(ValidationError):
 
     def __init__(self, message: str, entries: Iterable[tuple[str, str]] = ()):
         self.entries = list(entries)
+        self.summary = message
         if self.entries:
             shown = "; ".join(f"{name}: {reason}" for name, reason in self.entries[:20])
             more = f" (and {len(self.entries) - 20} more)" if len(self.entries) > 20 else ""
@@ -614,3 +615,9 @@ def dataset_delete(*, dataset: Dataset) -> None:
     dataset.delete()
     transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
+
+
+def label_delete(*, label: Label) -> None:
+    """Delete a class with its images and their files."""
+    images_delete(images=label.images.all())
+    label.delete()

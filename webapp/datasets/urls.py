@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from webapp.datasets import views
 
 app_name = "datasets"
-urlpatterns = []
+urlpatterns = [
+    path("", views.dataset_list, name="list"),
+    path("import/", views.dataset_import, name="import"),
+    path("<int:pk>/", views.dataset_detail, name="detail"),
+    path("<int:pk>/upload/", views.images_upload, name="upload"),
+    path("<int:pk>/delete/", views.dataset_delete, name="delete"),
+]

@@ -1,0 +1,90 @@
+"""python manage.py import_dataset PATH --name NAME [--team TEAM]: import a large folder (or zip) on the server.
+
+Resumable: it commits every --batch photos; run the same command again after an interruption and the photos
+already in the dataset are skipped (splits are assigned over the whole folder, so they come out the same).
+"""
+
+import json
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from webapp.datasets.models import Dataset
+from webapp.datasets.services import DEFAULTS, dataset_import_folder, dataset_import_zip
+
+
+class Command(BaseCommand):
+    help = "Import a folder of class folders (or train/validation/test folders), or a zip, into a dataset."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--name", required=True, help="dataset name; an existing dataset is resumed/extended")
+        parser.add_argument("--team", help="team (auth group) of a new dataset; made if missing "
+                            "(default: settings.DATASETS_DEFAULT_TEAM)")
+        parser.add_argument("--description", default="")
+        parser.add_argument("--validation", type=float, help="validation fraction for class-folder layouts")
+        parser.add_argument("--test", type=float, help="test fraction for class-folder layouts")
+        parser.add_argument("--batch", type=int, default=500, help="photos per committed batch")
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, path: Path, name: str, team: str | None, **options):
+        dataset = Dataset.objects.filter(name=name).select_related("team").first()
+        if dataset and team and dataset.team.name != team:
+            raise CommandError(f"Dataset {name!r} exists and belongs to team {dataset.team.name!r}, not {team!r}.")
+        group = None
+        if dataset is None:
+            team_name = team or getattr(settings, "DATASETS_DEFAULT_TEAM", DEFAULTS["DATASETS_DEFAULT_TEAM"])
+            group, _ = Group.objects.get_or_create(name=team_name)
+        fractions = self._fractions(options["validation"], options["test"])
+        quiet = options["no_progress"] or options["json"]
+
+        def progress(total, desc):
+            return tqdm(total=total, desc=desc, unit="img", disable=quiet, file=self.stderr._out)
+
+        started = time.monotonic()
+        try:
+            if path.is_file():
+                with path.open("rb") as archive:
+                    result = dataset_import_zip(archive=archive, user=None, dataset=dataset, name=name, team=group,
+                                                description=options["description"], fractions=fractions)
+            else:
+                result = dataset_import_folder(path=path, dataset=dataset, name=name, team=group,
+                                               description=options["description"], fractions=fractions,
+                                               batch_size=options["batch"], progress=progress)
+        except ValidationError as exc:
+            raise CommandError(getattr(exc, "text", None) or " ".join(exc.messages)) from None
+        seconds = time.monotonic() - started
+        report = result.as_dict()
+        if options["json"]:
+            self.stdout.write(json.dumps({**report, "seconds": round(seconds, 2)}))
+            return
+        self._print(report, seconds)
+
+    def _fractions(self, validation, test):
+        if validation is None and test is None:
+            return None
+        default = getattr(settings, "DATASETS_SPLIT_FRACTIONS", DEFAULTS["DATASETS_SPLIT_FRACTIONS"])
+        validation = default[1] if validation is None else validation
+        test = default[2] if test is None else test
+        if validation < 0 or test < 0 or validation + test >= 1:
+            raise CommandError("--validation and --test must be >= 0 and leave something for training.")
+        return (1 - validation - test, validation, test)
+
+    def _print(self, report: dict, seconds: float):
+        out = self.stdout
+        out.write(f"Dataset {report['dataset_name']!r} (id {report['dataset_id']}): "
+                  f"added {report['total_added']} images in {seconds:.1f} s")
+        out.write(f"{'class':<24}{'train':>8}{'validation':>12}{'test':>8}")
+        for class_name, per_split in report["added"].items():
+            out.write(f"{class_name:<24}{per_split['train']:>8}{per_split['validation']:>12}{per_split['test']:>8}")
+        out.write(f"Skipped as duplicates: {report['duplicates']}")
+        out.write(f"Ignored system files: {report['ignored']}")
+        out.write(f"Rejected: {len(report['rejected'])}")
+        for entry, reason in report["rejected"]:
+            out.write(f"  {entry}: {reason}")
