@@ -1,1 +1,50 @@
 """Accounts: API tokens for scripts (browser users log in with a session)."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+TOKEN_PREFIX_LENGTH = 8
+
+
+def hash_token_key(key: str) -> str:
+    """Tokens are stored as their sha256: a leaked database does not leak usable keys."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A key a script sends as `Authorization: Token <key>`. The key is shown once, when it is created."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'")
+    prefix = models.CharField(
+        max_length=TOKEN_PREFIX_LENGTH, help_text="First characters of the key, to tell tokens apart"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def create_for(cls, *, user, name: str) -> tuple["ApiToken", str]:
+        """Create a token; returns it with the plain key (never stored)."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=hash_token_key(key)
+        )
+        return token, key
+
+    def touch(self) -> None:
+        """Record use, at most once a minute (no write per request for a busy script)."""
+        now = timezone.now()
+        if not self.last_used_at or (now - self.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

@@ -1,0 +1,167 @@
+"""Fixtures for the web pages: two teams, their members, staff, a small dataset with real image files, and jobs
+brought to each state through the same services the workers call."""
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from webapp.datasets.models import Dataset, Image, Label, Split
+from webapp.experiments import services
+from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus
+
+CLASSES = ("cat", "dog", "panda")
+PASSWORD = "pw-12345-menagerie"
+FAST_HEAD = {"epochs": 3, "batch_size": 8, "hidden": [16], "dropout": [0.1], "learning_rate": 1e-3}
+
+
+def jpeg_bytes(seed: int, colour=(128, 128, 128), size: int = 24) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = np.clip(np.array(colour) + rng.normal(0, 30, (size, size, 3)), 0, 255).astype("uint8")
+    out = io.BytesIO()
+    PILImage.fromarray(pixels).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def make_dataset(name: str, team: Group, *, per_class: int = 5, seed: int = 0) -> Dataset:
+    """per_class images per class: 1 test, 1 validation, the rest train."""
+    dataset = Dataset.objects.create(name=name, team=team)
+    for c, class_name in enumerate(CLASSES):
+        label = Label.objects.create(dataset=dataset, name=class_name)
+        for i in range(per_class):
+            data = jpeg_bytes(seed * 10_000 + c * 100 + i)
+            split = Split.TEST if i == 0 else Split.VALIDATION if i == 1 else Split.TRAIN
+            image = Image(dataset=dataset, label=label, split=split, content_hash=hashlib.sha256(data).hexdigest(),
+                          width=24, height=24, original_name=f"{class_name}-{i}.jpg")
+            image.file.save(f"{class_name}-{i}.jpg", ContentFile(data), save=False)
+            image.save()
+    return dataset
+
+
+def report_for(dataset: Dataset) -> dict:
+    """An evaluation report in classifier.evaluate's format, with two misclassified test images."""
+    tests = list(Image.objects.filter(dataset=dataset, split=Split.TEST).select_related("label").order_by("id"))
+    return {
+        "accuracy": 1 / 3, "loss": 0.9, "macro_f1": 0.33, "class_names": list(CLASSES),
+        "per_class": [{"label": name, "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1} for name in CLASSES],
+        "confusion": [[1, 0, 0], [0, 0, 1], [1, 0, 0]],
+        "confusion_normalized": [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]],
+        "misclassified": [
+            {"id": tests[1].pk, "true": "dog", "predicted": "panda", "confidence": 0.61},
+            {"id": tests[2].pk, "true": "panda", "predicted": "cat", "confidence": 0.87},
+        ],
+    }
+
+
+def succeed_job(job, *, epochs: int = 3, model_bytes: bytes = b"fake keras model"):
+    """Walk a queued job through the workers' state transitions to `succeeded` with metrics and a test report."""
+    assert services.job_claim(job_id=job.pk, worker="test")
+    assert services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=epochs)
+    for epoch in range(1, epochs + 1):
+        services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics={
+            "loss": 1.0 / epoch, "accuracy": 0.4 + 0.1 * epoch, "val_loss": 1.1 / epoch + (0.3 if epoch == 3 else 0),
+            "val_accuracy": 0.35 + 0.1 * epoch, "seconds": 0.5,
+        })
+    assert services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING, progress_total=3)
+    report = report_for(job.dataset)
+    Evaluation.objects.create(
+        job=job, dataset=job.dataset, status=EvaluationStatus.SUCCEEDED, is_job_test_split=True,
+        accuracy=report["accuracy"], loss=report["loss"], macro_f1=report["macro_f1"], report=report,
+        image_count=3, finished_at=timezone.now(),
+    )
+    run_dir = Path(settings.ARTIFACTS_DIR) / "jobs" / str(job.pk)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "model.keras").write_bytes(model_bytes)
+    assert services.job_succeed(job_id=job.pk, best_epoch=2, artifact_dir=f"jobs/{job.pk}")
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.FEATURES_DIR = tmp_path / "features"
+
+
+@pytest.fixture
+def lab(db):
+    return Group.objects.create(name="lab")
+
+
+@pytest.fixture
+def other_team(db):
+    return Group.objects.create(name="other-lab")
+
+
+def _user(django_user_model, username, group=None, **extra):
+    user = django_user_model.objects.create_user(username, password=PASSWORD, **extra)
+    if group:
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def ann(django_user_model, lab):
+    return _user(django_user_model, "ann", lab)
+
+
+@pytest.fixture
+def carl(django_user_model, lab):
+    """Ann's teammate."""
+    return _user(django_user_model, "carl", lab)
+
+
+@pytest.fixture
+def bob(django_user_model, other_team):
+    return _user(django_user_model, "bob", other_team)
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return _user(django_user_model, "sam", is_staff=True)
+
+
+@pytest.fixture
+def dataset(lab):
+    return make_dataset("pets", lab)
+
+
+@pytest.fixture
+def other_dataset(other_team):
+    return make_dataset("their-pets", other_team, seed=7)
+
+
+@pytest.fixture
+def queued_job(dataset, ann):
+    return services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
+                               pooling="avg", input_size=32, head_config=FAST_HEAD)
+
+
+@pytest.fixture
+def finished_job(dataset, ann):
+    job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
+                              pooling="avg", input_size=32, head_config=FAST_HEAD)
+    return succeed_job(job)
+
+
+@pytest.fixture
+def other_job(other_dataset, bob):
+    job = services.job_create(dataset=other_dataset, user=bob, backbone="mobilenet_v2", weights="none",
+                              pooling="avg", input_size=32, head_config=FAST_HEAD)
+    return succeed_job(job)
+
+
+@pytest.fixture
+def client_for(client):
+    def log_in(user):
+        client.force_login(user)
+        return client
+    return log_in

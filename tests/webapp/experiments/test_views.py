@@ -1,0 +1,364 @@
+"""Every page and action: who may see it, what it shows, what it changes."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from tests.shared import REPO_DIR
+from tests.webapp.experiments.conftest import CLASSES, jpeg_bytes, make_dataset, succeed_job
+from webapp.experiments import services
+from webapp.experiments.models import Evaluation, JobStatus, Prediction, TrainingJob
+
+pytestmark = pytest.mark.django_db
+
+
+def job_urls(job) -> dict:
+    return {name: reverse(f"experiments:{name}", args=[job.pk])
+            for name in ("job_detail", "job_status", "job_cancel", "job_retry", "job_reevaluate", "job_download")}
+
+
+# --- login required, 404 for other teams -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["job_list", "job_new", "job_estimate", "compare", "predict", "api_tokens"])
+def test_pages_redirect_anonymous_users_to_login(client, name):
+    response = client.get(reverse(f"experiments:{name}"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_job_pages_and_actions_redirect_anonymous_users(client, finished_job):
+    for name, url in job_urls(finished_job).items():
+        response = client.post(url) if name in ("job_cancel", "job_retry", "job_reevaluate") else client.get(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("login")), name
+    assert TrainingJob.objects.count() == 1
+
+
+def test_other_teams_jobs_are_404_for_every_page_and_action(client_for, bob, finished_job):
+    client = client_for(bob)
+    for name, url in job_urls(finished_job).items():
+        response = client.post(url) if name in ("job_cancel", "job_retry", "job_reevaluate") else client.get(url)
+        assert response.status_code == 404, name
+    evaluation = finished_job.evaluations.get()
+    assert client.get(reverse("experiments:evaluation_status", args=[evaluation.pk])).status_code == 404
+    assert TrainingJob.objects.count() == 1 and finished_job.evaluations.count() == 1
+
+
+def test_staff_see_every_teams_jobs(client_for, staff, finished_job, other_job):
+    client = client_for(staff)
+    assert client.get(finished_job.get_absolute_url()).status_code == 200
+    assert client.get(other_job.get_absolute_url()).status_code == 200
+    page = client.get(reverse("experiments:job_list")).content.decode()
+    assert f"#{finished_job.pk}<" in page and f"#{other_job.pk}<" in page
+
+
+def test_only_the_jobs_creator_or_staff_can_cancel_it(client_for, ann, carl, staff, dataset, queued_job):
+    url = reverse("experiments:job_cancel", args=[queued_job.pk])
+    assert client_for(carl).post(url).status_code == 403
+    queued_job.refresh_from_db()
+    assert queued_job.status == JobStatus.QUEUED
+    assert 'id="cancel-form"' not in client_for(carl).get(queued_job.get_absolute_url()).content.decode()
+
+    second = services.job_retry(job=queued_job, user=ann)
+    assert client_for(staff).post(reverse("experiments:job_cancel", args=[second.pk])).status_code == 302
+    second.refresh_from_db()
+    assert second.status == JobStatus.CANCELLED
+
+
+# --- jobs list -----------------------------------------------------------------------------------------------------
+
+def test_job_list_shows_status_dataset_backbone_head_accuracy_duration_and_who(client_for, ann, other_job,
+                                                                              finished_job, queued_job):
+    page = client_for(ann).get(reverse("experiments:job_list")).content.decode()
+    assert f'href="{finished_job.get_absolute_url()}"' in page and f'href="{queued_job.get_absolute_url()}"' in page
+    assert f"#{other_job.pk}<" not in page and "their-pets" not in page
+    assert "Succeeded" in page and "Queued" in page and "pets" in page and "mobilenet_v2" in page
+    assert "33.3%" in page  # test accuracy of the finished job
+    assert "16 · drop 0.1 · rmsprop lr 0.001 · 3 ep · batch 8" in page
+    assert ">ann<" in page
+    assert f'name="jobs" value="{finished_job.pk}"' in page  # compare checkboxes
+
+
+def test_job_list_query_count_does_not_grow_with_jobs(client_for, ann, dataset, django_assert_max_num_queries):
+    client = client_for(ann)
+    for _ in range(2):
+        succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"))
+    with django_assert_max_num_queries(8) as few:
+        client.get(reverse("experiments:job_list"))
+    for _ in range(6):
+        succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("experiments:job_list"))
+
+
+# --- new job -------------------------------------------------------------------------------------------------------
+
+def test_new_job_form_has_the_articles_defaults_and_the_extraction_estimate(client_for, ann, dataset, other_dataset):
+    page = client_for(ann).get(reverse("experiments:job_new")).content.decode()
+    assert re.search(r'<option value="vgg16"[^>]*selected', page)
+    assert 'value="100, 50"' in page and 'value="0.5, 0.3"' in page
+    assert re.search(r'<option value="leaky_relu"[^>]*selected', page)
+    assert re.search(r'<option value="rmsprop"[^>]*selected', page)
+    assert 'name="learning_rate" value="0.0001"' in page
+    assert 'name="epochs" value="7"' in page and 'name="batch_size" value="50"' in page
+    assert "Estimated extraction work: <strong>15</strong> of 15 images" in page
+    assert "their-pets" not in page  # other teams' datasets are not offered
+    assert '<label for="id_hidden">' in page
+
+
+def test_starting_a_job_creates_it_with_the_chosen_settings(client_for, ann, dataset):
+    data = {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none", "pooling": "avg",
+            "precision": "float32", "input_size": "32", "hidden": "64, 32", "dropout": "0.4, 0.2",
+            "activation": "relu", "optimizer": "adam", "learning_rate": "0.001", "epochs": "5", "batch_size": "16",
+            "class_weight": "balanced", "keep_best": "on"}
+    response = client_for(ann).post(reverse("experiments:job_new"), data)
+    job = TrainingJob.objects.get()
+    assert response.status_code == 302 and response.url == job.get_absolute_url()
+    assert (job.backbone, job.weights, job.pooling, job.input_size, job.created_by) == (
+        "mobilenet_v2", "none", "avg", 32, ann)
+    assert job.head_config | {} == {
+        "hidden": [64, 32], "dropout": [0.4, 0.2], "activation": "relu", "optimizer": "adam",
+        "learning_rate": 0.001, "epochs": 5, "batch_size": 16, "class_weight": "balanced", "keep_best": True,
+    }
+    assert job.job_images.count() == 15
+
+
+def test_new_job_errors_are_shown_next_to_their_fields(client_for, ann, dataset, other_dataset):
+    data = {"dataset": other_dataset.pk, "backbone": "vgg16", "weights": "imagenet", "precision": "float32",
+            "hidden": "100, 50", "dropout": "0.5", "activation": "leaky_relu", "optimizer": "rmsprop",
+            "learning_rate": "0.0001", "epochs": "0", "batch_size": "50"}
+    response = client_for(ann).post(reverse("experiments:job_new"), data)
+    page = response.content.decode()
+    assert response.status_code == 200 and not TrainingJob.objects.exists()
+    for field, message in [("dataset", "Select a valid choice"), ("dropout", "one dropout rate per hidden layer"),
+                           ("epochs", "greater than or equal to 1")]:
+        error = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)
+        assert error and message in error.group(1), field
+        assert re.search(rf'<[^>]+id="id_{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="id_{field}"',
+                         page), field
+
+
+def test_an_unusable_dataset_is_explained_on_the_dataset_field(client_for, ann, lab):
+    single = make_dataset("one-class", lab, per_class=3)
+    single.labels.exclude(name="cat").delete()
+    data = {"dataset": single.pk, "backbone": "vgg16", "weights": "none", "precision": "float32", "hidden": "10",
+            "dropout": "0.1", "activation": "relu", "optimizer": "adam", "learning_rate": "0.01", "epochs": "1",
+            "batch_size": "4"}
+    page = client_for(ann).post(reverse("experiments:job_new"), data).content.decode()
+    error = re.search(r'id="id_dataset_error">(.*?)</ul>', page, re.S)
+    assert error and "at least 2 classes" in error.group(1)
+    assert not TrainingJob.objects.exists()
+
+
+def test_extraction_estimate_endpoint(client_for, ann, dataset, other_dataset):
+    client = client_for(ann)
+    url = reverse("experiments:job_estimate")
+    data = client.get(url, {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none",
+                            "pooling": "avg", "precision": "float32", "input_size": 32}).json()
+    assert data == {"dataset": dataset.pk, "total": 15, "uncached": 15, "cached": 0}
+    assert client.get(url, {"dataset": other_dataset.pk, "backbone": "vgg16", "weights": "none",
+                            "precision": "float32"}).status_code == 400
+
+
+# --- job page, status, actions ---------------------------------------------------------------------------------------
+
+def test_job_page_of_a_running_job_embeds_its_status_and_loads_plotly_once(client_for, ann, queued_job):
+    assert services.job_claim(job_id=queued_job.pk, worker="w")
+    services.job_progress(job_id=queued_job.pk, done=4, total=15)
+    page = client_for(ann).get(queued_job.get_absolute_url()).content.decode()
+    status = json.loads(re.search(r'<script id="job-status-data" type="application/json">(.*?)</script>',
+                                  page, re.S).group(1))
+    assert status["status"] == "extracting" and status["progress"] == {"done": 4, "total": 15}
+    assert page.count("plotly/plotly.min.js") == 1 and "cdn" not in page.lower()
+    assert 'id="cancel-form"' in page and "Retry" not in page
+    assert 'id="accuracy-chart"' in page and 'id="loss-chart"' in page
+
+
+def test_job_page_of_a_finished_job_shows_report_confusion_and_gallery_sorted_by_confidence(client_for, ann,
+                                                                                          finished_job):
+    page = client_for(ann).get(finished_job.get_absolute_url()).content.decode()
+    assert re.search(r'id="test-accuracy">0\.3333<', page) and 'id="test-macro-f1">0.3300<' in page
+    report = re.search(r'<table id="report-table".*?</table>', page, re.S).group(0)
+    assert [name for name in CLASSES if f'<th scope="row">{name}</th>' in report] == list(CLASSES)
+    gallery = re.findall(r'data-true="(\w+)" data-predicted="(\w+)"', page)
+    assert gallery == [("panda", "cat"), ("dog", "panda")]  # most confident mistake first
+    assert page.count('<img src="/media/') == 2 and 'alt="panda-0.jpg: a panda predicted as cat"' in page
+    confusion = json.loads(re.search(r'id="confusion-data" type="application/json">(.*?)</script>', page).group(1))
+    assert confusion["class_names"] == list(CLASSES) and confusion["confusion"][1] == [0, 0, 1]
+    assert 'data-filter-true="dog" data-filter-predicted="panda"' in page
+    assert reverse("experiments:job_download", args=[finished_job.pk]) in page
+    assert 'id="cancel-form"' not in page and "Retry with the same settings" in page
+
+
+def test_status_endpoint_is_json_with_progress_epochs_and_best_epoch(client_for, ann, finished_job,
+                                                                     django_assert_max_num_queries):
+    client = client_for(ann)
+    url = reverse("experiments:job_status", args=[finished_job.pk])
+    with django_assert_max_num_queries(7):
+        response = client.get(url)
+    data = response.json()
+    assert response["Content-Type"] == "application/json" and "no-cache" in response["Cache-Control"]
+    assert data["status"] == "succeeded" and data["finished"] is True and data["best_epoch"] == 2
+    assert [e["epoch"] for e in data["epochs"]] == [1, 2, 3]
+    assert data["evaluation"]["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_actions_need_post(client_for, ann, finished_job):
+    client = client_for(ann)
+    for name in ("job_cancel", "job_retry", "job_reevaluate"):
+        assert client.get(job_urls(finished_job)[name]).status_code == 405
+
+
+def test_actions_need_the_csrf_token(ann, queued_job):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ann)
+    assert client.post(reverse("experiments:job_cancel", args=[queued_job.pk])).status_code == 403
+    queued_job.refresh_from_db()
+    assert queued_job.status == JobStatus.QUEUED
+
+
+def test_cancel_a_queued_job(client_for, ann, queued_job):
+    response = client_for(ann).post(reverse("experiments:job_cancel", args=[queued_job.pk]), follow=True)
+    queued_job.refresh_from_db()
+    assert queued_job.status == JobStatus.CANCELLED
+    assert f"Cancellation of job #{queued_job.pk} requested." in response.content.decode()
+
+
+def test_retry_makes_a_new_job_with_the_same_settings(client_for, carl, finished_job):
+    response = client_for(carl).post(reverse("experiments:job_retry", args=[finished_job.pk]))
+    new = TrainingJob.objects.exclude(pk=finished_job.pk).get()
+    assert response.url == new.get_absolute_url()
+    assert (new.backbone, new.head_config, new.retry_of, new.created_by) == (
+        finished_job.backbone, finished_job.head_config, finished_job, carl)
+
+
+def test_reevaluate_on_another_dataset_with_the_same_classes(client_for, ann, lab, finished_job, other_dataset):
+    client = client_for(ann)
+    url = reverse("experiments:job_reevaluate", args=[finished_job.pk])
+    assert "Select a valid choice" not in client.post(url, {"dataset": other_dataset.pk}, follow=True).content.decode()
+    assert finished_job.evaluations.count() == 1  # other team's dataset refused
+
+    fresh = make_dataset("more-pets", lab, per_class=2, seed=3)
+    response = client.post(url, {"dataset": fresh.pk})
+    evaluation = Evaluation.objects.get(dataset=fresh)
+    assert response.url == f"{finished_job.get_absolute_url()}?evaluation={evaluation.pk}"
+    page = client.get(response.url).content.decode()
+    assert "Evaluation on more-pets is queued" in page
+    assert reverse("experiments:evaluation_status", args=[evaluation.pk]) in page
+
+
+def test_reevaluate_refuses_a_dataset_with_other_classes(client_for, ann, lab, finished_job):
+    birds = make_dataset("birds", lab, per_class=2, seed=4)
+    birds.labels.filter(name="cat").update(name="owl")
+    page = client_for(ann).post(reverse("experiments:job_reevaluate", args=[finished_job.pk]),
+                                {"dataset": birds.pk}, follow=True).content.decode()
+    assert "classes the job was not trained on: owl" in page
+    assert finished_job.evaluations.count() == 1
+
+
+def test_download_the_exported_model(client_for, ann, finished_job, queued_job):
+    client = client_for(ann)
+    response = client.get(reverse("experiments:job_download", args=[finished_job.pk]))
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"fake keras model"
+    assert f'filename="menagerie-job-{finished_job.pk}-mobilenet_v2.keras"' in response["Content-Disposition"]
+    assert client.get(reverse("experiments:job_download", args=[queued_job.pk])).status_code == 404
+
+
+# --- compare -------------------------------------------------------------------------------------------------------
+
+def test_compare_overlays_curves_and_puts_metrics_side_by_side(client_for, ann, dataset, finished_job):
+    second = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"),
+                         epochs=2)
+    page = client_for(ann).get(reverse("experiments:compare"), {"jobs": [finished_job.pk, second.pk]})
+    html = page.content.decode()
+    data = json.loads(re.search(r'id="compare-data" type="application/json">(.*?)</script>', html).group(1))
+    assert [(job["id"], len(job["epochs"])) for job in data] == [(second.pk, 2), (finished_job.pk, 3)]
+    table = re.search(r'<table id="compare-table">.*?</table>', html, re.S).group(0)
+    assert "Test accuracy" in table and table.count("33.3%") == 2 and "vgg16" in table and "mobilenet_v2" in table
+    assert html.count("plotly/plotly.min.js") == 1
+
+
+def test_compare_needs_two_of_your_jobs(client_for, ann, finished_job, other_job):
+    client = client_for(ann)
+    response = client.get(reverse("experiments:compare"), {"jobs": [finished_job.pk]}, follow=True)
+    assert "Pick at least two jobs" in response.content.decode()
+    response = client.get(reverse("experiments:compare"), {"jobs": [finished_job.pk, other_job.pk]}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("experiments:job_list")
+    assert "their-pets" not in response.content.decode()
+
+
+# --- predict -------------------------------------------------------------------------------------------------------
+
+def photo(name="photo.jpg", seed=1):
+    return SimpleUploadedFile(name, jpeg_bytes(seed), content_type="image/jpeg")
+
+
+def test_predict_page_defaults_to_the_latest_succeeded_job(client_for, ann, dataset, finished_job, queued_job):
+    newer = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"))
+    page = client_for(ann).get(reverse("experiments:predict")).content.decode()
+    assert re.search(rf'<option value="{newer.pk}" selected>', page)
+    assert f'<option value="{queued_job.pk}"' not in page  # only trained models
+    assert 'type="file"' in page and 'multiple' in page and 'id="dropzone"' in page
+
+
+def test_predict_page_without_any_trained_model(client_for, ann, queued_job):
+    page = client_for(ann).get(reverse("experiments:predict")).content.decode()
+    assert "No trained model yet" in page
+
+
+def test_predict_stores_each_photo_and_shows_the_results(client_for, ann, finished_job):
+    client = client_for(ann)
+    response = client.post(reverse("experiments:predict"),
+                           {"job": finished_job.pk, "photos": [photo("a.jpg", 1), photo("b.png", 2)]})
+    predictions = list(Prediction.objects.order_by("id"))
+    assert [p.original_name for p in predictions] == ["a.jpg", "b.png"]
+    assert all(p.job == finished_job and p.created_by == ann for p in predictions)
+    assert response.status_code == 302 and response.url.endswith(
+        f"?job={finished_job.pk}&shown={predictions[0].pk},{predictions[1].pk}")
+    # the result as the predict worker writes it, then the page
+    services.prediction_succeed(prediction_id=predictions[0].pk, result={
+        "label": "dog", "confidence": 0.8, "probabilities": [
+            {"label": "dog", "probability": 0.8}, {"label": "cat", "probability": 0.15},
+            {"label": "panda", "probability": 0.05}]})
+    page = client.get(response.url).content.decode()
+    assert "Decision: <strong>dog</strong> (0.800)" in page
+    charts = json.loads(re.search(r'id="prediction-data" type="application/json">(.*?)</script>', page).group(1))
+    assert charts == [{"id": predictions[0].pk, "labels": ["dog", "cat", "panda"],
+                       "probabilities": [0.8, 0.15, 0.05], "decision": "dog"}]
+    assert 'alt="Uploaded photo a.jpg"' in page
+    assert page.count("<tr>") >= 3  # recent predictions table
+
+
+def test_predict_refuses_bad_uploads_and_other_teams_models(client_for, ann, finished_job, other_job):
+    client = client_for(ann)
+    bad = SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain")
+    response = client.post(reverse("experiments:predict"), {"job": finished_job.pk, "photos": [bad]})
+    assert response.status_code == 400 and "notes.txt is not a photo" in response.content.decode()
+    big = SimpleUploadedFile("big.jpg", b"\xff" * (10 * 1024 * 1024 + 1), content_type="image/jpeg")
+    response = client.post(reverse("experiments:predict"), {"job": finished_job.pk, "photos": [big]})
+    assert "big.jpg is larger than 10 MB" in response.content.decode()
+    response = client.post(reverse("experiments:predict"), {"job": other_job.pk, "photos": [photo()]})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert not Prediction.objects.exists()
+
+
+def test_recent_predictions_are_your_own(client_for, ann, carl, finished_job):
+    services.prediction_create(job=finished_job, upload=photo("carls.jpg"), user=carl)
+    services.prediction_create(job=finished_job, upload=photo("anns.jpg", 2), user=ann)
+    page = client_for(ann).get(reverse("experiments:predict")).content.decode()
+    assert "anns.jpg" in page and "carls.jpg" not in page
+
+
+# --- the web process stays light ---------------------------------------------------------------------------------------
+
+def test_web_modules_do_not_import_tensorflow():
+    code = ("import sys, django; django.setup(); import webapp.urls, webapp.experiments.views, "
+            "webapp.experiments.api, webapp.experiments.forms, webapp.experiments.charts; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR, check=True,
+                   env={"DJANGO_SETTINGS_MODULE": "webapp.settings", "PATH": "/usr/bin:/bin", "HOME": str(REPO_DIR),
+                        "MENAGERIE_DATA_DIR": "/tmp/menagerie-import-check"})

@@ -1,0 +1,219 @@
+"""Forms only validate: they turn request data into the arguments of a service call."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
+from webapp.experiments import selectors
+
+# The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
+# 7 epochs, batch 50.
+ARTICLE = HeadConfig()
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PHOTOS_PER_REQUEST = 20
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+
+
+def _number_list(value: str, cast, what: str) -> list:
+    items = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    if not items:
+        raise ValidationError(f"Enter at least one {what}.")
+    try:
+        return [cast(item) for item in items]
+    except ValueError:
+        raise ValidationError(f"Enter {what}s separated by commas, e.g. {value_example(cast)}.")
+
+
+def value_example(cast) -> str:
+    return "100, 50" if cast is int else "0.5, 0.3"
+
+
+class JobForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=None, help_text="Only your team's datasets are listed.")
+    backbone = forms.ChoiceField(help_text="Pretrained convolutional base whose bottleneck features are used.")
+    weights = forms.ChoiceField(
+        choices=[("imagenet", "ImageNet (pretrained)"), ("none", "None: random initialisation (for quick tests)")],
+        initial="imagenet",
+    )
+    pooling = forms.ChoiceField(
+        choices=[("", "None: keep the 7×7 feature maps (the article)"), ("avg", "Global average pooling")],
+        required=False, initial="",
+    )
+    precision = forms.ChoiceField(choices=[("float32", "float32"), ("bfloat16", "bfloat16")], initial="float32")
+    input_size = forms.IntegerField(
+        label="Input size (pixels)", required=False, min_value=32, max_value=1024,
+        help_text="Side of the square the photos are resized to. Empty: the backbone's own (224).",
+    )
+    hidden = forms.CharField(
+        label="Hidden layer sizes", initial=", ".join(map(str, ARTICLE.hidden)),
+        help_text="Units per dense layer, comma-separated.",
+    )
+    dropout = forms.CharField(
+        label="Dropout rates", initial=", ".join(map(str, ARTICLE.dropout)),
+        help_text="One rate per hidden layer, each in [0, 1).",
+    )
+    activation = forms.ChoiceField(choices=[(a, a) for a in ACTIVATIONS], initial=ARTICLE.activation)
+    optimizer = forms.ChoiceField(choices=[(o, o) for o in OPTIMIZERS], initial=ARTICLE.optimizer)
+    learning_rate = forms.FloatField(
+        initial=ARTICLE.learning_rate, validators=[MinValueValidator(1e-7), MaxValueValidator(1.0)],
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    epochs = forms.IntegerField(initial=ARTICLE.epochs, min_value=1, max_value=500)
+    batch_size = forms.IntegerField(initial=ARTICLE.batch_size, min_value=1, max_value=4096)
+    class_weight = forms.ChoiceField(
+        choices=[("", "None"), ("balanced", "Balanced (inverse class frequency)")], required=False, initial="",
+    )
+    keep_best = forms.BooleanField(
+        required=False, label="Keep the best epoch", help_text="Restore the weights of the epoch with the lowest "
+        "validation loss.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from webapp.datasets.selectors import datasets_for_user
+
+        self.fields["dataset"].queryset = datasets_for_user(user)
+        self.fields["backbone"].choices = selectors.backbone_choices()
+        self.fields["backbone"].initial = "vgg16"
+
+    def clean_hidden(self):
+        sizes = _number_list(self.cleaned_data["hidden"], int, "layer size")
+        if any(not 1 <= size <= 8192 for size in sizes) or len(sizes) > 8:
+            raise ValidationError("Use 1 to 8 layers of 1 to 8192 units each.")
+        return sizes
+
+    def clean_dropout(self):
+        rates = _number_list(self.cleaned_data["dropout"], float, "rate")
+        if any(not 0 <= rate < 1 for rate in rates):
+            raise ValidationError("Each dropout rate must be at least 0 and below 1.")
+        return rates
+
+    def clean(self):
+        data = super().clean()
+        hidden, dropout = data.get("hidden"), data.get("dropout")
+        if hidden is not None and dropout is not None and len(hidden) != len(dropout):
+            self.add_error("dropout", f"Give one dropout rate per hidden layer ({len(hidden)}).")
+        return data
+
+    def head_config(self) -> dict:
+        data = self.cleaned_data
+        return HeadConfig(
+            hidden=tuple(data["hidden"]), dropout=tuple(data["dropout"]), activation=data["activation"],
+            optimizer=data["optimizer"], learning_rate=data["learning_rate"], epochs=data["epochs"],
+            batch_size=data["batch_size"], class_weight=data["class_weight"] or None, keep_best=data["keep_best"],
+        ).to_dict()
+
+    def job_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "dataset": data["dataset"], "backbone": data["backbone"], "weights": data["weights"],
+            "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
+            "head_config": self.head_config(),
+        }
+
+
+class EstimateForm(forms.Form):
+    """The subset of the job form that decides the extraction work (for the live estimate)."""
+
+    dataset = forms.ModelChoiceField(queryset=None)
+    backbone = forms.ChoiceField()
+    weights = forms.ChoiceField(choices=JobForm.base_fields["weights"].choices)
+    pooling = forms.ChoiceField(choices=JobForm.base_fields["pooling"].choices, required=False)
+    precision = forms.ChoiceField(choices=JobForm.base_fields["precision"].choices)
+    input_size = forms.IntegerField(required=False, min_value=32, max_value=1024)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from webapp.datasets.selectors import datasets_for_user
+
+        self.fields["dataset"].queryset = datasets_for_user(user)
+        self.fields["backbone"].choices = selectors.backbone_choices()
+
+
+class ReevaluateForm(forms.Form):
+    dataset = forms.ModelChoiceField(
+        queryset=None, label="Evaluate on", help_text="Another dataset with the same class names; its test split is used."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from webapp.datasets.selectors import datasets_for_user
+
+        self.fields["dataset"].queryset = datasets_for_user(user)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """One or several photos, each size-checked and extension-checked (the worker decodes them for real)."""
+
+    widget = MultipleFileInput(attrs={"accept": "image/*", "multiple": True})
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        if not files:
+            raise ValidationError("Choose at least one photo.")
+        if len(files) > MAX_PHOTOS_PER_REQUEST:
+            raise ValidationError(f"Upload at most {MAX_PHOTOS_PER_REQUEST} photos at a time.")
+        return [validate_photo(super(PhotosField, self).clean(f, initial)) for f in files]
+
+
+def validate_photo(upload):
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(f"{upload.name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if upload.size == 0:
+        raise ValidationError(f"{upload.name} is empty.")
+    if not upload.name.lower().endswith(PHOTO_EXTENSIONS):
+        raise ValidationError(f"{upload.name} is not a photo (use {', '.join(PHOTO_EXTENSIONS)}).")
+    return upload
+
+
+class PredictForm(forms.Form):
+    job = forms.ModelChoiceField(queryset=None, label="Model", empty_label=None)
+    photos = PhotosField(label="Photos", help_text="JPEG, PNG, WebP, BMP or GIF; up to 10 MB each, 20 at a time.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["job"].label_from_instance = job_label
+
+
+class ApiPredictForm(forms.Form):
+    """The JSON API's input: one image, optionally the job to use (default: the latest succeeded one)."""
+
+    image = forms.FileField()
+    job = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+
+    def clean_image(self):
+        return validate_photo(self.cleaned_data["image"])
+
+
+class CompareForm(forms.Form):
+    jobs = forms.ModelMultipleChoiceField(queryset=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["jobs"].queryset = selectors.jobs_for_user(user)
+
+    def clean_jobs(self):
+        jobs = self.cleaned_data["jobs"]
+        if len(jobs) < 2:
+            raise ValidationError("Pick at least two jobs to compare.")
+        if len(jobs) > 8:
+            raise ValidationError("Compare at most eight jobs at once.")
+        return jobs
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'.")
+
+
+def job_label(job) -> str:
+    return f"#{job.pk} {job.backbone} on {job.dataset.name}"

@@ -1,0 +1,108 @@
+/* Plotly figures shared by the pages. Plotly itself is loaded once per page from the installed package. */
+(function () {
+  "use strict";
+
+  var COLORS = { train: "#0b5cad", val: "#c2410c", best: "#1a6b34" };
+  var SERIES = ["#0b5cad", "#c2410c", "#1a6b34", "#7e22ce", "#a61b1b", "#0e7490", "#854d0e", "#be185d"];
+  var CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+  var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 13, color: "#1d232b" };
+
+  function baseLayout(title, yTitle) {
+    return {
+      title: { text: title, font: { size: 15 } },
+      font: FONT,
+      margin: { l: 56, r: 16, t: 40, b: 44 },
+      xaxis: { title: { text: "Epoch" }, dtick: 1, rangemode: "tozero" },
+      yaxis: { title: { text: yTitle }, rangemode: "tozero" },
+      legend: { orientation: "h", y: -0.22 },
+      height: 320,
+      uirevision: "keep",
+    };
+  }
+
+  function values(epochs, key) {
+    return epochs.map(function (e) { return e[key]; });
+  }
+
+  /* Training and validation curves of one metric, the best epoch marked by a dashed line and a star. */
+  function curves(el, epochs, bestEpoch, metric) {
+    var isAcc = metric === "accuracy";
+    var x = values(epochs, "epoch");
+    var traces = [
+      { x: x, y: values(epochs, metric), name: "training", mode: "lines+markers", line: { color: COLORS.train } },
+      { x: x, y: values(epochs, "val_" + metric), name: "validation", mode: "lines+markers",
+        line: { color: COLORS.val, dash: "dot" } },
+    ];
+    var layout = baseLayout(isAcc ? "Accuracy" : "Loss", isAcc ? "accuracy" : "loss");
+    if (isAcc) { layout.yaxis.range = [0, 1.02]; layout.yaxis.rangemode = undefined; }
+    layout.shapes = [];
+    layout.annotations = [];
+    var best = epochs.filter(function (e) { return e.epoch === bestEpoch; })[0];
+    if (best) {
+      var y = best["val_" + metric] != null ? best["val_" + metric] : best[metric];
+      traces.push({ x: [best.epoch], y: [y], name: "best epoch (" + best.epoch + ")", mode: "markers",
+        marker: { symbol: "star", size: 16, color: COLORS.best, line: { color: "#fff", width: 1 } } });
+      layout.shapes.push({ type: "line", xref: "x", yref: "paper", x0: best.epoch, x1: best.epoch, y0: 0, y1: 1,
+        line: { color: COLORS.best, width: 1.5, dash: "dash" } });
+      layout.annotations.push({ x: best.epoch, yref: "paper", y: 1, text: "best", showarrow: false,
+        yanchor: "bottom", font: { color: COLORS.best } });
+    }
+    return Plotly.react(el, traces, layout, CONFIG);
+  }
+
+  /* Several jobs' curves overlaid: validation solid, training dotted, one colour per job. */
+  function compare(el, jobs, metric) {
+    var traces = [];
+    jobs.forEach(function (job, i) {
+      var color = SERIES[i % SERIES.length];
+      var x = values(job.epochs, "epoch");
+      traces.push({ x: x, y: values(job.epochs, "val_" + metric), name: job.name + " validation",
+        mode: "lines+markers", line: { color: color }, legendgroup: String(job.id) });
+      traces.push({ x: x, y: values(job.epochs, metric), name: job.name + " training",
+        mode: "lines", line: { color: color, dash: "dot" }, legendgroup: String(job.id) });
+    });
+    var layout = baseLayout(metric === "accuracy" ? "Accuracy" : "Loss", metric);
+    layout.height = 380;
+    layout.legend.y = -0.3;
+    return Plotly.react(el, traces, layout, CONFIG);
+  }
+
+  /* Confusion matrix heatmap, first class on top; mode "normalized" (row shares) or "raw" (counts). */
+  function confusion(el, data, mode) {
+    var names = data.class_names;
+    var z = mode === "raw" ? data.confusion : data.confusion_normalized;
+    var text = z.map(function (row) {
+      return row.map(function (v) { return mode === "raw" ? String(v) : (v * 100).toFixed(0) + "%"; });
+    });
+    var n = names.length;
+    var trace = {
+      type: "heatmap", x: names, y: names, z: z, text: text, texttemplate: "%{text}",
+      colorscale: "Blues", zmin: 0, zmax: mode === "raw" ? undefined : 1, xgap: 1, ygap: 1,
+      hovertemplate: "true %{y}, predicted %{x}: %{text}<extra></extra>",
+      colorbar: { title: { text: mode === "raw" ? "images" : "share" } },
+    };
+    var layout = {
+      font: FONT, height: Math.max(320, 90 + 44 * n), margin: { l: 110, r: 20, t: 20, b: 100 },
+      xaxis: { title: { text: "predicted" }, side: "bottom", tickangle: n > 6 ? -40 : 0 },
+      yaxis: { title: { text: "true" }, autorange: "reversed" },
+    };
+    return Plotly.react(el, [trace], layout, CONFIG);
+  }
+
+  /* Per-class probabilities of one photo, the decision highlighted. */
+  function probabilities(el, labels, probs, decision) {
+    var trace = {
+      type: "bar", orientation: "h", x: probs, y: labels,
+      marker: { color: labels.map(function (l) { return l === decision ? COLORS.best : "#8aa6c1"; }) },
+      text: probs.map(function (p) { return (p * 100).toFixed(1) + "%"; }), textposition: "auto",
+      hovertemplate: "%{y}: %{text}<extra></extra>",
+    };
+    var layout = {
+      font: FONT, height: Math.max(160, 50 + 26 * labels.length), margin: { l: 100, r: 16, t: 8, b: 36 },
+      xaxis: { range: [0, 1], tickformat: ".0%" }, yaxis: { autorange: "reversed" },
+    };
+    return Plotly.react(el, [trace], layout, CONFIG);
+  }
+
+  window.MenagerieCharts = { curves: curves, compare: compare, confusion: confusion, probabilities: probabilities };
+})();

@@ -1,0 +1,197 @@
+/* Job page: poll the status endpoint (adaptive interval), update progress and grow the curves with
+   Plotly.react; once finished, reload to show the results. Confusion matrix clicks filter the gallery. */
+(function () {
+  "use strict";
+
+  var MIN_INTERVAL = 1000, MAX_INTERVAL = 10000, ERROR_INTERVAL = 15000;
+
+  function readJson(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  function formatSeconds(s) {
+    if (s == null) return "–";
+    s = Math.round(s);
+    if (s < 60) return s + " s";
+    var m = Math.floor(s / 60), h = Math.floor(m / 60);
+    if (h) return h + " h " + String(m % 60).padStart(2, "0") + " min";
+    return m + " min " + String(s % 60).padStart(2, "0") + " s";
+  }
+
+  function fmt(v, digits) { return v == null ? "–" : Number(v).toFixed(digits); }
+
+  function setText(id, text) {
+    var el = document.getElementById(id);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  var config = readJson("job-page-config");
+  var state = readJson("job-status-data");
+  var lastEpochsKey = null;
+
+  function drawCurves(status) {
+    var key = JSON.stringify([status.epochs, status.best_epoch]);
+    if (key === lastEpochsKey) return;
+    lastEpochsKey = key;
+    var empty = document.getElementById("curves-empty");
+    if (empty) empty.hidden = status.epochs.length > 0;
+    if (!status.epochs.length) return;
+    MenagerieCharts.curves(document.getElementById("accuracy-chart"), status.epochs, status.best_epoch, "accuracy");
+    MenagerieCharts.curves(document.getElementById("loss-chart"), status.epochs, status.best_epoch, "loss");
+    var body = document.querySelector("#epochs-table tbody");
+    if (body) {
+      body.replaceChildren.apply(body, status.epochs.map(function (e) {
+        var tr = document.createElement("tr");
+        var best = e.epoch === status.best_epoch;
+        if (best) tr.className = "best";
+        [e.epoch + (best ? " (best)" : ""), fmt(e.accuracy, 4), fmt(e.val_accuracy, 4), fmt(e.loss, 4),
+          fmt(e.val_loss, 4), fmt(e.seconds, 1)].forEach(function (text, i) {
+          var td = document.createElement("td");
+          if (i) td.className = "num";
+          td.textContent = text;
+          tr.appendChild(td);
+        });
+        return tr;
+      }));
+    }
+  }
+
+  function render(status) {
+    var statusEl = document.getElementById("job-status");
+    statusEl.className = "status " + status.status;
+    setText("job-status", status.status_display);
+    var note = document.getElementById("job-cancel-note");
+    if (note) note.hidden = !(status.cancel_requested && !status.finished);
+    var progress = document.getElementById("job-progress");
+    progress.value = status.percent;
+    progress.textContent = status.percent + "%";
+    setText("job-progress-label", status.stage === "training" ? "Epochs" :
+      status.stage === "extracting" ? "Images through the backbone" :
+      status.stage === "evaluating" ? "Evaluating on the test split" : "Progress");
+    setText("job-progress-text", status.progress.done + " / " + status.progress.total + " (" + status.percent + "%)");
+    var unit = status.stage === "training" ? " epochs/s" : " images/s";
+    setText("job-rate", status.items_per_second != null && !status.finished ?
+      (status.items_per_second >= 10 ? status.items_per_second.toFixed(0) : status.items_per_second.toFixed(2)) + unit
+      : "–");
+    setText("job-eta", status.finished ? "–" : formatSeconds(status.eta_seconds));
+    setText("job-cached", String(status.images_cached));
+    setText("job-extracted", String(status.images_extracted));
+    var error = document.getElementById("job-error");
+    error.hidden = !status.error_message;
+    setText("job-error", status.error_message || "");
+    drawCurves(status);
+  }
+
+  /* Polling: fast while something changes, slower while nothing does, paused in a hidden tab. */
+  var interval = MIN_INTERVAL, timer = null, lastBody = null;
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(poll, ms);
+  }
+
+  function poll() {
+    if (document.hidden) return;  // resumed by visibilitychange
+    fetch(config.status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (body) {
+        var status = JSON.parse(body);
+        interval = body === lastBody ? Math.min(interval * 1.5, MAX_INTERVAL) : MIN_INTERVAL;
+        lastBody = body;
+        state = status;
+        render(status);
+        if (status.finished) {
+          if (!config.finished) window.location.reload();  // the results are rendered by the server
+          return;
+        }
+        schedule(interval);
+      })
+      .catch(function () { schedule(ERROR_INTERVAL); });
+  }
+
+  /* A re-evaluation (or the job's own) still running: reload once it has finished. */
+  function pollEvaluation() {
+    if (document.hidden) return;
+    fetch(config.evaluation_status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (evaluation) {
+        if (evaluation.finished) window.location.reload();
+        else setTimeout(pollEvaluation, 2000);
+      })
+      .catch(function () { setTimeout(pollEvaluation, ERROR_INTERVAL); });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && !config.finished) { interval = MIN_INTERVAL; schedule(0); }
+    if (!document.hidden && config.evaluation_status_url) pollEvaluation();
+  });
+
+  /* Confusion matrix and gallery filter. */
+  var confusionData = readJson("confusion-data");
+  var gallery = document.getElementById("gallery");
+  var filterText = document.getElementById("gallery-filter");
+  var resetButton = document.getElementById("gallery-reset");
+  var allText = filterText ? filterText.textContent : "";
+
+  function filterGallery(trueName, predicted) {
+    var items = gallery.querySelectorAll(".gallery-item");
+    var shown = 0;
+    items.forEach(function (item) {
+      var match = trueName == null || (item.dataset.true === trueName && item.dataset.predicted === predicted);
+      item.hidden = !match;
+      if (match) shown += 1;
+    });
+    gallery.dataset.filter = trueName == null ? "" : trueName + "|" + predicted;
+    if (trueName == null) {
+      filterText.textContent = allText;
+      resetButton.hidden = true;
+    } else {
+      filterText.textContent = trueName === predicted
+        ? "Correct predictions are not in the gallery: showing " + shown + " images."
+        : "Showing " + shown + " image" + (shown === 1 ? "" : "s") + " of class " + trueName +
+          " predicted as " + predicted + ".";
+      resetButton.hidden = false;
+    }
+  }
+
+  function drawConfusion(mode) {
+    var el = document.getElementById("confusion-chart");
+    document.querySelectorAll("[data-confusion-mode]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.confusionMode === mode));
+    });
+    return MenagerieCharts.confusion(el, confusionData, mode).then(function () {
+      if (el.dataset.clickBound) return;
+      el.dataset.clickBound = "1";
+      el.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        if (point) filterGallery(String(point.y), String(point.x));
+      });
+    });
+  }
+
+  function start() {
+    if (window.Plotly === undefined || window.MenagerieCharts === undefined) return;
+    render(state);
+    if (confusionData && gallery) {
+      drawConfusion("normalized");
+      document.querySelectorAll("[data-confusion-mode]").forEach(function (button) {
+        button.addEventListener("click", function () { drawConfusion(button.dataset.confusionMode); });
+      });
+      document.querySelectorAll("[data-filter-true]").forEach(function (button) {
+        button.addEventListener("click", function () {
+          filterGallery(button.dataset.filterTrue, button.dataset.filterPredicted);
+          gallery.scrollIntoView({ behavior: "smooth", block: "start" });
+        });
+      });
+      resetButton.addEventListener("click", function () { filterGallery(null, null); });
+    }
+    if (!config.finished) schedule(MIN_INTERVAL);
+    if (config.evaluation_status_url) setTimeout(pollEvaluation, 2000);
+  }
+
+  start();
+})();

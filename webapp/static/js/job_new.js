@@ -1,0 +1,38 @@
+/* New job form: refresh the estimated extraction work when the dataset or feature settings change. */
+(function () {
+  "use strict";
+  var form = document.querySelector(".job-form");
+  var out = document.getElementById("estimate");
+  if (!form || !out) return;
+  var names = ["dataset", "backbone", "weights", "pooling", "precision", "input_size"];
+  var pending = null;
+
+  function update() {
+    var params = new URLSearchParams();
+    names.forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value !== "") params.set(name, field.value);
+    });
+    if (!params.get("dataset")) { out.textContent = "Choose a dataset to see the estimated extraction work."; return; }
+    if (pending) pending.abort();
+    pending = new AbortController();
+    fetch(out.dataset.url + "?" + params.toString(), { headers: { Accept: "application/json" }, signal: pending.signal })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        out.replaceChildren();
+        out.append("Estimated extraction work: ");
+        var strong = document.createElement("strong");
+        strong.textContent = String(data.uncached);
+        out.append(strong, " of " + data.total + " images " + (data.uncached === 0
+          ? "(all features already cached)."
+          : "to run through the backbone (" + data.cached + " already cached)."));
+      })
+      .catch(function () { /* aborted or offline: keep the last estimate */ });
+  }
+
+  names.forEach(function (name) {
+    var field = form.elements[name];
+    if (field) field.addEventListener("change", update);
+  });
+})();
