@@ -86,3 +86,116 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     wait_for(evaluated, 120, message="re-evaluation")
     assert evaluation.status == EvaluationStatus.SUCCEEDED, evaluation.error_message
     assert evaluation.image_count == 12 and not evaluation.is_job_test_split
+
+
+def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(start_worker, user):
+    dataset = make_dataset("shapes")
+    start_worker(queues="train", env=worker_env())
+    trained = finished(services.job_create(dataset=dataset, user=user, **FAST_JOB))
+    assert trained.status == JobStatus.SUCCEEDED, trained.error_message
+    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
+    long_job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"head_config": long_config})
+    reached(long_job, JobStatus.TRAINING, extra=lambda job: job.epochs.count() >= 2)
+    start_worker(queues="predict", env=worker_env())
+
+    upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 4242), content_type="image/jpeg")
+    prediction = services.prediction_run(job=trained, upload=upload, user=user, timeout=90)
+    assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
+    assert prediction.label in {"red", "green", "blue"} and prediction.latency_ms > 0
+    assert [p["label"] for p in prediction.probabilities] != [] and len(prediction.probabilities) == 3
+    assert abs(sum(p["probability"] for p in prediction.probabilities) - 1) < 1e-4
+    long_job.refresh_from_db()
+    assert long_job.status == JobStatus.TRAINING  # still busy: the prediction did not wait behind it
+
+    # Cancel during training: it stops within an epoch, keeps its metrics so far, and ends cancelled.
+    services.job_cancel(job=long_job)
+    finished(long_job, timeout=60)
+    assert long_job.status == JobStatus.CANCELLED
+    assert 2 <= long_job.epochs.count() < 100_000 and not long_job.artifact_dir
+
+
+def test_cancel_during_extraction_keeps_the_features_already_extracted(start_worker, user):
+    dataset = make_dataset("many", per_class=30)
+    spec = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "avg", "input_size": 224}
+    job = services.job_create(dataset=dataset, user=user, **spec, head_config={"epochs": 2})
+    start_worker(queues="train", env=worker_env(MENAGERIE_EXTRACT_BATCH_SIZE="2"))
+    reached(job, JobStatus.EXTRACTING, extra=lambda job: job.progress_done >= 2)
+    services.job_cancel(job=job)
+    finished(job, timeout=60)
+    assert job.status == JobStatus.CANCELLED
+    assert job.training_at is None and not job.epochs.exists()
+    left = selectors.uncached_image_count(dataset=dataset, **spec)
+    assert 0 < left < 90  # what was extracted before the cancel stays in the cache
+
+    queued = services.job_create(dataset=dataset, user=user, **spec, head_config={"epochs": 2})
+    services.job_cancel(job=queued)  # not started yet: cancelled at once, the worker never runs it
+    queued.refresh_from_db()
+    assert queued.status == JobStatus.CANCELLED and queued.started_at is None
+
+
+def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, user, tmp_path):
+    dataset = make_dataset("shapes")
+    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
+    doomed = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"head_config": long_config})
+    waiting = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    worker = start_worker(queues="train", env=worker_env())
+    reached(doomed, JobStatus.TRAINING)
+    worker.kill()  # SIGKILL to the worker and its pool, as the OOM killer does
+    assert worker.proc.returncode == -signal.SIGKILL
+
+    # celery beat (embedded in a `predict` worker here) runs the reaper; a 3 s stale threshold for the test.
+    start_worker(queues="predict", env=worker_env(MENAGERIE_JOB_STALE_SECONDS="3",
+                                                  MENAGERIE_REAPER_INTERVAL_SECONDS="1"),
+                 extra_args=("--beat", "--schedule", str(tmp_path / "beat-schedule")))
+    finished(doomed, timeout=60)
+    assert doomed.status == JobStatus.FAILED
+    assert "worker" in doomed.error_message and "died" in doomed.error_message
+    assert "Traceback" not in doomed.error_message
+    waiting.refresh_from_db()
+    assert waiting.status == JobStatus.QUEUED
+
+    start_worker(queues="train", env=worker_env())  # the restarted worker takes the queued job
+    finished(waiting)
+    assert waiting.status == JobStatus.SUCCEEDED, waiting.error_message
+    doomed.refresh_from_db()
+    assert doomed.status == JobStatus.FAILED
+
+
+def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, user):
+    dataset = make_dataset("bigger", per_class=24)
+    env = worker_env(MENAGERIE_EXTRACT_CHUNK_SIZE="8", MENAGERIE_EXTRACT_BATCH_SIZE="4")
+    start_worker(queues="train", env=env)
+    start_worker(queues="train", env=env)
+    job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"input_size": 64})
+    finished(job)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.chunks_total == 9 and job.images_extracted == 72
+    chunks = list(job.chunks.all())
+    assert all(c.status == "done" for c in chunks)
+    assert len({c.worker for c in chunks}) == 2  # both workers extracted part of it
+    assert sum(c.extracted for c in chunks) == 72
+
+
+def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, user):
+    from tests.shared import shared_path
+
+    root = shared_path("datasets", "animals3")
+    shared_path("weights")
+    from webapp.datasets.models import Dataset, Split
+
+    dataset = Dataset.objects.create(name="animals3", team=user.groups.get())
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for i, path in enumerate(sorted(folder.iterdir())[:40]):
+            split = Split.TEST if i < 8 else Split.VALIDATION if i < 12 else Split.TRAIN
+            add_image(dataset, folder.name, path.read_bytes(), split, path.name)
+    job = services.job_create(
+        dataset=dataset, user=user, backbone="mobilenet_v2", weights="imagenet", pooling="avg",
+        head_config={"epochs": 15, "batch_size": 16, "learning_rate": 1e-3},
+    )
+    start_worker(queues="train", env=worker_env())
+    finished(job, timeout=240)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    evaluation = selectors.job_evaluation(job)
+    assert evaluation.image_count == 24
+    print(f"animals3 subset: test accuracy {evaluation.accuracy:.3f} on {evaluation.image_count} images")
+    assert evaluation.accuracy >= 0.95, evaluation.report
