@@ -62,8 +62,10 @@ def image_check(data: bytes) -> CheckedImage:
         raise
     except UnidentifiedImageError:
         raise ImageRejected("not an image (or an image format Pillow cannot read)") from None
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        raise ImageRejected(f"too many pixels: over the limit of {limit:,} (possible decompression bomb)") from None
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ImageRejected(
+            f"too many pixels: over the limit of {limit:,} pixels (possible decompression bomb; {exc})"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise ImageRejected(f"damaged or truncated image ({exc})") from None
 
