@@ -1,0 +1,216 @@
+"""Prediction latency through the web path while a training occupies the `train` worker.
+
+    .venv/bin/python bench/predict_latency.py [--n 40] [--via client|service] [--data ../shared/datasets/animals3]
+
+A throw-away installation in a temp folder (SQLite, Redis db 14 when Redis runs, else the embedded broker;
+Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
+job trained on a subset of --data, then a long training (7x7 feature maps, endless epochs) started on the `train`
+worker, and --n predictions of different 256 px JPEGs timed end to end:
+- client: POST to the JSON API (`experiments:api_predict`) through Django's whole request stack (middleware,
+  auth, form, view, prediction_run), in this process, no socket;
+- service: webapp.experiments.services.prediction_run directly.
+The first --warmup predictions (TensorFlow import and model build in the predict worker) are not timed.
+Prints p50/p95/mean/max in ms, the worker-side latency stored on the rows, and checks the training was
+still running. Target: p50 < 300 ms, p95 < 600 ms.
+"""
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_DIR))
+DEFAULT_DATA = REPO_DIR.parent / "shared" / "datasets" / "animals3"
+WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+
+class BenchEnv:
+    """A temp installation: environment, migrated database, worker processes, a team, a user, datasets."""
+
+    def __init__(self, redis_db: int = 14, **env):
+        self.root = Path(tempfile.mkdtemp(prefix="menagerie-bench-"))
+        keras_home = self.root / "keras"
+        (keras_home / "models").mkdir(parents=True)
+        weights = REPO_DIR.parent / "shared" / "weights" / WEIGHTS_FILE
+        if weights.exists():
+            (keras_home / "models" / WEIGHTS_FILE).symlink_to(weights)
+        os.environ.update(MENAGERIE_DATA_DIR=str(self.root / "data"), KERAS_HOME=str(keras_home),
+                          DJANGO_SETTINGS_MODULE="webapp.settings", TF_CPP_MIN_LOG_LEVEL="2",
+                          MENAGERIE_JOB_HEARTBEAT_SECONDS="2", **env)
+        for name in ("MEDIA_ROOT", "FEATURES_DIR", "ARTIFACTS_DIR", "DATABASE_URL", "CELERY_RESULT_BACKEND"):
+            os.environ.pop(name, None)
+        from tests.environment import redis_available
+
+        url = f"redis://127.0.0.1:6379/{redis_db}"
+        if redis_available(url):
+            import redis
+
+            redis.Redis.from_url(url).flushdb()
+            os.environ["CELERY_BROKER_URL"] = url
+        else:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        from django.contrib.auth.models import Group, User
+
+        self.team = Group.objects.create(name="bench")
+        self.user = User.objects.create_user("bench", is_staff=False)
+        self.user.groups.add(self.team)
+        self.workers = []
+
+    def broker(self) -> str:
+        from django.conf import settings
+
+        return settings.CELERY_BROKER_URL
+
+    def start_worker(self, queues: str, **env):
+        from tests.processes import WorkerProcess, child_env
+
+        worker = WorkerProcess(queues=queues, log_dir=self.root, env=child_env(**env)).start()
+        self.workers.append(worker)
+        return worker
+
+    def dataset(self, name: str, data: Path, per_class: int, offset: int = 0, test_every: int = 5):
+        """The photos [offset, offset + per_class) of each class folder; every test_every-th is a test image."""
+        import hashlib
+
+        from django.core.files.base import ContentFile
+        from PIL import Image as PILImage
+
+        from webapp.datasets.models import Dataset, Image, Label, Split
+
+        dataset = Dataset.objects.create(name=name, team=self.team)
+        for folder in sorted(p for p in data.iterdir() if p.is_dir()):
+            label = Label.objects.create(dataset=dataset, name=folder.name)
+            for i, path in enumerate(sorted(folder.iterdir())[offset:offset + per_class]):
+                content = path.read_bytes()
+                with PILImage.open(io.BytesIO(content)) as im:
+                    width, height = im.size
+                split = Split.TEST if i % test_every == 0 else Split.VALIDATION if i % test_every == 1 \
+                    else Split.TRAIN
+                image = Image(dataset=dataset, label=label, split=split, width=width, height=height,
+                              content_hash=hashlib.sha256(content).hexdigest(), original_name=path.name)
+                image.file.save(path.name, ContentFile(content), save=False)
+                image.save()
+        return dataset
+
+    def wait(self, job, condition, timeout: float, what: str):
+        from tests.processes import wait_for
+
+        def check():
+            job.refresh_from_db()
+            if job.status == "failed":
+                raise RuntimeError(f"job {job.pk} failed: {job.error_message}")
+            return condition(job)
+
+        return wait_for(check, timeout, interval=0.2, message=what)
+
+    def close(self):
+        for worker in self.workers:
+            worker.stop(timeout=20)
+
+
+def _jpeg_256(path: Path) -> bytes:
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        buffer = io.BytesIO()
+        im.convert("RGB").resize((256, 256)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=40, help="timed predictions")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--via", choices=["client", "service"], default="client")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--per-class", type=int, default=30, help="training photos per class")
+    args = parser.parse_args()
+
+    bench = BenchEnv()
+    try:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from webapp.experiments import services
+        from webapp.experiments.models import JobStatus
+
+        print(f"broker: {bench.broker()}", flush=True)
+        bench.start_worker("train")
+        bench.start_worker("predict")
+        dataset = bench.dataset("bench", args.data, args.per_class)
+        trained = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
+                                      pooling="avg", head_config={"epochs": 10, "batch_size": 16,
+                                                                  "learning_rate": 1e-3})
+        bench.wait(trained, lambda j: j.status == JobStatus.SUCCEEDED, 600, "the model to train")
+        accuracy = trained.evaluations.get().accuracy
+        busy = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
+                                   pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
+        bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
+                   "the long training to start")
+        print(f"model: job {trained.pk} (test accuracy {accuracy:.3f}); busy: job {busy.pk} training", flush=True)
+
+        queries = sorted(p for d in sorted(args.data.iterdir()) if d.is_dir()
+                         for p in sorted(d.iterdir())[args.per_class:args.per_class + 40])
+        queries = [_jpeg_256(p) for p in queries[:args.n + args.warmup]]
+        client = None
+        if args.via == "client":
+            from django.test import Client
+            from django.urls import reverse
+
+            client = Client(HTTP_HOST="localhost")
+            client.force_login(bench.user)
+            url = reverse("experiments:api_predict")
+
+        def predict(data: bytes, i: int) -> tuple[float, str, float | None]:
+            upload = SimpleUploadedFile(f"q{i}.jpg", data, content_type="image/jpeg")
+            start = time.perf_counter()
+            if client:
+                response = client.post(url, {"image": upload, "job": trained.pk})
+                elapsed = (time.perf_counter() - start) * 1000
+                body = response.json()
+                return elapsed, body.get("status", str(response.status_code)), body.get("latency_ms")
+            prediction = services.prediction_run(job=trained, upload=upload, user=bench.user)
+            return (time.perf_counter() - start) * 1000, prediction.status, prediction.latency_ms
+
+        for i, data in enumerate(queries[:args.warmup]):
+            print(f"warm-up {i + 1}: {predict(data, i)[0]:.0f} ms", flush=True)
+        times, stored, failures = [], [], 0
+        for i, data in enumerate(queries[args.warmup:]):
+            elapsed, status, latency = predict(data, i)
+            times.append(elapsed)
+            failures += status != "succeeded"
+            if latency is not None:
+                stored.append(latency)
+        busy.refresh_from_db()
+        result = {
+            "via": args.via, "n": len(times), "failures": failures,
+            "p50_ms": round(statistics.median(times), 1), "p95_ms": round(_percentile(times, 95), 1),
+            "mean_ms": round(statistics.mean(times), 1), "max_ms": round(max(times), 1),
+            "stored_latency_p50_ms": round(statistics.median(stored), 1) if stored else None,
+            "training_still_running": busy.status == JobStatus.TRAINING, "busy_job_epochs": busy.epochs.count(),
+            "cpu_count": os.cpu_count(), "broker": bench.broker().split(":")[0],
+        }
+        services.job_cancel(job=busy)
+        print(json.dumps(result), flush=True)
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    main()
