@@ -213,7 +213,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Move selected images to another class")
     def relabel(self, request, queryset):
-        dataset_ids = list(queryset.values_list("dataset_id", flat=True).distinct()[:2])
+        dataset_ids = list(queryset.order_by().values_list("dataset_id", flat=True).distinct()[:2])
         if len(dataset_ids) != 1:
             self.message_user(request, "Select images of one dataset to relabel them.", messages.ERROR)
             return None

@@ -238,9 +238,8 @@ def _dataset_for_import(*, dataset, name, team, description, user) -> Dataset:
 
 def _empty_classes(dataset: Dataset, class_names: Iterable[str]) -> list[str]:
     names = set(class_names)
-    with_images = set(
-        Image.objects.filter(dataset=dataset, label__name__in=names).values_list("label__name", flat=True).distinct()
-    )
+    images = Image.objects.filter(dataset=dataset, label__name__in=names).order_by()
+    with_images = set(images.values_list("label__name", flat=True).distinct())
     return sorted(names - with_images)
 
 
