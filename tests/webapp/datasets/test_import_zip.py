@@ -93,7 +93,8 @@ def test_duplicates_within_the_archive_and_the_dataset_are_skipped_and_counted(t
     result = dataset_import_zip(archive=zip_bytes(again), user=member, dataset=dataset)
     assert result.total_added == 1 and result.duplicates == 3
     assert Image.objects.filter(dataset=dataset).count() == 3
-    assert len([p for p in media_root.rglob("*") if p.is_file()]) == len(files_before) + 2  # one photo and its thumbnail
+    files_after = [p for p in media_root.rglob("*") if p.is_file()]
+    assert len(files_after) == len(files_before) + 2  # one photo and its thumbnail
 
 
 def test_same_photo_may_be_in_two_datasets(team, member):
