@@ -225,3 +225,11 @@ def test_uploads_over_the_size_limit_and_bad_photos_are_skipped(dataset, member,
     assert "size limit" in reasons["huge.jpg"] and reasons["t.jpg"].startswith("damaged or truncated")
     image = Image.objects.get()
     assert (image.split, image.label, image.original_name) == ("test", label, "ok.jpg")
+
+
+def test_encrypted_entry_is_skipped(team, member):
+    raw = bytearray(zip_bytes({"cats/good.jpg": photo_bytes(1), "cats/secret.jpg": photo_bytes(2)}).getvalue())
+    central = raw.rfind(b"PK\x01\x02")  # the last central directory header: cats/secret.jpg
+    raw[central + 8] |= 0x1  # general purpose flag bit 0: encrypted
+    result = dataset_import_zip(archive=io.BytesIO(bytes(raw)), user=member, name="p", team=team)
+    assert result.total_added == 1 and result.rejected == [("cats/secret.jpg", "encrypted entry")]
