@@ -63,14 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _extract_splits(splits: dict, spec, cache, batch_size: int) -> tuple[dict, dict]:
-    """Extract every image once (progress bar); per split the usable (hash, path, label) rows, and skipped."""
+def _hashes(found: dict) -> dict:
+    from classifier.images import content_hash
+
+    return {p: content_hash(p) for by_label in found.values() for paths in by_label.values() for p in paths}
+
+
+def _extract_splits(splits: dict, hashes: dict, spec, cache, batch_size: int) -> tuple[dict, dict]:
+    """Extract every image once (progress bar); per split the usable (hash, path, label) rows, and the report."""
     from tqdm import tqdm
 
     from classifier.features import extract
-    from classifier.images import content_hash
 
-    rows = {s: [(content_hash(p), p, label) for label, paths in by_label.items() for p in paths]
+    rows = {s: [(hashes[p], p, label) for label, paths in by_label.items() for p in paths]
             for s, by_label in splits.items()}
     items = [(h, p) for split_rows in rows.values() for h, p, _ in split_rows]
     with tqdm(total=len(items), desc="features", unit="img", file=sys.stderr) as bar:
@@ -102,7 +107,8 @@ def _train(args) -> int:
     from classifier.train import train
 
     found = discover(args.data_dir)
-    splits = split_items(found["all"], args.split) if "all" in found else found
+    hashes = _hashes(found)
+    splits = split_items(found["all"], args.split, hashes) if "all" in found else found
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = None if args.weights.lower() == "none" else args.weights
     spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling, args.precision,
@@ -114,7 +120,7 @@ def _train(args) -> int:
     print(f"{len(class_names)} classes: {', '.join(class_names)}; images " +
           ", ".join(f"{s} {n}" for s, n in counts.items()))
     cache = FeatureCache(args.cache)
-    rows, _ = _extract_splits(splits, spec, cache, args.extract_batch_size)
+    rows, _ = _extract_splits(splits, hashes, spec, cache, args.extract_batch_size)
     data = {s: _arrays(rows.get(s, []), spec, cache, class_names) for s in SPLITS}
 
     def epoch_line(epoch, m):
@@ -178,7 +184,7 @@ def _evaluate(args) -> int:
               file=sys.stderr)
         return 2
     cache = FeatureCache(args.cache)
-    rows, _ = _extract_splits({"all": by_label}, spec, cache, args.extract_batch_size)
+    rows, _ = _extract_splits({"all": by_label}, _hashes(found), spec, cache, args.extract_batch_size)
     x, y = _arrays(rows["all"], spec, cache, class_names)
     report = evaluate(load_head(args.run_dir), x, y, class_names, ids=[str(p) for _, p, _ in rows["all"]])
     print(f"\n{args.data_dir} ({len(y)} images)\n" + format_report(report))

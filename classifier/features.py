@@ -145,7 +145,8 @@ def feature_model(spec: FeatureSpec):
     if spec not in _models:
         model = build_feature_model(spec.backbone, weights=spec.weights, pooling=spec.pooling,
                                     precision=spec.precision, input_size=spec.size)
-        _models[spec] = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True))
+        _models[spec] = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                                            autograph=False))
     return _models[spec]
 
 
