@@ -76,6 +76,7 @@ def job_detail(request, pk):
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
         "can_cancel": request.user.is_staff or job.created_by_id == request.user.pk,
+        "duration": charts.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
             "finished": job.is_finished,

@@ -7,17 +7,24 @@
   var CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
   var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 13, color: "#1d232b" };
 
-  function baseLayout(title, yTitle) {
+  /* Title top left, legend top right (never over the axis titles). */
+  function baseLayout(title, yTitle, lastEpoch) {
+    var xaxis = { title: { text: "epoch" }, range: [0.5, Math.max(lastEpoch || 1, 2) + 0.5], zeroline: false };
+    if ((lastEpoch || 0) <= 15) xaxis.dtick = 1;
     return {
-      title: { text: title, font: { size: 15 } },
+      title: { text: title, font: { size: 15 }, x: 0.02, xanchor: "left", y: 0.97 },
       font: FONT,
-      margin: { l: 56, r: 16, t: 40, b: 44 },
-      xaxis: { title: { text: "Epoch" }, dtick: 1, rangemode: "tozero" },
+      margin: { l: 56, r: 16, t: 56, b: 48 },
+      xaxis: xaxis,
       yaxis: { title: { text: yTitle }, rangemode: "tozero" },
-      legend: { orientation: "h", y: -0.22 },
+      legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 12 } },
       height: 320,
       uirevision: "keep",
     };
+  }
+
+  function lastEpoch(epochs) {
+    return epochs.length ? epochs[epochs.length - 1].epoch : 1;
   }
 
   function values(epochs, key) {
@@ -33,7 +40,7 @@
       { x: x, y: values(epochs, "val_" + metric), name: "validation", mode: "lines+markers",
         line: { color: COLORS.val, dash: "dot" } },
     ];
-    var layout = baseLayout(isAcc ? "Accuracy" : "Loss", isAcc ? "accuracy" : "loss");
+    var layout = baseLayout(isAcc ? "Accuracy" : "Loss", isAcc ? "accuracy" : "loss", lastEpoch(epochs));
     if (isAcc) { layout.yaxis.range = [0, 1.02]; layout.yaxis.rangemode = undefined; }
     layout.shapes = [];
     layout.annotations = [];
@@ -44,16 +51,15 @@
         marker: { symbol: "star", size: 16, color: COLORS.best, line: { color: "#fff", width: 1 } } });
       layout.shapes.push({ type: "line", xref: "x", yref: "paper", x0: best.epoch, x1: best.epoch, y0: 0, y1: 1,
         line: { color: COLORS.best, width: 1.5, dash: "dash" } });
-      layout.annotations.push({ x: best.epoch, yref: "paper", y: 1, text: "best", showarrow: false,
-        yanchor: "bottom", font: { color: COLORS.best } });
     }
     return Plotly.react(el, traces, layout, CONFIG);
   }
 
   /* Several jobs' curves overlaid: validation solid, training dotted, one colour per job. */
   function compare(el, jobs, metric) {
-    var traces = [];
+    var traces = [], last = 1;
     jobs.forEach(function (job, i) {
+      last = Math.max(last, lastEpoch(job.epochs));
       var color = SERIES[i % SERIES.length];
       var x = values(job.epochs, "epoch");
       traces.push({ x: x, y: values(job.epochs, "val_" + metric), name: job.name + " validation",
@@ -61,9 +67,11 @@
       traces.push({ x: x, y: values(job.epochs, metric), name: job.name + " training",
         mode: "lines", line: { color: color, dash: "dot" }, legendgroup: String(job.id) });
     });
-    var layout = baseLayout(metric === "accuracy" ? "Accuracy" : "Loss", metric);
-    layout.height = 380;
-    layout.legend.y = -0.3;
+    var layout = baseLayout(metric === "accuracy" ? "Accuracy" : "Loss", metric, last);
+    var legendRows = Math.ceil(jobs.length);
+    layout.margin.b = 64 + 20 * legendRows;
+    layout.height = 300 + layout.margin.b;
+    layout.legend = { orientation: "h", x: 0, yref: "container", y: 0.01, yanchor: "bottom", font: { size: 12 } };
     return Plotly.react(el, traces, layout, CONFIG);
   }
 
@@ -77,14 +85,17 @@
     var n = names.length;
     var trace = {
       type: "heatmap", x: names, y: names, z: z, text: text, texttemplate: "%{text}",
-      colorscale: "Blues", zmin: 0, zmax: mode === "raw" ? undefined : 1, xgap: 1, ygap: 1,
+      // white to mid blue: the dark text stays readable (contrast >= 4.5:1) on every cell
+      colorscale: [[0, "#ffffff"], [0.5, "#b7d1ec"], [1, "#5b97d3"]], textfont: { color: "#1d232b", size: 14 },
+      zmin: 0, zmax: mode === "raw" ? undefined : 1, xgap: 2, ygap: 2,
       hovertemplate: "true %{y}, predicted %{x}: %{text}<extra></extra>",
       colorbar: { title: { text: mode === "raw" ? "images" : "share" } },
     };
     var layout = {
       font: FONT, height: Math.max(320, 90 + 44 * n), margin: { l: 110, r: 20, t: 20, b: 100 },
-      xaxis: { title: { text: "predicted" }, side: "bottom", tickangle: n > 6 ? -40 : 0 },
-      yaxis: { title: { text: "true" }, autorange: "reversed" },
+      xaxis: { title: { text: "predicted" }, side: "bottom", tickangle: n > 6 ? -40 : 0, showgrid: false },
+      yaxis: { title: { text: "true" }, autorange: "reversed", showgrid: false },
+      plot_bgcolor: "#d6dbe1",
     };
     return Plotly.react(el, [trace], layout, CONFIG);
   }

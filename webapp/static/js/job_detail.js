@@ -75,6 +75,10 @@
       (status.items_per_second >= 10 ? status.items_per_second.toFixed(0) : status.items_per_second.toFixed(2)) + unit
       : "–");
     setText("job-eta", status.finished ? "–" : formatSeconds(status.eta_seconds));
+    var took = status.finished && status.started_at && status.finished_at;
+    document.getElementById("job-speed").hidden = status.finished;
+    document.getElementById("job-took").hidden = !took;
+    if (took) setText("job-duration", formatSeconds((Date.parse(status.finished_at) - Date.parse(status.started_at)) / 1000));
     setText("job-cached", String(status.images_cached));
     setText("job-extracted", String(status.images_extracted));
     var error = document.getElementById("job-error");
