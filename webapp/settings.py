@@ -160,6 +160,9 @@ ARTIFACTS_DIR = Path(env("ARTIFACTS_DIR", str(DATA_DIR / "artifacts"))).resolve(
 # Where Keras keeps downloaded ImageNet weights (models/ below it); workers export it before loading Keras.
 KERAS_HOME = Path(env("KERAS_HOME", str(Path.home() / ".keras"))).resolve()
 
+# The team (auth Group) that `createadmin` joins and `import_dataset` uses when none is given.
+DATASETS_DEFAULT_TEAM = env("MENAGERIE_TEAM", "Team")
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

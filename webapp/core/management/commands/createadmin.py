@@ -1,6 +1,7 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             return
         password = os.environ.get("MENAGERIE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         admin = users.objects.create_superuser(username=username, email="", password=password)
-        team, _ = Group.objects.get_or_create(name=os.environ.get("MENAGERIE_TEAM", "Team"))
+        team, _ = Group.objects.get_or_create(name=settings.DATASETS_DEFAULT_TEAM)
         admin.groups.add(team)
         shown = password if not os.environ.get("MENAGERIE_ADMIN_PASSWORD") else "(from MENAGERIE_ADMIN_PASSWORD)"
         self.stdout.write(self.style.SUCCESS(f"Created admin user {username!r} with password {shown}"))
