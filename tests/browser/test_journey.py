@@ -159,6 +159,13 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     shot(page, "06-job-gallery-filtered")
     page.locator("#gallery-reset").click()
     expect(page.locator("#gallery .gallery-item:not([hidden])")).to_have_count(total)
+    if mistakes:  # the same filter from the keyboard, through the matrix's table
+        page.get_by_text("Confusion matrix as a table").click()
+        button = page.locator(f'#confusion-table [data-filter-true="{names[row]}"][data-filter-predicted="{names[col]}"]')
+        button.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#gallery .gallery-item:not([hidden])")).to_have_count(raw[row][col])
+        page.locator("#gallery-reset").click()
 
     # predict: the trained model is the default; drop a photo onto the picker, see probabilities per class
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Predict").click()

@@ -194,6 +194,15 @@ def test_job_page_of_a_finished_job_shows_report_confusion_and_gallery_sorted_by
     assert 'id="cancel-form"' not in page and "Retry with the same settings" in page
 
 
+def test_job_page_of_a_failed_job_shows_its_message_and_offers_a_retry(client_for, ann, queued_job):
+    assert services.job_claim(job_id=queued_job.pk, worker="w")
+    assert services.job_fail(job_id=queued_job.pk, message="The worker ran out of memory; try a smaller batch.")
+    page = client_for(ann).get(queued_job.get_absolute_url()).content.decode()
+    assert re.search(r'id="job-error" class="message error" role="alert">The worker ran out of memory', page)
+    assert "Retry with the same settings" in page and 'id="cancel-form"' not in page
+    assert reverse("experiments:job_download", args=[queued_job.pk]) not in page
+
+
 def test_status_endpoint_is_json_with_progress_epochs_and_best_epoch(client_for, ann, finished_job,
                                                                      django_assert_max_num_queries):
     client = client_for(ann)
