@@ -41,7 +41,7 @@ DEFAULTS = {
     "DATASETS_ZIP_MAX_TOTAL_BYTES": 8192 * MiB,  # sum of uncompressed sizes
     "DATASETS_ZIP_MAX_RATIO": 100,  # uncompressed / compressed, per entry (photos compress ~1:1)
     "DATASETS_SPLIT_FRACTIONS": (0.85, 0.05, 0.10),  # train, validation, test (the article's)
-    "DATASETS_DEFAULT_TEAM": "default",  # team of datasets made by `import_dataset` without --team
+    "DATASETS_DEFAULT_TEAM": "Team",  # team of datasets made by `import_dataset` without --team
 }
 RATIO_CHECK_MIN_BYTES = 64 * 1024  # tiny entries may compress well without being a bomb
 ARCHIVE_SUFFIXES = {".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz", ".lzma", ".jar"}

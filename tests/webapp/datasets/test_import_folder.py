@@ -45,7 +45,7 @@ def test_command_imports_a_folder_prints_counts_and_a_progress_bar(db, tmp_path)
     assert "importing" in err and "hashing" in err  # tqdm bars
 
 
-def test_command_json_output_and_split_layout(db, tmp_path):
+def test_command_json_output_and_split_layout(db, tmp_path, settings):
     root = tmp_path / "split"
     make_folder(root / "train", {"cats": 4, "dogs": 4})
     make_folder(root / "test", {"cats": 1, "dogs": 2}, seed=100)
@@ -53,7 +53,9 @@ def test_command_json_output_and_split_layout(db, tmp_path):
     report = json.loads(out)
     assert report["added"] == {"cats": {"train": 4, "validation": 0, "test": 1},
                                "dogs": {"train": 4, "validation": 0, "test": 2}}
-    assert Dataset.objects.get(name="s").team.name == "default"  # DATASETS_DEFAULT_TEAM
+    settings.DATASETS_DEFAULT_TEAM = "Lab"
+    out, _ = run(str(root), "--name", "t", "--json")
+    assert Dataset.objects.get(name="t").team.name == "Lab"
 
 
 def test_command_imports_a_zip_file(db, tmp_path):
