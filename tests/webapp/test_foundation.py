@@ -114,14 +114,34 @@ def test_login_page_is_public_and_logging_in_reaches_home(client, django_user_mo
 
 
 @pytest.mark.django_db
-def test_media_is_served_to_logged_in_users_only_and_never_outside_media_root(client, django_user_model, settings):
-    (settings.MEDIA_ROOT / "hello.txt").parent.mkdir(parents=True, exist_ok=True)
-    (settings.MEDIA_ROOT / "hello.txt").write_text("hi")
-    assert client.get("/media/hello.txt").status_code == 302
-    client.force_login(django_user_model.objects.create_user("ada"))
-    assert b"".join(client.get("/media/hello.txt").streaming_content) == b"hi"
-    assert client.get("/media/../secret_key").status_code == 404
-    assert client.get("/media/missing.txt").status_code == 404
+def test_media_is_served_only_to_the_owning_team_and_never_outside_media_root(client, django_user_model, settings):
+    from django.contrib.auth.models import Group
+
+    from webapp.datasets.models import Dataset
+
+    lab, other = Group.objects.create(name="lab"), Group.objects.create(name="other")
+    dataset = Dataset.objects.create(name="d", team=lab)
+    photo = settings.MEDIA_ROOT / "datasets" / str(dataset.pk) / "images" / "ab" / "abc.jpg"
+    photo.parent.mkdir(parents=True, exist_ok=True)
+    photo.write_bytes(b"jpeg bytes")
+    url = f"/media/datasets/{dataset.pk}/images/ab/abc.jpg"
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+
+    outsider = django_user_model.objects.create_user("eve")
+    outsider.groups.add(other)
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+
+    member = django_user_model.objects.create_user("ada")
+    member.groups.add(lab)
+    client.force_login(member)
+    assert b"".join(client.get(url).streaming_content) == b"jpeg bytes"
+    other_dataset = Dataset.objects.create(name="e", team=other)
+    (settings.MEDIA_ROOT / "datasets" / str(other_dataset.pk)).mkdir(parents=True)
+    (settings.MEDIA_ROOT / "datasets" / str(other_dataset.pk) / "x.jpg").write_bytes(b"secret")
+    assert client.get(f"/media/datasets/{dataset.pk}/../{other_dataset.pk}/x.jpg").status_code == 404
+    assert client.get(f"/media/datasets/{dataset.pk}/../../../secret_key").status_code == 404
+    assert client.get(f"/media/datasets/{dataset.pk}/missing.jpg").status_code == 404
 
 
 def test_plotly_js_is_served_from_the_installed_package(client, django_user_model, db):

@@ -20,7 +20,9 @@ def health(request):
 
 
 def media(request, path):
-    """Uploaded photos and thumbnails, for logged-in users only (so never served by a public static server)."""
+    """Uploaded photos and thumbnails, only for the team that owns them (staff: all); never a public folder."""
+    if not _media_visible_to(request.user, path):
+        raise Http404
     try:
         full_path = safe_join(settings.MEDIA_ROOT, path)
     except SuspiciousFileOperation:  # the path leaves MEDIA_ROOT
@@ -29,3 +31,17 @@ def media(request, path):
         return FileResponse(open(full_path, "rb"))
     except (FileNotFoundError, IsADirectoryError):
         raise Http404
+
+
+def _media_visible_to(user, path: str) -> bool:
+    from webapp.datasets.selectors import datasets_for_user
+    from webapp.experiments.selectors import predictions_for_user
+
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):  # one canonical spelling per file, so checks can't be dodged
+        return False
+    if parts[0] == "datasets" and len(parts) > 1 and parts[1].isdigit():  # datasets/<id>/...
+        return datasets_for_user(user).filter(pk=int(parts[1])).exists()
+    if parts[0] == "predictions":
+        return predictions_for_user(user).filter(file=path).exists()
+    return user.is_staff
