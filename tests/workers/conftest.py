@@ -19,7 +19,12 @@ def clean_broker():
 
     Kombu's exchange bindings (`_kombu.binding.*`) stay: a producer that declared its queues before would not
     declare them again, and its messages would go nowhere."""
-    if REDIS_AVAILABLE:
+    if not REDIS_AVAILABLE:  # the embedded broker: its queue folder
+        from django.conf import settings
+
+        for message in (settings.BROKER_DIR / "queue").glob("*"):
+            message.unlink(missing_ok=True)
+    else:
         import redis
 
         client = redis.Redis.from_url(REDIS_TEST_URL)

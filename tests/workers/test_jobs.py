@@ -17,7 +17,8 @@ from webapp.experiments.models import (
     TrainingJob,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("require_redis", "clean_broker")]
+# Redis when it runs (always in CI), else the embedded filesystem broker.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 
 
 def finished(job: TrainingJob, timeout: float = 120) -> TrainingJob:

@@ -202,7 +202,7 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
     if not sent:  # inside a transaction: the task goes when it commits, nobody can wait for it here
         return prediction
     try:
-        result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
+        result.get(timeout=timeout, interval=0.02, propagate=False, disable_sync_subtasks=False)
     except Exception as exc:  # noqa: BLE001 - TimeoutError, or the result backend itself failing
         logger.warning("prediction %s: waiting for the result failed: %r", prediction.pk, exc)
     finally:
