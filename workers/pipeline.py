@@ -40,14 +40,14 @@ def prepare_tensorflow() -> None:
 
 def readable_error(exc: BaseException) -> str:
     """One or two sentences for users; the traceback goes to the worker log."""
-    from celery.exceptions import SoftTimeLimitExceeded
+    from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
     from classifier.backbones import WeightsMissingError
     from classifier.images import ImageError
 
     if isinstance(exc, (JobError, WeightsMissingError, ImageError)):
         return str(exc)
-    if isinstance(exc, SoftTimeLimitExceeded):
+    if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
         hours = settings.JOB_TIME_LIMIT_SECONDS / 3600
         return f"The job ran longer than the time limit ({hours:g} hours) and was stopped."
     if isinstance(exc, MemoryError):

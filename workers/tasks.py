@@ -9,6 +9,8 @@ import logging
 import socket
 import time
 
+from celery.signals import task_failure
+
 from workers.celery_app import app
 
 logger = logging.getLogger(__name__)
@@ -83,3 +85,23 @@ def reap_stale_jobs() -> list[int]:
     from workers.pipeline import reap
 
     return reap()
+
+
+@task_failure.connect
+def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
+    """The pool child died (OOM killer, segfault) or hit the hard time limit: the worker's main process gets
+    here, and fails the job now instead of waiting for the reaper."""
+    from celery.exceptions import TimeLimitExceeded, WorkerLostError
+
+    if not isinstance(exception, (WorkerLostError, TimeLimitExceeded)) or not args:
+        return
+    from webapp.experiments import services
+    from workers.pipeline import readable_error
+
+    message = (services.WORKER_DIED_MESSAGE if isinstance(exception, WorkerLostError)
+               else readable_error(exception))
+    if sender.name == job_run.name:
+        logger.error("job %s: %r", args[0], exception)
+        services.job_fail(job_id=args[0], message=message)
+    elif sender.name == evaluation_run.name:
+        services.evaluation_fail(evaluation_id=args[0], message=message.replace("this job", "this evaluation"))

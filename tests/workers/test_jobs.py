@@ -1,5 +1,6 @@
 """Training jobs end to end: real Redis, real `train`/`predict` worker processes on the test database."""
 
+import os
 import signal
 from pathlib import Path
 
@@ -160,6 +161,18 @@ def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_surv
     assert waiting.status == JobStatus.SUCCEEDED, waiting.error_message
     doomed.refresh_from_db()
     assert doomed.status == JobStatus.FAILED
+
+
+def test_a_killed_pool_process_fails_its_job_at_once(start_worker, user):
+    dataset = make_dataset("shapes")
+    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
+    job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"head_config": long_config})
+    worker = start_worker(queues="train", env=worker_env())
+    reached(job, JobStatus.TRAINING)
+    for pid in worker.child_pids():
+        os.kill(pid, signal.SIGKILL)  # only the process running the task: the worker itself notices
+    finished(job, timeout=30)  # well before the reaper's threshold (JOB_STALE_SECONDS, 120 s here)
+    assert job.status == JobStatus.FAILED and job.error_message == services.WORKER_DIED_MESSAGE
 
 
 def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, user):
