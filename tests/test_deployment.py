@@ -9,7 +9,7 @@ from tests.shared import REPO_DIR
 
 SETTINGS_SOURCE = (REPO_DIR / "webapp" / "settings.py").read_text()
 SETTINGS_ENV_NAMES = set(re.findall(r'env(?:_bool|_list)?\("([A-Z_]+)"', SETTINGS_SOURCE))
-APP_SERVICES = {"web", "worker-train", "worker-predict"}
+APP_SERVICES = {"web", "worker-train", "worker-predict", "beat"}
 
 
 def compose() -> dict:
@@ -53,3 +53,5 @@ def test_worker_commands_serve_the_queues_the_tasks_are_routed_to():
         for command in (services[f"worker-{queue}"]["command"], procfile[f"worker-{queue}"]):
             assert re.search(rf"celery -A workers worker -Q {queue}\b", command), command
     assert "gunicorn webapp.wsgi" in services["web"]["command"] and "gunicorn webapp.wsgi" in procfile["web"]
+    assert "celery -A workers beat" in services["beat"]["command"] and "celery -A workers beat" in procfile["beat"]
+    assert settings.CELERY_BEAT_SCHEDULE, "beat has nothing to schedule"
