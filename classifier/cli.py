@@ -69,8 +69,8 @@ def _hashes(found: dict) -> dict:
     return {p: content_hash(p) for by_label in found.values() for paths in by_label.values() for p in paths}
 
 
-def _extract_splits(splits: dict, hashes: dict, spec, cache, batch_size: int) -> tuple[dict, dict]:
-    """Extract every image once (progress bar); per split the usable (hash, path, label) rows, and the report."""
+def _extract_splits(splits: dict, hashes: dict, spec, cache, batch_size: int) -> dict:
+    """Extract every image once (progress bar); per split the (hash, path, label) rows of the usable images."""
     from tqdm import tqdm
 
     from classifier.features import extract
@@ -89,7 +89,7 @@ def _extract_splits(splits: dict, hashes: dict, spec, cache, batch_size: int) ->
     for s in report.skipped:
         print(f"  skipped {s.reason}")
     bad = {s.content_hash for s in report.skipped}
-    return {s: [r for r in split_rows if r[0] not in bad] for s, split_rows in rows.items()}, report
+    return {s: [r for r in split_rows if r[0] not in bad] for s, split_rows in rows.items()}
 
 
 def _arrays(rows: list, spec, cache, class_names: list[str]):
@@ -103,7 +103,7 @@ def _arrays(rows: list, spec, cache, class_names: list[str]):
 def _train(args) -> int:
     from classifier.evaluate import evaluate, format_report
     from classifier.features import FeatureCache, FeatureSpec
-    from classifier.model_io import _write_json, export_model, save_run
+    from classifier.model_io import export_model, save_run, write_json
     from classifier.train import train
 
     found = discover(args.data_dir)
@@ -120,7 +120,7 @@ def _train(args) -> int:
     print(f"{len(class_names)} classes: {', '.join(class_names)}; images " +
           ", ".join(f"{s} {n}" for s, n in counts.items()))
     cache = FeatureCache(args.cache)
-    rows, _ = _extract_splits(splits, hashes, spec, cache, args.extract_batch_size)
+    rows = _extract_splits(splits, hashes, spec, cache, args.extract_batch_size)
     data = {s: _arrays(rows.get(s, []), spec, cache, class_names) for s in SPLITS}
 
     def epoch_line(epoch, m):
@@ -136,7 +136,7 @@ def _train(args) -> int:
     print(f"\ntest ({len(test_ids)} images)\n" + format_report(report))
     save_run(args.out, head=result.model, spec=spec, class_names=class_names, config=config,
              history=result.history, report=report, best_epoch=result.best_epoch)
-    _write_json(args.out / "features.json", {
+    write_json(args.out / "features.json", {
         "cache": str(args.cache.resolve()), "spec_key": spec.key,
         "items": [{"hash": h, "path": str(p), "label": label, "split": s}
                   for s, split_rows in rows.items() for h, p, label in split_rows],
@@ -169,7 +169,7 @@ def _predict(args) -> int:
 def _evaluate(args) -> int:
     from classifier.evaluate import evaluate, format_report
     from classifier.features import FeatureCache
-    from classifier.model_io import _write_json, load_head, load_run
+    from classifier.model_io import load_head, load_run, write_json
 
     run = load_run(args.run_dir)
     class_names, spec = run["class_names"], run["spec"]
@@ -184,16 +184,22 @@ def _evaluate(args) -> int:
               file=sys.stderr)
         return 2
     cache = FeatureCache(args.cache)
-    rows, _ = _extract_splits({"all": by_label}, _hashes(found), spec, cache, args.extract_batch_size)
+    rows = _extract_splits({"all": by_label}, _hashes(found), spec, cache, args.extract_batch_size)
     x, y = _arrays(rows["all"], spec, cache, class_names)
     report = evaluate(load_head(args.run_dir), x, y, class_names, ids=[str(p) for _, p, _ in rows["all"]])
     print(f"\n{args.data_dir} ({len(y)} images)\n" + format_report(report))
     out = args.run_dir / f"evaluate-{args.data_dir.resolve().name}.json"
-    _write_json(out, report)
+    write_json(out, report)
     print(f"\nreport saved to {out}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from classifier.backbones import WeightsMissingError
+
     args = _parser().parse_args(argv)
-    return {"train": _train, "predict": _predict, "evaluate": _evaluate}[args.command](args)
+    try:
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate}[args.command](args)
+    except (WeightsMissingError, FileNotFoundError, ValueError) as exc:  # a user's mistake: the message suffices
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -8,7 +8,7 @@ from classifier.features import FeatureSpec
 from classifier.head import HeadConfig
 
 
-def _write_json(path: Path, data) -> None:
+def write_json(path: Path, data) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
@@ -20,7 +20,7 @@ def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     head.save(run_dir / "head.keras")
-    _write_json(run_dir / "model.json", {
+    write_json(run_dir / "model.json", {
         "class_names": list(class_names),
         "spec": spec.to_dict(),
         "config": config.to_dict(),
@@ -28,9 +28,9 @@ def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config
         "input_size": spec.size,
     })
     if history is not None:
-        _write_json(run_dir / "history.json", history)
+        write_json(run_dir / "history.json", history)
     if report is not None:
-        _write_json(run_dir / "report.json", report)
+        write_json(run_dir / "report.json", report)
     return run_dir
 
 

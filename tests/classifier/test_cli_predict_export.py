@@ -117,3 +117,12 @@ def test_exported_model_loads_in_a_fresh_process_and_matches_the_predictor(train
                    timeout=120)
     expected = Predictor.from_run_dir(trained["run"]).probabilities(paths)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
+
+
+def test_train_without_cached_imagenet_weights_says_what_to_download(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    data = make_class_folders(tmp_path / "data", per_class=3)
+    assert main(["train", str(data), "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "cache")]) == 2
+    error = capsys.readouterr().err
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in error and str(tmp_path / "keras" / "models") in error
+    assert "Traceback" not in error
