@@ -10,7 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.backbones import PRECISIONS, POOLINGS, build_feature_model, get_backbone, weights_identity
+from classifier.backbones import (POOLINGS, PRECISIONS, build_feature_model, feature_shape, get_backbone,
+                                  weights_identity)
 from classifier.images import ImageError, decode
 
 CACHE_FORMAT = "v1"  # bump when the preprocessing changes, so old features are not reused
@@ -80,8 +81,6 @@ class FeatureCache:
         for h, p in zip(hashes, paths):
             if not p.is_file():
                 raise KeyError(f"feature of {h} not in cache {self.root / spec.key}")
-        from classifier.backbones import feature_shape
-
         out = np.empty((len(hashes), *feature_shape(spec.backbone, spec.pooling, spec.size)), dtype="float32")
         for i, p in enumerate(paths):
             out[i] = np.load(p)

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from classifier.features import FeatureCache, extract, feature_model
-from classifier.images import load_image
+from classifier.images import content_hash, load_image
 from tests.classifier.conftest import COLORS, TINY_SPEC, items_of, make_image
 from tests.shared import REPO_DIR
 
@@ -27,15 +27,9 @@ def test_second_run_extracts_nothing_and_an_added_image_only_itself(class_folder
     assert (again.extracted, again.cached) == (0, 6)
     assert progress == [(6, 6)]
     added = make_image(class_folders / "blue" / "new.png", COLORS["blue"], seed=999)
-    more = extract(items + [(_hash(added), added)],
+    more = extract(items + [(content_hash(added), added)],
                    TINY_SPEC, cache, batch_size=4)
     assert (more.extracted, more.cached, more.total) == (1, 6, 7)
-
-
-def _hash(path):
-    from classifier.images import content_hash
-
-    return content_hash(path)
 
 
 def test_bad_files_are_skipped_and_reported_without_stopping_the_run(class_folders, cache, tmp_path):
@@ -45,7 +39,7 @@ def test_bad_files_are_skipped_and_reported_without_stopping_the_run(class_folde
     bad_items = []
     for name, data in bad.items():
         (tmp_path / name).write_bytes(data)
-        bad_items.append((_hash(tmp_path / name), tmp_path / name))
+        bad_items.append((content_hash(tmp_path / name), tmp_path / name))
     report = extract(bad_items[:1] + good + bad_items[1:], TINY_SPEC, cache, batch_size=2)
     assert report.extracted == 3 and report.total == 6
     assert sorted(s.path for s in report.skipped) == sorted(str(p) for _, p in bad_items)
