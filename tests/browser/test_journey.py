@@ -157,6 +157,11 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
         expect(visible.first.locator("img")).to_have_attribute(
             "alt", re.compile(f"a {names[row]} predicted as {names[col]}$"))
     shot(page, "06-job-gallery-filtered")
+    # a window resize (a full-page screenshot is one) keeps every chart at its own height
+    page.set_viewport_size({"width": 900, "height": 600})
+    for chart in ("#accuracy-chart", "#loss-chart", "#confusion-chart"):
+        expect(page.locator(f"{chart} .main-svg").first).to_have_attribute("height", re.compile(r"^(3\d\d|[4-9]\d\d)$"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator("#gallery-reset").click()
     expect(page.locator("#gallery .gallery-item:not([hidden])")).to_have_count(total)
     if mistakes:  # the same filter from the keyboard, through the matrix's table

@@ -23,6 +23,13 @@
     };
   }
 
+  /* Plotly's responsive resize takes the container's height, so pin it to the figure's own height first
+     (otherwise a window resize shrinks every chart to the container's min-height). */
+  function draw(el, traces, layout) {
+    el.style.height = layout.height + "px";
+    return Plotly.react(el, traces, layout, CONFIG);
+  }
+
   function lastEpoch(epochs) {
     return epochs.length ? epochs[epochs.length - 1].epoch : 1;
   }
@@ -52,7 +59,7 @@
       layout.shapes.push({ type: "line", xref: "x", yref: "paper", x0: best.epoch, x1: best.epoch, y0: 0, y1: 1,
         line: { color: COLORS.best, width: 1.5, dash: "dash" } });
     }
-    return Plotly.react(el, traces, layout, CONFIG);
+    return draw(el, traces, layout);
   }
 
   /* Several jobs' curves overlaid: validation solid, training dotted, one colour per job. */
@@ -72,7 +79,7 @@
     layout.margin.b = 64 + 20 * legendRows;
     layout.height = 300 + layout.margin.b;
     layout.legend = { orientation: "h", x: 0, yref: "container", y: 0.01, yanchor: "bottom", font: { size: 12 } };
-    return Plotly.react(el, traces, layout, CONFIG);
+    return draw(el, traces, layout);
   }
 
   /* Confusion matrix heatmap, first class on top; mode "normalized" (row shares) or "raw" (counts). */
@@ -97,7 +104,7 @@
       yaxis: { title: { text: "true" }, autorange: "reversed", showgrid: false },
       plot_bgcolor: "#d6dbe1",
     };
-    return Plotly.react(el, [trace], layout, CONFIG);
+    return draw(el, [trace], layout);
   }
 
   /* Per-class probabilities of one photo, the decision highlighted. */
@@ -112,7 +119,7 @@
       font: FONT, height: Math.max(160, 50 + 26 * labels.length), margin: { l: 100, r: 16, t: 8, b: 36 },
       xaxis: { range: [0, 1], tickformat: ".0%" }, yaxis: { autorange: "reversed" },
     };
-    return Plotly.react(el, [trace], layout, CONFIG);
+    return draw(el, [trace], layout);
   }
 
   window.MenagerieCharts = { curves: curves, compare: compare, confusion: confusion, probabilities: probabilities };
