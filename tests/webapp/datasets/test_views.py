@@ -65,6 +65,7 @@ def test_detail_counts_thumbnails_and_imbalance_warning(member_client, dataset, 
     assert "Class imbalance" in html and counts["imbalanced"]
     assert html.count("/media/datasets/") == 3 * 6  # six cached thumbnails per class, from /media/
     assert all(len(c["samples"]) == 6 for c in counts["classes"])
+    assert f'{reverse("experiments:job_new")}?dataset={dataset.pk}' in html  # train on it, preselected
 
 
 def test_no_imbalance_warning_within_3x(member_client, dataset):
