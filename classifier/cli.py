@@ -1,7 +1,6 @@
 """`python -m classifier train|predict|evaluate`: the article's workflow on a folder, without the web app."""
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path

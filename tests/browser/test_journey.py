@@ -6,13 +6,12 @@ import json
 import re
 import zipfile
 
-import numpy as np
 import pytest
 import requests
 from django.contrib.auth.models import Group
-from PIL import Image as PILImage
 from playwright.sync_api import expect
 
+from tests.images import jpeg_bytes
 from tests.processes import child_env, wait_for
 from webapp.experiments.models import TrainingJob
 
@@ -22,14 +21,6 @@ PASSWORD = "pw-browser-12345"
 COLOURS = {"cat": (200, 60, 40), "dog": (40, 160, 60), "panda": (50, 70, 200)}
 TRAIN_PER_CLASS, VAL_PER_CLASS, TEST_PER_CLASS = 24, 3, 5
 EPOCHS = 25
-
-
-def jpeg(colour, seed: int, size: int = 40) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(colour) + rng.normal(0, 35, (size, size, 3)), 0, 255).astype("uint8")
-    out = io.BytesIO()
-    PILImage.fromarray(pixels).save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 def dataset_zip() -> bytes:
@@ -43,7 +34,7 @@ def dataset_zip() -> bytes:
                 for i in range(count):
                     seed += 1
                     real = COLOURS["dog"] if (split, name, i) == ("test", "cat", 0) else colour
-                    zf.writestr(f"{split}/{name}/{name}-{i}.jpg", jpeg(real, seed))
+                    zf.writestr(f"{split}/{name}/{name}-{i}.jpg", jpeg_bytes(real, seed, noise=35))
     return out.getvalue()
 
 
@@ -176,7 +167,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Predict").click()
     expect(page.get_by_label("Model")).to_have_value(str(job.pk))
     page.wait_for_load_state()  # the page script is listening for drops
-    photo = list(jpeg(COLOURS["panda"], 999, 64))
+    photo = list(jpeg_bytes(COLOURS["panda"], 999, 64, noise=35))
     page.evaluate("""(bytes) => {
         const transfer = new DataTransfer();
         transfer.items.add(new File([new Uint8Array(bytes)], 'my-panda.jpg', {type: 'image/jpeg'}));

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from classifier.features import FeatureCache, FeatureSpec
+from tests.images import noisy_pixels
 
 COLORS = {"blue": (40, 60, 210), "green": (50, 190, 60), "red": (210, 50, 40)}
 # VGG16 with a seeded random init at 32 px: cheap, and its features still separate colours.
@@ -14,10 +14,8 @@ TINY_SPEC = FeatureSpec("vgg16", weights=None, pooling="avg", input_size=32)
 
 
 def make_image(path: Path, color, seed: int, size: int = 40) -> Path:
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(color) + rng.normal(0, 25, (size, size + 8, 3)), 0, 255).astype("uint8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
+    Image.fromarray(noisy_pixels(color, seed, size, width=size + 8)).save(path)
     return path
 
 

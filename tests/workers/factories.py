@@ -1,27 +1,17 @@
 """Tiny generated datasets and worker environments for the job tests."""
 
 import hashlib
-import io
 
-import numpy as np
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
-from PIL import Image as PILImage
+
+from tests.images import jpeg_bytes
 
 FAST_JOB = {  # a random-init MobileNetV2 on 32 px inputs, pooled: seconds on a CPU
     "backbone": "mobilenet_v2", "weights": "none", "pooling": "avg", "input_size": 32,
     "head_config": {"epochs": 3, "batch_size": 8, "hidden": [32], "dropout": [0.1], "learning_rate": 1e-3},
 }
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 50, 220)}
-
-
-def jpeg_bytes(colour: tuple, seed: int, size: int = 48) -> bytes:
-    """A distinct small JPEG: the class colour plus seeded noise."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(colour) + rng.normal(0, 25, (size, size, 3)), 0, 255).astype("uint8")
-    buffer = io.BytesIO()
-    PILImage.fromarray(pixels).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def add_image(dataset, label_name: str, data: bytes, split: str, name: str):

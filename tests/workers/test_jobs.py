@@ -8,8 +8,9 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.images import jpeg_bytes
 from tests.processes import wait_for
-from tests.workers.factories import COLOURS, FAST_JOB, add_image, jpeg_bytes, make_dataset, worker_env
+from tests.workers.factories import COLOURS, FAST_JOB, add_image, make_dataset, worker_env
 from webapp.experiments import selectors, services
 from webapp.experiments.models import (
     EvaluationStatus,

@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
-from tests.workers.factories import COLOURS, FAST_JOB, jpeg_bytes, make_dataset
+from tests.workers.factories import COLOURS, FAST_JOB, make_dataset
 from webapp.datasets.models import Split
 from webapp.experiments import selectors, services
 from webapp.experiments.models import JobStatus, TrainingJob

@@ -2,32 +2,23 @@
 brought to each state through the same services the workers call."""
 
 import hashlib
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import Image as PILImage
 
+from tests.images import jpeg_bytes
 from webapp.datasets.models import Dataset, Image, Label, Split
 from webapp.experiments import services
 from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus
 
 CLASSES = ("cat", "dog", "panda")
+GREY = (128, 128, 128)  # every class the same colour: these tests never train on the photos
 PASSWORD = "pw-12345-menagerie"
 FAST_HEAD = {"epochs": 3, "batch_size": 8, "hidden": [16], "dropout": [0.1], "learning_rate": 1e-3}
-
-
-def jpeg_bytes(seed: int, colour=(128, 128, 128), size: int = 24) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(colour) + rng.normal(0, 30, (size, size, 3)), 0, 255).astype("uint8")
-    out = io.BytesIO()
-    PILImage.fromarray(pixels).save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 def make_dataset(name: str, team: Group, *, per_class: int = 5, seed: int = 0) -> Dataset:
@@ -36,7 +27,7 @@ def make_dataset(name: str, team: Group, *, per_class: int = 5, seed: int = 0) -
     for c, class_name in enumerate(CLASSES):
         label = Label.objects.create(dataset=dataset, name=class_name)
         for i in range(per_class):
-            data = jpeg_bytes(seed * 10_000 + c * 100 + i)
+            data = jpeg_bytes(GREY, seed * 10_000 + c * 100 + i, size=24)
             split = Split.TEST if i == 0 else Split.VALIDATION if i == 1 else Split.TRAIN
             image = Image(dataset=dataset, label=label, split=split, content_hash=hashlib.sha256(data).hexdigest(),
                           width=24, height=24, original_name=f"{class_name}-{i}.jpg")

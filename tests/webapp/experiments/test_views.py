@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
-from tests.webapp.experiments.conftest import CLASSES, jpeg_bytes, make_dataset, succeed_job
+from tests.webapp.experiments.conftest import CLASSES, GREY, make_dataset, succeed_job
 from webapp.experiments import services
 from webapp.experiments.models import Evaluation, JobStatus, Prediction, TrainingJob
 
@@ -303,7 +304,7 @@ def test_compare_needs_two_of_your_jobs(client_for, ann, finished_job, other_job
 # --- predict -------------------------------------------------------------------------------------------------------
 
 def photo(name="photo.jpg", seed=1):
-    return SimpleUploadedFile(name, jpeg_bytes(seed), content_type="image/jpeg")
+    return SimpleUploadedFile(name, jpeg_bytes(GREY, seed, size=24), content_type="image/jpeg")
 
 
 def test_predict_page_defaults_to_the_latest_succeeded_job(client_for, ann, dataset, finished_job, queued_job):
