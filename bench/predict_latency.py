@@ -1,11 +1,13 @@
 """Prediction latency through the web path while a training occupies the `train` worker.
 
-    .venv/bin/python bench/predict_latency.py [--n 40] [--via client|service] [--data ../shared/datasets/animals3]
+    .venv/bin/python bench/predict_latency.py [--n 40] [--via http|client|service] [--data ../shared/datasets/animals3]
 
 A throw-away installation in a temp folder (SQLite, Redis db 14 when Redis runs, else the embedded broker;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
 job trained on a subset of --data, then a long training (7x7 feature maps, endless epochs) started on the `train`
 worker, and --n predictions of different 256 px JPEGs timed end to end:
+- http: POST over HTTP to the JSON API of a gunicorn server (2 processes x 4 threads, as `make run`) with an API
+  token, as a script would;
 - client: POST to the JSON API (`experiments:api_predict`) through Django's whole request stack (middleware,
   auth, form, view, prediction_run), in this process, no socket;
 - service: webapp.experiments.services.prediction_run directly.
@@ -67,6 +69,7 @@ class BenchEnv:
         self.user = User.objects.create_user("bench", is_staff=False)
         self.user.groups.add(self.team)
         self.workers = []
+        self.servers = []
 
     def broker(self) -> str:
         from django.conf import settings
@@ -116,8 +119,39 @@ class BenchEnv:
         return wait_for(check, timeout, interval=0.2, message=what)
 
     def close(self):
+        for server in self.servers:
+            server.terminate()
+            server.wait(10)
         for worker in self.workers:
             worker.stop(timeout=20)
+
+
+def _http_session(bench: BenchEnv, port: int = 8799):
+    """A gunicorn server on the bench's installation, and a requests session holding an API token."""
+    import subprocess
+
+    import requests
+
+    from tests.processes import wait_for
+    from webapp.accounts.models import ApiToken
+
+    log = open(bench.root / "gunicorn.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4"], cwd=REPO_DIR, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    bench.servers.append(server)
+
+    def up() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/health/", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    wait_for(up, 30, message="gunicorn to answer")
+    _, key = ApiToken.create_for(user=bench.user, name="bench")
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {key}"
+    return session, f"http://127.0.0.1:{port}/api/predict/"
 
 
 def _jpeg_256(path: Path) -> bytes:
@@ -138,7 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40, help="timed predictions")
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--via", choices=["client", "service"], default="client")
+    parser.add_argument("--via", choices=["http", "client", "service"], default="http")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-class", type=int, default=30, help="training photos per class")
     args = parser.parse_args()
@@ -168,8 +202,10 @@ def main() -> None:
         queries = sorted(p for d in sorted(args.data.iterdir()) if d.is_dir()
                          for p in sorted(d.iterdir())[args.per_class:args.per_class + 40])
         queries = [_jpeg_256(p) for p in queries[:args.n + args.warmup]]
-        client = None
-        if args.via == "client":
+        client = session = None
+        if args.via == "http":
+            session, url = _http_session(bench)
+        elif args.via == "client":
             from django.test import Client
             from django.urls import reverse
 
@@ -180,6 +216,12 @@ def main() -> None:
         def predict(data: bytes, i: int) -> tuple[float, str, float | None]:
             upload = SimpleUploadedFile(f"q{i}.jpg", data, content_type="image/jpeg")
             start = time.perf_counter()
+            if session:
+                response = session.post(url, files={"image": (f"q{i}.jpg", data, "image/jpeg")},
+                                        data={"job": trained.pk})
+                elapsed = (time.perf_counter() - start) * 1000
+                body = response.json()
+                return elapsed, body.get("status", str(response.status_code)), body.get("latency_ms")
             if client:
                 response = client.post(url, {"image": upload, "job": trained.pk})
                 elapsed = (time.perf_counter() - start) * 1000
