@@ -117,6 +117,7 @@ def test_job_status_is_json_ready_with_progress_and_epochs(user):
     services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=3)
     services.job_epoch_record(job_id=job.pk, epoch=1, metrics={"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1,
                                                               "val_accuracy": 0.4, "seconds": 0.2})
+    job.refresh_from_db()
     status = selectors.job_status(job)
     json.dumps(status)
     assert status["status"] == "training" and status["status_display"] == "Training"

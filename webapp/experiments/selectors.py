@@ -49,8 +49,7 @@ def job_evaluation(job: TrainingJob) -> Evaluation | None:
 
 
 def job_status(job: TrainingJob) -> dict:
-    """JSON-ready live state of a job, for the job page's polling."""
-    job.refresh_from_db()
+    """JSON-ready live state of a job, for the job page's polling (pass a freshly loaded job)."""
     epochs = [
         {"epoch": m.epoch, "loss": m.loss, "accuracy": m.accuracy, "val_loss": m.val_loss,
          "val_accuracy": m.val_accuracy, "seconds": m.seconds}

@@ -93,7 +93,7 @@ def job_detail(request, pk):
 @never_cache
 def job_status(request, pk):
     """Polled by the job page (20 open pages must not load the server): small, fast, JSON. The visibility check
-    skips the joins the HTML pages need; job_status reads the job's live fields itself."""
+    skips the joins the HTML pages need."""
     job = get_object_or_404(selectors.jobs_for_user(request.user).select_related(None), pk=pk)
     return JsonResponse(selectors.job_status(job))
 
