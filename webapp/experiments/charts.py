@@ -3,7 +3,6 @@ scripts draw them with Plotly), formatted numbers. Reads only; no writes, no Ten
 
 from pathlib import Path
 
-from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -147,13 +146,10 @@ def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
 
 def exported_model_path(job) -> Path | None:
     """The job's exported `model.keras`, if the job succeeded and the file is there."""
-    if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_path:
         return None
-    root = Path(settings.ARTIFACTS_DIR).resolve()
-    path = (root / job.artifact_dir / "model.keras").resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path
+    path = job.artifact_path / "model.keras"
+    return path if path.is_file() else None
 
 
 # --- compare -------------------------------------------------------------------------------------------------------
