@@ -161,3 +161,31 @@ def test_createadmin_makes_the_first_admin_once(django_user_model, monkeypatch, 
     admins = django_user_model.objects.filter(is_superuser=True)
     assert admins.count() == 1 and admins[0].check_password("correct horse battery staple")
     assert "exists already" in capsys.readouterr().out
+
+
+WRITER = """
+import sys, django
+django.setup()
+from django.contrib.auth.models import Group
+from django.db import transaction
+for i in range(int(sys.argv[2])):
+    with transaction.atomic():  # read, then write: the lock upgrade that deadlocks in SQLite's deferred mode
+        group, _ = Group.objects.get_or_create(name="counter")
+        Group.objects.filter(pk=group.pk).update(name="counter")
+        Group.objects.create(name=f"{sys.argv[1]}-{i}")
+"""
+
+
+def test_sqlite_takes_concurrent_writers_from_several_processes(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "webapp.settings", "MENAGERIE_DATA_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO_DIR, env=env, check=True)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, f"w{n}", "150"], cwd=REPO_DIR, env=env,
+                         stderr=subprocess.PIPE, text=True)
+        for n in range(4)
+    ]
+    errors = [writer.communicate(timeout=120)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0] * 4, "\n".join(errors)
+    count = settings_in_subprocess(
+        env, "__import__('django.contrib.auth.models').contrib.auth.models.Group.objects.count()")
+    assert count == (1 + 4 * 150,)
