@@ -284,6 +284,7 @@ def run_job(job_id: int, worker: str) -> str:
     if not services.job_claim(job_id=job_id, worker=worker):
         return "not claimed"
     prepare_tensorflow()
+
     def beat():
         services.job_heartbeat(job_id=job_id)
         chunks_heartbeat(job_id, worker)

@@ -46,10 +46,12 @@ class DatasetImportForm(forms.Form):
             raise forms.ValidationError("Validation and test together must leave photos for training.")
         return data
 
-    def fractions(self) -> tuple[float, float, float]:
-        validation = self.cleaned_data["validation_percent"] / 100
-        test = self.cleaned_data["test_percent"] / 100
-        return (1 - validation - test, validation, test)
+    def import_kwargs(self) -> dict:
+        """The valid form as keyword arguments of services.dataset_import_zip."""
+        data = self.cleaned_data
+        validation, test = data["validation_percent"] / 100, data["test_percent"] / 100
+        return {"archive": data["archive"], "name": data["name"], "team": data["team"],
+                "description": data["description"], "fractions": (1 - validation - test, validation, test)}
 
 
 class MultipleFileInput(forms.ClearableFileInput):

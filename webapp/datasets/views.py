@@ -45,12 +45,8 @@ def dataset_import(request):
     form = DatasetImportForm(request.POST or None, request.FILES or None, user=request.user)
     rejected = None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            result = services.dataset_import_zip(
-                archive=data["archive"], user=request.user, name=data["name"], team=data["team"],
-                description=data["description"], fractions=form.fractions(),
-            )
+            result = services.dataset_import_zip(user=request.user, **form.import_kwargs())
         except ImportRejected as exc:
             rejected = exc
         else:
