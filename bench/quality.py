@@ -1,11 +1,11 @@
 """Model quality: the `article` and `recommended` recipes and a scikit-learn logistic-regression probe.
 
-    .venv/bin/python bench/quality.py [--datasets animals3,caltech_animals,flowers] [--per-class 0]
+    .venv/bin/python bench/quality.py [--datasets animals3,caltech_animals,flowers] [--per-class 0|N|name=N,...]
         [--cache DIR] [--data ../shared/datasets]
 
 MobileNetV2 with ImageNet weights (Keras cache seeded from ../shared/weights, as the tests do). One fixed split
 per dataset: the CLI's (85/5/10 %, within each class ordered by content hash); --per-class N takes the first N
-photos of each class in that order (0: all). Features are extracted once into --cache through
+photos of each class in that order (0: all; per dataset with name=N). Features are extracted once into --cache through
 classifier.features.extract at the recommended recipe's stage (the last block's input) and reused by every
 later run; the article's 7x7 maps and the probe's pooled features are computed from them by the frozen last
 block (the same function as the whole backbone, to ~1e-4), so the three models see the same photos.
@@ -91,7 +91,7 @@ def _unsure_rate(probabilities, calibration) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="animals3,caltech_animals,flowers")
-    parser.add_argument("--per-class", type=int, default=0)
+    parser.add_argument("--per-class", default="0", help="N for every dataset, or name=N,... (0: all photos)")
     parser.add_argument("--data", type=Path, default=SHARED / "datasets")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "menagerie" / "bench-features")
     parser.add_argument("--time-sample", type=int, default=36)
@@ -111,9 +111,14 @@ def main() -> None:
     trunk_spec = feature_spec("recommended", "mobilenet_v2")
     article_spec = feature_spec("article", "mobilenet_v2")
     names = args.datasets.split(",")
-    rows = {n: _rows(args.data / n, args.per_class) for n in names}
-    for n in set(UNSEEN[n] for n in names) - set(names):
-        rows[n] = _rows(args.data / n, args.per_class)
+    caps = (dict((k, int(v)) for k, v in (item.split("=") for item in args.per_class.split(",")))
+            if "=" in args.per_class else {n: int(args.per_class) for n in names})
+    rows = {n: _rows(args.data / n, caps.get(n, 0)) for n in names}
+    unseen = {}
+    for n in names:  # photos of another set, spread over its classes, which this model never saw
+        pool = [r for split in _rows(args.data / UNSEEN[n], 20).values() for r in split]
+        unseen[n] = pool[::max(1, len(pool) // args.unseen_count)][:args.unseen_count]
+        extract([(h, p) for h, p, _ in unseen[n]], trunk_spec, cache)
     for n, by_split in rows.items():
         report = extract([(h, p) for split in by_split.values() for h, p, _ in split], trunk_spec, cache)
         print(f"{n}: {report.total} photos, {report.extracted} extracted ({report.seconds:.0f}s), "
@@ -134,8 +139,7 @@ def main() -> None:
                  for s, r in rows[n].items()}
         article_maps = {s: (pooled_features(maps_block, x), y) for s, (x, y) in trunk.items()}
         pooled = {s: (pooled_features(pool_block, x), y) for s, (x, y) in trunk.items()}
-        unseen_rows = [r for split in rows[UNSEEN[n]].values() for r in split][:args.unseen_count]
-        unseen_trunk = cache.load(trunk_spec, [h for h, _, _ in unseen_rows])
+        unseen_trunk = cache.load(trunk_spec, [h for h, _, _ in unseen[n]])
         count = sum(len(r) for r in rows[n].values())
         results = {}
         for recipe, data in (("article", article_maps), ("recommended", trunk)):

@@ -37,9 +37,11 @@ BACKBONES = {
         Backbone("vgg16", 224, 512, 7, "VGG16", "vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
                  "caffe", "vgg16/", "block5_conv1", 512, 16),
         Backbone("resnet50", 224, 2048, 7, "ResNet50", "resnet50",
-                 "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe", "resnet/", "conv5_block3_1_conv", 2048, 32),
+                 "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe", "resnet/",
+                 "conv5_block3_1_conv", 2048, 32),
         Backbone("mobilenet_v2", 224, 1280, 7, "MobileNetV2", "mobilenet_v2",
-                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf", "mobilenet_v2/", "block_16_expand", 160, 32),
+                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf", "mobilenet_v2/",
+                 "block_16_expand", 160, 32),
         # EfficientNet rescales and normalises inside the model; its preprocess_input is the identity.
         Backbone("efficientnet_b0", 224, 1280, 7, "EfficientNetB0", "efficientnet", "efficientnetb0_notop.h5",
                  "none", "efficientnetb/", "block7a_expand_conv", 192, 32),

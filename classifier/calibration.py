@@ -64,15 +64,20 @@ def expected_calibration_error(probabilities: np.ndarray, y, n_bins: int = N_BIN
                  / total)
 
 
-def unsure_threshold(probabilities: np.ndarray, y, target_precision: float = 0.95) -> float:
+def unsure_threshold(probabilities: np.ndarray, y, target_precision: float = 0.95,
+                     unsure_right_share: float = 0.05) -> float:
     """The lowest confidence threshold at which the answers kept (confidence >= threshold) reach the target
-    precision; if none does, the highest confidence seen (almost everything is then unsure)."""
+    precision (if none does, the highest confidence seen: almost everything is then unsure), raised to the
+    `unsure_right_share` quantile of the right answers' confidence: where every held-out answer is right the
+    precision rule alone would keep whatever a photo of a class the model never saw gets, and such photos
+    usually score below the model's typical right answer."""
     confidence, correct = _top(probabilities, y)
     if not len(correct):
         return 0.0
     order = np.argsort(-confidence, kind="stable")
     precision = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)  # of the k most confident answers
     reaching = np.flatnonzero(precision >= target_precision)
-    if not len(reaching):
-        return float(confidence.max())
-    return float(confidence[order][reaching.max()])
+    threshold = float(confidence[order][reaching.max()]) if len(reaching) else float(confidence.max())
+    if unsure_right_share and correct.any():
+        threshold = max(threshold, float(np.quantile(confidence[correct == 1], unsure_right_share)))
+    return threshold

@@ -72,8 +72,11 @@ def test_temperature_scaling_lowers_the_ece_of_an_over_confident_model():
 def test_unsure_threshold_is_the_lowest_reaching_the_target_precision():
     probabilities = np.array([[0.95, 0.05], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
     y = np.array([0, 0, 0, 1, 0])  # the 0.7 answer is wrong
-    assert unsure_threshold(probabilities, y, 0.8) == pytest.approx(0.6)  # 4 of 5 right
-    assert unsure_threshold(probabilities, y, 0.9) == pytest.approx(0.8)  # 3 of 3 right
+    assert unsure_threshold(probabilities, y, 0.8, unsure_right_share=0) == pytest.approx(0.6)  # 4 of 5 right
+    assert unsure_threshold(probabilities, y, 0.9, unsure_right_share=0) == pytest.approx(0.8)  # 3 of 3 right
+    # all right: the precision rule keeps everything; the floor marks the least sure half of the right answers
+    assert unsure_threshold(probabilities[:3], y[:3], 0.9, unsure_right_share=0) == pytest.approx(0.8)
+    assert unsure_threshold(probabilities[:3], y[:3], 0.9, unsure_right_share=0.5) == pytest.approx(0.9)
 
 
 @pytest.fixture(scope="module")
