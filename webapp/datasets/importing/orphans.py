@@ -73,7 +73,8 @@ def orphans_remove(*, media_root: Path, orphans: Orphans) -> None:
         path = media_root / stage
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     for top in (media_root / DATASETS_DIR, media_root / STAGING_DIR):  # folders left empty, deepest first
-        for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        folders = [top, *(p for p in top.rglob("*") if p.is_dir())] if top.is_dir() else []
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
             try:
                 folder.rmdir()
             except OSError:
