@@ -111,8 +111,11 @@ class _Throttled:
 
 def _spec(job: TrainingJob):
     from classifier.features import FeatureSpec
+    from classifier.recipes import feature_spec
 
-    return FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)
+    if job.recipe == "article":
+        return FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)
+    return feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
 
 
 def _cache():
@@ -242,8 +245,8 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     from classifier.workflow import train_and_evaluate
 
     config = HeadConfig.from_dict(job.head_config)
-    recipe = "article"
-    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs):
+    total = config.epochs if job.recipe == "article" else 0  # recommended: on_progress sets its search steps
+    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=total):
         services.job_mark_cancelled(job_id=job.pk)
         return
     spec, cache = _spec(job), _cache()
@@ -256,7 +259,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     test_rows = arrays["test"][2]
     relative = Path("jobs") / str(job.pk)
     result = train_and_evaluate(
-        recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=spec,
+        job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=spec,
         config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
         run_dir=Path(settings.ARTIFACTS_DIR) / relative,
         on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
