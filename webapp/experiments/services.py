@@ -209,7 +209,10 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
     except Exception as exc:  # noqa: BLE001 - TimeoutError, or the result backend itself failing
         logger.warning("prediction %s: waiting for the result failed: %r", prediction.pk, exc)
     finally:
-        result.forget()
+        try:
+            result.forget()
+        except OSError:  # the embedded (file) backend has no result file when the wait timed out
+            pass
     prediction.refresh_from_db()
     if prediction.status == PredictionStatus.PENDING:
         prediction_fail(prediction_id=prediction.pk,
