@@ -43,8 +43,11 @@ def _register(sender=None, **kwargs):
     try:
         from webapp.experiments import services
 
+        takeover = _reporter.earlier_process_gone()
         _reporter.register()
-        reaped = services.jobs_reap_orphaned(worker_names=[sender.hostname])
+        reaped = services.jobs_reap_orphaned(worker_names=[sender.hostname]) if takeover else []
+        if not takeover:
+            logger.warning("another live worker is named %s: give each worker its own -n name", sender.hostname)
         if reaped:
             logger.warning("failed the jobs an earlier %s left running: %s", sender.hostname, reaped)
     except Exception:  # noqa: BLE001 - e.g. no migrated database yet; the reporter registers later

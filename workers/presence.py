@@ -42,6 +42,24 @@ class Reporter:
         services.worker_register(name=self.name, host=socket.gethostname(), pid=self.pid, queues=self.queues,
                                  backbones_with_weights=cached_backbones())
 
+    def earlier_process_gone(self) -> bool:
+        """Whether the process that last registered this name is gone (killed, restarted), so what it left
+        running can be failed; False when another live worker already runs under the name (a duplicate -n)."""
+        from webapp.workers_registry.selectors import worker_named
+
+        earlier = worker_named(self.name)
+        if earlier is None or not earlier.is_alive or earlier.pid == self.pid:
+            return True
+        if earlier.host != socket.gethostname():
+            return False
+        try:
+            os.kill(earlier.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
     def report(self) -> None:
         from webapp.workers_registry import services
 

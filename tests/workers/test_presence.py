@@ -2,6 +2,7 @@
 
 Real worker processes (Redis when it runs, else the embedded broker); the reaper's defaults, not test values."""
 
+import os
 import time
 from datetime import timedelta
 
@@ -126,3 +127,21 @@ def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropp
     wait_for(lambda: TrainingJob.objects.get(pk=nxt.pk).status == JobStatus.SUCCEEDED, 120,
              message="the next job to succeed on the surviving worker")
     assert TrainingJob.objects.get(pk=nxt.pk).worker == Worker.objects.get(pid=survivor.proc.pid).name
+
+
+def test_a_restarted_worker_takes_over_its_name_only_from_a_dead_process(transactional_db):
+    import socket
+    import subprocess
+
+    from workers.presence import Reporter
+
+    reporter = Reporter("train@box", ["train"])
+    assert reporter.earlier_process_gone()  # never registered
+    exited = subprocess.Popen(["true"])
+    exited.wait()  # reaped: its pid runs no process
+    dead_pid = exited.pid
+    for pid, host, gone in [(dead_pid, socket.gethostname(), True), (os.getppid(), socket.gethostname(), False),
+                            (dead_pid, "other-host", False)]:
+        registry.worker_register(name="train@box", host="h", pid=pid, queues=["train"], backbones_with_weights=[])
+        Worker.objects.filter(name="train@box").update(host=host)
+        assert reporter.earlier_process_gone() is gone, (pid, host)

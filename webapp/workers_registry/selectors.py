@@ -25,6 +25,10 @@ def workers_alive() -> QuerySet[Worker]:
     return Worker.objects.filter(_alive())
 
 
+def worker_named(name: str) -> Worker | None:
+    return Worker.objects.filter(name=name).first()
+
+
 def gone_worker_names() -> list[str]:
     """Workers that stopped, or whose last report is older than WORKER_DEAD_SECONDS (killed, crashed, host down)."""
     return list(Worker.objects.exclude(_alive()).values_list("name", flat=True))
