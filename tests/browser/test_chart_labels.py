@@ -23,6 +23,13 @@ BOLD = "<b>bold</b>"
 CLASSES = sorted([LINK, BOLD, "R&amp;D"])  # the last one: an entity must not turn into "R&D"
 
 
+@pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    """Photos and models of this test in its own folder (the live server runs in this process)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+
+
 def _dataset(team) -> Dataset:
     dataset = Dataset.objects.create(name="<i>pets</i>", team=team)
     for c, name in enumerate(CLASSES):
