@@ -7,6 +7,7 @@ CELERY_BROKER_URL (Redis); see README.md.
 
 import os
 import secrets
+import time
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -32,14 +33,27 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the data folder."""
+    """SECRET_KEY from the environment, else one generated once and kept in the data folder.
+
+    Processes starting together on an empty data folder must agree on one key: the file is created with O_EXCL
+    (exactly one process wins) and mode 0600 from the start, the key is written in one call, and every process
+    then reads the file (a loser waits until the winner has written it)."""
     if env("SECRET_KEY"):
         return env("SECRET_KEY")
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    for _ in range(100):  # the winner writes right after creating; wait up to ~5 s for its key
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.05)
+    raise RuntimeError(f"{key_file} is empty: delete it, or set SECRET_KEY")
 
 
 SECRET_KEY = _secret_key()
