@@ -6,6 +6,8 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils._os import safe_join
 
+from webapp.core.ids import parse_id
+
 
 def home(request):
     return render(request, "core/home.html")
@@ -40,8 +42,9 @@ def _media_visible_to(user, path: str) -> bool:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):  # one canonical spelling per file, so checks can't be dodged
         return False
-    if parts[0] == "datasets" and len(parts) > 1 and parts[1].isdigit():  # datasets/<id>/...
-        return datasets_for_user(user).filter(pk=int(parts[1])).exists()
+    if parts[0] == "datasets" and len(parts) > 1:  # datasets/<id>/...
+        dataset_id = parse_id(parts[1])
+        return dataset_id is not None and datasets_for_user(user).filter(pk=dataset_id).exists()
     if parts[0] == "predictions":
         return predictions_for_user(user).filter(file=path).exists()
     return user.is_staff

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
+from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
@@ -196,7 +197,7 @@ class ApiPredictForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    jobs = forms.ModelMultipleChoiceField(queryset=None)
+    jobs = IdsMultipleChoiceField(queryset=None)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.core.ids import parse_id
 from webapp.experiments import charts, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
 from webapp.experiments.models import TrainingJob
@@ -40,7 +41,7 @@ def job_list(request):
 
 
 def job_new(request):
-    initial = {"dataset": request.GET.get("dataset")}
+    initial = {"dataset": parse_id(request.GET.get("dataset"))}
     form = JobForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -169,8 +170,8 @@ def compare(request):
 
 
 def predict(request):
-    form = PredictForm(request.POST or None, request.FILES or None, user=request.user,
-                       initial={"job": request.GET.get("job") or charts.latest_succeeded_job_id(request.user)})
+    initial = {"job": parse_id(request.GET.get("job")) or charts.latest_succeeded_job_id(request.user)}
+    form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         job = form.cleaned_data["job"]
         done = [
