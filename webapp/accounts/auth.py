@@ -17,11 +17,11 @@ def token_from_header(request) -> str | None:
 
 
 def user_for_token(key: str):
-    """The active user owning this key, else None."""
+    """The active user owning this key (unless it has expired), else None."""
     if not key:
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
-    if token is None or not token.user.is_active:
+    if token is None or token.is_expired or not token.user.is_active:
         return None
     token.touch()
     return token.user

@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils._os import safe_join
 
+from webapp.accounts.permissions import sees_all_teams
 from webapp.core.ids import parse_id
 
 
@@ -22,7 +23,7 @@ def health(request):
 
 
 def media(request, path):
-    """Uploaded photos and thumbnails, only for the team that owns them (staff: all); never a public folder."""
+    """Uploaded photos and thumbnails, only for the team that owns them; never a public folder."""
     if not _media_visible_to(request.user, path):
         raise Http404
     try:
@@ -47,4 +48,4 @@ def _media_visible_to(user, path: str) -> bool:
         return dataset_id is not None and datasets_for_user(user).filter(pk=dataset_id).exists()
     if parts[0] == "predictions":
         return predictions_for_user(user).filter(file=path).exists()
-    return user.is_staff
+    return sees_all_teams(user)

@@ -1,6 +1,6 @@
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -71,8 +71,8 @@ def images_upload(request, pk):
 @require_POST
 def dataset_delete(request, pk):
     dataset = _get_dataset_for_user(request, pk)
-    if not request.user.is_staff:
-        raise Http404
+    if not request.user.has_perm("datasets.delete_dataset"):
+        raise PermissionDenied("Deleting a dataset needs the permission to delete datasets.")
     try:
         services.dataset_delete(dataset=dataset)
     except ProtectedError:

@@ -23,10 +23,15 @@ def _get_job_for_user(user, pk) -> TrainingJob:
     return get_object_or_404(selectors.jobs_for_user(user).select_related("dataset", "created_by"), pk=pk)
 
 
+def _can_cancel(user, job) -> bool:
+    """A job is cancelled by the person who started it, or by a team member allowed to change jobs."""
+    return job.created_by_id == user.pk or user.has_perm("experiments.change_trainingjob")
+
+
 def _check_can_cancel(user, job) -> None:
-    """A job is cancelled by the person who started it, or by staff."""
-    if not (user.is_staff or job.created_by_id == user.pk):
-        raise PermissionDenied("Only the person who started this job, or staff, can cancel it.")
+    if not _can_cancel(user, job):
+        raise PermissionDenied("Only the person who started this job, or someone allowed to change jobs, can "
+                               "cancel it.")
 
 
 def _error_text(error: ValidationError) -> str:
@@ -76,7 +81,7 @@ def job_detail(request, pk):
         "result": charts.evaluation_context(evaluation, job=job),
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
-        "can_cancel": request.user.is_staff or job.created_by_id == request.user.pk,
+        "can_cancel": _can_cancel(request.user, job),
         "duration": charts.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
