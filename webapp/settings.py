@@ -8,6 +8,7 @@ CELERY_BROKER_URL (Redis); see README.md.
 import os
 import secrets
 import time
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "webapp.core",
     "webapp.accounts",
     "webapp.datasets",
@@ -96,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the "too many failed log-ins" page
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -143,6 +146,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed log-ins for one username, or from one address,
+# that username or address is refused for LOGIN_COOLOFF_MINUTES (429 and a page saying so). Bad API tokens count
+# per address only (webapp/accounts/auth.py). A success resets the count. Failures are rows in the database, so
+# every web process sees them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("MENAGERIE_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env("MENAGERIE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = "webapp.accounts.auth.lockout_parameters"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "webapp.accounts.auth.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # keep failures only, not a row per successful log-in
+# Behind N reverse proxies (e.g. 1 for nginx in front of gunicorn) the client's address is the N-th from the right
+# of X-Forwarded-For; with 0, REMOTE_ADDR (never trust a header a client can set).
+PROXY_COUNT = int(env("MENAGERIE_PROXY_COUNT", "0"))
+if PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
