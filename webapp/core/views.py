@@ -31,9 +31,11 @@ def media(request, path):
     except SuspiciousFileOperation:  # the path leaves MEDIA_ROOT
         raise Http404
     try:
-        return FileResponse(open(full_path, "rb"))
+        response = FileResponse(open(full_path, "rb"))
     except (FileNotFoundError, IsADirectoryError):
         raise Http404
+    response["Cache-Control"] = "private, max-age=3600"  # a team's photo: never kept by a shared cache
+    return response
 
 
 def _media_visible_to(user, path: str) -> bool:
