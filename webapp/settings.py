@@ -14,6 +14,9 @@ from pathlib import Path
 
 import dj_database_url
 
+from classifier.data import DEFAULT_FRACTIONS
+from classifier.images import MAX_PIXELS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -205,6 +208,18 @@ KERAS_HOME = Path(env("KERAS_HOME", str(Path.home() / ".keras"))).resolve()
 
 # The team (auth Group) that `createadmin` joins and `import_dataset` uses when none is given.
 DATASETS_DEFAULT_TEAM = env("MENAGERIE_TEAM", "Team")
+MiB = 1024 * 1024
+# Dataset imports (docs/datasets-import.md). Splits and the pixel limit are the classifier's own (one rule for the
+# web app and the CLI); the pixel limit may be lowered here, never raised above what extraction accepts.
+DATASETS_SPLIT_FRACTIONS = DEFAULT_FRACTIONS  # train, validation, test
+DATASETS_MAX_IMAGE_PIXELS = MAX_PIXELS
+DATASETS_MAX_ARCHIVE_BYTES = 2048 * MiB  # the uploaded zip itself
+DATASETS_MAX_IMAGE_BYTES = 25 * MiB  # one photo (uploaded, or uncompressed inside a zip)
+DATASETS_ZIP_MAX_ENTRIES = 100_000
+DATASETS_ZIP_MAX_TOTAL_BYTES = 8192 * MiB  # sum of uncompressed sizes, declared and actually read
+DATASETS_ZIP_MAX_RATIO = 100  # uncompressed / compressed, per entry over 64 KiB and for the archive as a whole
+DATASETS_THUMBNAIL_SIZE = 256
+DATASETS_REJECTIONS_SHOWN = 200  # rejected files listed on the result page (the full list is a download)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

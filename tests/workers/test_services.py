@@ -122,7 +122,7 @@ def test_job_status_is_json_ready_with_progress_and_epochs(user):
     json.dumps(status)
     assert status["status"] == "training" and status["status_display"] == "Training"
     assert status["progress"] == {"done": 1, "total": 3} and status["percent"] == pytest.approx(33.3)
-    assert status["epochs"][0]["val_accuracy"] == 0.4 and not status["finished"]
+    assert status["epochs"][0]["val_accuracy"] == pytest.approx(0.4) and not status["finished"]
     assert status["evaluation"] is None
 
 

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
+from classifier.images import IMAGE_SUFFIXES
 from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 
@@ -16,7 +17,7 @@ from webapp.experiments import selectors
 ARTICLE = HeadConfig()
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS_PER_REQUEST = 20
-PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+PHOTO_EXTENSIONS = tuple(sorted(IMAGE_SUFFIXES))
 
 
 def _number_list(value: str, cast, what: str) -> list:

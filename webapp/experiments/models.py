@@ -94,7 +94,9 @@ class TrainingJob(models.Model):
     @property
     def weights_arg(self) -> str | None:
         """The weights as classifier.* takes them: "imagenet", None for random init, or a file path."""
-        return None if self.weights in ("", "none") else self.weights
+        from classifier.backbones import weights_arg
+
+        return weights_arg(self.weights)
 
     @property
     def pooling_arg(self) -> str | None:

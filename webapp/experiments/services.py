@@ -6,7 +6,6 @@ a conditional UPDATE on the status, so a redelivered message, a late cancel or a
 overwritten by a stale writer. Nothing here imports TensorFlow.
 """
 
-import hashlib
 import logging
 import uuid
 from datetime import timedelta
@@ -18,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from classifier.files import content_hash
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
@@ -166,11 +166,9 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
 def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user) -> Prediction:
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Predictions need a job that succeeded.")
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
+    digest = content_hash(upload)
     upload.seek(0)
-    prediction = Prediction(job=job, content_hash=digest.hexdigest(), original_name=(upload.name or "")[:255],
+    prediction = Prediction(job=job, content_hash=digest, original_name=(upload.name or "")[:255],
                             created_by=user if user and user.pk else None)
     prediction.file.save(upload.name or "upload", upload, save=False)
     prediction.save()
