@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Q
 from django.utils import timezone
 
 from webapp.experiments import services
@@ -129,14 +130,13 @@ def _cache():
 
 def _claim_chunk(job_id: int, worker: str, *, stale_running: bool = False) -> ExtractionChunk | None:
     """Take the next pending chunk (or, with stale_running, one whose extractor stopped beating)."""
-    if stale_running:
+    claimable = Q(status=ChunkStatus.PENDING)
+    if stale_running:  # pending too: a chunk the reaper released from a gone worker
         cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-        claimable = {"status": ChunkStatus.RUNNING, "heartbeat_at__lt": cutoff}
-    else:
-        claimable = {"status": ChunkStatus.PENDING}
-    candidates = ExtractionChunk.objects.filter(job_id=job_id, **claimable).order_by("index")
+        claimable |= Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=cutoff)
+    candidates = ExtractionChunk.objects.filter(claimable, job_id=job_id).order_by("index")
     for chunk_id in candidates.values_list("pk", flat=True):
-        if ExtractionChunk.objects.filter(pk=chunk_id, **claimable).update(
+        if ExtractionChunk.objects.filter(claimable, pk=chunk_id).update(
             status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=timezone.now()
         ):
             return ExtractionChunk.objects.get(pk=chunk_id)
@@ -324,8 +324,8 @@ def help_extract(job_id: int, worker: str) -> int:
 # --- re-evaluation ----------------------------------------------------------------------------------------------
 
 
-def run_evaluation(evaluation_id: int) -> str:
-    if not services.evaluation_claim(evaluation_id=evaluation_id):
+def run_evaluation(evaluation_id: int, worker: str = "") -> str:
+    if not services.evaluation_claim(evaluation_id=evaluation_id, worker=worker):
         return "not claimed"
     prepare_tensorflow()
     with Heartbeat(lambda: services.evaluation_heartbeat(evaluation_id=evaluation_id)):
@@ -367,5 +367,6 @@ def _evaluate(evaluation: Evaluation) -> None:
 
 
 def reap() -> list[int]:
+    """Fail what gone workers left running: by the worker registry (seconds), else by stale heartbeats."""
     close_old_connections()
-    return services.jobs_reap_stale()
+    return services.jobs_reap_orphaned() + services.jobs_reap_stale()

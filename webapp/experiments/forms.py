@@ -1,11 +1,15 @@
 """Forms only validate: they turn request data into the arguments of a service call."""
 
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
+from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
@@ -207,7 +211,7 @@ class ApiPredictForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    jobs = forms.ModelMultipleChoiceField(queryset=None)
+    jobs = IdsMultipleChoiceField(queryset=None)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -224,6 +228,12 @@ class CompareForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'.")
+    expires_in_days = forms.IntegerField(label="Expires after (days)", required=False, min_value=1, max_value=3650,
+                                         help_text="Empty: the token works until you revoke it.")
+
+    def expires_at(self):
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=days) if days else None
 
 
 def job_label(job) -> str:

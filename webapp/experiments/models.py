@@ -212,6 +212,7 @@ class Evaluation(models.Model):
         default=False, help_text="The job's own test split (made by the job), not a re-evaluation"
     )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker running (or last running) it")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -21,9 +21,12 @@ from classifier.files import content_hash
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    ChunkStatus,
     EpochMetric,
     Evaluation,
     EvaluationStatus,
+    ExtractionChunk,
     JobImage,
     JobStatus,
     Prediction,
@@ -209,7 +212,10 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
     except Exception as exc:  # noqa: BLE001 - TimeoutError, or the result backend itself failing
         logger.warning("prediction %s: waiting for the result failed: %r", prediction.pk, exc)
     finally:
-        result.forget()
+        try:
+            result.forget()
+        except OSError:  # the embedded (file) backend has no result file when the wait timed out
+            pass
     prediction.refresh_from_db()
     if prediction.status == PredictionStatus.PENDING:
         prediction_fail(prediction_id=prediction.pk,
@@ -319,9 +325,43 @@ def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
     return reaped
 
 
-def evaluation_claim(*, evaluation_id: int) -> bool:
+def jobs_reap_orphaned(*, worker_names: list[str] | None = None) -> list[int]:
+    """Fail running jobs and evaluations whose claiming worker is gone, as the worker registry knows it (no report
+    for WORKER_DEAD_SECONDS, or stopped), or of `worker_names`; release the extraction chunks gone workers held,
+    so the job's own worker redoes them at once, and drop the unfinished chunks of jobs that ended.
+
+    Faster than jobs_reap_stale (seconds, not minutes); that one stays for workers the registry never saw.
+    A job whose cancel was asked for ends cancelled instead. Returns the ids of the jobs reaped."""
+    from webapp.workers_registry.selectors import gone_worker_names
+
+    gone = gone_worker_names() if worker_names is None else list(worker_names)
+    reaped = []
+    if gone:
+        claimed = Q(status__in=ACTIVE_STATUSES, worker__in=gone)
+        for job in TrainingJob.objects.filter(claimed).only("pk", "cancel_requested", "worker"):
+            if job.cancel_requested:
+                changed = job_mark_cancelled(job_id=job.pk)
+            else:
+                changed = TrainingJob.objects.filter(claimed, pk=job.pk).update(
+                    status=JobStatus.FAILED, error_message=WORKER_DIED_MESSAGE, finished_at=timezone.now()
+                )
+            if changed:
+                logger.warning("reaped job %s: its worker %s is gone", job.pk, job.worker)
+                reaped.append(job.pk)
+        Evaluation.objects.filter(status=EvaluationStatus.RUNNING, worker__in=gone).update(
+            status=EvaluationStatus.FAILED, finished_at=timezone.now(),
+            error_message=WORKER_DIED_MESSAGE.replace("this job", "this evaluation"),
+        )
+        ExtractionChunk.objects.filter(status=ChunkStatus.RUNNING, worker__in=gone).update(
+            status=ChunkStatus.PENDING, worker=""
+        )
+    ExtractionChunk.objects.filter(job__status__in=FINISHED_STATUSES).exclude(status=ChunkStatus.DONE).delete()
+    return reaped
+
+
+def evaluation_claim(*, evaluation_id: int, worker: str = "") -> bool:
     return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.QUEUED).update(
-        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now()
+        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now(), worker=worker
     ))
 
 
