@@ -1,0 +1,115 @@
+"""Grad-CAM (Selvaraju et al. 2017): where in a photo the evidence for a class lies, from the activations of the
+backbone's last convolution block.
+
+Works on a Predictor of either recipe: `article` heads read the backbone's output maps (the last block's
+output); `recommended` heads start with the backbone's last block themselves (maps at its input -> last block ->
+global average pooling -> Dense), so there the activations are taken just before that pooling.
+"""
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from classifier.images import _read, _to_rgb, load_image, open_image
+
+OVERLAY_ALPHA = 0.45  # share of the heatmap colour in the overlay
+OVERLAY_MAX_SIDE = 1024  # the overlay PNG is at most this wide/high (the heatmap itself is at full size)
+# A blue -> cyan -> yellow -> red ramp (like "jet"), positions 0..1 -> RGB.
+_RAMP_AT = (0.0, 0.35, 0.65, 1.0)
+_RAMP_RGB = ((0, 0, 160), (0, 200, 255), (255, 230, 0), (220, 0, 0))
+
+
+def _split_model(predictor):
+    """(trunk: raw image -> last conv activations, rest: activations -> input of the final Dense, final Dense).
+
+    Predictor.model is Input -> feature model -> head (classifier.model_io.build_full_model); the head's last
+    layer is the Dense softmax in both recipes."""
+    import keras
+
+    model = predictor.model
+    features, head = model.layers[1], model.layers[2]
+    final = head.layers[-1]
+    nested = [layer for layer in head.layers if isinstance(layer, keras.Model)]
+    if not nested:  # article: the feature maps are the last block's output
+        rest = keras.Model(head.input, final.input, name="gradcam_rest")
+        return features, rest, final
+    top_block = nested[0]  # recommended: the last block lives in the head; its own last layer pools
+    pool = top_block.layers[-1]
+    conv = keras.Model(top_block.input, pool.input, name="gradcam_last_block")
+    image = keras.Input(model.input.shape[1:], name="image")
+    trunk = keras.Model(image, conv(features(image)), name="gradcam_trunk")
+    maps = keras.Input(pool.input.shape[1:], name="activations")
+    x = pool(maps)
+    for layer in head.layers[head.layers.index(top_block) + 1:-1]:  # e.g. Dropout (inactive at inference)
+        x = layer(x)
+    return trunk, keras.Model(maps, x, name="gradcam_rest"), final
+
+
+def _gradcam_parts(predictor):
+    """Built once per Predictor (the worker keeps its predictors warm) and kept on it."""
+    parts = getattr(predictor, "_gradcam_parts", None)
+    if parts is None:
+        parts = predictor._gradcam_parts = _split_model(predictor)
+    return parts
+
+
+def class_activation_map(predictor, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, int, np.ndarray]:
+    """Grad-CAM on one model-sized uint8 image (S, S, 3): (map on the activation grid, float32 0..1; the class
+    explained, by default the predicted one; the class probabilities). Gradients are of the class's logit (the
+    score before softmax), so a confident prediction does not saturate them."""
+    import tensorflow as tf
+
+    trunk, rest, final = _gradcam_parts(predictor)
+    activations = tf.convert_to_tensor(trunk(image[None].astype("float32"), training=False))
+    with tf.GradientTape() as tape:
+        tape.watch(activations)
+        logits = tf.matmul(rest(activations, training=False), final.kernel) + final.bias
+        probabilities = tf.nn.softmax(logits)
+        if class_index is None:
+            class_index = int(tf.argmax(probabilities[0]))
+        score = logits[0, class_index]
+    gradients = tape.gradient(score, activations)[0]
+    channel_weights = tf.reduce_mean(gradients, axis=(0, 1))  # one weight per channel: mean gradient
+    cam = tf.nn.relu(tf.reduce_sum(activations[0] * channel_weights, axis=-1)).numpy().astype("float32")
+    peak = float(cam.max())
+    cam = cam / peak if peak > 0 else np.zeros_like(cam)
+    return cam, class_index, probabilities[0].numpy()
+
+
+def _photo(source) -> Image.Image:
+    """The photo as people see it: decoded, EXIF-oriented, RGB, original size."""
+    data, name = _read(source, None)
+    with open_image(data, name) as image:
+        image.load()
+        return _to_rgb(ImageOps.exif_transpose(image))
+
+
+def colorize(heatmap: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) colours of a 0..1 map."""
+    return np.stack([np.interp(heatmap, _RAMP_AT, [c[i] for c in _RAMP_RGB]) for i in range(3)],
+                    axis=-1).astype("uint8")
+
+
+def overlay_png(photo: Image.Image, heatmap: np.ndarray, *, alpha: float = OVERLAY_ALPHA,
+                max_side: int = OVERLAY_MAX_SIDE) -> bytes:
+    """PNG of the heatmap's colours blended over the photo (shrunk to at most max_side)."""
+    colours = Image.fromarray(colorize(heatmap))
+    blended = Image.blend(photo, colours, alpha)
+    blended.thumbnail((max_side, max_side), Image.BILINEAR)
+    out = io.BytesIO()
+    blended.save(out, "PNG")
+    return out.getvalue()
+
+
+def gradcam(predictor, source, class_index: int | None = None) -> dict:
+    """Grad-CAM of one photo (path or bytes): `heatmap` float32 (H, W) 0..1 at the photo's original (EXIF-
+    oriented) size, `overlay_png` (bytes), the explained class's `class_index`, `label` and `probability`.
+    ImageError for a photo that cannot be read."""
+    photo = _photo(source)
+    image = load_image(source, predictor.input_size)  # the pixels the model sees, as in Predictor
+    cam, class_index, probabilities = class_activation_map(predictor, image, class_index)
+    heatmap = np.asarray(Image.fromarray(cam).resize(photo.size, Image.BILINEAR), dtype="float32")
+    heatmap = np.clip(heatmap, 0.0, 1.0)
+    return {"heatmap": heatmap, "overlay_png": overlay_png(photo, heatmap), "class_index": class_index,
+            "label": predictor.class_names[class_index], "probability": float(probabilities[class_index])}
