@@ -269,6 +269,7 @@ CELERY_TASK_DEFAULT_QUEUE = "train"
 CELERY_TASK_ROUTES = {
     "workers.tasks.predict*": {"queue": "predict"},
     "workers.tasks.reap_stale_jobs": {"queue": "predict"},
+    "workers.tasks.gradcam_run": {"queue": "predict"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -279,6 +280,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.job_extract_chunks": _long,
     "workers.tasks.evaluation_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
+    "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
 CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)

@@ -105,3 +105,28 @@ def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
         services.job_fail(job_id=args[0], message=message)
     elif sender.name == evaluation_run.name:
         services.evaluation_fail(evaluation_id=args[0], message=message.replace("this job", "this evaluation"))
+
+
+@app.task(name="workers.tasks.gradcam_run")
+def gradcam_run(heatmap_id: int) -> str:
+    """Grad-CAM overlay of a prediction's photo or a dataset photo with the job's warm Predictor; stored once."""
+    from webapp.experiments import services
+    from workers.pipeline import prepare_tensorflow, readable_error
+    from workers.predictors import get_predictor
+
+    heatmap = services.heatmap_claim(heatmap_id=heatmap_id)
+    if heatmap is None:  # redelivered, or already done
+        return "skipped"
+    prepare_tensorflow()
+    try:
+        from classifier.gradcam import gradcam
+
+        source = heatmap.prediction.file if heatmap.prediction_id else heatmap.image.file
+        with source.open("rb") as f:
+            result = gradcam(get_predictor(heatmap.job), f.read())
+    except Exception as exc:  # noqa: BLE001 - stored as a readable message
+        logger.exception("heatmap %s failed", heatmap_id)
+        services.heatmap_fail(heatmap_id=heatmap_id, message=readable_error(exc))
+        return "failed"
+    services.heatmap_succeed(heatmap_id=heatmap_id, png=result["overlay_png"], label=result["label"])
+    return "succeeded"

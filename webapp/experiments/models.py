@@ -265,3 +265,41 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"Prediction {self.pk} ({self.label or self.status})"
+
+
+class HeatmapStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+def heatmap_upload_path(heatmap: "Heatmap", filename: str) -> str:
+    return f"heatmaps/job_{heatmap.job_id}/{heatmap.pk}.png"
+
+
+class Heatmap(models.Model):
+    """A Grad-CAM overlay of one photo for one job's model, computed once by the predict worker: of a prediction's
+    photo, or of a dataset photo (the job page's misclassified gallery)."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="heatmaps")
+    prediction = models.OneToOneField(Prediction, null=True, blank=True, on_delete=models.CASCADE,
+                                      related_name="heatmap")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.CASCADE, related_name="heatmaps")
+    status = models.CharField(max_length=10, choices=HeatmapStatus.choices, default=HeatmapStatus.PENDING)
+    file = models.FileField(upload_to=heatmap_upload_path, max_length=255, blank=True)
+    label = models.CharField(max_length=100, blank=True, help_text="The class explained: the predicted one")
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "image"], condition=models.Q(image__isnull=False),
+                                    name="one_heatmap_per_job_image"),
+            models.CheckConstraint(condition=models.Q(prediction__isnull=True) ^ models.Q(image__isnull=True),
+                                   name="heatmap_of_a_prediction_or_an_image"),
+        ]
+
+    def __str__(self):
+        return f"Heatmap {self.pk} of job {self.job_id} ({self.status})"
