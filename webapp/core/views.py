@@ -48,7 +48,7 @@ def media(request, path):
 def _media_visible_to(user, path: str) -> bool:
     from webapp.datasets.models import Image
     from webapp.datasets.selectors import datasets_for_user
-    from webapp.experiments.selectors import predictions_for_user
+    from webapp.experiments.selectors import heatmaps_for_user, predictions_for_user
 
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):  # one canonical spelling per file, so checks can't be dodged
@@ -61,4 +61,6 @@ def _media_visible_to(user, path: str) -> bool:
         ).exists()
     if parts[0] == "predictions":
         return predictions_for_user(user).filter(file=path).exists()
+    if parts[0] == "heatmaps":
+        return heatmaps_for_user(user).filter(file=path).exists()
     return sees_all_teams(user)

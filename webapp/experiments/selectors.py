@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image
-from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, Prediction, TrainingJob
+from webapp.experiments.models import Evaluation, EvaluationStatus, Heatmap, JobStatus, Prediction, TrainingJob
 
 
 def _visible(queryset: QuerySet, user, dataset_path: str) -> QuerySet:
@@ -23,6 +23,10 @@ def jobs_for_user(user) -> QuerySet[TrainingJob]:
 
 def predictions_for_user(user) -> QuerySet[Prediction]:
     return _visible(Prediction.objects.select_related("job", "job__dataset"), user, "job__dataset")
+
+
+def heatmaps_for_user(user) -> QuerySet[Heatmap]:
+    return _visible(Heatmap.objects.all(), user, "job__dataset")
 
 
 def evaluations_for_user(user) -> QuerySet[Evaluation]:

@@ -27,6 +27,8 @@ from webapp.experiments.models import (
     Evaluation,
     EvaluationStatus,
     ExtractionChunk,
+    Heatmap,
+    HeatmapStatus,
     JobImage,
     JobStatus,
     Prediction,
@@ -400,3 +402,53 @@ def prediction_fail(*, prediction_id: int, message: str) -> bool:
     return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
         status=PredictionStatus.FAILED, error_message=message, finished_at=timezone.now()
     ))
+
+
+# --- heatmaps (Grad-CAM, computed by the `predict` worker) --------------------------------------------------------
+
+HEATMAP_STALE_SECONDS = 300  # a heatmap still unfinished after this is taken as lost (no worker, or it died)
+
+
+def heatmap_request(*, job: TrainingJob, prediction: Prediction | None = None, image: Image | None = None) -> Heatmap:
+    """The job's heatmap of a prediction's photo or of one of its dataset photos: the stored one, or a new one
+    sent to the `predict` worker once this commits. A failed or lost one is sent again."""
+    from workers.tasks import gradcam_run
+
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
+        raise ValidationError("Heatmaps need a job that succeeded.")
+    if (prediction is None) == (image is None):
+        raise ValueError("a heatmap is of a prediction or of an image, not both")
+    lookup = {"prediction": prediction} if prediction is not None else {"job": job, "image": image}
+    heatmap, created = Heatmap.objects.get_or_create(**lookup, defaults={"job": job})
+    stale = timezone.now() - timedelta(seconds=HEATMAP_STALE_SECONDS)
+    resent = not created and Heatmap.objects.filter(
+        Q(status=HeatmapStatus.FAILED) | Q(created_at__lt=stale, status__in=[HeatmapStatus.PENDING,
+                                                                          HeatmapStatus.RUNNING]),
+        pk=heatmap.pk,
+    ).update(status=HeatmapStatus.PENDING, error_message="", created_at=timezone.now())
+    if created or resent:
+        gradcam_run.delay_on_commit(heatmap.pk)
+        heatmap.refresh_from_db()
+    return heatmap
+
+
+def heatmap_claim(*, heatmap_id: int) -> Heatmap | None:
+    """pending -> running; the row (with its job and photo) when this call claimed it, else None."""
+    if not Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.PENDING).update(status=HeatmapStatus.RUNNING):
+        return None
+    return Heatmap.objects.select_related("job", "prediction", "image").get(pk=heatmap_id)
+
+
+def heatmap_succeed(*, heatmap_id: int, png: bytes, label: str) -> bool:
+    """Store the overlay PNG under MEDIA_ROOT (heatmaps/job_<id>/<heatmap id>.png) and mark it done."""
+    from django.core.files.base import ContentFile
+
+    heatmap = Heatmap.objects.get(pk=heatmap_id)
+    heatmap.file.save("heatmap.png", ContentFile(png), save=False)
+    return bool(Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.RUNNING).update(
+        status=HeatmapStatus.SUCCEEDED, file=heatmap.file.name, label=label, finished_at=timezone.now()))
+
+
+def heatmap_fail(*, heatmap_id: int, message: str) -> bool:
+    return bool(Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.RUNNING).update(
+        status=HeatmapStatus.FAILED, error_message=message, finished_at=timezone.now()))
