@@ -1,0 +1,75 @@
+"""Grad-CAM heatmaps computed by a real `predict` worker, stored once under MEDIA_ROOT."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from tests.images import jpeg_bytes
+from tests.processes import wait_for
+from tests.workers.factories import COLOURS, make_dataset, worker_env
+from webapp.experiments import services
+from webapp.experiments.models import Heatmap, HeatmapStatus, JobStatus, PredictionStatus, TrainingJob
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
+
+
+def _succeeded_job(dataset, user) -> TrainingJob:
+    """A job row whose run folder is a tiny article-recipe model (random-init VGG16 on 32 px, trained here)."""
+    from classifier.recipes import feature_spec
+    from classifier.model_io import save_run
+    from classifier.workflow import train_and_evaluate
+
+    job = TrainingJob.objects.create(dataset=dataset, backbone="vgg16", weights="none", input_size=32,
+                                     recipe="article", status=JobStatus.SUCCEEDED, created_by=user)
+    spec = feature_spec("article", "vgg16", None, input_size=32)
+    rng = np.random.default_rng(0)
+    y = np.arange(12) % 3
+    x = rng.normal(0, 1, (12, *spec.shape)).astype("float32")
+    out = train_and_evaluate("article", {"train": (x, y), "validation": (x[:3], y[:3]), "test": (x[:3], y[:3])},
+                             class_names=["blue", "green", "red"], spec=spec)
+    job.artifact_dir = f"jobs/{job.pk}"
+    save_run(Path(settings.ARTIFACTS_DIR) / job.artifact_dir, head=out["head"], spec=spec,
+             class_names=["blue", "green", "red"], config=None, recipe="article")
+    job.save(update_fields=["artifact_dir"])
+    return job
+
+
+def _done(heatmap: Heatmap) -> Heatmap:
+    def finished():
+        heatmap.refresh_from_db()
+        return heatmap.status in (HeatmapStatus.SUCCEEDED, HeatmapStatus.FAILED)
+
+    wait_for(finished, 120, interval=0.1, message=f"heatmap {heatmap.pk}")
+    return heatmap
+
+
+def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_worker, user):
+    dataset = make_dataset("shapes", per_class=2, size=48)
+    job = _succeeded_job(dataset, user)
+    start_worker(queues="predict", env=worker_env())
+    image = dataset.images.first()
+
+    heatmap = _done(services.heatmap_request(job=job, image=image))
+    assert heatmap.status == HeatmapStatus.SUCCEEDED, heatmap.error_message
+    assert heatmap.file.name == f"heatmaps/job_{job.pk}/{heatmap.pk}.png"
+    assert heatmap.label in {"blue", "green", "red"}
+    with heatmap.file.open("rb") as f:
+        overlay = Image.open(io.BytesIO(f.read()))
+        assert overlay.format == "PNG" and overlay.size == (48, 48)  # the photo's own size
+    again = services.heatmap_request(job=job, image=image)  # cached: the same row, nothing recomputed
+    assert again.pk == heatmap.pk and again.status == HeatmapStatus.SUCCEEDED and again.finished_at == heatmap.finished_at
+    assert Heatmap.objects.count() == 1
+
+    upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 7, 60), content_type="image/jpeg")
+    prediction = services.prediction_run(job=job, upload=upload, user=user, timeout=90)
+    assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
+    heatmap = _done(services.heatmap_request(job=job, prediction=prediction))
+    assert heatmap.status == HeatmapStatus.SUCCEEDED and heatmap.label == prediction.label
+    with heatmap.file.open("rb") as f:
+        assert Image.open(io.BytesIO(f.read())).size == (60, 60)
+    assert prediction.heatmap == heatmap
