@@ -7,7 +7,7 @@ are JSON with an `error` message; other teams' jobs are indistinguishable from m
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.auth import TooManyFailures, authenticate_request, too_many_failures_response
 from webapp.accounts.models import ApiToken
-from webapp.experiments import selectors, services
+from webapp.experiments import charts, selectors, services
 from webapp.experiments.forms import ApiPredictForm, ApiTokenForm
 from webapp.experiments.models import JobStatus
 
@@ -79,7 +79,51 @@ def api_predict(request):
     if job is None:
         return JsonResponse({"error": "No trained model: no job of yours has succeeded yet."}, status=409)
     prediction = services.prediction_run(job=job, upload=form.cleaned_data["image"], user=user)
-    return JsonResponse(_prediction_json(prediction), status=200 if prediction.status == "succeeded" else 422)
+    body = _prediction_json(prediction)
+    if form.cleaned_data["heatmap"] and prediction.status == "succeeded":
+        heatmap = services.heatmap_request(job=job, prediction=prediction)
+        body["heatmap"] = _heatmap_json(request, heatmap, prediction)
+    return JsonResponse(body, status=200 if prediction.status == "succeeded" else 422)
+
+
+def _heatmap_json(request, heatmap, prediction) -> dict:
+    """The heatmap's state for scripts: `status_url` to poll and, once ready, `url` of the PNG (token auth)."""
+    data = charts.heatmap_json(heatmap, request.build_absolute_uri(
+        reverse("experiments:api_prediction_heatmap", args=[prediction.pk])))
+    png = reverse("experiments:api_prediction_heatmap_png", args=[prediction.pk])
+    return data | {"url": request.build_absolute_uri(png) if data["url"] else None}
+
+
+def _heatmap_for_api(request, pk):
+    """(prediction, heatmap or None, error response) for a token or session request."""
+    user, error = _api_user(request)
+    if error:
+        return None, None, error
+    prediction = selectors.predictions_for_user(user).filter(pk=pk).first()
+    if prediction is None:
+        return None, None, JsonResponse({"error": "No such prediction."}, status=404)
+    return prediction, selectors.heatmap_of(job=prediction.job, prediction=prediction), None
+
+
+@csrf_exempt
+@login_not_required
+@require_GET
+def api_prediction_heatmap(request, pk):
+    """The Grad-CAM overlay of one of your predictions: `status` and, once computed, the PNG's `url`."""
+    prediction, heatmap, error = _heatmap_for_api(request, pk)
+    return error or JsonResponse(_heatmap_json(request, heatmap, prediction))
+
+
+@csrf_exempt
+@login_not_required
+@require_GET
+def api_prediction_heatmap_png(request, pk):
+    _prediction, heatmap, error = _heatmap_for_api(request, pk)
+    if error:
+        return error
+    if heatmap is None or heatmap.status != "succeeded":
+        return JsonResponse({"error": "The heatmap is not ready: poll its status_url."}, status=404)
+    return FileResponse(heatmap.file.open("rb"), content_type="image/png")
 
 
 @csrf_exempt

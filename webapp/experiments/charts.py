@@ -242,3 +242,16 @@ def prediction_charts(predictions) -> list[dict]:
         for prediction in predictions
         if prediction.probabilities
     ]
+
+
+def heatmap_json(heatmap, status_url: str) -> dict:
+    """A heatmap as the predict page, the job page's gallery and the JSON API see it: `url` once it is ready."""
+    if heatmap is None:
+        return {"status": "none", "url": None, "label": None, "error": None, "status_url": status_url}
+    return {
+        "status": heatmap.status,
+        "url": heatmap.file.url if heatmap.status == "succeeded" and heatmap.file else None,
+        "label": heatmap.label or None,
+        "error": heatmap.error_message or None,
+        "status_url": status_url,
+    }

@@ -201,6 +201,9 @@ class ApiPredictForm(forms.Form):
 
     image = forms.FileField()
     job = forms.ModelChoiceField(queryset=None, required=False)
+    # heatmap=1: also ask the predict worker for the Grad-CAM overlay; the answer says where to poll for it
+    heatmap = forms.TypedChoiceField(choices=[(v, v) for v in ("0", "1", "false", "true")], required=False,
+                                     coerce=lambda value: value in ("1", "true"), empty_value=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -125,3 +125,17 @@ def backbone_choices() -> list[tuple[str, str]]:
                f"{', the article' if name == DEFAULT_BACKBONE else ''})")
         for name in names
     ]
+
+
+def heatmap_of(*, job: TrainingJob, prediction: Prediction | None = None, image=None) -> Heatmap | None:
+    """The stored (or requested) heatmap of a prediction, or of a dataset photo under this job's model."""
+    if prediction is not None:
+        return Heatmap.objects.filter(prediction=prediction).first()
+    return Heatmap.objects.filter(job=job, image=image).first()
+
+
+def images_for_user(user):
+    """Dataset photos of the datasets the user sees (a gallery photo of a re-evaluation may be of another one)."""
+    from webapp.datasets.selectors import datasets_for_user
+
+    return Image.objects.filter(dataset__in=datasets_for_user(user))

@@ -16,8 +16,12 @@ urlpatterns = [
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("evaluations/<int:pk>/status/", views.evaluation_status, name="evaluation_status"),
     path("predict/", views.predict, name="predict"),
+    path("predictions/<int:pk>/heatmap/", views.prediction_heatmap, name="prediction_heatmap"),
+    path("jobs/<int:pk>/images/<int:image_pk>/heatmap/", views.job_image_heatmap, name="job_image_heatmap"),
     path("api/token/", api.api_tokens, name="api_tokens"),
     path("api/token/<int:pk>/revoke/", api.api_token_revoke, name="api_token_revoke"),
     path("api/predict/", api.api_predict, name="api_predict"),
     path("api/jobs/", api.api_jobs, name="api_jobs"),
+    path("api/predictions/<int:pk>/heatmap/", api.api_prediction_heatmap, name="api_prediction_heatmap"),
+    path("api/predictions/<int:pk>/heatmap.png", api.api_prediction_heatmap_png, name="api_prediction_heatmap_png"),
 ]

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.core.ids import parse_id
 from webapp.experiments import charts, selectors, services
@@ -195,3 +195,34 @@ def predict(request):
     }
     return render(request, "experiments/predict.html", context, status=400 if form.errors else 200)
 
+
+
+def _heatmap_response(request, *, job, prediction=None, image=None, status_url: str):
+    """GET: the heatmap's state; POST: ask for it (computed once by the `predict` worker), then its state. The
+    page polls GET (heatmap.js); no web thread waits on the worker."""
+    if request.method == "POST":
+        try:
+            heatmap = services.heatmap_request(job=job, prediction=prediction, image=image)
+        except ValidationError as error:
+            return JsonResponse({"status": "failed", "error": _error_text(error)}, status=409)
+    else:
+        heatmap = selectors.heatmap_of(job=job, prediction=prediction, image=image)
+    return JsonResponse(charts.heatmap_json(heatmap, status_url), status=202 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def prediction_heatmap(request, pk):
+    prediction = get_object_or_404(selectors.predictions_for_user(request.user), pk=pk)
+    return _heatmap_response(request, job=prediction.job, prediction=prediction,
+                             status_url=reverse("experiments:prediction_heatmap", args=[pk]))
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def job_image_heatmap(request, pk, image_pk):
+    """A gallery photo's heatmap under this job's model (any photo of a dataset the user sees)."""
+    job = _get_job_for_user(request.user, pk)
+    image = get_object_or_404(selectors.images_for_user(request.user), pk=image_pk)
+    return _heatmap_response(request, job=job, image=image,
+                             status_url=reverse("experiments:job_image_heatmap", args=[pk, image_pk]))
