@@ -73,3 +73,25 @@ def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_wo
     with heatmap.file.open("rb") as f:
         assert Image.open(io.BytesIO(f.read())).size == (60, 60)
     assert prediction.heatmap == heatmap
+
+
+def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start_worker, user, client):
+    from webapp.accounts.models import ApiToken
+
+    job = _succeeded_job(make_dataset("shapes", per_class=1), user)
+    start_worker(queues="predict", env=worker_env())
+    _, key = ApiToken.create_for(user=user, name="script")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+    upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["red"], 9, 52), content_type="image/jpeg")
+    answer = client.post("/api/predict/", {"image": upload, "job": job.pk, "heatmap": "1"}, **auth).json()
+    assert answer["status"] == "succeeded" and answer["heatmap"]["status"] in ("pending", "running", "succeeded")
+
+    def ready():
+        state = client.get(answer["heatmap"]["status_url"], **auth).json()
+        return state if state["status"] in ("succeeded", "failed") else None
+
+    state = wait_for(ready, 120, interval=0.2, message="the API's heatmap")
+    assert state["status"] == "succeeded" and state["label"] == answer["label"], state
+    png = client.get(state["url"], **auth)
+    assert png["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(b"".join(png.streaming_content))).size == (52, 52)
