@@ -8,6 +8,18 @@ from tests.environment import REDIS_AVAILABLE, REDIS_TEST_URL
 
 
 @pytest.fixture
+def media_root(settings, tmp_path):
+    """This test's own MEDIA_ROOT (and trained models, feature cache) in its temp folder. Tests whose worker
+    processes must see the files use the run's data folder instead (tests/environment.py)."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.FEATURES_DIR = tmp_path / "features"
+    return root
+
+
+@pytest.fixture
 def require_redis():
     if not REDIS_AVAILABLE:
         reason = f"needs Redis at {REDIS_TEST_URL} (start it, or set MENAGERIE_TEST_REDIS_URL)"

@@ -33,9 +33,9 @@ def _reap_at_start(**kwargs):
     from django.db import connection
 
     try:
-        from workers.pipeline import reap
+        from webapp.experiments import services
 
-        reaped = reap()
+        reaped = services.jobs_reap_stale()
         if reaped:
             logger.warning("failed stale jobs at worker start: %s", reaped)
     except Exception:  # noqa: BLE001 - e.g. no migrated database yet; beat retries later

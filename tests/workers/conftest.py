@@ -32,3 +32,10 @@ def clean_broker():
             if not key.startswith(b"_kombu.binding."):
                 client.delete(key)
     yield
+
+
+def worker_env(**overrides) -> dict:
+    """The child environment with a fast heartbeat (the reaper's threshold stays the default unless set)."""
+    from tests.processes import child_env
+
+    return child_env(MENAGERIE_JOB_HEARTBEAT_SECONDS="0.5", **overrides)

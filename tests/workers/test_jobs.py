@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.images import jpeg_bytes
 from tests.processes import wait_for
-from tests.workers.factories import COLOURS, FAST_JOB, add_image, make_dataset, worker_env
+from tests.factories import COLOURS, FAST_JOB, add_image, make_dataset
+from tests.workers.conftest import worker_env
 from webapp.experiments import selectors, services
 from webapp.experiments.models import (
     EvaluationStatus,
@@ -172,7 +173,7 @@ def test_a_killed_pool_process_fails_its_job_at_once(start_worker, user):
     for pid in worker.child_pids():
         os.kill(pid, signal.SIGKILL)  # only the process running the task: the worker itself notices
     finished(job, timeout=30)  # well before the reaper's threshold (JOB_STALE_SECONDS, 120 s here)
-    assert job.status == JobStatus.FAILED and job.error_message == services.WORKER_DIED_MESSAGE
+    assert job.status == JobStatus.FAILED and job.error_message == services.worker_died_message("job")
 
 
 def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, user):

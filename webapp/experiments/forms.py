@@ -114,7 +114,8 @@ class JobForm(forms.Form):
 
 
 class EstimateForm(forms.Form):
-    """The subset of the job form that decides the extraction work (for the live estimate)."""
+    """The subset of the job form that decides the extraction work and the training memory (the live estimate).
+    Head settings left out (or not valid yet) count as the article's."""
 
     dataset = forms.ModelChoiceField(queryset=None)
     backbone = forms.ChoiceField()
@@ -122,6 +123,9 @@ class EstimateForm(forms.Form):
     pooling = forms.ChoiceField(choices=JobForm.base_fields["pooling"].choices, required=False)
     precision = forms.ChoiceField(choices=JobForm.base_fields["precision"].choices)
     input_size = forms.IntegerField(required=False, min_value=32, max_value=1024)
+    hidden = forms.CharField(required=False)
+    optimizer = forms.ChoiceField(choices=JobForm.base_fields["optimizer"].choices, required=False)
+    batch_size = forms.IntegerField(required=False, min_value=1, max_value=4096)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,6 +133,25 @@ class EstimateForm(forms.Form):
 
         self.fields["dataset"].queryset = datasets_for_user(user)
         self.fields["backbone"].choices = selectors.backbone_choices()
+
+    def clean_hidden(self):
+        value = self.cleaned_data["hidden"]
+        try:
+            return _number_list(value, int, "layer size") if value.strip() else None
+        except ValidationError:
+            return None
+
+    def estimate_kwargs(self) -> dict:
+        data = self.cleaned_data
+        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"]}
+        head = {name: value for name, value in head.items() if value}
+        if "hidden" in head:
+            head["dropout"] = [0.0] * len(head["hidden"])
+        return {
+            "dataset": data["dataset"], "backbone": data["backbone"], "weights": data["weights"],
+            "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
+            "head_config": head,
+        }
 
 
 class ReevaluateForm(forms.Form):
@@ -177,7 +200,7 @@ class PredictForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
         self.fields["job"].label_from_instance = job_label
 
 
@@ -189,7 +212,7 @@ class ApiPredictForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
 
     def clean_image(self):
         return validate_photo(self.cleaned_data["image"])
@@ -209,10 +232,6 @@ class CompareForm(forms.Form):
         if len(jobs) > 8:
             raise ValidationError("Compare at most eight jobs at once.")
         return jobs
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'.")
 
 
 def job_label(job) -> str:

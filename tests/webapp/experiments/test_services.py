@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
-from tests.workers.factories import COLOURS, FAST_JOB, make_dataset
+from tests.factories import COLOURS, FAST_JOB, make_dataset
 from webapp.datasets.models import Split
 from webapp.experiments import selectors, services
 from webapp.experiments.models import JobStatus, TrainingJob
@@ -21,10 +21,10 @@ from webapp.experiments.models import JobStatus, TrainingJob
 pytestmark = pytest.mark.django_db
 
 
-def test_job_create_snapshots_the_images_and_queues_the_job(user):
+def test_job_create_snapshots_the_images_and_queues_the_job(ann):
     dataset = make_dataset("shapes", per_class=4)
-    job = services.job_create(dataset=dataset, user=user, **FAST_JOB)
-    assert job.status == JobStatus.QUEUED and job.created_by == user
+    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
+    assert job.status == JobStatus.QUEUED and job.created_by == ann
     assert job.head_config["epochs"] == 3 and job.head_config["optimizer"] == "rmsprop"  # defaults filled in
     assert job.job_images.count() == 12
     assert {(ji.split, ji.label_name) for ji in job.job_images.all()} >= {(Split.TEST, "red"), (Split.TRAIN, "blue")}
@@ -37,11 +37,11 @@ def test_job_create_snapshots_the_images_and_queues_the_job(user):
     (lambda d: d.images.filter(label__name="red", split=Split.TRAIN).delete(), "no training image: red"),
     (lambda d: d.images.filter(split=Split.TEST).delete(), "no test images"),
 ])
-def test_job_create_refuses_an_unusable_dataset_with_a_readable_message(user, change, message):
+def test_job_create_refuses_an_unusable_dataset_with_a_readable_message(ann, change, message):
     dataset = make_dataset("shapes", per_class=4)
     change(dataset)
     with pytest.raises(ValidationError, match=message):
-        services.job_create(dataset=dataset, user=user, **FAST_JOB)
+        services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     assert not TrainingJob.objects.exists()
 
 
@@ -51,16 +51,16 @@ def test_job_create_refuses_an_unusable_dataset_with_a_readable_message(user, ch
     ({"head_config": {"activation": "sigmoidish"}}, "activation"),
     ({"head_config": {"epochs": 0}}, "positive"),
 ])
-def test_job_create_refuses_bad_settings(user, bad, message):
+def test_job_create_refuses_bad_settings(ann, bad, message):
     dataset = make_dataset("shapes", per_class=4)
     with pytest.raises(ValidationError, match=message):
-        services.job_create(dataset=dataset, user=user, **FAST_JOB | bad)
+        services.job_create(dataset=dataset, user=ann, **FAST_JOB | bad)
 
 
-def test_a_job_is_claimed_once_so_a_redelivered_message_does_nothing(user):
+def test_a_job_is_claimed_once_so_a_redelivered_message_does_nothing(ann):
     from workers.tasks import job_run
 
-    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=user, **FAST_JOB)
+    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
     assert services.job_claim(job_id=job.pk, worker="w1") is True
     assert services.job_claim(job_id=job.pk, worker="w2") is False
     assert job_run.apply(args=(job.pk,)).get() == "not claimed"  # the task itself, run here: no-op
@@ -68,31 +68,31 @@ def test_a_job_is_claimed_once_so_a_redelivered_message_does_nothing(user):
     assert job.status == JobStatus.EXTRACTING and job.worker == "w1"
 
 
-def test_cancel_a_queued_job_at_once_and_a_running_one_by_request(user):
+def test_cancel_a_queued_job_at_once_and_a_running_one_by_request(ann):
     dataset = make_dataset("shapes", per_class=4)
-    queued = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    queued = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     services.job_cancel(job=queued)
     assert queued.status == JobStatus.CANCELLED and queued.finished_at
-    running = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    running = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     services.job_claim(job_id=running.pk, worker="w1")
     services.job_cancel(job=running)
     assert running.status == JobStatus.EXTRACTING and running.cancel_requested
-    assert services.job_cancel_requested(job_id=running.pk)
+    assert selectors.job_cancel_requested(job_id=running.pk)
     assert not services.job_advance(job_id=running.pk, to=JobStatus.TRAINING)  # the worker stops instead
 
 
-def test_retry_makes_a_new_job_with_the_same_settings(user):
-    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=user, **FAST_JOB)
+def test_retry_makes_a_new_job_with_the_same_settings(ann):
+    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
     services.job_fail(job_id=job.pk, message="boom")
-    retry = services.job_retry(job=job, user=user)
+    retry = services.job_retry(job=job, user=ann)
     assert retry.pk != job.pk and retry.retry_of == job and retry.status == JobStatus.QUEUED
     for field in ("backbone", "weights", "pooling", "precision", "input_size", "head_config", "dataset_id"):
         assert getattr(retry, field) == getattr(job, field)
 
 
-def test_the_reaper_fails_jobs_whose_heartbeat_is_stale_and_leaves_live_ones(user):
+def test_the_reaper_fails_jobs_whose_heartbeat_is_stale_and_leaves_live_ones(ann):
     dataset = make_dataset("shapes", per_class=4)
-    jobs = [services.job_create(dataset=dataset, user=user, **FAST_JOB) for _ in range(4)]
+    jobs = [services.job_create(dataset=dataset, user=ann, **FAST_JOB) for _ in range(4)]
     dead, alive, cancelling, queued = jobs
     for job in (dead, alive, cancelling):
         services.job_claim(job_id=job.pk, worker="w1")
@@ -103,16 +103,16 @@ def test_the_reaper_fails_jobs_whose_heartbeat_is_stale_and_leaves_live_ones(use
     assert sorted(services.jobs_reap_stale()) == sorted([dead.pk, cancelling.pk])
     for job in jobs:
         job.refresh_from_db()
-    assert dead.status == JobStatus.FAILED and dead.error_message == services.WORKER_DIED_MESSAGE
+    assert dead.status == JobStatus.FAILED and dead.error_message == services.worker_died_message("job")
     assert cancelling.status == JobStatus.CANCELLED
     assert alive.status == JobStatus.EXTRACTING and queued.status == JobStatus.QUEUED
     assert not services.job_succeed(job_id=dead.pk)  # a late writer cannot resurrect it
 
 
-def test_job_status_is_json_ready_with_progress_and_epochs(user):
+def test_job_status_is_json_ready_with_progress_and_epochs(ann):
     import json
 
-    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=user, **FAST_JOB)
+    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
     services.job_claim(job_id=job.pk, worker="w1")
     services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=3)
     services.job_epoch_record(job_id=job.pk, epoch=1, metrics={"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1,
@@ -126,33 +126,33 @@ def test_job_status_is_json_ready_with_progress_and_epochs(user):
     assert status["evaluation"] is None
 
 
-def test_users_see_only_their_teams_jobs(user, django_user_model):
-    mine = services.job_create(dataset=make_dataset("shapes", per_class=4), user=user, **FAST_JOB)
+def test_users_see_only_their_teams_jobs(ann, django_user_model):
+    mine = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
     other_team = Group.objects.create(name="other")
     theirs = services.job_create(dataset=make_dataset("theirs", per_class=4, team=other_team), user=None,
                                  **FAST_JOB)
-    assert list(selectors.jobs_for_user(user)) == [mine]
+    assert list(selectors.jobs_for_user(ann)) == [mine]
     staff = django_user_model.objects.create_user("boss", is_staff=True)
     assert set(selectors.jobs_for_user(staff)) == {mine, theirs}
 
 
-def test_evaluation_and_prediction_need_a_finished_job_and_matching_classes(user):
+def test_evaluation_and_prediction_need_a_finished_job_and_matching_classes(ann):
     dataset = make_dataset("shapes", per_class=4)
-    job = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     upload = SimpleUploadedFile("q.jpg", jpeg_bytes(COLOURS["red"], 1), content_type="image/jpeg")
     with pytest.raises(ValidationError, match="succeeded"):
-        services.prediction_create(job=job, upload=upload, user=user)
+        services.prediction_create(job=job, upload=upload, user=ann)
     with pytest.raises(ValidationError, match="succeeded"):
-        services.evaluation_create(job=job, dataset=dataset, user=user)
+        services.evaluation_create(job=job, dataset=dataset, user=ann)
     TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, artifact_dir="jobs/1")
     job.refresh_from_db()
     other = make_dataset("purple", per_class=4, classes=("red", "green"))
     other.labels.filter(name="green").update(name="purple")
     with pytest.raises(ValidationError, match="not trained on: purple"):
-        services.evaluation_create(job=job, dataset=other, user=user)
+        services.evaluation_create(job=job, dataset=other, user=ann)
 
 
-def test_uncached_image_count_and_backbone_choices_are_plain_data(user):
+def test_uncached_image_count_and_backbone_choices_are_plain_data(ann):
     dataset = make_dataset("shapes", per_class=4)
     assert selectors.uncached_image_count(dataset=dataset, backbone="mobilenet_v2", weights="none",
                                           pooling="avg", input_size=32) == 12

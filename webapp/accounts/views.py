@@ -1,0 +1,40 @@
+"""The API tokens page: a user's tokens for scripts (the JSON API itself lives in webapp.experiments.api)."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from webapp.accounts.forms import ApiTokenForm
+from webapp.accounts.models import ApiToken
+
+
+def _get_token_for_user(user, pk) -> ApiToken:
+    return get_object_or_404(ApiToken, pk=pk, user=user)
+
+
+def api_tokens(request):
+    """The user's tokens; POST creates one and shows its key once."""
+    form = ApiTokenForm(request.POST or None)
+    context = {}
+    if request.method == "POST" and form.is_valid():
+        token, key = ApiToken.create_for(user=request.user, name=form.cleaned_data["name"])
+        context = {"new_token": token, "new_key": key}
+        form = ApiTokenForm()
+    context |= {
+        "form": form,
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "api_url": request.build_absolute_uri(reverse("experiments:api_predict")),
+        "jobs_url": request.build_absolute_uri(reverse("experiments:api_jobs")),
+    }
+    response = render(request, "accounts/api_tokens.html", context)
+    response["Cache-Control"] = "no-store"  # a page showing a key must not be cached
+    return response
+
+
+@require_POST
+def api_token_revoke(request, pk):
+    token = _get_token_for_user(request.user, pk)
+    token.delete()
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("accounts:api_tokens")
