@@ -16,6 +16,7 @@ from webapp.experiments import selectors, services
 from webapp.experiments.models import (
     EvaluationStatus,
     JobStatus,
+    Prediction,
     PredictionStatus,
     TrainingJob,
 )
@@ -110,6 +111,15 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
     assert abs(sum(p["probability"] for p in prediction.probabilities) - 1) < 1e-4
     long_job.refresh_from_db()
     assert long_job.status == JobStatus.TRAINING  # still busy: the prediction did not wait behind it
+
+    # A photo that cannot be read fails with a message naming it by the name it was uploaded with.
+    broken = SimpleUploadedFile("holiday.jpg", b"\xff\xd8 not a photo", content_type="image/jpeg")
+    failed = services.prediction_create(job=trained, upload=broken, user=user)
+    wait_for(lambda: Prediction.objects.get(pk=failed.pk).status != PredictionStatus.PENDING, 60,
+             message="the broken photo's prediction")
+    failed.refresh_from_db()
+    assert failed.status == PredictionStatus.FAILED and failed.error_message.startswith("holiday.jpg")
+    assert "image #" not in failed.error_message
 
     # Cancel during training: it stops within an epoch, keeps its metrics so far, and ends cancelled.
     services.job_cancel(job=long_job)

@@ -200,7 +200,8 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
         "bytes": footprint.total_bytes,
         "limit_bytes": limit,
         "fits": fits,
-        "text": f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)}",
+        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} "
+                 f"({footprint.parameters:,} parameters in the head)"),
         "message": "" if fits else (
             f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more than the "
             f"workers' {_gigabytes(limit)}: {too_big_advice(footprint)}."

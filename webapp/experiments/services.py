@@ -102,7 +102,7 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
         image_count=len({i.content_hash for i in images}), class_count=len({i.label.name for i in images}),
     )
     if not memory["fits"]:
-        raise ValidationError(memory["message"])
+        raise ValidationError(memory["message"], code="too_much_memory")
     job = TrainingJob.objects.create(
         dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
         input_size=input_size, head_config=config, created_by=user if user and user.pk else None,

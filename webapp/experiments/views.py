@@ -65,8 +65,8 @@ def job_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(user=request.user, **form.job_kwargs())
-        except ValidationError as error:
-            form.add_error("dataset", _error_text(error))
+        except ValidationError as error:  # the settings as a whole, or the dataset, cannot make a job
+            form.add_error(None if error.code == "too_much_memory" else "dataset", _error_text(error))
         else:
             messages.success(request, f"Job #{job.pk} queued.")
             return redirect(job)

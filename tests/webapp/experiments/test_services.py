@@ -16,7 +16,7 @@ from tests.shared import REPO_DIR
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from webapp.datasets.models import Split
 from webapp.experiments import selectors, services
-from webapp.experiments.models import JobStatus, TrainingJob
+from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +186,87 @@ def test_celery_settings_fit_long_trainings():
     assert app.amqp.router.route({}, "workers.tasks.prediction_run")["queue"].name == "predict"
     assert app.amqp.router.route({}, "workers.tasks.reap_stale_jobs")["queue"].name == "predict"
     assert app.amqp.router.route({}, "workers.tasks.job_run")["queue"].name == "train"
+
+
+# --- job settings that cannot fit the workers' memory (issue "Hardening" 2) ----------------------------------------
+
+def test_job_create_refuses_a_job_too_big_for_the_workers_memory_and_says_what_to_lower(ann):
+    dataset = make_dataset("shapes", per_class=4)
+    probe = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "", "input_size": 1024,
+             "head_config": {"hidden": [8192] * 8, "dropout": [0.5] * 8, "batch_size": 4096, "epochs": 500}}
+    with pytest.raises(ValidationError) as refused:
+        services.job_create(dataset=dataset, user=ann, **probe)
+    message = refused.value.messages[0]
+    assert "memory" in message and "lower the hidden layer sizes" in message and "pooling" in message
+    assert "GB" in message
+    assert not TrainingJob.objects.exists()
+
+
+def test_job_create_names_the_batch_size_when_the_batch_is_what_does_not_fit(ann, settings):
+    settings.JOB_MAX_MEMORY_BYTES = 1024**2  # 1 MB: the pooled head fits, a batch of 4096 does not
+    dataset = make_dataset("shapes", per_class=4)
+    head = FAST_JOB["head_config"] | {"batch_size": 4096}
+    with pytest.raises(ValidationError, match="lower the batch size"):
+        services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": head})
+
+
+def test_the_articles_defaults_are_accepted_and_the_estimate_is_the_one_the_form_shows(ann):
+    dataset = make_dataset("shapes", per_class=4)
+    job = services.job_create(dataset=dataset, user=ann, backbone="vgg16")  # the article: 7x7x512 maps, 100/50
+    assert job.status == JobStatus.QUEUED
+    estimate = selectors.job_estimate(dataset=dataset, backbone="vgg16")["memory"]
+    assert estimate["fits"] and estimate["features_per_image"] == 7 * 7 * 512
+    assert estimate["parameters"] == (25088 + 1) * 100 + (100 + 1) * 50 + (50 + 1) * 3
+    assert estimate["bytes"] < 100 * 1024**2
+
+
+# --- what the workers write and read --------------------------------------------------------------------------------
+
+def test_chunks_are_claimed_once_released_on_cancel_and_redone_when_their_worker_stops(ann, settings):
+    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
+    services.job_claim(job_id=job.pk, worker="w1")
+    services.chunks_replace(job=job, chunks=[[("h1", "/a")], [("h2", "/b")]])
+    first = services.chunk_claim(job_id=job.pk, worker="w1")
+    second = services.chunk_claim(job_id=job.pk, worker="w2")
+    assert (first.index, second.index) == (0, 1) and services.chunk_claim(job_id=job.pk, worker="w3") is None
+    services.chunk_release(chunk_id=first.pk)  # cancelled: pending again
+    assert services.chunk_claim(job_id=job.pk, worker="w3").pk == first.pk
+    services.chunk_finish(chunk_id=first.pk, extracted=1, seconds=0.1, skipped=[])
+    services.chunk_finish(chunk_id=second.pk, extracted=0, seconds=0.1,
+                          skipped=[{"content_hash": "h2", "path": "/b", "reason": "unreadable"}])
+    assert not selectors.job_chunks_unfinished(job_id=job.pk)
+    assert selectors.job_chunks_result(job_id=job.pk) == (1, {"h2": "unreadable"})
+    services.chunks_replace(job=job, chunks=[[("h3", "/c")]])
+    claimed = services.chunk_claim(job_id=job.pk, worker="w1")
+    assert services.chunk_claim(job_id=job.pk, worker="w2", stale_running=True) is None  # still beating
+    settings.JOB_STALE_SECONDS = 0
+    assert services.chunk_claim(job_id=job.pk, worker="w2", stale_running=True).pk == claimed.pk
+
+
+def test_a_reaped_evaluation_says_evaluation_not_job(ann):
+    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
+    evaluation = Evaluation.objects.create(job=job, dataset=job.dataset)
+    assert services.evaluation_claim(evaluation_id=evaluation.pk)
+    Evaluation.objects.filter(pk=evaluation.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    services.jobs_reap_stale()
+    evaluation.refresh_from_db()
+    assert evaluation.status == EvaluationStatus.FAILED
+    assert evaluation.error_message.startswith("The worker running this evaluation stopped responding")
+    assert "the evaluation was stopped" in evaluation.error_message and "job" not in evaluation.error_message
+
+
+def test_readable_errors_name_what_failed():
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from workers.pipeline import readable_error
+
+    assert readable_error(SoftTimeLimitExceeded(), "evaluation").startswith("The evaluation ran longer")
+    assert readable_error(RuntimeError("boom"), "job").startswith("The job failed unexpectedly (RuntimeError: boom)")
+
+
+def test_evaluation_status_reads_the_row_it_is_given_in_no_query(ann, django_assert_num_queries):
+    job = services.job_create(dataset=make_dataset("shapes", per_class=4), user=ann, **FAST_JOB)
+    evaluation = selectors.evaluations_for_user(ann).get(pk=Evaluation.objects.create(job=job, dataset=job.dataset).pk)
+    with django_assert_num_queries(0):
+        status = selectors.evaluation_status(evaluation)
+    assert status["status"] == "queued" and status["dataset"] == "shapes" and not status["finished"]

@@ -1,5 +1,6 @@
 """Every page and action: who may see it, what it shows, what it changes."""
 
+import html
 import json
 import re
 import subprocess
@@ -10,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories import GREY
 from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
-from tests.factories import GREY
 from tests.webapp.experiments.conftest import CLASSES, make_dataset, succeed_job
 from webapp.experiments import services
 from webapp.experiments.models import Evaluation, JobStatus, Prediction, TrainingJob
@@ -154,6 +155,23 @@ def test_an_unusable_dataset_is_explained_on_the_dataset_field(client_for, ann, 
     error = re.search(r'id="id_dataset_error">(.*?)</ul>', page, re.S)
     assert error and "at least 2 classes" in error.group(1)
     assert not TrainingJob.objects.exists()
+
+
+def test_a_job_too_big_for_the_workers_is_refused_on_the_form_with_the_same_estimate(client_for, ann, dataset):
+    probe = {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none", "pooling": "", "input_size": 1024,
+             "precision": "float32", "hidden": ", ".join(["8192"] * 8), "dropout": ", ".join(["0.5"] * 8),
+             "activation": "relu", "optimizer": "rmsprop", "learning_rate": 1e-4, "epochs": 500, "batch_size": 4096}
+    client = client_for(ann)
+    response = client.post(reverse("experiments:job_new"), probe)
+    page = response.content.decode()
+    assert response.status_code == 200 and not TrainingJob.objects.exists()
+    estimate = client.get(reverse("experiments:job_estimate"), probe).json()["memory"]
+    assert not estimate["fits"] and "lower the hidden layer sizes" in estimate["message"]
+    refusal = re.search(r'<div class="errors" role="alert">(.*?)</div>', page, re.S).group(1)
+    assert html.unescape(estimate["message"]) in html.unescape(refusal)
+    shown = re.search(r'id="memory-estimate"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert f'{estimate["parameters"]:,} parameters' in html.unescape(shown)  # the form's estimate says the same
+    assert 'id="memory-estimate" class="estimate error"' in page
 
 
 def test_extraction_estimate_endpoint(client_for, ann, dataset, other_dataset):

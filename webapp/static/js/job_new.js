@@ -39,8 +39,7 @@
           memory.replaceChildren();
           memory.classList.toggle("error", !data.memory.fits);
           memory.append("Estimated training memory: ");
-          memory.append(element("strong", data.memory.text));
-          memory.append(" (" + data.memory.parameters.toLocaleString("en") + " parameters in the head).");
+          memory.append(element("strong", data.memory.text), ".");
           if (!data.memory.fits) memory.append(" " + data.memory.message);
         }
       })
