@@ -5,12 +5,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from webapp.accounts import selectors, services
 from webapp.accounts.forms import ApiTokenForm
 from webapp.accounts.models import ApiToken
 
 
 def _get_token_for_user(user, pk) -> ApiToken:
-    return get_object_or_404(ApiToken, pk=pk, user=user)
+    return get_object_or_404(selectors.tokens_for_user(user), pk=pk)
 
 
 def api_tokens(request):
@@ -18,12 +19,12 @@ def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     context = {}
     if request.method == "POST" and form.is_valid():
-        token, key = ApiToken.create_for(user=request.user, name=form.cleaned_data["name"])
+        token, key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
         context = {"new_token": token, "new_key": key}
         form = ApiTokenForm()
     context |= {
         "form": form,
-        "tokens": ApiToken.objects.filter(user=request.user),
+        "tokens": selectors.tokens_for_user(request.user),
         "api_url": request.build_absolute_uri(reverse("experiments:api_predict")),
         "jobs_url": request.build_absolute_uri(reverse("experiments:api_jobs")),
     }
@@ -35,6 +36,6 @@ def api_tokens(request):
 @require_POST
 def api_token_revoke(request, pk):
     token = _get_token_for_user(request.user, pk)
-    token.delete()
+    services.api_token_revoke(token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("accounts:api_tokens")

@@ -63,6 +63,11 @@ def predictions_for_user(user) -> QuerySet[Prediction]:
     return _visible(Prediction.objects.select_related("job", "job__dataset"), user, "job__dataset")
 
 
+def recent_predictions_of(user) -> QuerySet[Prediction]:
+    """The predictions this user made (not the teammates'), newest first."""
+    return predictions_for_user(user).select_related("job__dataset", "created_by").filter(created_by=user)
+
+
 def evaluations_for_user(user) -> QuerySet[Evaluation]:
     return _visible(Evaluation.objects.select_related("job", "dataset"), user, "job__dataset")
 

@@ -214,7 +214,7 @@ def predict(request):
             "status_url": reverse("experiments:prediction_status"),
             "pending": [prediction.pk for prediction in shown if prediction.status == "pending"],
         },
-        "recent": predictions.filter(created_by=request.user)[:20],
+        "recent": selectors.recent_predictions_of(request.user)[:20],
         "has_models": form.fields["job"].queryset.exists(),
     }
     return render(request, "experiments/predict.html", context, status=400 if form.errors else 200)
