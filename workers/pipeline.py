@@ -172,8 +172,9 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
 
     spec, cache = _spec(job), _cache()
     usable, skipped = _plan_extraction(job, spec, cache)
-    for _ in range(selectors.job_chunk_count(job_id=job.pk) - 1):  # one helper message per extra chunk; late
-        job_extract_chunks.delay(job.pk)                           # ones find nothing to do
+    # One helper message per extra chunk; late ones find nothing to do.
+    for _ in range(selectors.job_chunk_count(job_id=job.pk) - 1):
+        job_extract_chunks.delay(job.pk)
     extract_chunks(job.pk, worker)
     # Wait for the chunks other workers hold; redo one whose worker stopped beating.
     while (selectors.job_chunks_unfinished(job_id=job.pk)
