@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.images import jpeg_bytes
-from tests.processes import child_env, wait_for
+from tests.processes import wait_for, worker_env
 from webapp.experiments import services
 from webapp.experiments.models import JobStatus, Prediction, PredictionStatus, TrainingJob
 
@@ -21,7 +21,7 @@ def test_the_predict_page_returns_before_the_worker_and_fills_in_the_results(pag
     lab = Group.objects.create(name="lab")
     ann = django_user_model.objects.create_user("ann", password=PASSWORD)
     ann.groups.add(lab)
-    env = child_env(MENAGERIE_JOB_HEARTBEAT_SECONDS="0.5")
+    env = worker_env()
     start_worker(queues="train", env=env)
     job = services.job_create(dataset=make_dataset("shapes", team=lab), user=ann, **FAST_JOB)
     wait_for(lambda: TrainingJob.objects.get(pk=job.pk).is_finished, 120, message="the job")

@@ -1,16 +1,8 @@
 """Fixtures for the job tests."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.environment import REDIS_AVAILABLE, REDIS_TEST_URL
-
-
-@pytest.fixture
-def user(django_user_model):
-    user = django_user_model.objects.create_user("ann", password="pw-ann-12345")
-    user.groups.add(Group.objects.get_or_create(name="lab")[0])
-    return user
 
 
 @pytest.fixture
@@ -33,9 +25,3 @@ def clean_broker():
                 client.delete(key)
     yield
 
-
-def worker_env(**overrides) -> dict:
-    """The child environment with a fast heartbeat (the reaper's threshold stays the default unless set)."""
-    from tests.processes import child_env
-
-    return child_env(MENAGERIE_JOB_HEARTBEAT_SECONDS="0.5", **overrides)
