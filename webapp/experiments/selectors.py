@@ -143,8 +143,8 @@ def evaluation_status(evaluation: Evaluation) -> dict:
     }
 
 
-def evaluation_gallery_images(evaluation: Evaluation, ids: list) -> dict[int, Image]:
-    """The images (by id) an evaluation's gallery shows; ids of deleted images are simply missing."""
+def images_by_id(ids: list) -> dict[int, Image]:
+    """The dataset images with these ids (an evaluation's gallery); ids of deleted images are simply missing."""
     return {image.pk: image for image in Image.objects.filter(pk__in=[i for i in ids if isinstance(i, int)])}
 
 

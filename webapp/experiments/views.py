@@ -94,7 +94,7 @@ def job_detail(request, pk):
         "status": selectors.job_status(job),
         "evaluation": evaluation,
         "result": presenters.evaluation_context(
-            evaluation, gallery_images=selectors.evaluation_gallery_images(evaluation, gallery_ids)
+            evaluation, gallery_images=selectors.images_by_id(gallery_ids)
         ),
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
