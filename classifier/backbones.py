@@ -1,10 +1,11 @@
 """Backbone registry (plain data) and the one place that builds Keras backbones."""
 
-import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from classifier.files import content_hash
 
 DEFAULT_BACKBONE = "vgg16"
 PRECISIONS = ("float32", "bfloat16")
@@ -90,11 +91,13 @@ def imagenet_weights_path(backbone: str) -> Path:
 
 @lru_cache(maxsize=None)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return content_hash(path)
+
+
+def weights_arg(text: str | None) -> str | None:
+    """Weights as written by people and stored in rows ("imagenet", "none", a file path) as the functions here take
+    them: "none" (any case) or empty is None, a random-init backbone."""
+    return None if not text or text.lower() == "none" else text
 
 
 def weights_identity(backbone: str, weights: str | None) -> str:

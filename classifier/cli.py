@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, weights_arg
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, split_items
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 
@@ -109,7 +109,7 @@ def _train(args) -> int:
     hashes = _hashes(found)
     splits = split_items(found["all"], args.split, hashes) if "all" in found else found
     class_names = sorted({label for by_label in splits.values() for label in by_label})
-    weights = None if args.weights.lower() == "none" else args.weights
+    weights = weights_arg(args.weights)
     spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling, args.precision,
                        args.input_size)
     config = HeadConfig(hidden=args.hidden, dropout=args.dropout, activation=args.activation,

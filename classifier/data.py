@@ -1,12 +1,15 @@
-"""Image folders for the CLI: the article's train/validation/test layout, or one folder per class."""
+"""Image folders (the article's train/validation/test layout, or one folder per class) and the one split rule
+that the CLI and the web app's imports both use."""
 
-import hashlib
+import math
+from collections.abc import Iterable
 from pathlib import Path
 
+from classifier.files import content_hash
 from classifier.images import is_image_file
 
 SPLITS = ("train", "validation", "test")
-DEFAULT_FRACTIONS = (0.85, 0.05, 0.10)
+DEFAULT_FRACTIONS = (0.85, 0.05, 0.10)  # train, validation, test (the article's)
 
 
 def _class_folders(folder: Path) -> dict[str, list[Path]]:
@@ -28,26 +31,44 @@ def discover(data_dir) -> dict[str, dict[str, list[Path]]]:
     return {"all": classes}
 
 
-def _split_order(path: Path, content_hash: str | None) -> str:
-    return content_hash or hashlib.sha256(path.read_bytes()).hexdigest()
+def _check_fractions(fractions) -> None:
+    if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:
+        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+
+
+def split_sizes(n: int, fractions=DEFAULT_FRACTIONS) -> tuple[int, int, int]:
+    """(train, validation, test) counts for a class of n images: n * fraction rounded half up; a class of 3 or
+    more images gets at least one image in each split whose fraction is not 0; test is served first."""
+    def share(fraction: float) -> int:
+        count = math.floor(n * fraction + 0.5)
+        return max(1, count) if fraction > 0 and n >= 3 else count
+
+    n_test = min(n, share(fractions[2]))
+    n_validation = min(n - n_test, share(fractions[1]))
+    return n - n_test - n_validation, n_validation, n_test
+
+
+def split_assign(hashes: Iterable[str], fractions=DEFAULT_FRACTIONS) -> dict[str, str]:
+    """The split of each image of ONE class, by content hash: hashes in sorted order (deterministic, effectively
+    random, independent of names and listing order); the first ones go to test, the next to validation, the rest
+    to train (sizes from split_sizes). Equal hashes (duplicate files) get the same split."""
+    _check_fractions(fractions)
+    ordered = sorted(set(hashes))
+    _, n_validation, n_test = split_sizes(len(ordered), fractions)
+    return {h: "test" if i < n_test else "validation" if i < n_test + n_validation else "train"
+            for i, h in enumerate(ordered)}
 
 
 def split_items(by_label: dict[str, list[Path]], fractions=DEFAULT_FRACTIONS,
                 hashes: dict[Path, str] | None = None) -> dict[str, dict[str, list[Path]]]:
-    """Stratified deterministic split: within each class, files ordered by content hash, then cut by fractions.
-
-    Each non-empty fraction gets at least one image of a class that has enough images."""
-    if abs(sum(fractions) - 1) > 1e-6 or len(fractions) != 3 or min(fractions) < 0:
-        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+    """{split: {label: [paths]}} by split_assign on each class (`hashes`: content hashes already known)."""
+    _check_fractions(fractions)
     hashes = hashes or {}
     out = {s: {} for s in SPLITS}
     for label, paths in by_label.items():
-        ordered = sorted(paths, key=lambda p: _split_order(p, hashes.get(p)))
-        n = len(ordered)
-        n_val = max(1, round(n * fractions[1])) if fractions[1] and n >= 3 else 0
-        n_test = max(1, round(n * fractions[2])) if fractions[2] and n >= 3 else 0
-        n_train = n - n_val - n_test
-        out["train"][label] = ordered[:n_train]
-        out["validation"][label] = ordered[n_train:n_train + n_val]
-        out["test"][label] = ordered[n_train + n_val:]
+        path_hashes = {p: hashes.get(p) or content_hash(p) for p in paths}
+        assigned = split_assign(path_hashes.values(), fractions)
+        for split in SPLITS:
+            out[split][label] = sorted((p for p in paths if assigned[path_hashes[p]] == split),
+                                       key=lambda p: (path_hashes[p], p))
     return out

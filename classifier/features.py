@@ -1,9 +1,7 @@
 """Bottleneck features: a streaming extraction pipeline and an on-disk cache, one file per image per spec."""
 
 import os
-import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -12,6 +10,7 @@ import numpy as np
 
 from classifier.backbones import (POOLINGS, PRECISIONS, build_feature_model, feature_shape, get_backbone,
                                   weights_identity)
+from classifier.files import atomic_path
 from classifier.images import ImageError, decode
 
 CACHE_FORMAT = "v1"  # bump when the preprocessing changes, so old features are not reused
@@ -70,10 +69,8 @@ class FeatureCache:
     def save(self, spec: FeatureSpec, content_hash: str, feature: np.ndarray) -> None:
         path = self.path(spec, content_hash)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.{uuid.uuid4().hex}.tmp")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, np.asarray(feature, dtype="float32"))
-        os.replace(tmp, path)
 
     def load(self, spec: FeatureSpec, hashes: list[str]) -> np.ndarray:
         """Stacked float32 features in the order of `hashes` (KeyError naming the first one not cached)."""

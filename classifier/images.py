@@ -1,19 +1,64 @@
-"""The one image loading path shared by extraction, evaluation, prediction (decode, orient, RGB, resize)."""
+"""Opening and checking images (one rule for the CLI, the workers and the web app's imports), and the one image
+loading path shared by extraction, evaluation and prediction (decode, orient, RGB, resize). No TensorFlow."""
 
-import hashlib
 import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
-# Larger images are refused as decompression bombs (a few KB of PNG can claim gigapixels).
-MAX_PIXELS = 64_000_000
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
+from classifier.files import content_hash  # noqa: F401  (re-exported: callers hash images from here)
+
+# Larger images are refused as decompression bombs (a few KB of PNG can claim gigapixels). The web app may lower it
+# for imports (settings.DATASETS_MAX_IMAGE_PIXELS) but never needs to raise it: this is what extraction accepts.
+MAX_PIXELS = 40_000_000  # e.g. 8000 x 5000
+# Accepted formats (Pillow's name) -> the extension a stored file gets. MPO is how Pillow names many cameras' JPEGs.
+FORMAT_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "GIF": ".gif"}
+# File names the CLI picks up in a folder and upload forms accept.
+IMAGE_SUFFIXES = frozenset(FORMAT_EXTENSIONS.values()) | {".jpeg"}
 
 
 class ImageError(ValueError):
-    """An image that cannot be used; the message names the file and the reason."""
+    """An image that cannot be used. `reason` says why (shown to users); the message also names the file."""
+
+    def __init__(self, reason: str, name: str | None = None):
+        self.reason, self.name = reason, name
+        super().__init__(f"{name}: {reason}" if name else reason)
+
+
+@contextmanager
+def open_image(data: bytes, name: str | None = None, *, max_pixels: int | None = None) -> Iterator[Image.Image]:
+    """The opened (not yet decoded) Pillow image of `data`, after the checks every image passes: not empty, a
+    format we accept, at most `max_pixels` (default MAX_PIXELS). Errors while the block decodes it (truncated,
+    damaged) also become ImageError."""
+    if not data:
+        raise ImageError("empty file (0 bytes)", name)
+    limit = max_pixels or MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check warns (then errors) far above our limit; make its warning an error too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in FORMAT_EXTENSIONS:
+                    allowed = ", ".join(sorted(FORMAT_EXTENSIONS))
+                    raise ImageError(f"unsupported format {image.format} (allowed: {allowed})", name)
+                width, height = image.size
+                if width * height > limit:
+                    raise ImageError(f"too many pixels: {width}x{height} is over the limit of {limit:,} pixels "
+                                     "(possible decompression bomb)", name)
+                yield image
+    except ImageError:
+        raise
+    except Image.UnidentifiedImageError:
+        raise ImageError("not an image, or its header is corrupt", name) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"too many pixels: over the limit of {limit:,} pixels (possible decompression bomb; "
+                         f"{exc})", name) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        raise ImageError(f"damaged or truncated image ({exc})", name) from None
 
 
 def _read(source, name: str | None) -> tuple[bytes, str]:
@@ -22,7 +67,7 @@ def _read(source, name: str | None) -> tuple[bytes, str]:
     try:
         return Path(source).read_bytes(), name or str(source)
     except OSError as exc:
-        raise ImageError(f"{name or source}: cannot read file ({exc.strerror or exc})") from exc
+        raise ImageError(f"cannot read file ({exc.strerror or exc})", name or str(source)) from exc
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -39,44 +84,18 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def decode(data: bytes, size: int, name: str = "<bytes>") -> np.ndarray:
     """uint8 (size, size, 3) from encoded image bytes; ImageError naming `name` when unusable."""
-    if not data:
-        raise ImageError(f"{name}: empty file (0 bytes)")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(f"{name}: refused as a decompression bomb ({width}x{height} pixels, "
-                                 f"limit {MAX_PIXELS})")
-            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that is still >= size
-            image.load()  # GIF/WebP animations: the first frame
-            image = ImageOps.exif_transpose(image)
-            image = _to_rgb(image).resize((size, size), Image.BILINEAR)
-            return np.asarray(image, dtype="uint8")
-    except ImageError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except Image.UnidentifiedImageError as exc:
-        raise ImageError(f"{name}: not an image file, or its header is corrupt") from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
+    with open_image(data, name) as image:
+        image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that is still >= size
+        image.load()  # GIF/WebP animations: the first frame
+        image = ImageOps.exif_transpose(image)
+        image = _to_rgb(image).resize((size, size), Image.BILINEAR)
+        return np.asarray(image, dtype="uint8")
 
 
 def load_image(source: str | Path | bytes, size: int, *, name: str | None = None) -> np.ndarray:
     """uint8 (size, size, 3) RGB from a path or bytes: the same pixels everywhere an image enters a model."""
     data, label = _read(source, name)
     return decode(data, size, label)
-
-
-def content_hash(source: str | Path | bytes) -> str:
-    """sha256 hex of the file's bytes: the image's identity in the feature cache."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return hashlib.sha256(source).hexdigest()
-    digest = hashlib.sha256()
-    with open(source, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_image_file(path: Path) -> bool:

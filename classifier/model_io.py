@@ -1,17 +1,15 @@
 """A trained run on disk: head.keras + model.json (+ history.json, report.json), and the standalone export."""
 
 import json
-import os
 from pathlib import Path
 
 from classifier.features import FeatureSpec
+from classifier.files import atomic_path, atomic_write
 from classifier.head import HeadConfig
 
 
 def write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=2))
 
 
 def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config: HeadConfig,
@@ -62,7 +60,6 @@ def export_model(run_dir) -> Path:
     run = load_run(run_dir)
     path = Path(run_dir) / "model.keras"
     model = build_full_model(run["spec"], load_head(run_dir))
-    tmp = path.with_name(f".model.{os.getpid()}.keras")  # keras wants the .keras suffix
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".keras") as tmp:  # keras wants the .keras suffix
+        model.save(tmp)
     return path

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import dj_database_url
 
+from classifier.data import DEFAULT_FRACTIONS
+from classifier.images import MAX_PIXELS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",
+    "webapp.workers_registry",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +166,18 @@ KERAS_HOME = Path(env("KERAS_HOME", str(Path.home() / ".keras"))).resolve()
 
 # The team (auth Group) that `createadmin` joins and `import_dataset` uses when none is given.
 DATASETS_DEFAULT_TEAM = env("MENAGERIE_TEAM", "Team")
+MiB = 1024 * 1024
+# Dataset imports (docs/datasets-import.md). Splits and the pixel limit are the classifier's own (one rule for the
+# web app and the CLI); the pixel limit may be lowered here, never raised above what extraction accepts.
+DATASETS_SPLIT_FRACTIONS = DEFAULT_FRACTIONS  # train, validation, test
+DATASETS_MAX_IMAGE_PIXELS = MAX_PIXELS
+DATASETS_MAX_ARCHIVE_BYTES = 2048 * MiB  # the uploaded zip itself
+DATASETS_MAX_IMAGE_BYTES = 25 * MiB  # one photo (uploaded, or uncompressed inside a zip)
+DATASETS_ZIP_MAX_ENTRIES = 100_000
+DATASETS_ZIP_MAX_TOTAL_BYTES = 8192 * MiB  # sum of uncompressed sizes, declared and actually read
+DATASETS_ZIP_MAX_RATIO = 100  # uncompressed / compressed, per entry over 64 KiB and for the archive as a whole
+DATASETS_THUMBNAIL_SIZE = 256
+DATASETS_REJECTIONS_SHOWN = 200  # rejected files listed on the result page (the full list is a download)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -174,7 +190,11 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 JOB_TIME_LIMIT_SECONDS = int(env("MENAGERIE_JOB_TIME_LIMIT_SECONDS", str(12 * 3600)))
 JOB_HEARTBEAT_SECONDS = float(env("MENAGERIE_JOB_HEARTBEAT_SECONDS", "10"))
 JOB_STALE_SECONDS = float(env("MENAGERIE_JOB_STALE_SECONDS", "120"))
-REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "60"))
+# Workers report themselves (webapp/workers_registry) every WORKER_REPORT_SECONDS; one silent for WORKER_DEAD_SECONDS
+# is gone, and the reaper (every REAPER_INTERVAL_SECONDS) fails what it was running: within ~20 s of a hard kill.
+WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
+WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
+REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
@@ -187,6 +207,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
+        # How often an idle worker looks into the queue folder (kombu's default, 1 s, added ~0.5-1 s to every
+        # prediction); a look is one listdir, so 20 a second cost little CPU.
+        "polling_interval": float(env("MENAGERIE_BROKER_POLL_SECONDS", "0.05")),
     }
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", f"file://{BROKER_DIR / 'results'}")
     for folder in ("queue", "control", "results"):
@@ -217,9 +240,12 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
-CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS},
+CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)
+    "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS,
+                        "options": {"expires": max(REAPER_INTERVAL_SECONDS, 30)}},
 }
+# Pool processes load TensorFlow when they start (workers/presence.py), which takes longer than Celery's 4 s.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING = {

@@ -297,10 +297,10 @@ def help_extract(job_id: int, worker: str) -> int:
 # --- re-evaluation ----------------------------------------------------------------------------------------------
 
 
-def run_evaluation(evaluation_id: int) -> str:
+def run_evaluation(evaluation_id: int, worker: str = "") -> str:
     return _run_claimed(
         what="evaluation", row_id=evaluation_id,
-        claim=lambda: services.evaluation_claim(evaluation_id=evaluation_id),
+        claim=lambda: services.evaluation_claim(evaluation_id=evaluation_id, worker=worker),
         beat=lambda: services.evaluation_heartbeat(evaluation_id=evaluation_id),
         body=lambda: _evaluate(selectors.evaluation_for_run(evaluation_id=evaluation_id)),
         fail=lambda message: services.evaluation_fail(evaluation_id=evaluation_id, message=message),

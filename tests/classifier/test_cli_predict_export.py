@@ -93,7 +93,12 @@ def test_predictor_sorts_probabilities_and_names_a_bad_image(trained):
     assert predictor.class_names == sorted(COLORS) and predictor.input_size == 32
     red = trained["data"] / "red" / "red3.png"
     [by_path, by_bytes] = predictor.predict([red, red.read_bytes()], top_k=2)
-    assert by_path == by_bytes and by_path["label"] == "red" and len(by_path["probabilities"]) == 2
+    # Same photo as a path and as bytes: same decision; probabilities equal up to float rounding (SIMD paths differ
+    # between CPUs, e.g. AVX2 vs AVX-512).
+    assert by_path["label"] == by_bytes["label"] == "red" and len(by_path["probabilities"]) == 2
+    assert [p["label"] for p in by_path["probabilities"]] == [p["label"] for p in by_bytes["probabilities"]]
+    assert [p["probability"] for p in by_path["probabilities"]] == pytest.approx(
+        [p["probability"] for p in by_bytes["probabilities"]], abs=1e-5)
     probabilities = [p["probability"] for p in predictor.predict([red])[0]["probabilities"]]
     assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) == pytest.approx(1, 1e-5)
     with pytest.raises(ImageError, match="image #2"):

@@ -82,7 +82,7 @@ def test_bad_images_raise_image_error_naming_the_file(tmp_path, data, reason):
 def test_truncated_jpeg_is_an_image_error(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype="uint8")
     data = _encoded(Image.fromarray(pixels), "JPEG")
-    with pytest.raises(ImageError, match="upload.jpg: corrupt or truncated"):
+    with pytest.raises(ImageError, match="upload.jpg: damaged or truncated"):
         load_image(data[: len(data) // 2], 32, name="upload.jpg")
 
 

@@ -117,14 +117,19 @@ def test_login_page_is_public_and_logging_in_reaches_home(client, django_user_mo
 def test_media_is_served_only_to_the_owning_team_and_never_outside_media_root(client, django_user_model, settings):
     from django.contrib.auth.models import Group
 
-    from webapp.datasets.models import Dataset
+    from webapp.datasets.models import Dataset, Image, Label, image_storage_name
 
     lab, other = Group.objects.create(name="lab"), Group.objects.create(name="other")
     dataset = Dataset.objects.create(name="d", team=lab)
-    photo = settings.MEDIA_ROOT / "datasets" / str(dataset.pk) / "images" / "ab" / "abc.jpg"
+    digest, orphan_digest = "ab" + "c" * 62, "ab" + "d" * 62
+    name = image_storage_name(dataset.pk, digest, ".jpg")
+    Image.objects.create(dataset=dataset, label=Label.objects.create(dataset=dataset, name="cats"), file=name,
+                         content_hash=digest, width=1, height=1)
+    photo = settings.MEDIA_ROOT / name
     photo.parent.mkdir(parents=True, exist_ok=True)
     photo.write_bytes(b"jpeg bytes")
-    url = f"/media/datasets/{dataset.pk}/images/ab/abc.jpg"
+    (settings.MEDIA_ROOT / image_storage_name(dataset.pk, orphan_digest, ".jpg")).write_bytes(b"left by a crash")
+    url = f"/media/{name}"
     assert client.get(url).status_code == 302  # anonymous: to the login page
 
     outsider = django_user_model.objects.create_user("eve")
@@ -136,6 +141,8 @@ def test_media_is_served_only_to_the_owning_team_and_never_outside_media_root(cl
     member.groups.add(lab)
     client.force_login(member)
     assert b"".join(client.get(url).streaming_content) == b"jpeg bytes"
+    # A file in the team's own dataset folder that no row owns (a killed import) is served to nobody.
+    assert client.get(f"/media/{image_storage_name(dataset.pk, orphan_digest, '.jpg')}").status_code == 404
     other_dataset = Dataset.objects.create(name="e", team=other)
     (settings.MEDIA_ROOT / "datasets" / str(other_dataset.pk)).mkdir(parents=True)
     (settings.MEDIA_ROOT / "datasets" / str(other_dataset.pk) / "x.jpg").write_bytes(b"secret")

@@ -69,7 +69,7 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     assert {"model.keras", "head.keras", "model.json"} <= {p.name for p in job.artifact_path.iterdir()}
     assert job.artifact_path.parent == Path(settings.ARTIFACTS_DIR) / "jobs"
     status = selectors.job_status(job)
-    assert status["finished"] and status["percent"] == 100 and len(status["epochs"]) == 3
+    assert status["finished"] and status["percent"] == pytest.approx(100) and len(status["epochs"]) == 3
     assert status["evaluation"]["accuracy"] == evaluation.accuracy
 
     again = services.job_retry(job=job, user=ann)  # same settings, same images: features all cached

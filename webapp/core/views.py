@@ -1,10 +1,18 @@
+import re
+
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
+from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils._os import safe_join
+
+# datasets/<dataset id>/images|thumbs/<hash[:2]>/<hash><ext> (webapp.datasets.models.image_storage_name)
+DATASET_FILE = re.compile(
+    r"datasets/(?P<dataset_id>[0-9]{1,18})/(?:images|thumbs)/[0-9a-f]{2}/(?P<hash>[0-9a-f]{64})[^/]*"
+)
 
 
 def home(request):
@@ -34,14 +42,19 @@ def media(request, path):
 
 
 def _media_visible_to(user, path: str) -> bool:
+    from webapp.datasets.models import Image
     from webapp.datasets.selectors import datasets_for_user
     from webapp.experiments.selectors import predictions_for_user
 
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):  # one canonical spelling per file, so checks can't be dodged
         return False
-    if parts[0] == "datasets" and len(parts) > 1 and parts[1].isdigit():  # datasets/<id>/...
-        return datasets_for_user(user).filter(pk=int(parts[1])).exists()
+    if parts[0] == "datasets":  # by the row that owns the file, never by the folder: a folder id can be reused
+        owned = DATASET_FILE.fullmatch(path)
+        return bool(owned) and Image.objects.filter(
+            Q(file=path) | Q(thumbnail=path), dataset_id=int(owned["dataset_id"]), content_hash=owned["hash"],
+            dataset__in=datasets_for_user(user),
+        ).exists()
     if parts[0] == "predictions":
         return predictions_for_user(user).filter(file=path).exists()
     return user.is_staff

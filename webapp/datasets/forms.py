@@ -1,10 +1,11 @@
 """Forms only validate; the views hand cleaned data to services."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import Group
 
 from webapp.datasets.models import Dataset, Label, Split
-from webapp.datasets.services import MiB, limit
+from webapp.datasets.importing.archive import MiB
 
 
 class DatasetImportForm(forms.Form):
@@ -20,27 +21,27 @@ class DatasetImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         teams = Group.objects.all() if user.is_staff else user.groups.all()
         self.fields["team"].queryset = teams.order_by("name")
-        default = limit("DATASETS_SPLIT_FRACTIONS")
+        default = settings.DATASETS_SPLIT_FRACTIONS
         self.fields["validation_percent"].initial = round(default[1] * 100)
         self.fields["test_percent"].initial = round(default[2] * 100)
         if not user.is_staff and not user.groups.exists():
             self.fields["team"].help_text = "You are in no team yet: ask an administrator to add you to one."
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if Dataset.objects.filter(name=name).exists():
-            raise forms.ValidationError("A dataset with this name already exists.")
-        return name
+        return self.cleaned_data["name"].strip()
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
-        max_bytes = limit("DATASETS_MAX_ARCHIVE_BYTES")
+        max_bytes = settings.DATASETS_MAX_ARCHIVE_BYTES
         if archive.size > max_bytes:
             raise forms.ValidationError(f"The archive is larger than the limit of {max_bytes // MiB} MiB.")
         return archive
 
     def clean(self):
         data = super().clean()
+        name, team = data.get("name"), data.get("team")
+        if name and team and Dataset.objects.filter(team=team, name=name).exists():  # names are unique per team
+            self.add_error("name", f"A dataset with this name already exists in team {team.name}.")
         validation, test = data.get("validation_percent"), data.get("test_percent")
         if validation is not None and test is not None and validation + test >= 100:
             raise forms.ValidationError("Validation and test together must leave photos for training.")
@@ -61,6 +62,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        kwargs.setdefault("allow_empty_file", True)  # an empty photo is skipped and listed by the service
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

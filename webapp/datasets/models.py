@@ -3,8 +3,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
-# Pillow format name -> the extension stored files get. Anything else is refused at import.
-FORMAT_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "GIF": ".gif"}
+from classifier.images import FORMAT_EXTENSIONS  # the formats imports accept -> the extension stored files get
 
 
 class Split(models.TextChoices):
@@ -17,7 +16,7 @@ class Dataset(models.Model):
     """A set of labelled photos. It belongs to a team (a Django auth Group): only the team's members (and staff)
     see it and the jobs and predictions made from it."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     team = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="datasets")
     created_by = models.ForeignKey(
@@ -27,6 +26,8 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Per team: a global rule would tell one team the names of another's datasets ("already exists").
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_dataset_name_per_team")]
 
     def __str__(self):
         return self.name

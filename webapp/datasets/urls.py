@@ -8,5 +8,6 @@ urlpatterns = [
     path("import/", views.dataset_import, name="import"),
     path("<int:pk>/", views.dataset_detail, name="detail"),
     path("<int:pk>/upload/", views.images_upload, name="upload"),
+    path("<int:pk>/import-rejections.csv", views.import_rejections, name="import_rejections"),
     path("<int:pk>/delete/", views.dataset_delete, name="delete"),
 ]

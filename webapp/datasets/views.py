@@ -1,6 +1,9 @@
+import csv
+
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import ProtectedError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -10,6 +13,7 @@ from webapp.datasets.models import Dataset, Split
 from webapp.datasets.services import EXPECTED_LAYOUTS, ImportRejected
 
 RESULT_SESSION_KEY = "datasets_import_result"
+REJECTIONS_SESSION_KEY = "datasets_import_rejections"  # the full list, for the download
 
 
 def _get_dataset_for_user(request, pk) -> Dataset:
@@ -17,8 +21,13 @@ def _get_dataset_for_user(request, pk) -> Dataset:
 
 
 def _show_result(request, result: services.ImportResult):
-    """Post/redirect/get: the detail page shows this once."""
-    request.session[RESULT_SESSION_KEY] = result.as_dict()
+    """Post/redirect/get: the detail page shows this once, with the first rejections; the full list stays
+    downloadable (a page listing 20,000 of them weighed megabytes)."""
+    report = result.as_dict()
+    rejected = report["rejected"]
+    report.update(rejected=rejected[:settings.DATASETS_REJECTIONS_SHOWN], rejected_count=len(rejected))
+    request.session[RESULT_SESSION_KEY] = report
+    request.session[REJECTIONS_SESSION_KEY] = {"dataset_id": result.dataset.pk, "rejected": rejected}
     messages.success(request, f"Added {result.total_added} images to {result.dataset.name}.")
     return redirect(result.dataset)
 
@@ -66,6 +75,20 @@ def images_upload(request, pk):
                                      user=request.user)
         return _show_result(request, result)
     return render(request, "datasets/images_upload.html", {"dataset": dataset, "form": form})
+
+
+def import_rejections(request, pk):
+    """The last import's rejected files as CSV (entry, reason)."""
+    dataset = _get_dataset_for_user(request, pk)
+    saved = request.session.get(REJECTIONS_SESSION_KEY)
+    if not saved or saved["dataset_id"] != dataset.pk:
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-rejections-{dataset.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["entry", "reason"])
+    writer.writerows(saved["rejected"])
+    return response
 
 
 @require_POST

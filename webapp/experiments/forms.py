@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
+from classifier.images import IMAGE_SUFFIXES
 from webapp.experiments import selectors
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
@@ -12,7 +13,7 @@ from webapp.experiments import selectors
 ARTICLE = HeadConfig()
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS_PER_REQUEST = 20
-PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+PHOTO_EXTENSIONS = tuple(sorted(IMAGE_SUFFIXES))
 
 
 def _number_list(value: str, cast, what: str) -> list:

@@ -94,7 +94,9 @@ class TrainingJob(models.Model):
     @property
     def weights_arg(self) -> str | None:
         """The weights as classifier.* takes them: "imagenet", None for random init, or a file path."""
-        return None if self.weights in ("", "none") else self.weights
+        from classifier.backbones import weights_arg
+
+        return weights_arg(self.weights)
 
     @property
     def pooling_arg(self) -> str | None:
@@ -206,6 +208,7 @@ class Evaluation(models.Model):
         default=False, help_text="The job's own test split (made by the job), not a re-evaluation"
     )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker running (or last running) it")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

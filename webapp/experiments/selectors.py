@@ -170,12 +170,12 @@ def dataset_image_count(dataset: Dataset) -> int:
 def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
                          precision: str = "float32", input_size: int | None = None) -> int:
     """How many of the dataset's images a new job would run through the backbone (not yet in the cache)."""
-    from classifier.backbones import WeightsMissingError
+    from classifier.backbones import WeightsMissingError, weights_arg
     from classifier.features import FeatureCache, FeatureSpec
 
     hashes = list(Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True).distinct())
     try:
-        spec = FeatureSpec(backbone, None if weights in ("", "none") else weights, pooling or None, precision,
+        spec = FeatureSpec(backbone, weights_arg(weights), pooling or None, precision,
                            input_size)
         return len(FeatureCache(settings.FEATURES_DIR).missing(spec, hashes))
     except (WeightsMissingError, ValueError, OSError):

@@ -6,7 +6,6 @@ a conditional UPDATE on the status, so a redelivered message, a late cancel or a
 overwritten by a stale writer. Nothing here imports TensorFlow.
 """
 
-import hashlib
 import logging
 import uuid
 from datetime import timedelta
@@ -18,10 +17,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from classifier.files import content_hash
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments import selectors
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
+    FINISHED_STATUSES,
     ChunkStatus,
     EpochMetric,
     Evaluation,
@@ -169,11 +170,9 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
 def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user) -> Prediction:
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Predictions need a job that succeeded.")
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
+    digest = content_hash(upload)
     upload.seek(0)
-    prediction = Prediction(job=job, content_hash=digest.hexdigest(), original_name=(upload.name or "")[:255],
+    prediction = Prediction(job=job, content_hash=digest, original_name=(upload.name or "")[:255],
                             created_by=user if user and user.pk else None)
     prediction.file.save(upload.name or "upload", upload, save=False)
     prediction.save()
@@ -209,7 +208,10 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
     except Exception as exc:  # noqa: BLE001 - TimeoutError, or the result backend itself failing
         logger.warning("prediction %s: waiting for the result failed: %r", prediction.pk, exc)
     finally:
-        result.forget()
+        try:
+            result.forget()
+        except OSError:  # the embedded (file) backend has no result file when the wait timed out
+            pass
     prediction.refresh_from_db()
     if prediction.status == PredictionStatus.PENDING:
         prediction_fail(prediction_id=prediction.pk,
@@ -313,6 +315,46 @@ def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
     return reaped
 
 
+def jobs_reap_orphaned(*, worker_names: list[str] | None = None) -> list[int]:
+    """Fail running jobs and evaluations whose claiming worker is gone, as the worker registry knows it (no report
+    for WORKER_DEAD_SECONDS, or stopped), or of `worker_names`; release the extraction chunks gone workers held,
+    so the job's own worker redoes them at once, and drop the unfinished chunks of jobs that ended.
+
+    Faster than jobs_reap_stale (seconds, not minutes); that one stays for workers the registry never saw.
+    A job whose cancel was asked for ends cancelled instead. Returns the ids of the jobs reaped."""
+    from webapp.workers_registry.selectors import gone_worker_names
+
+    gone = gone_worker_names() if worker_names is None else list(worker_names)
+    reaped = []
+    if gone:
+        claimed = Q(status__in=ACTIVE_STATUSES, worker__in=gone)
+        for job in TrainingJob.objects.filter(claimed).only("pk", "cancel_requested", "worker"):
+            if job.cancel_requested:
+                changed = job_mark_cancelled(job_id=job.pk)
+            else:
+                changed = TrainingJob.objects.filter(claimed, pk=job.pk).update(
+                    status=JobStatus.FAILED, error_message=worker_died_message("job"), finished_at=timezone.now()
+                )
+            if changed:
+                logger.warning("reaped job %s: its worker %s is gone", job.pk, job.worker)
+                reaped.append(job.pk)
+        Evaluation.objects.filter(status=EvaluationStatus.RUNNING, worker__in=gone).update(
+            status=EvaluationStatus.FAILED, finished_at=timezone.now(),
+            error_message=worker_died_message("evaluation"),
+        )
+        ExtractionChunk.objects.filter(status=ChunkStatus.RUNNING, worker__in=gone).update(
+            status=ChunkStatus.PENDING, worker=""
+        )
+    ExtractionChunk.objects.filter(job__status__in=FINISHED_STATUSES).exclude(status=ChunkStatus.DONE).delete()
+    return reaped
+
+
+def jobs_reap() -> list[int]:
+    """The reaper (celery beat, and each worker at start): what gone workers left running, by the worker registry
+    (seconds), else by stale heartbeats. Returns the ids of the jobs reaped."""
+    return jobs_reap_orphaned() + jobs_reap_stale()
+
+
 # --- extraction chunks (shared by a job's own worker and helpers on other `train` workers) ----------------------
 
 
@@ -325,15 +367,14 @@ def chunks_replace(*, job: TrainingJob, chunks: list[list[tuple[str, str]]]) -> 
 
 
 def chunk_claim(*, job_id: int, worker: str, stale_running: bool = False) -> ExtractionChunk | None:
-    """Take the next pending chunk (or, with stale_running, one whose extractor stopped beating)."""
-    if stale_running:
+    """Take the next pending chunk (or, with stale_running, also one whose extractor stopped beating)."""
+    claimable = Q(status=ChunkStatus.PENDING)
+    if stale_running:  # pending too: a chunk the reaper released from a gone worker
         cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-        claimable = {"status": ChunkStatus.RUNNING, "heartbeat_at__lt": cutoff}
-    else:
-        claimable = {"status": ChunkStatus.PENDING}
-    candidates = ExtractionChunk.objects.filter(job_id=job_id, **claimable).order_by("index")
+        claimable |= Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=cutoff)
+    candidates = ExtractionChunk.objects.filter(claimable, job_id=job_id).order_by("index")
     for chunk_id in candidates.values_list("pk", flat=True):
-        if ExtractionChunk.objects.filter(pk=chunk_id, **claimable).update(
+        if ExtractionChunk.objects.filter(claimable, pk=chunk_id).update(
             status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=timezone.now()
         ):
             return ExtractionChunk.objects.get(pk=chunk_id)
@@ -373,9 +414,9 @@ def evaluation_create_for_test_split(*, job: TrainingJob, report: dict, image_co
     )
 
 
-def evaluation_claim(*, evaluation_id: int) -> bool:
+def evaluation_claim(*, evaluation_id: int, worker: str = "") -> bool:
     return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.QUEUED).update(
-        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now()
+        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now(), worker=worker
     ))
 
 

@@ -6,12 +6,11 @@ import zipfile
 
 import pytest
 
+from classifier.images import IMAGE_SUFFIXES
 from tests.shared import shared_path
 from webapp.datasets.models import Image
 from webapp.datasets.selectors import dataset_counts
 from webapp.datasets.services import dataset_import_zip
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
 @pytest.mark.slow

@@ -73,11 +73,14 @@ def test_command_reports_a_rejected_layout_as_an_error(db, tmp_path):
     assert not Dataset.objects.exists()
 
 
-def test_command_refuses_another_team_for_an_existing_dataset(db, tmp_path):
+def test_command_names_are_per_team_and_an_ambiguous_name_needs_the_team(db, tmp_path):
     folder = make_folder(tmp_path / "p", {"cats": 1})
     run(str(folder), "--name", "pets", "--team", "Vision")
-    with pytest.raises(CommandError, match="belongs to team 'Vision'"):
-        run(str(folder), "--name", "pets", "--team", "Other")
+    run(str(folder), "--name", "pets", "--team", "Other")  # another team's dataset of the same name
+    assert sorted(Dataset.objects.values_list("team__name", flat=True)) == ["Other", "Vision"]
+    assert all(d.images.count() == 1 for d in Dataset.objects.all())
+    with pytest.raises(CommandError, match="Several teams have a dataset named 'pets'.*--team"):
+        run(str(folder), "--name", "pets")
 
 
 def test_symlinks_in_a_folder_are_not_followed(db, tmp_path):

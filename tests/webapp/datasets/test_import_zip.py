@@ -7,7 +7,7 @@ from PIL import Image as PILImage
 
 from tests.webapp.datasets.conftest import class_zip, photo_bytes, zip_bytes
 from webapp.datasets.models import Dataset, Image, Label
-from webapp.datasets.services import dataset_import_zip, splits_assign
+from webapp.datasets.services import dataset_import_zip
 
 
 def test_class_folders_make_labels_images_files_and_thumbnails(team, member, media_root):
@@ -48,14 +48,6 @@ def test_split_assignment_is_deterministic_from_content_not_names_or_order(team,
     first = dict(Image.objects.filter(dataset__name="a").values_list("content_hash", "split"))
     second = dict(Image.objects.filter(dataset__name="b").values_list("content_hash", "split"))
     assert first == second
-
-
-def test_splits_assign_fractions_and_small_classes():
-    hashes = [f"{i:064x}" for i in range(100)]
-    splits = splits_assign(hashes, (0.7, 0.1, 0.2))
-    assert sorted(splits.values()).count("test") == 20 and list(splits.values()).count("validation") == 10
-    assert splits_assign(hashes[:1], (0.85, 0.05, 0.10)) == {hashes[0]: "train"}
-    assert splits_assign(hashes, (0.7, 0.1, 0.2)) == splits_assign(list(reversed(hashes)), (0.7, 0.1, 0.2))
 
 
 def test_custom_fractions(team, member):
@@ -135,4 +127,4 @@ def test_result_as_dict_is_json_ready(team, member):
     archive, _ = class_zip({"cats": 3})
     result = dataset_import_zip(archive=archive, user=member, name="p", team=team)
     data = json.loads(json.dumps(result.as_dict()))
-    assert data["added"] == {"cats": {"train": 3, "validation": 0, "test": 0}} and data["total_added"] == 3
+    assert data["added"] == {"cats": {"train": 1, "validation": 1, "test": 1}} and data["total_added"] == 3

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
-from tests.factories import COLOURS, FAST_JOB, make_dataset
 from webapp.datasets.models import Split
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, TrainingJob
@@ -122,7 +122,7 @@ def test_job_status_is_json_ready_with_progress_and_epochs(ann):
     json.dumps(status)
     assert status["status"] == "training" and status["status_display"] == "Training"
     assert status["progress"] == {"done": 1, "total": 3} and status["percent"] == pytest.approx(33.3)
-    assert status["epochs"][0]["val_accuracy"] == 0.4 and not status["finished"]
+    assert status["epochs"][0]["val_accuracy"] == pytest.approx(0.4) and not status["finished"]
     assert status["evaluation"] is None
 
 

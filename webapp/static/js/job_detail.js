@@ -171,8 +171,9 @@
       if (el.dataset.clickBound) return;
       el.dataset.clickBound = "1";
       el.on("plotly_click", function (event) {
-        var point = event.points && event.points[0];
-        if (point) filterGallery(String(point.y), String(point.x));
+        var point = event.points && event.points[0];  // its x and y are escaped: take the names by index
+        if (point) filterGallery(confusionData.class_names[point.pointNumber[0]],
+                                 confusionData.class_names[point.pointNumber[1]]);
       });
     });
   }

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from webapp.datasets.models import Dataset
-from webapp.datasets.services import DEFAULTS, dataset_import_folder, dataset_import_zip
+from webapp.datasets.services import dataset_import_folder, dataset_import_zip
 
 
 class Command(BaseCommand):
@@ -23,7 +23,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
-        parser.add_argument("--name", required=True, help="dataset name; an existing dataset is resumed/extended")
+        parser.add_argument("--name", required=True, help="dataset name; the team's existing dataset of that name "
+                            "is resumed/extended")
         parser.add_argument("--team", help="team (auth group) of a new dataset; made if missing "
                             "(default: settings.DATASETS_DEFAULT_TEAM)")
         parser.add_argument("--description", default="")
@@ -34,13 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, path: Path, name: str, team: str | None, **options):
-        dataset = Dataset.objects.filter(name=name).select_related("team").first()
-        if dataset and team and dataset.team.name != team:
-            raise CommandError(f"Dataset {name!r} exists and belongs to team {dataset.team.name!r}, not {team!r}.")
+        dataset = self._existing(name, team)
         group = None
         if dataset is None:
-            team_name = team or getattr(settings, "DATASETS_DEFAULT_TEAM", DEFAULTS["DATASETS_DEFAULT_TEAM"])
-            group, _ = Group.objects.get_or_create(name=team_name)
+            group, _ = Group.objects.get_or_create(name=team or settings.DATASETS_DEFAULT_TEAM)
         fractions = self._fractions(options["validation"], options["test"])
         quiet = options["no_progress"] or options["json"]
 
@@ -66,10 +64,24 @@ class Command(BaseCommand):
             return
         self._print(report, seconds)
 
+    def _existing(self, name: str, team: str | None) -> Dataset | None:
+        """The dataset to resume or extend: names are unique per team, so --team picks one when several teams
+        use the name; without --team, the only dataset of that name (or the default team's)."""
+        datasets = Dataset.objects.filter(name=name).select_related("team")
+        if team:
+            return datasets.filter(team__name=team).first()
+        if len(datasets) > 1:
+            default = datasets.filter(team__name=settings.DATASETS_DEFAULT_TEAM).first()
+            if default is None:
+                teams = ", ".join(sorted(d.team.name for d in datasets))
+                raise CommandError(f"Several teams have a dataset named {name!r} ({teams}): say which with --team.")
+            return default
+        return datasets.first()
+
     def _fractions(self, validation, test):
         if validation is None and test is None:
             return None
-        default = getattr(settings, "DATASETS_SPLIT_FRACTIONS", DEFAULTS["DATASETS_SPLIT_FRACTIONS"])
+        default = settings.DATASETS_SPLIT_FRACTIONS
         validation = default[1] if validation is None else validation
         test = default[2] if test is None else test
         if validation < 0 or test < 0 or validation + test >= 1:
