@@ -19,7 +19,8 @@ def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     context = {}
     if request.method == "POST" and form.is_valid():
-        token, key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        token, key = services.api_token_create(user=request.user, name=form.cleaned_data["name"],
+                                               expires_at=form.expires_at())
         context = {"new_token": token, "new_key": key}
         form = ApiTokenForm()
     context |= {

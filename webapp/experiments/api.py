@@ -11,7 +11,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.auth import authenticate_request
+from webapp.accounts.auth import TooManyFailures, authenticate_request, too_many_failures_response
 from webapp.experiments import presenters, selectors, services
 from webapp.experiments.forms import ApiPredictForm
 
@@ -23,7 +23,10 @@ def _csrf_failure(request):
 
 def _api_user(request):
     """(user, error response): token or session user; 401 JSON when neither is valid, 403 on a CSRF failure."""
-    user, via_token = authenticate_request(request)
+    try:
+        user, via_token = authenticate_request(request)
+    except TooManyFailures:
+        return None, too_many_failures_response()
     if not user.is_authenticated:
         message = "Invalid token." if via_token else "Authentication required: send 'Authorization: Token <key>'."
         response = JsonResponse({"error": message}, status=401)

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
+from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
@@ -32,6 +33,12 @@ def value_example(cast) -> str:
 
 class JobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None, help_text="Only your team's datasets are listed.")
+    recipe = forms.ChoiceField(
+        choices=[("recommended", "Recommended: searched head on the last block, fine-tuned where it pays"),
+                 ("article", "Article: the article's head on 7×7 maps (the settings below)")],
+        initial="recommended", required=False,
+        help_text="Recommended chooses its head by cross-validation and ignores pooling and the head settings.",
+    )
     backbone = forms.ChoiceField(help_text="Pretrained convolutional base whose bottleneck features are used.")
     weights = forms.ChoiceField(
         choices=[("imagenet", "ImageNet (pretrained)"), ("none", "None: random initialisation (for quick tests)")],
@@ -78,6 +85,9 @@ class JobForm(forms.Form):
         self.fields["backbone"].choices = selectors.backbone_choices()
         self.fields["backbone"].initial = "vgg16"
 
+    def clean_recipe(self):
+        return self.cleaned_data["recipe"] or "recommended"
+
     def clean_hidden(self):
         sizes = _number_list(self.cleaned_data["hidden"], int, "layer size")
         if any(not 1 <= size <= 8192 for size in sizes) or len(sizes) > 8:
@@ -108,7 +118,8 @@ class JobForm(forms.Form):
     def job_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
-            "dataset": data["dataset"], "backbone": data["backbone"], "weights": data["weights"],
+            "dataset": data["dataset"], "recipe": data["recipe"], "backbone": data["backbone"],
+            "weights": data["weights"],
             "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
             "head_config": self.head_config(),
         }
@@ -119,6 +130,7 @@ class EstimateForm(forms.Form):
     Head settings left out (or not valid yet) count as the article's."""
 
     dataset = forms.ModelChoiceField(queryset=None)
+    recipe = forms.ChoiceField(choices=JobForm.base_fields["recipe"].choices, required=False)
     backbone = forms.ChoiceField()
     weights = forms.ChoiceField(choices=JobForm.base_fields["weights"].choices)
     pooling = forms.ChoiceField(choices=JobForm.base_fields["pooling"].choices, required=False)
@@ -149,9 +161,9 @@ class EstimateForm(forms.Form):
         if "hidden" in head:
             head["dropout"] = [0.0] * len(head["hidden"])
         return {
-            "dataset": data["dataset"], "backbone": data["backbone"], "weights": data["weights"],
-            "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
-            "head_config": head,
+            "dataset": data["dataset"], "recipe": data["recipe"] or "recommended", "backbone": data["backbone"],
+            "weights": data["weights"], "pooling": data["pooling"], "precision": data["precision"],
+            "input_size": data["input_size"], "head_config": head,
         }
 
 
@@ -220,7 +232,7 @@ class ApiPredictForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    jobs = forms.ModelMultipleChoiceField(queryset=None)
+    jobs = IdsMultipleChoiceField(queryset=None)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 the page scripts with json_script, the scripts draw them with Plotly), formatted numbers. No queries, no writes,
 no TensorFlow."""
 
+from webapp.core.ids import parse_ids
 from webapp.experiments.models import Evaluation, EvaluationStatus
 
 MAX_GALLERY = 200
@@ -74,9 +75,17 @@ def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -
     report = evaluation.report or {}
     class_names = report.get("class_names") or [row["label"] for row in report.get("per_class", [])]
     gallery = _gallery(gallery_items(evaluation), gallery_images)
+    calibration = report.get("calibration") or {}
+    search = report.get("search") or {}
     return {
         "per_class": report.get("per_class", []),
         "class_names": class_names,
+        "recipe": report.get("recipe", ""),
+        "trials": search.get("trials", []),
+        "chosen": search.get("chosen"),
+        "calibration": calibration,
+        "reliability": {"before": calibration.get("reliability_before"),
+                        "after": calibration.get("reliability_after")} if calibration else None,
         "gallery": gallery,
         "misclassified_count": len(report.get("misclassified", [])),
         "chart": {
@@ -155,7 +164,7 @@ def compare_rows(jobs) -> list[dict]:
 
 def shown_ids(shown: str) -> list[int]:
     """The prediction ids in the predict page's `shown` parameter ("12,13"), at most 50."""
-    return [int(part) for part in shown.split(",") if part.strip().isdigit()][:50]
+    return parse_ids(shown, limit=50)
 
 
 def prediction_json(prediction) -> dict:
@@ -167,6 +176,8 @@ def prediction_json(prediction) -> dict:
         "file": prediction.original_name,
         "label": prediction.label or None,
         "confidence": prediction.confidence,
+        # "unsure": the calibrated confidence is below the model's threshold; label is then only the top candidate
+        "decision": prediction.decision or None,
         "probabilities": prediction.probabilities,
         "latency_ms": prediction.latency_ms,
         "error": prediction.error_message or None,

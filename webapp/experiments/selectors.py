@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
+from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
@@ -21,10 +22,10 @@ from webapp.experiments.models import (
 
 
 def _visible(queryset: QuerySet, user, dataset_path: str) -> QuerySet:
-    """Rows whose dataset belongs to one of the user's teams (staff see everything)."""
+    """Rows whose dataset belongs to one of the user's teams (superusers and "view all teams": everything)."""
     if not user or not user.is_authenticated:
         return queryset.none()
-    if user.is_staff:
+    if sees_all_teams(user):
         return queryset
     return queryset.filter(**{f"{dataset_path}__team__in": user.groups.all()})
 
@@ -168,15 +169,18 @@ def dataset_image_count(dataset: Dataset) -> int:
 
 
 def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                         precision: str = "float32", input_size: int | None = None) -> int:
+                         precision: str = "float32", input_size: int | None = None, recipe: str = "article") -> int:
     """How many of the dataset's images a new job would run through the backbone (not yet in the cache)."""
     from classifier.backbones import WeightsMissingError, weights_arg
     from classifier.features import FeatureCache, FeatureSpec
+    from classifier.recipes import feature_spec
 
     hashes = list(Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True).distinct())
     try:
-        spec = FeatureSpec(backbone, weights_arg(weights), pooling or None, precision,
-                           input_size)
+        if recipe == "article":
+            spec = FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)
+        else:  # the same spec as the job's (workers.pipeline._spec)
+            spec = feature_spec(recipe, backbone, weights_arg(weights), precision, input_size)
         return len(FeatureCache(settings.FEATURES_DIR).missing(spec, hashes))
     except (WeightsMissingError, ValueError, OSError):
         return len(hashes)  # weights not here yet (the worker downloads them): every image is work
@@ -187,7 +191,7 @@ def _gigabytes(n: int) -> str:
 
 
 def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, head_config: dict,
-                        image_count: int, class_count: int) -> dict:
+                        image_count: int, class_count: int, recipe: str = "article") -> dict:
     """Estimated training memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready; when it
     does not fit, `message` says so and which setting to lower."""
     from classifier.head import HeadConfig
@@ -196,7 +200,7 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
     config = HeadConfig.from_dict(head_config or {})
     footprint = training_footprint(backbone=backbone, pooling=pooling or None, input_size=input_size,
                                    hidden=config.hidden, num_classes=class_count, batch_size=config.batch_size,
-                                   optimizer=config.optimizer, image_count=image_count)
+                                   optimizer=config.optimizer, image_count=image_count, recipe=recipe)
     limit = settings.JOB_MAX_MEMORY_BYTES
     fits = footprint.total_bytes <= limit
     return {
@@ -215,14 +219,16 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
 
 
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                 precision: str = "float32", input_size: int | None = None, head_config: dict | None = None) -> dict:
+                 precision: str = "float32", input_size: int | None = None, head_config: dict | None = None,
+                 recipe: str = "recommended") -> dict:
     """What a new job would cost: photos to run through the backbone (the rest are cached) and training memory."""
     total = dataset_image_count(dataset)
     uncached = uncached_image_count(dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "",
-                                    precision=precision, input_size=input_size)
+                                    precision=precision, input_size=input_size, recipe=recipe)
     classes = Image.objects.filter(dataset=dataset).values("label__name").distinct().count()
     memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
-                                 head_config=head_config or {}, image_count=total, class_count=classes)
+                                 head_config=head_config or {}, image_count=total, class_count=classes,
+                                 recipe=recipe)
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
             "memory": memory}
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.core.ids import parse_id
 from webapp.experiments import presenters, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
 from webapp.experiments.models import Evaluation, TrainingJob
@@ -26,7 +27,8 @@ def _get_evaluation_to_show(job, evaluation_id: str | None) -> Evaluation | None
     """The evaluation the job page shows: the one asked for (a re-evaluation), else the job's own test split's."""
     if not evaluation_id:
         return selectors.job_evaluation(job)
-    if not str(evaluation_id).isdigit():
+    evaluation_id = parse_id(evaluation_id)
+    if evaluation_id is None:
         return None
     return get_object_or_404(selectors.job_evaluations(job), pk=evaluation_id)
 
@@ -34,7 +36,7 @@ def _get_evaluation_to_show(job, evaluation_id: str | None) -> Evaluation | None
 def _estimate_for_form(form, user) -> dict | None:
     """The estimate for what the job form shows: its submitted values, else its initial dataset and defaults."""
     data = {name: form[name].value() for name in EstimateForm.base_fields}
-    if not str(data["dataset"] or "").isdigit():
+    if parse_id(data["dataset"] or "") is None:
         data["dataset"] = form.fields["dataset"].queryset.values_list("pk", flat=True).first()
     estimate_form = EstimateForm(data, user=user)
     if not estimate_form.is_valid():
@@ -42,10 +44,15 @@ def _estimate_for_form(form, user) -> dict | None:
     return selectors.job_estimate(**estimate_form.estimate_kwargs())
 
 
+def _can_cancel(user, job) -> bool:
+    """A job is cancelled by the person who started it, or by a team member allowed to change jobs."""
+    return job.created_by_id == user.pk or user.has_perm("experiments.change_trainingjob")
+
+
 def _check_can_cancel(user, job) -> None:
-    """A job is cancelled by the person who started it, or by staff."""
-    if not (user.is_staff or job.created_by_id == user.pk):
-        raise PermissionDenied("Only the person who started this job, or staff, can cancel it.")
+    if not _can_cancel(user, job):
+        raise PermissionDenied("Only the person who started this job, or someone allowed to change jobs, can "
+                               "cancel it.")
 
 
 def _error_text(error: ValidationError) -> str:
@@ -60,7 +67,7 @@ def job_list(request):
 
 
 def job_new(request):
-    initial = {"dataset": request.GET.get("dataset")}
+    initial = {"dataset": parse_id(request.GET.get("dataset"))}
     form = JobForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -98,7 +105,7 @@ def job_detail(request, pk):
         ),
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
-        "can_cancel": request.user.is_staff or job.created_by_id == request.user.pk,
+        "can_cancel": _can_cancel(request.user, job),
         "duration": presenters.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
@@ -194,8 +201,8 @@ def compare(request):
 def predict(request):
     """Upload photos: the predictions are created and sent to the `predict` worker, and the page comes back at
     once; it shows each result as it arrives (predict.js polls prediction_status)."""
-    form = PredictForm(request.POST or None, request.FILES or None, user=request.user,
-                       initial={"job": request.GET.get("job") or selectors.latest_succeeded_job_id(request.user)})
+    initial = {"job": parse_id(request.GET.get("job")) or selectors.latest_succeeded_job_id(request.user)}
+    form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         job = form.cleaned_data["job"]
         created = [

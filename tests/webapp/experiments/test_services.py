@@ -132,8 +132,8 @@ def test_users_see_only_their_teams_jobs(ann, django_user_model):
     theirs = services.job_create(dataset=make_dataset("theirs", per_class=4, team=other_team), user=None,
                                  **FAST_JOB)
     assert list(selectors.jobs_for_user(ann)) == [mine]
-    staff = django_user_model.objects.create_user("boss", is_staff=True)
-    assert set(selectors.jobs_for_user(staff)) == {mine, theirs}
+    boss = django_user_model.objects.create_user("boss", is_staff=True, is_superuser=True)
+    assert set(selectors.jobs_for_user(boss)) == {mine, theirs}
 
 
 def test_evaluation_and_prediction_need_a_finished_job_and_matching_classes(ann):
@@ -192,7 +192,7 @@ def test_celery_settings_fit_long_trainings():
 
 def test_job_create_refuses_a_job_too_big_for_the_workers_memory_and_says_what_to_lower(ann):
     dataset = make_dataset("shapes", per_class=4)
-    probe = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "", "input_size": 1024,
+    probe = {"recipe": "article", "backbone": "mobilenet_v2", "weights": "none", "pooling": "", "input_size": 1024,
              "head_config": {"hidden": [8192] * 8, "dropout": [0.5] * 8, "batch_size": 4096, "epochs": 500}}
     with pytest.raises(ValidationError) as refused:
         services.job_create(dataset=dataset, user=ann, **probe)
@@ -212,12 +212,27 @@ def test_job_create_names_the_batch_size_when_the_batch_is_what_does_not_fit(ann
 
 def test_the_articles_defaults_are_accepted_and_the_estimate_is_the_one_the_form_shows(ann):
     dataset = make_dataset("shapes", per_class=4)
-    job = services.job_create(dataset=dataset, user=ann, backbone="vgg16")  # the article: 7x7x512 maps, 100/50
+    job = services.job_create(dataset=dataset, user=ann, backbone="vgg16", recipe="article")  # 7x7x512 maps
     assert job.status == JobStatus.QUEUED
-    estimate = selectors.job_estimate(dataset=dataset, backbone="vgg16")["memory"]
+    estimate = selectors.job_estimate(dataset=dataset, backbone="vgg16", recipe="article")["memory"]
     assert estimate["fits"] and estimate["features_per_image"] == 7 * 7 * 512
     assert estimate["parameters"] == (25088 + 1) * 100 + (100 + 1) * 50 + (50 + 1) * 3
     assert estimate["bytes"] < 100 * 1024**2
+
+
+def test_the_recommended_recipe_is_sized_by_its_own_features_not_the_head_settings(ann, settings):
+    dataset = make_dataset("shapes", per_class=4)
+    huge_head = {"hidden": [8192] * 8, "dropout": [0.5] * 8, "batch_size": 4096}
+    job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
+                              head_config=huge_head)  # recommended (the default) ignores the head settings
+    assert job.recipe == "recommended"
+    small = selectors.job_estimate(dataset=dataset, backbone="mobilenet_v2", recipe="recommended")["memory"]
+    large = selectors.job_estimate(dataset=dataset, backbone="mobilenet_v2", recipe="recommended",
+                                   input_size=1024)["memory"]
+    assert large["features_per_image"] > 16 * small["features_per_image"] and large["bytes"] > small["bytes"]
+    settings.JOB_MAX_MEMORY_BYTES = small["bytes"] + 1
+    with pytest.raises(ValidationError, match="lower the input size"):
+        services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none", input_size=1024)
 
 
 # --- what the workers write and read --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
   var out = document.getElementById("estimate");
   var memory = document.getElementById("memory-estimate");
   if (!form || !out) return;
-  var names = ["dataset", "backbone", "weights", "pooling", "precision", "input_size", "hidden", "optimizer",
+  var names = ["dataset", "recipe", "backbone", "weights", "pooling", "precision", "input_size", "hidden", "optimizer",
                "batch_size"];
   var pending = null;
 

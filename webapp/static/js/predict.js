@@ -30,8 +30,16 @@ comes back before the worker has predicted: results still pending are polled fro
     var note = article.querySelector(".pending-note");
     var parts = [];
     if (prediction.status === "succeeded") {
-      var decision = element("p", "decision", "Decision: ");
-      decision.append(element("strong", "", prediction.label), " (" + prediction.confidence.toFixed(3) + ")");
+      var unsure = prediction.decision === "unsure";
+      var decision = element("p", unsure ? "decision unsure" : "decision", "Decision: ");
+      if (unsure) {
+        decision.append(element("strong", "", "unsure"), ": the model's confidence is below its threshold. " +
+          "Best candidates: " + prediction.probabilities.slice(0, 3).map(function (p) {
+            return p.label + " (" + p.probability.toFixed(3) + ")";
+          }).join(", "));
+      } else {
+        decision.append(element("strong", "", prediction.label), " (" + prediction.confidence.toFixed(3) + ")");
+      }
       var chart = element("div", "chart bars");
       chart.id = "probabilities-" + prediction.id;
       chart.setAttribute("role", "img");
@@ -62,7 +70,10 @@ comes back before the worker has predicted: results still pending are polled fro
         prediction.probabilities.map(function (p) { return p.probability; }), prediction.label);
     }
     var cell = document.querySelector('[data-decision-of="' + prediction.id + '"]');
-    if (cell) cell.textContent = prediction.status === "succeeded" ? prediction.label : "Failed";
+    if (cell) {
+      cell.textContent = prediction.status !== "succeeded" ? "Failed"
+        : prediction.decision === "unsure" ? "unsure (" + prediction.label + "?)" : prediction.label;
+    }
     var confidence = document.querySelector('[data-confidence-of="' + prediction.id + '"]');
     if (confidence && prediction.confidence !== null) confidence.textContent = prediction.confidence.toFixed(3);
   }
