@@ -10,15 +10,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from tests.images import jpeg_bytes
-from tests.processes import wait_for
-from tests.workers.factories import COLOURS, make_dataset, worker_env
+from tests.processes import wait_for, worker_env
+from tests.factories import COLOURS, make_dataset
 from webapp.experiments import services
 from webapp.experiments.models import Heatmap, HeatmapStatus, JobStatus, PredictionStatus, TrainingJob
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 
 
-def _succeeded_job(dataset, user) -> TrainingJob:
+def _succeeded_job(dataset, ann) -> TrainingJob:
     """A job row whose run folder is a tiny article-recipe model (random-init VGG16 on 32 px, trained here)."""
     from classifier.recipes import feature_spec
     from classifier.model_io import save_run
@@ -48,9 +48,9 @@ def _done(heatmap: Heatmap) -> Heatmap:
     return heatmap
 
 
-def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_worker, user):
+def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_worker, ann):
     dataset = make_dataset("shapes", per_class=2, size=48)
-    job = _succeeded_job(dataset, user)
+    job = _succeeded_job(dataset, ann)
     start_worker(queues="predict", env=worker_env())
     image = dataset.images.first()
 
@@ -66,7 +66,7 @@ def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_wo
     assert Heatmap.objects.count() == 1
 
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 7, 60), content_type="image/jpeg")
-    prediction = services.prediction_run(job=job, upload=upload, user=user, timeout=90)
+    prediction = services.prediction_run(job=job, upload=upload, user=ann, timeout=90)
     assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
     heatmap = _done(services.heatmap_request(job=job, prediction=prediction))
     assert heatmap.status == HeatmapStatus.SUCCEEDED and heatmap.label == prediction.label
@@ -75,12 +75,12 @@ def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_wo
     assert prediction.heatmap == heatmap
 
 
-def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start_worker, user, client):
-    from webapp.accounts.models import ApiToken
+def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start_worker, ann, client):
+    from webapp.accounts.services import api_token_create
 
-    job = _succeeded_job(make_dataset("shapes", per_class=1), user)
+    job = _succeeded_job(make_dataset("shapes", per_class=1), ann)
     start_worker(queues="predict", env=worker_env())
-    _, key = ApiToken.create_for(user=user, name="script")
+    _, key = api_token_create(user=ann, name="script")
     auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["red"], 9, 52), content_type="image/jpeg")
     answer = client.post("/api/predict/", {"image": upload, "job": job.pk, "heatmap": "1"}, **auth).json()

@@ -28,7 +28,7 @@ def _finish(heatmap: Heatmap) -> Heatmap:
 
 
 def test_a_gallery_photos_heatmap_is_requested_once_polled_then_served_to_the_team_only(
-        client_for, ann, bob, finished_job):
+        client_for, ann, bob, finished_job, media_root):
     image = finished_job.dataset.images.first()
     url = reverse("experiments:job_image_heatmap", args=[finished_job.pk, image.pk])
     client = client_for(ann)
@@ -49,7 +49,7 @@ def test_a_gallery_photos_heatmap_is_requested_once_polled_then_served_to_the_te
     assert other.get(ready["url"]).status_code == 404
 
 
-def test_a_predictions_heatmap_and_a_failed_one_is_asked_again(client_for, ann, bob, finished_job):
+def test_a_predictions_heatmap_and_a_failed_one_is_asked_again(client_for, ann, bob, finished_job, media_root):
     prediction = _prediction(finished_job, ann)
     url = reverse("experiments:prediction_heatmap", args=[prediction.pk])
     client = client_for(ann)
@@ -70,12 +70,12 @@ def test_a_heatmap_needs_a_succeeded_job(client_for, ann, queued_job):
     assert not Heatmap.objects.exists()
 
 
-def test_the_api_heatmap_status_and_png_take_a_token(client, ann, bob, finished_job):
-    from webapp.accounts.models import ApiToken
+def test_the_api_heatmap_status_and_png_take_a_token(client, ann, bob, finished_job, media_root):
+    from webapp.accounts.services import api_token_create
 
     prediction = _prediction(finished_job, ann)
-    _, key = ApiToken.create_for(user=ann, name="script")
-    _, other_key = ApiToken.create_for(user=bob, name="script")
+    _, key = api_token_create(user=ann, name="script")
+    _, other_key = api_token_create(user=bob, name="script")
     status_url = reverse("experiments:api_prediction_heatmap", args=[prediction.pk])
     png_url = reverse("experiments:api_prediction_heatmap_png", args=[prediction.pk])
     auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
