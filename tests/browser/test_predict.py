@@ -1,6 +1,8 @@
 """The predict page never waits on a worker: it comes back with the photos pending and fills in each result when
 the `predict` worker has it (a real worker, started only after the page came back)."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
@@ -58,3 +60,18 @@ def test_the_predict_page_returns_before_the_worker_and_fills_in_the_results(pag
         expect(page.locator(f'[data-decision-of="{prediction.pk}"]')).to_have_text(
             f"unsure ({prediction.label}?)" if unsure else prediction.label)
     shot(page, "predict-done")
+
+    # "Show heatmap" on a result the polling filled in: the worker computes the Grad-CAM overlay, the page polls
+    # for it and swaps the photo for it; the toggle swaps back.
+    first = Prediction.objects.order_by("pk").first()
+    photo = page.locator(f"#prediction-photo-{first.pk}")
+    original = photo.get_attribute("src")
+    toggle = page.locator(f"#prediction-heatmap-{first.pk}")
+    toggle.click()
+    expect(photo).to_have_attribute("src", re.compile(rf"/media/heatmaps/job_{job.pk}/\d+\.png$"), timeout=90_000)
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    overlay = page.request.get(photo.get_attribute("src"))  # with the page's session
+    assert overlay.status == 200 and overlay.headers["content-type"] == "image/png"
+    shot(page, "predict-heatmap")
+    toggle.click()
+    expect(photo).to_have_attribute("src", re.compile(re.escape(original) + "$"))

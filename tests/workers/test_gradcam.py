@@ -18,7 +18,7 @@ from webapp.experiments.models import Heatmap, HeatmapStatus, JobStatus, Predict
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 
 
-def _succeeded_job(dataset, ann) -> TrainingJob:
+def _succeeded_job(dataset, user) -> TrainingJob:
     """A job row whose run folder is a tiny article-recipe model (random-init VGG16 on 32 px, trained here)."""
     from classifier.recipes import feature_spec
     from classifier.model_io import save_run

@@ -24,6 +24,22 @@ comes back before the worker has predicted: results still pending are polled fro
     return el;
   }
 
+  function heatmapToggle(article, id) {
+    /* the same "Show heatmap" button the template renders for a finished prediction (heatmap.js drives it) */
+    var paragraph = element("p", "heatmap-toggle");
+    var button = element("button", "secondary", "Show heatmap");
+    button.type = "button";
+    button.id = "prediction-heatmap-" + id;
+    button.setAttribute("aria-pressed", "false");
+    button.dataset.heatmapUrl = article.dataset.heatmapUrl;
+    button.dataset.heatmapFor = article.querySelector("img").id;
+    var note = element("span", "muted");
+    note.id = button.id + "-note";
+    note.setAttribute("aria-live", "polite");
+    paragraph.append(button, " ", note);
+    return paragraph;
+  }
+
   function showResult(prediction) {
     var article = document.querySelector('[data-prediction-id="' + prediction.id + '"]');
     if (!article) return;
@@ -57,7 +73,7 @@ comes back before the worker has predicted: results still pending are polled fro
       });
       table.append(head, body);
       details.append(table);
-      parts = [decision, chart, details];
+      parts = [decision, chart, details, heatmapToggle(article, prediction.id)];
     } else {
       var error = element("p", "message error", prediction.error || "The prediction did not finish.");
       error.setAttribute("role", "alert");
