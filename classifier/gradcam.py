@@ -2,8 +2,9 @@
 backbone's last convolution block.
 
 Works on a Predictor of either recipe: `article` heads read the backbone's output maps (the last block's
-output); `recommended` heads start with the backbone's last block themselves (maps at its input -> last block ->
-global average pooling -> Dense), so there the activations are taken just before that pooling.
+output) or its pooled output (then the activations are taken before the backbone's pooling); `recommended`
+heads start with the backbone's last block themselves (maps at its input -> last block -> global average
+pooling -> Dense), so there the activations are taken just before that pooling.
 """
 
 import io
@@ -20,28 +21,55 @@ _RAMP_AT = (0.0, 0.35, 0.65, 1.0)
 _RAMP_RGB = ((0, 0, 160), (0, 200, 255), (255, 230, 0), (220, 0, 0))
 
 
+def _without_pooling(model):
+    """A nested backbone or last block (a keras.Model ending in global pooling) cut before that pooling:
+    (the cut model, the pooling layer)."""
+    import keras
+
+    pool = model.layers[-1]
+    return keras.Model(model.input, pool.input, name=f"{model.name}_maps"), pool
+
+
 def _split_model(predictor):
     """(trunk: raw image -> last conv activations, rest: activations -> input of the final Dense, final Dense).
 
     Predictor.model is Input -> feature model -> head (classifier.model_io.build_full_model); the head's last
-    layer is the Dense softmax in both recipes."""
+    layer is the Dense softmax in both recipes. The activations are the last block's output maps: the feature
+    model's output (article, maps), the backbone's before its pooling (article, pooled), or those of the last
+    block the head carries, before its pooling (recommended)."""
     import keras
 
     model = predictor.model
     features, head = model.layers[1], model.layers[2]
     final = head.layers[-1]
-    nested = [layer for layer in head.layers if isinstance(layer, keras.Model)]
-    if not nested:  # article: the feature maps are the last block's output
-        rest = keras.Model(head.input, final.input, name="gradcam_rest")
-        return features, rest, final
-    top_block = nested[0]  # recommended: the last block lives in the head; its own last layer pools
-    pool = top_block.layers[-1]
-    conv = keras.Model(top_block.input, pool.input, name="gradcam_last_block")
     image = keras.Input(model.input.shape[1:], name="image")
-    trunk = keras.Model(image, conv(features(image)), name="gradcam_trunk")
-    maps = keras.Input(pool.input.shape[1:], name="activations")
-    x = pool(maps)
-    for layer in head.layers[head.layers.index(top_block) + 1:-1]:  # e.g. Dropout (inactive at inference)
+    nested = [layer for layer in head.layers if isinstance(layer, keras.Model)]
+    if nested:  # recommended: the head starts with the last block
+        top_block = nested[0]
+        conv, pool = _without_pooling(top_block)
+        trunk = keras.Model(image, conv(features(image)), name="gradcam_trunk")
+        after = [pool] + head.layers[head.layers.index(top_block) + 1:-1]  # e.g. Dropout (inactive at inference)
+    elif len(features.output.shape) == 4:  # article on maps: the backbone's output is the last block's
+        trunk = features
+        after = None
+    else:  # article on pooled features: cut the backbone before its pooling
+        x, after = image, []
+        for layer in features.layers[1:]:
+            if isinstance(layer, keras.Model):
+                conv, pool = _without_pooling(layer)
+                x = conv(x)
+                after.append(pool)
+            elif after:
+                after.append(layer)  # the float32 "features" cast
+            else:
+                x = layer(x)
+        trunk = keras.Model(image, x, name="gradcam_trunk")
+        after += [layer for layer in head.layers[1:-1]]
+    if after is None:
+        return trunk, keras.Model(head.input, final.input, name="gradcam_rest"), final
+    maps = keras.Input(trunk.output.shape[1:], name="activations")
+    x = maps
+    for layer in after:
         x = layer(x)
     return trunk, keras.Model(maps, x, name="gradcam_rest"), final
 

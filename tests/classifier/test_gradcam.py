@@ -72,9 +72,13 @@ def test_the_heatmap_has_the_photos_size_and_peaks_on_the_object(tmp_path):
         assert overlay.format == "PNG" and overlay.size == (WIDTH, HEIGHT)
 
 
-def test_gradcam_works_on_the_article_heads_layout_and_any_class(tmp_path):
-    """Article recipe (maps from the backbone's output, Flatten head), tiny random-init backbone."""
-    spec = feature_spec("article", "vgg16", None, input_size=64)
+@pytest.mark.parametrize("backbone,pooling", [("vgg16", None), ("mobilenet_v2", "avg")])
+def test_gradcam_works_on_the_article_heads_layouts_and_any_class(tmp_path, backbone, pooling):
+    """Article recipe on the backbone's output maps (Flatten head), or on its pooled output (the activations are
+    then taken before the backbone's own pooling); tiny random-init backbones."""
+    from classifier.features import FeatureSpec
+
+    spec = FeatureSpec(backbone, None, pooling, input_size=64)
     run_dir, squares, _ = _train(tmp_path, "article", spec, per_class=4)
     predictor = Predictor.from_run_dir(run_dir)
     path = next(p for p, at in squares.items() if at)
