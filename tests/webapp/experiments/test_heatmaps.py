@@ -87,3 +87,12 @@ def test_the_api_heatmap_status_and_png_take_a_token(client, ann, bob, finished_
     response = client.get(png_url, **auth)
     assert response["Content-Type"] == "image/png" and b"".join(response.streaming_content) == b"\x89PNG overlay"
     assert client.get(status_url, HTTP_AUTHORIZATION=f"Token {other_key}").status_code == 404
+
+
+def test_the_job_pages_gallery_has_a_heatmap_link_per_photo(client_for, ann, finished_job, media_root):
+    page = client_for(ann).get(finished_job.get_absolute_url()).content.decode()
+    for item in finished_job.evaluations.get().report["misclassified"]:
+        url = reverse("experiments:job_image_heatmap", args=[finished_job.pk, item["id"]])
+        assert f'data-heatmap-url="{url}" data-heatmap-for="gallery-photo-{item["id"]}"' in page
+        assert f'id="gallery-photo-{item["id"]}"' in page
+    assert "js/heatmap.js" in page and "csrfmiddlewaretoken" in page
