@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "webapp.datasets",
     "webapp.experiments",
     "webapp.workers_registry",
+    "webapp.serving",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,9 @@ REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
+# Web-process bound on API requests waiting for a prediction at once; past it, 503 with Retry-After, so a burst
+# never takes every web thread (the UI and /health/ stay responsive).
+API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "4"))
 PREDICTOR_CACHE_SIZE = int(env("MENAGERIE_PREDICTOR_CACHE_SIZE", "4"))  # trained models kept warm per process
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
