@@ -12,5 +12,6 @@ urlpatterns = [
     path("media/<path:path>", core_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
     path("", include("webapp.experiments.urls")),
+    path("", include("webapp.serving.urls")),
     path("admin/", admin.site.urls),
 ]

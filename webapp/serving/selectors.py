@@ -35,3 +35,18 @@ def live_jobs(*, limit: int) -> list:
     live = NamedModel.objects.exclude(live_version=None).values_list("live_version", flat=True)
     versions = ModelVersion.objects.filter(pk__in=live).select_related("job").order_by("-created_at")[:limit]
     return [version.job for version in versions]
+
+
+def model_version(named_model: NamedModel, number: int | None) -> ModelVersion | None:
+    """That version of the name, or its live one when number is None (None: no such version, nothing live)."""
+    if number is None:
+        return named_model.live_version
+    return named_model.versions.select_related("job", "named_model").filter(number=number).first()
+
+
+def available_models_text(user) -> str:
+    """For error messages: the names the user can predict with."""
+    names = sorted({m.name for m in named_models_for_user(user).exclude(live_version=None)})
+    if not names:
+        return "You have no model with a live version yet: promote a job that succeeded on the Models page."
+    return "Available models: " + ", ".join(names) + "."

@@ -3,7 +3,8 @@
 import pytest
 
 from tests.webapp.experiments.conftest import (  # noqa: F401 - fixtures
-    ann, bob, dataset, finished_job, lab, other_dataset, other_job, other_team, staff, succeed_job,
+    _media_in_tmp, ann, bob, client_for, dataset, finished_job, lab, other_dataset, other_job, other_team, staff,
+    succeed_job,
 )
 from webapp.serving import services
 
