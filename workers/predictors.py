@@ -51,4 +51,5 @@ def warm_live_models() -> list[int]:
             warmed.append(job.pk)
         except Exception:  # noqa: BLE001 - a missing artifact fails its own predictions, readably
             logger.exception("warming the predictor of job %s failed", job.pk)
+    logger.info("warmed the live models: jobs %s", warmed)
     return warmed

@@ -2,6 +2,7 @@
 image (optional `version`, default the live one). Authentication and errors as in webapp.experiments.api; other
 teams' names are missing ones (404)."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -27,8 +28,8 @@ def predict_bounded(*, job, upload, user, model_version=None):
     requests."""
     try:
         with prediction_wait_slot():
-            return experiment_services.prediction_run(job=job, upload=upload, user=user,
-                                                      model_version=model_version), None
+            return experiment_services.prediction_run(job=job, upload=upload, user=user, model_version=model_version,
+                                                      timeout=settings.API_PREDICT_TIMEOUT_SECONDS), None
     except Busy:
         return None, busy_response()
 
