@@ -191,7 +191,8 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     key = page.locator("#new-key").input_value()
     shot(page, "08-api-token")
     response = requests.post(f"{live_server.url}/api/predict/", headers={"Authorization": f"Token {key}"},
-                             files={"image": ("api.jpg", bytes(photo), "image/jpeg")}, timeout=60)
+                             data={"job": job.pk}, files={"image": ("api.jpg", bytes(photo), "image/jpeg")},
+                             timeout=60)
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["job"] == job.pk and result["label"] in COLOURS

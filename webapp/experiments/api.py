@@ -19,6 +19,8 @@ from webapp.accounts.models import ApiToken
 from webapp.experiments import selectors, services
 from webapp.experiments.forms import ApiPredictForm, ApiTokenForm
 from webapp.experiments.models import JobStatus
+from webapp.serving.selectors import available_models_text
+from webapp.serving.waiting import predict_bounded
 
 
 def _csrf_failure(request):
@@ -75,10 +77,13 @@ def api_predict(request):
     form = ApiPredictForm(request.POST, request.FILES, user=user)
     if not form.is_valid():
         return JsonResponse({"error": "Invalid request.", "fields": form.errors.get_json_data()}, status=400)
-    job = form.cleaned_data["job"] or selectors.jobs_for_user(user).filter(status=JobStatus.SUCCEEDED).first()
-    if job is None:
-        return JsonResponse({"error": "No trained model: no job of yours has succeeded yet."}, status=409)
-    prediction = services.prediction_run(job=job, upload=form.cleaned_data["image"], user=user)
+    job = form.cleaned_data["job"]
+    if job is None:  # no silent "latest job of anyone": name a job, or use a named model
+        return JsonResponse({"error": "Say which model: POST to /api/models/<name>/predict/ (or send job=ID "
+                                      f"here). {available_models_text(user)}"}, status=400)
+    prediction, busy = predict_bounded(job=job, upload=form.cleaned_data["image"], user=user)
+    if busy:
+        return busy
     return JsonResponse(_prediction_json(prediction), status=200 if prediction.status == "succeeded" else 422)
 
 

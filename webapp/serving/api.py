@@ -2,37 +2,15 @@
 image (optional `version`, default the live one). Authentication and errors as in webapp.experiments.api; other
 teams' names are missing ones (404)."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.experiments import services as experiment_services
 from webapp.experiments.api import _api_user, _prediction_json
 from webapp.serving import selectors
 from webapp.serving.forms import ModelPredictForm
-from webapp.serving.waiting import Busy, prediction_wait_slot
-
-RETRY_AFTER_SECONDS = 1
-
-
-def busy_response() -> JsonResponse:
-    response = JsonResponse({"error": "Too many predictions waiting on this server; retry shortly."}, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
-
-
-def predict_bounded(*, job, upload, user, model_version=None):
-    """(prediction, None), or (None, a 503 response) when this process already has its bound of waiting
-    requests."""
-    try:
-        with prediction_wait_slot():
-            return experiment_services.prediction_run(job=job, upload=upload, user=user, model_version=model_version,
-                                                      timeout=settings.API_PREDICT_TIMEOUT_SECONDS), None
-    except Busy:
-        return None, busy_response()
-
+from webapp.serving.waiting import predict_bounded
 
 @csrf_exempt  # checked in _api_user for session requests; token requests carry no cookie to forge
 @login_not_required

@@ -6,6 +6,7 @@ import threading
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.http import JsonResponse
 
 _slots: dict[int, threading.BoundedSemaphore] = {}  # by limit, so a changed setting (tests) takes effect
 _lock = threading.Lock()
@@ -26,3 +27,25 @@ def prediction_wait_slot():
         yield
     finally:
         slots.release()
+
+
+RETRY_AFTER_SECONDS = 1
+
+
+def busy_response() -> JsonResponse:
+    response = JsonResponse({"error": "Too many predictions waiting on this server; retry shortly."}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def predict_bounded(*, job, upload, user, model_version=None):
+    """(prediction, None), or (None, a 503 response) when this process already has its bound of waiting
+    requests."""
+    from webapp.experiments import services
+
+    try:
+        with prediction_wait_slot():
+            return services.prediction_run(job=job, upload=upload, user=user, model_version=model_version,
+                                           timeout=settings.API_PREDICT_TIMEOUT_SECONDS), None
+    except Busy:
+        return None, busy_response()
