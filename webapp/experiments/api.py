@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.auth import TooManyFailures, authenticate_request, too_many_failures_response
 from webapp.accounts.models import ApiToken
-from webapp.experiments import selectors, services
+from webapp.experiments import selectors
 from webapp.experiments.forms import ApiPredictForm, ApiTokenForm
 from webapp.experiments.models import JobStatus
 from webapp.serving.selectors import available_models_text
