@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from tests.images import jpeg_bytes
-from tests.processes import wait_for
-from tests.workers.factories import COLOURS, FAST_JOB, make_dataset, worker_env
+from tests.factories import COLOURS, FAST_JOB, make_dataset
+from tests.processes import wait_for, worker_env
 from tests.workers.test_jobs import finished
-from webapp.accounts.models import ApiToken
+from webapp.accounts.services import api_token_create
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import JobStatus, Prediction, PredictionStatus
 from webapp.serving import services
@@ -22,17 +22,17 @@ BURST = 12
 WAITING = 3
 
 
-def test_a_burst_waits_within_the_bound_while_health_answers(settings, live_server, start_worker, user):
+def test_a_burst_waits_within_the_bound_while_health_answers(settings, live_server, start_worker, ann):
     settings.API_PREDICT_MAX_WAITING = WAITING  # the live server runs in this process: it reads these
     settings.API_PREDICT_TIMEOUT_SECONDS = 120  # the waiting requests outlast the predict worker's start
     dataset = make_dataset("shapes")
     train_worker = start_worker(queues="train", env=worker_env())
-    job = finished(experiment_services.job_create(dataset=dataset, user=user, **FAST_JOB))
+    job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
-    birds = services.named_model_create(team=dataset.team, name="birds", evaluation_dataset=dataset, user=user)
-    services.model_promote(named_model=birds, job=job, user=user, note="first")
+    birds = services.named_model_create(team=dataset.team, name="birds", evaluation_dataset=dataset, user=ann)
+    services.model_promote(named_model=birds, job=job, user=ann, note="first")
     train_worker.stop()
-    key = ApiToken.create_for(user=user, name="burst")[1]
+    key = api_token_create(user=ann, name="burst")[1]
     url = f"{live_server.url}/api/models/birds/predict/"
     photo = jpeg_bytes(COLOURS["blue"], 4242)
 

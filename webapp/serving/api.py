@@ -7,10 +7,12 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.experiments.api import _api_user, _prediction_json
+from webapp.experiments import presenters
+from webapp.experiments.api import _api_user
 from webapp.serving import selectors
 from webapp.serving.forms import ModelPredictForm
 from webapp.serving.waiting import predict_bounded
+
 
 @csrf_exempt  # checked in _api_user for session requests; token requests carry no cookie to forge
 @login_not_required
@@ -46,5 +48,4 @@ def api_model_predict(request, name):
                                        model_version=version)
     if busy:
         return busy
-    body = _prediction_json(prediction) | {"model": prediction.model_name, "version": prediction.model_version}
-    return JsonResponse(body, status=200 if prediction.status == "succeeded" else 422)
+    return JsonResponse(presenters.prediction_json(prediction), status=200 if prediction.status == "succeeded" else 422)

@@ -1,10 +1,10 @@
-"""Named-model fixtures: the experiments tests' teams, datasets and succeeded jobs, and a name for the lab."""
+"""Named-model fixtures: the experiments tests' datasets and succeeded jobs, and a name for the lab. Teams and
+users come from tests/conftest.py."""
 
 import pytest
 
 from tests.webapp.experiments.conftest import (  # noqa: F401 - fixtures
-    _media_in_tmp, ann, bob, client_for, dataset, finished_job, lab, other_dataset, other_job, other_team, staff,
-    succeed_job,
+    dataset, finished_job, other_dataset, other_job, succeed_job,
 )
 from webapp.serving import services
 
