@@ -1,5 +1,5 @@
 """Named models over HTTP: pages (promote, roll back), `GET /api/models/`, `POST /api/models/<name>/predict/`.
-(A real prediction through a worker, and the bound on waiting requests under a burst: test_burst.py.)"""
+(A real prediction through a worker, and the bound on waiting requests under a burst: tests/workers/test_serving.py.)"""
 
 import pytest
 from django.test import Client
