@@ -213,3 +213,38 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, us
     assert evaluation.image_count == 24
     print(f"animals3 subset: test accuracy {evaluation.accuracy:.3f} on {evaluation.image_count} images")
     assert evaluation.accuracy >= 0.95, evaluation.report
+
+
+def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(start_worker, user, tmp_path):
+    """Real photos and the real ImageNet MobileNetV2: trained on cats, dogs and pandas, a flower is 'unsure'."""
+    from django.contrib.auth.models import Group
+
+    from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
+    from webapp.datasets.models import Dataset
+
+    shared_path("weights", MOBILENET_V2_LEGACY_FILE)
+    animals, flowers = shared_path("datasets", "animals3"), shared_path("datasets", "flowers")
+    dataset = Dataset.objects.create(name="animals", team=Group.objects.get_or_create(name="lab")[0])
+    for label in ("cats", "dogs", "panda"):
+        for i, path in enumerate(sorted((animals / label).iterdir())[:14]):
+            add_image(dataset, label, path.read_bytes(), "test" if i < 2 else "validation" if i < 4 else "train",
+                      path.name)
+    start_worker(queues="train", env=worker_env())
+    job = finished(services.job_create(dataset=dataset, user=user, backbone="mobilenet_v2"), timeout=400)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.recipe == "recommended"
+    report = selectors.job_evaluation(job).report
+    assert report["recipe"] == "recommended" and report["search"]["trials"] and report["calibration"]["threshold"] > 0
+    start_worker(queues="predict", env=worker_env())
+    decisions = []
+    for path in [sorted((flowers / label).iterdir())[0] for label in ("daisy", "rose", "tulip")]:
+        upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
+        prediction = services.prediction_run(job=job, upload=upload, user=user, timeout=120)
+        assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
+        assert len(prediction.probabilities) == 3  # probabilities still given
+        decisions.append(prediction.decision)
+    assert decisions.count("unsure") >= 2, decisions
+    cat = sorted((animals / "cats").iterdir())[-1]
+    prediction = services.prediction_run(job=job, upload=SimpleUploadedFile(cat.name, cat.read_bytes()), user=user,
+                                         timeout=120)
+    assert (prediction.label, prediction.decision) == ("cats", "confident")
