@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",
+    "webapp.audits",
     "webapp.workers_registry",
 ]
 
@@ -241,6 +242,8 @@ REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
+# Dataset audits (webapp/audits) use the default recipe's features of this backbone: a job's cache serves them.
+AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
 PREDICTOR_CACHE_SIZE = int(env("MENAGERIE_PREDICTOR_CACHE_SIZE", "4"))  # trained models kept warm per process
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -278,6 +281,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.job_run": _long,
     "workers.tasks.job_extract_chunks": _long,
     "workers.tasks.evaluation_run": _long,
+    "workers.tasks.audit_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }

@@ -368,5 +368,8 @@ def _evaluate(evaluation: Evaluation) -> None:
 
 def reap() -> list[int]:
     """Fail what gone workers left running: by the worker registry (seconds), else by stale heartbeats."""
+    from webapp.audits.services import audits_reap_stale
+
     close_old_connections()
+    audits_reap_stale()
     return services.jobs_reap_orphaned() + services.jobs_reap_stale()

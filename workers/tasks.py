@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers that take row ids and call workers.pipeline / webapp services.
 
 `train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
-evaluation_run. `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, reap_stale_jobs.
+evaluation_run, audit_run. `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, reap_stale_jobs.
 Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is imported inside the bodies only.
 """
 
@@ -50,6 +50,14 @@ def evaluation_run(self, evaluation_id: int) -> str:
     from workers.pipeline import run_evaluation
 
     return run_evaluation(evaluation_id, worker=self.request.hostname or socket.gethostname())
+
+
+@app.task(name="workers.tasks.audit_run", bind=True)
+def audit_run(self, audit_id: int) -> str:
+    """Audit a dataset: suspected label errors, near duplicates, leaks, small and look-alike classes."""
+    from workers.auditing import run_audit
+
+    return run_audit(audit_id, worker=self.request.hostname or socket.gethostname())
 
 
 @app.task(name="workers.tasks.prediction_run", ignore_result=False)
@@ -105,3 +113,7 @@ def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
         services.job_fail(job_id=args[0], message=message)
     elif sender.name == evaluation_run.name:
         services.evaluation_fail(evaluation_id=args[0], message=message.replace("this job", "this evaluation"))
+    elif sender.name == audit_run.name:
+        from webapp.audits.services import audit_fail
+
+        audit_fail(audit_id=args[0], message=message.replace("this job", "this audit"))
