@@ -3,7 +3,6 @@
 Callers extract features (classifier.features) and pass arrays; everything returned is plain data."""
 
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np

@@ -120,7 +120,7 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
 def test_cancel_during_extraction_keeps_the_features_already_extracted(start_worker, user):
     dataset = make_dataset("many", per_class=30)
     spec = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "avg", "input_size": 224}
-    job = services.job_create(dataset=dataset, user=user, **spec, head_config={"epochs": 2})
+    job = services.job_create(dataset=dataset, user=user, **spec, recipe="article", head_config={"epochs": 2})
     start_worker(queues="train", env=worker_env(MENAGERIE_EXTRACT_BATCH_SIZE="2"))
     reached(job, JobStatus.EXTRACTING, extra=lambda job: job.progress_done >= 2)
     services.job_cancel(job=job)
@@ -130,7 +130,7 @@ def test_cancel_during_extraction_keeps_the_features_already_extracted(start_wor
     left = selectors.uncached_image_count(dataset=dataset, **spec)
     assert 0 < left < 90  # what was extracted before the cancel stays in the cache
 
-    again = services.job_create(dataset=dataset, user=user, **spec, head_config={"epochs": 2})
+    again = services.job_create(dataset=dataset, user=user, **spec, recipe="article", head_config={"epochs": 2})
     finished(again)  # a new job goes on from the features kept
     assert again.status == JobStatus.SUCCEEDED and again.images_extracted == left
 
@@ -203,7 +203,7 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, us
             split = Split.TEST if i < 8 else Split.VALIDATION if i < 12 else Split.TRAIN
             add_image(dataset, folder.name, path.read_bytes(), split, path.name)
     job = services.job_create(
-        dataset=dataset, user=user, backbone="mobilenet_v2", weights="imagenet", pooling="avg",
+        dataset=dataset, user=user, recipe="article", backbone="mobilenet_v2", weights="imagenet", pooling="avg",
         head_config={"epochs": 15, "batch_size": 16, "learning_rate": 1e-3},
     )
     start_worker(queues="train", env=worker_env())

@@ -151,7 +151,7 @@
   }
 
   window.MenagerieCharts = {
-    curves: curves, compare: compare, confusion: confusion, probabilities: probabilities, reliability: reliability,
-    plotlyText: plotlyText,
+    curves: curves, compare: compare, confusion: confusion, probabilities: probabilities, plotlyText: plotlyText,
+    reliability: reliability,
   };
 })();
