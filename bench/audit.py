@@ -10,7 +10,7 @@ noise and its planted copies only; every other line is a report, not a tuning ta
 Label errors: N photos get a random other class (seeded); precision among the first N suspects (target >= 0.6),
 recall among the first 2N (target >= 0.8). Settings: 10 % and 5 % random flips, 5 % flips only between the most
 confused pairs of classes (out-of-fold on the clean labels), and the other shared sets at 10 %.
-Copies: 20 photos of caltech_animals, each copied altered (resized to 60-80 %, JPEG quality 60, 3-6 % cropped
+Copies: 20 photos of caltech_animals, each copied altered (resized to 60-80 %, JPEG quality 60, 1.5-3 % cropped
 off the borders): 10 copies land in another split of the same dataset, 10 in a second dataset (an
 evaluation-only set of 300 animals3 photos). Found = the pair is reported as a leak; false pairs = reported pairs
 that are not planted, per 1,000 photos (pairs a look confirms as real duplicates in the shared data are listed).
@@ -111,13 +111,13 @@ def _confused_pairs(x, y, class_names, seed, top=3):
     return [tuple(class_names.index(n) for n in pair["labels"]) for pair in similar]
 
 
-def _alter(path: Path, rng) -> bytes:
+def _alter(path: Path, rng, crop_max: float = 0.03) -> bytes:
     from PIL import Image
 
     with Image.open(path) as im:
         im = im.convert("RGB")
         w, h = im.size
-        crop = rng.uniform(0.03, 0.06)
+        crop = rng.uniform(crop_max / 2, crop_max)
         im = im.crop((int(w * crop), int(h * crop), w - int(w * crop), h - int(h * crop)))
         scale = rng.uniform(0.6, 0.8)
         im = im.resize((max(16, int(im.width * scale)), max(16, int(im.height * scale))))
@@ -126,7 +126,7 @@ def _alter(path: Path, rng) -> bytes:
         return out.getvalue()
 
 
-def _copies(data: Path, spec, cache, seed: int, threshold: float | None) -> dict:
+def _copies(data: Path, spec, cache, seed: int, threshold: float | None, crop_max: float) -> dict:
     from classifier.audit import DUPLICATE_SIMILARITY, duplicates_and_leaks
     from classifier.files import content_hash
 
@@ -139,7 +139,7 @@ def _copies(data: Path, spec, cache, seed: int, threshold: float | None) -> dict
     planted, rows, datasets = [], list(main), ["caltech"] * len(main)
     for n, (h, path, label, split) in enumerate(originals):
         copy = folder / f"copy{n}.jpg"
-        copy.write_bytes(_alter(path, rng))
+        copy.write_bytes(_alter(path, rng, crop_max))
         if n < 10:  # the same dataset, another split
             rows.append((content_hash(copy), copy, label, "train" if split != "train" else "test"))
             datasets.append("caltech")
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threshold", type=float, default=None, help="override DUPLICATE_SIMILARITY")
     parser.add_argument("--parts", default="labels,copies,time")
+    parser.add_argument("--crop", type=float, default=0.03, help="copies lose crop/2..crop of each border")
     parser.add_argument("--datasets", default="caltech_animals,animals3,flowers")
     parser.add_argument("--time-size", type=int, default=3000)
     args = parser.parse_args()
@@ -225,7 +226,7 @@ def main() -> None:
                 print(f"{name:16} {label:22} {s['photos']:6} {s['flipped']:4} {s['flagged']:7} "
                       f"{s['precision@N']:6.3f} {s['recall@2N']:6.3f} {s['seconds']:5.1f}", flush=True)
     if "copies" in parts:
-        c = _copies(args.data, spec, cache, args.seed, args.threshold)
+        c = _copies(args.data, spec, cache, args.seed, args.threshold, args.crop)
         print(f"\ncopies: {c['found']}/{c['planted']} planted found at cosine >= {c['threshold']}, "
               f"{c['false_pairs']} false pairs in {c['photos']} photos ({c['false_per_1000']:.2f} per 1,000), "
               f"{c['seconds']:.2f}s")
