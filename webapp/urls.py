@@ -13,5 +13,6 @@ urlpatterns = [
     path("datasets/", include("webapp.datasets.urls")),
     path("", include("webapp.audits.urls")),
     path("", include("webapp.experiments.urls")),
+    path("", include("webapp.accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -22,7 +22,7 @@ def run_audit(audit_id: int, worker: str = "") -> str:
             _audit(DatasetAudit.objects.select_related("dataset").get(pk=audit_id))
         except BaseException as exc:
             logger.exception("audit %s failed", audit_id)
-            services.audit_fail(audit_id=audit_id, message=readable_error(exc).replace("job", "audit"))
+            services.audit_fail(audit_id=audit_id, message=readable_error(exc, "audit"))
             if not isinstance(exc, Exception):
                 raise
     return DatasetAudit.objects.values_list("status", flat=True).get(pk=audit_id)

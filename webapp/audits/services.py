@@ -98,13 +98,13 @@ def audit_fail(*, audit_id: int, message: str) -> bool:
 
 def audits_reap_stale(*, stale_seconds: float | None = None) -> int:
     """Fail running audits whose heartbeat went stale (their worker died)."""
-    from webapp.experiments.services import WORKER_DIED_MESSAGE
+    from webapp.experiments.services import worker_died_message
 
     stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
     cutoff = timezone.now() - timedelta(seconds=stale_seconds)
     return DatasetAudit.objects.filter(status=AuditStatus.RUNNING, heartbeat_at__lt=cutoff).update(
         status=AuditStatus.FAILED, finished_at=timezone.now(),
-        error_message=WORKER_DIED_MESSAGE.replace("this job", "this audit"),
+        error_message=worker_died_message("audit"),
     )
 
 
