@@ -334,15 +334,3 @@ def _evaluate(evaluation: Evaluation) -> None:
     result = evaluate(load_head(run_dir), x, y, run["class_names"], ids=[i.pk for i in images])
     services.evaluation_succeed(evaluation_id=evaluation.pk, report=result, image_count=len(images),
                                 skipped_images=skipped)
-<<<<<<< HEAD
-
-
-def reap() -> list[int]:
-    """Fail what gone workers left running: by the worker registry (seconds), else by stale heartbeats."""
-    from webapp.audits.services import audits_reap_stale
-
-    close_old_connections()
-    audits_reap_stale()
-    return services.jobs_reap_orphaned() + services.jobs_reap_stale()
-=======
->>>>>>> main

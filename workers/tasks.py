@@ -91,9 +91,11 @@ def reap_stale_jobs() -> list[int]:
     """Fail running jobs whose worker is gone (registry) or whose heartbeat went stale; run by celery beat."""
     from django.db import close_old_connections
 
+    from webapp.audits.services import audits_reap_stale
     from webapp.experiments import services
 
     close_old_connections()
+    audits_reap_stale()
     return services.jobs_reap()
 
 

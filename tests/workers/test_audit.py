@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import Group
 from PIL import Image as PILImage
 
-from tests.processes import wait_for
+from tests.factories import add_image
+from tests.processes import wait_for, worker_env
 from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
-from tests.workers.factories import add_image, worker_env
 from webapp.audits import selectors, services
 from webapp.audits.models import AuditStatus, FindingKind
 
@@ -45,7 +45,7 @@ def _finished(audit, timeout=300):
     return audit
 
 
-def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(start_worker, user, client):
+def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(start_worker, ann, client):
     from webapp.datasets.models import Dataset, Image
 
     shared_path("weights", MOBILENET_V2_LEGACY_FILE)
@@ -70,7 +70,7 @@ def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(start_
         add_image(evaluation, "dogs", path.read_bytes(), "test", path.name)
 
     start_worker(queues="train", env=worker_env())
-    audit = _finished(services.audit_create(dataset=dataset, user=user, backbone="mobilenet_v2"))
+    audit = _finished(services.audit_create(dataset=dataset, user=ann, backbone="mobilenet_v2"))
     assert audit.image_count == 72 + 1 + 5
 
     findings = selectors.findings_by_kind(dataset)
@@ -86,19 +86,19 @@ def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(start_
 
     # Dismiss the in-dataset leak; fix a label error in one click; audit again.
     leak = next(f for f in findings[FindingKind.LEAK] if split_copy in f.images.all())
-    client.force_login(user)
+    client.force_login(ann)
     assert client.post(f"/findings/{leak.pk}/dismiss/").status_code == 302
     label_finding = top[found[0]]
     image = label_finding.images.get()
     assert client.post(f"/findings/{label_finding.pk}/relabel/").status_code == 302
     assert Image.objects.get(pk=image.pk).label.name == flipped[image.pk]
 
-    again = _finished(services.audit_create(dataset=dataset, user=user, backbone="mobilenet_v2"))
+    again = _finished(services.audit_create(dataset=dataset, user=ann, backbone="mobilenet_v2"))
     assert again.pk != audit.pk
     findings = selectors.findings_by_kind(dataset)
     assert leak.pk not in [f.pk for f in findings[FindingKind.LEAK]]
     leak.refresh_from_db()
-    assert leak.dismissed and leak.dismissed_by == user and leak.audit_id == again.pk  # found again, still dismissed
+    assert leak.dismissed and leak.dismissed_by == ann and leak.audit_id == again.pk  # found again, still dismissed
     assert image.pk not in [f.images.get().pk for f in findings[FindingKind.LABEL]]
     page = client.get(f"/datasets/{dataset.pk}/audit/")
     assert page.status_code == 200 and b"1 dismissed finding" in page.content

@@ -4,7 +4,7 @@ stored by audit_succeed keep their dismissal, relabel and delete go through the 
 import pytest
 from django.contrib.auth.models import Group, User
 
-from tests.workers.factories import add_image
+from tests.factories import add_image
 from tests.images import jpeg_bytes
 from webapp.audits import services
 from webapp.audits.models import AuditFinding, DatasetAudit, FindingKind
