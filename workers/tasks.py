@@ -1,8 +1,8 @@
 """Celery tasks: thin wrappers that take row ids and call workers.pipeline / webapp services.
 
 `train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
-evaluation_run. `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, gradcam_run (a
-Grad-CAM heatmap), reap_stale_jobs.
+evaluation_run, audit_run. `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, gradcam_run
+(a Grad-CAM heatmap), reap_stale_jobs.
 Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is imported inside the bodies only.
 """
 
@@ -53,6 +53,14 @@ def evaluation_run(self, evaluation_id: int) -> str:
     return run_evaluation(evaluation_id, worker=self.request.hostname or socket.gethostname())
 
 
+@app.task(name="workers.tasks.audit_run", bind=True)
+def audit_run(self, audit_id: int) -> str:
+    """Audit a dataset: suspected label errors, near duplicates, leaks, small and look-alike classes."""
+    from workers.auditing import run_audit
+
+    return run_audit(audit_id, worker=self.request.hostname or socket.gethostname())
+
+
 @app.task(name="workers.tasks.prediction_run", ignore_result=False)
 def prediction_run(prediction_id: int) -> dict:
     """Predict one uploaded image with the job's warm Predictor (cached per worker process)."""
@@ -84,9 +92,11 @@ def reap_stale_jobs() -> list[int]:
     """Fail running jobs whose worker is gone (registry) or whose heartbeat went stale; run by celery beat."""
     from django.db import close_old_connections
 
+    from webapp.audits.services import audits_reap_stale
     from webapp.experiments import services
 
     close_old_connections()
+    audits_reap_stale()
     return services.jobs_reap()
 
 
@@ -105,6 +115,10 @@ def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
         what, fail = "job", lambda message: services.job_fail(job_id=args[0], message=message)
     elif sender.name == evaluation_run.name:
         what, fail = "evaluation", lambda message: services.evaluation_fail(evaluation_id=args[0], message=message)
+    elif sender.name == audit_run.name:
+        from webapp.audits.services import audit_fail
+
+        what, fail = "audit", lambda message: audit_fail(audit_id=args[0], message=message)
     else:
         return
     logger.error("%s %s: %r", what, args[0], exception)

@@ -13,8 +13,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.auth import TooManyFailures, authenticate_request, too_many_failures_response
-from webapp.experiments import presenters, selectors, services
+from webapp.experiments import presenters, selectors
 from webapp.experiments.forms import ApiPredictForm
+from webapp.serving.selectors import available_models_text
+from webapp.serving.waiting import predict_bounded
 
 
 def _csrf_failure(request):
@@ -55,10 +57,13 @@ def api_predict(request):
     form = ApiPredictForm(request.POST, request.FILES, user=user)
     if not form.is_valid():
         return JsonResponse({"error": "Invalid request.", "fields": form.errors.get_json_data()}, status=400)
-    job = form.cleaned_data["job"] or selectors.succeeded_jobs_for_user(user).first()
-    if job is None:
-        return JsonResponse({"error": "No trained model: no job of yours has succeeded yet."}, status=409)
-    prediction = services.prediction_run(job=job, upload=form.cleaned_data["image"], user=user)
+    job = form.cleaned_data["job"]
+    if job is None:  # no silent "latest job of anyone": name a job, or use a named model
+        return JsonResponse({"error": "Say which model: POST to /api/models/<name>/predict/ (or send job=ID "
+                                      f"here). {available_models_text(user)}"}, status=400)
+    prediction, busy = predict_bounded(job=job, upload=form.cleaned_data["image"], user=user)
+    if busy:
+        return busy
     body = presenters.prediction_json(prediction)
     if form.cleaned_data["heatmap"] and prediction.status == "succeeded":
         heatmap = services.heatmap_request(job=job, prediction=prediction)

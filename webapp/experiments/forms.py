@@ -8,6 +8,7 @@ from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
 from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
+from webapp.serving.selectors import named_models_for_user  # serving builds on experiments; this reads only
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
 # 7 epochs, batch 50.
@@ -208,13 +209,37 @@ def validate_photo(upload):
 
 
 class PredictForm(forms.Form):
-    job = forms.ModelChoiceField(queryset=None, label="Model", empty_label=None)
+    """A named model (its live version answers) or a job that succeeded; the name wins when both are given."""
+
+    model = forms.ModelChoiceField(queryset=None, required=False, label="Model",
+                                   empty_label="— none: use the job below —")
+    job = forms.ModelChoiceField(queryset=None, required=False, label="Job", empty_label="— none —",
+                                 help_text="Any job that succeeded, named or not.")
     photos = PhotosField(label="Photos", help_text="JPEG, PNG, WebP, BMP or GIF; up to 10 MB each, 20 at a time.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = named_models_for_user(user).exclude(live_version=None)
+        self.fields["model"].label_from_instance = named_model_label
         self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
         self.fields["job"].label_from_instance = job_label
+        if not (self.initial.get("model") or self.initial.get("job")):  # the first live name, else the latest job
+            first = self.fields["model"].queryset.first()
+            self.initial["model"] = first.pk if first else None
+            self.initial["job"] = None if first else selectors.latest_succeeded_job_id(user)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("model") or data.get("job")) and not self.has_error("model") and not self.has_error("job"):
+            raise ValidationError("Pick a model by name, or a job.")
+        return data
+
+    def job_and_version(self):
+        """(the job that predicts, the named model's live version or None)."""
+        named_model = self.cleaned_data["model"]
+        if named_model is None:
+            return self.cleaned_data["job"], None
+        return named_model.live_version.job, named_model.live_version
 
 
 class ApiPredictForm(forms.Form):
@@ -248,6 +273,10 @@ class CompareForm(forms.Form):
         if len(jobs) > 8:
             raise ValidationError("Compare at most eight jobs at once.")
         return jobs
+
+
+def named_model_label(named_model) -> str:
+    return f"{named_model.name} (v{named_model.live_version.number}, {named_model.team.name})"
 
 
 def job_label(job) -> str:

@@ -173,6 +173,9 @@ def prediction_json(prediction) -> dict:
         "id": prediction.pk,
         "status": prediction.status,
         "job": prediction.job_id,
+        # the named model and its version that answered (None when a job was asked for directly)
+        "model": prediction.model_name or None,
+        "version": prediction.model_version,
         "file": prediction.original_name,
         "label": prediction.label or None,
         "confidence": prediction.confidence,

@@ -175,35 +175,38 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
     return evaluation
 
 
-def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user) -> Prediction:
+def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user, model_version=None) -> Prediction:
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Predictions need a job that succeeded.")
     digest = content_hash(upload)
     upload.seek(0)
     prediction = Prediction(job=job, content_hash=digest, original_name=(upload.name or "")[:255],
                             created_by=user if user and user.pk else None)
+    if model_version is not None:  # a serving.ModelVersion: the prediction records which name and version
+        prediction.model_name, prediction.model_version = model_version.named_model.name, model_version.number
     prediction.file.save(upload.name or "upload", upload, save=False)
     prediction.save()
     return prediction
 
 
-def prediction_create(*, job: TrainingJob, upload: UploadedFile, user) -> Prediction:
+def prediction_create(*, job: TrainingJob, upload: UploadedFile, user, model_version=None) -> Prediction:
     """Store the upload and send it to the warm `predict` worker (once this commits)."""
     from workers.tasks import prediction_run as prediction_task
 
-    prediction = _prediction_save(job=job, upload=upload, user=user)
+    prediction = _prediction_save(job=job, upload=upload, user=user, model_version=model_version)
     prediction_task.delay_on_commit(prediction.pk)
     return prediction
 
 
-def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: float = 30) -> Prediction:
+def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: float = 30,
+                   model_version=None) -> Prediction:
     """prediction_create, then wait for the `predict` worker; the finished (succeeded or failed) Prediction.
 
     Waits on the task's result (Redis pub/sub: no polling delay); a prediction not done in `timeout` seconds
     is failed with a readable message."""
     from workers.tasks import prediction_run as prediction_task
 
-    prediction = _prediction_save(job=job, upload=upload, user=user)
+    prediction = _prediction_save(job=job, upload=upload, user=user, model_version=model_version)
     task_id = str(uuid.uuid4())
     result = prediction_task.AsyncResult(task_id)
     sent = []

@@ -201,16 +201,17 @@ def compare(request):
 def predict(request):
     """Upload photos: the predictions are created and sent to the `predict` worker, and the page comes back at
     once; it shows each result as it arrives (predict.js polls prediction_status)."""
-    initial = {"job": parse_id(request.GET.get("job")) or selectors.latest_succeeded_job_id(request.user)}
+    initial = {"model": parse_id(request.GET.get("model")), "job": parse_id(request.GET.get("job"))}
     form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        job = form.cleaned_data["job"]
+        job, version = form.job_and_version()
         created = [
-            services.prediction_create(job=job, upload=photo, user=request.user)
+            services.prediction_create(job=job, upload=photo, user=request.user, model_version=version)
             for photo in form.cleaned_data["photos"]
         ]
         shown = ",".join(str(prediction.pk) for prediction in created)
-        return redirect(f"{reverse('experiments:predict')}?job={job.pk}&shown={shown}")
+        chosen = f"model={version.named_model_id}" if version else f"job={job.pk}"
+        return redirect(f"{reverse('experiments:predict')}?{chosen}&shown={shown}")
     predictions = selectors.predictions_for_user(request.user).select_related("job__dataset", "created_by")
     shown = selectors.predictions_by_ids(predictions, presenters.shown_ids(request.GET.get("shown", "")))
     context = {
@@ -223,6 +224,7 @@ def predict(request):
         },
         "recent": selectors.recent_predictions_of(request.user)[:20],
         "has_models": form.fields["job"].queryset.exists(),
+        "has_named_models": form.fields["model"].queryset.exists(),
     }
     return render(request, "experiments/predict.html", context, status=400 if form.errors else 200)
 

@@ -37,7 +37,8 @@ def test_api_lists_the_users_trained_models(ann_key, finished_job, queued_job, o
 
 def test_token_requests_need_no_csrf_and_store_a_prediction(ann, ann_key, finished_job):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("experiments:api_predict"), {"image": photo("cat.jpg")}, **auth(ann_key))
+    response = client.post(reverse("experiments:api_predict"), {"image": photo("cat.jpg"), "job": finished_job.pk},
+                           **auth(ann_key))
     prediction = Prediction.objects.get()
     assert (prediction.job, prediction.created_by, prediction.original_name) == (finished_job, ann, "cat.jpg")
     data = response.json()
@@ -54,7 +55,8 @@ def test_session_requests_to_the_api_need_the_csrf_token(ann, finished_job):
     assert response.status_code == 403 and "CSRF" in response.json()["error"]
     client.get(reverse("experiments:predict"))  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
-    response = client.post(reverse("experiments:api_predict"), {"image": photo()}, HTTP_X_CSRFTOKEN=token)
+    response = client.post(reverse("experiments:api_predict"), {"image": photo(), "job": finished_job.pk},
+                           HTTP_X_CSRFTOKEN=token)
     assert response.status_code in (200, 422) and Prediction.objects.count() == 1
 
 
@@ -68,9 +70,17 @@ def test_api_refuses_other_teams_jobs_and_non_images(ann_key, finished_job, othe
     assert not Prediction.objects.exists()
 
 
-def test_api_without_a_trained_model_says_so(ann_key, queued_job):
+def test_api_without_a_job_names_the_models_instead_of_guessing(ann, ann_key, finished_job):
     response = Client().post(reverse("experiments:api_predict"), {"image": photo()}, **auth(ann_key))
-    assert response.status_code == 409 and "No trained model" in response.json()["error"]
+    assert response.status_code == 400 and "no model with a live version" in response.json()["error"]
+    from webapp.serving import services as serving_services
+
+    birds = serving_services.named_model_create(team=finished_job.dataset.team, name="birds",
+                                                evaluation_dataset=finished_job.dataset, user=ann)
+    serving_services.model_promote(named_model=birds, job=finished_job, user=ann)
+    response = Client().post(reverse("experiments:api_predict"), {"image": photo()}, **auth(ann_key))
+    assert response.status_code == 400 and "/api/models/<name>/predict/" in response.json()["error"]
+    assert "Available models: birds." in response.json()["error"] and not Prediction.objects.exists()
 
 
 def test_api_predict_is_post_only(ann_key):

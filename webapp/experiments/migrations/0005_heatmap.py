@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('datasets', '0002_dataset_name_unique_per_team'),
-        ('experiments', '0003_recipe_and_decision'),
+        ('experiments', '0004_prediction_model'),
     ]
 
     operations = [
