@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.auth import TooManyFailures, authenticate_request, too_many_failures_response
-from webapp.experiments import presenters, selectors
+from webapp.experiments import presenters, selectors, services
 from webapp.experiments.forms import ApiPredictForm
 from webapp.serving.selectors import available_models_text
 from webapp.serving.waiting import predict_bounded
