@@ -1,4 +1,4 @@
-"""`python -m classifier train|predict|evaluate`: the article's workflow on a folder, without the web app."""
+"""`python -m classifier train|predict|evaluate|export`: the article's workflow on a folder, without the web app."""
 
 import argparse
 import os
@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data_dir", type=Path)
     evaluate.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     evaluate.add_argument("--extract-batch-size", type=int, default=32)
+
+    export = commands.add_parser("export", help="the portable bundle: Keras, TFLite, ONNX, labels, model card")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--out", type=Path, required=True, help="zip file to write, e.g. bundle.zip")
+    export.add_argument("--photos", type=Path, default=None,
+                        help="folder of photos for the int8 calibration (default: the run's training photos)")
     return parser
 
 
@@ -193,12 +199,29 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from classifier.bundle import REPRESENTATIVE_PHOTOS, export_bundle
+    from classifier.images import is_image_file
+
+    photos = None
+    if args.photos is not None:
+        found = sorted(p for p in args.photos.rglob("*") if is_image_file(p))
+        photos = found[::max(1, len(found) // REPRESENTATIVE_PHOTOS)]  # spread over the class folders
+    result = export_bundle(args.run_dir, args.out, photos=photos,
+                           on_step=lambda step: print(f"export: {step}", file=sys.stderr, flush=True))
+    for name, status in result["formats"].items():
+        print(f"  {name:12} {status}")
+    print(f"bundle saved to {result['path']} ({result['bytes'] / 1e6:.1f} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from classifier.backbones import WeightsMissingError
 
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "evaluate": _evaluate}[args.command](args)
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate,
+                "export": _export}[args.command](args)
     except (WeightsMissingError, FileNotFoundError, ValueError) as exc:  # a user's mistake: the message suffices
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,47 @@
+"""The one resize from a decoded photo of any size to the backbone's input, as built-in Keras layers.
+
+The app (extraction, prediction) and the export bundle run these same layers, so the bundle's answers equal the
+app's: the app decodes with Pillow (classifier.images.load_image) and runs `resize_image`; the bundle's model starts
+with `resize_layers`. Bilinear resampling to SUPERSAMPLE x the side, then a SUPERSAMPLE x SUPERSAMPLE average: an
+anti-aliased squash (aspect ratio not kept, as before) made only of ops that TFLite and ONNX also have (TF's
+anti-aliased resize is not one of them).
+"""
+
+from functools import lru_cache
+
+import numpy as np
+
+# Part of the feature cache key (FeatureSpec.key): change it whenever the pixels reaching the backbone change.
+PREPROCESSING_VERSION = "p2"  # p1: Pillow bilinear resize; p2: these layers
+SUPERSAMPLE = 4
+
+
+def resize_layers(size: int) -> list:
+    """Fresh layers mapping (N, H, W, 3) uint8/float 0-255 of any H, W to float32 (N, size, size, 3) 0-255."""
+    import keras
+
+    return [keras.layers.Resizing(size * SUPERSAMPLE, size * SUPERSAMPLE, interpolation="bilinear",
+                                  antialias=False, name="resize"),
+            keras.layers.AveragePooling2D(SUPERSAMPLE, name="supersample")]
+
+
+@lru_cache(maxsize=None)
+def resizer(size: int):
+    """A compiled call of `resize_layers(size)` on one image (H, W, 3) -> (size, size, 3), built once per size."""
+    import tensorflow as tf
+
+    layers = resize_layers(size)
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8)], autograph=False)
+    def resize(image):
+        x = image[None]
+        for layer in layers:
+            x = layer(x)
+        return x[0]
+
+    return resize
+
+
+def resize_image(image: np.ndarray, size: int) -> np.ndarray:
+    """float32 (size, size, 3) from a decoded uint8 (H, W, 3) photo: what the backbone's preprocessing receives."""
+    return resizer(size)(image).numpy()
