@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/predict_latency.py [--n 40] [--via http|client|service] [--data ../shared/datasets/animals3]
 
-A throw-away installation in a temp folder (SQLite, Redis db 14 when Redis runs, else the embedded broker;
+A throw-away installation in a temp folder (SQLite, Redis db 14 when Redis runs, else the embedded broker, or
+as --broker says;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
 job trained on a subset of --data, then a long training (7x7 feature maps, endless epochs) started on the `train`
 worker, and --n predictions of different 256 px JPEGs timed end to end:
@@ -28,18 +29,19 @@ from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))
-DEFAULT_DATA = REPO_DIR.parent / "shared" / "datasets" / "animals3"
+SHARED_DIR = Path(os.environ.get("MENAGERIE_SHARED_DIR", REPO_DIR.parent / "shared"))
+DEFAULT_DATA = SHARED_DIR / "datasets" / "animals3"
 WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 
 
 class BenchEnv:
     """A temp installation: environment, migrated database, worker processes, a team, a user, datasets."""
 
-    def __init__(self, redis_db: int = 14, **env):
+    def __init__(self, redis_db: int = 14, broker: str = "auto", **env):
         self.root = Path(tempfile.mkdtemp(prefix="menagerie-bench-"))
         keras_home = self.root / "keras"
         (keras_home / "models").mkdir(parents=True)
-        weights = REPO_DIR.parent / "shared" / "weights" / WEIGHTS_FILE
+        weights = SHARED_DIR / "weights" / WEIGHTS_FILE
         if weights.exists():
             (keras_home / "models" / WEIGHTS_FILE).symlink_to(weights)
         os.environ.update(MENAGERIE_DATA_DIR=str(self.root / "data"), KERAS_HOME=str(keras_home),
@@ -50,7 +52,7 @@ class BenchEnv:
         from tests.environment import redis_available
 
         url = f"redis://127.0.0.1:6379/{redis_db}"
-        if redis_available(url):
+        if broker == "redis" or (broker == "auto" and redis_available(url)):
             import redis
 
             redis.Redis.from_url(url).flushdb()
@@ -144,7 +146,7 @@ def _http_session(bench: BenchEnv, port: int = 8799):
     def up() -> bool:
         try:
             return requests.get(f"http://127.0.0.1:{port}/health/", timeout=1).ok
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow to answer on a busy machine
             return False
 
     wait_for(up, 30, message="gunicorn to answer")
@@ -175,9 +177,11 @@ def main() -> None:
     parser.add_argument("--via", choices=["http", "client", "service"], default="http")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-class", type=int, default=30, help="training photos per class")
+    parser.add_argument("--broker", choices=["auto", "embedded", "redis"], default="auto",
+                        help="auto: Redis (db 14) when it runs, else the embedded default")
     args = parser.parse_args()
 
-    bench = BenchEnv()
+    bench = BenchEnv(broker=args.broker)
     try:
         from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -189,12 +193,12 @@ def main() -> None:
         bench.start_worker("predict")
         dataset = bench.dataset("bench", args.data, args.per_class)
         trained = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
-                                      pooling="avg", head_config={"epochs": 10, "batch_size": 16,
+                                      recipe="article", pooling="avg", head_config={"epochs": 10, "batch_size": 16,
                                                                   "learning_rate": 1e-3})
         bench.wait(trained, lambda j: j.status == JobStatus.SUCCEEDED, 600, "the model to train")
         accuracy = trained.evaluations.get().accuracy
         busy = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
-                                   pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
+                                   recipe="article", pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
         bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
                    "the long training to start")
         print(f"model: job {trained.pk} (test accuracy {accuracy:.3f}); busy: job {busy.pk} training", flush=True)
@@ -230,8 +234,11 @@ def main() -> None:
             prediction = services.prediction_run(job=trained, upload=upload, user=bench.user)
             return (time.perf_counter() - start) * 1000, prediction.status, prediction.latency_ms
 
-        for i, data in enumerate(queries[:args.warmup]):
-            print(f"warm-up {i + 1}: {predict(data, i)[0]:.0f} ms", flush=True)
+        for i, data in enumerate(queries[:args.warmup]):  # through the service: a cold worker may take > 30 s
+            upload = SimpleUploadedFile(f"w{i}.jpg", data, content_type="image/jpeg")
+            start = time.perf_counter()
+            warm = services.prediction_run(job=trained, upload=upload, user=bench.user, timeout=600)
+            print(f"warm-up {i + 1}: {(time.perf_counter() - start) * 1000:.0f} ms ({warm.status})", flush=True)
         times, stored, failures = [], [], 0
         for i, data in enumerate(queries[args.warmup:]):
             elapsed, status, latency = predict(data, i)

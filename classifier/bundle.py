@@ -1,7 +1,7 @@
 """The portable export bundle of a run: one zip that serves the model without this project.
 
 model.keras (decoded RGB uint8 photo of any size -> probabilities: classifier.preprocessing's resize, the backbone,
-the head, calibrated when model.json has a temperature), labels.json (class order), MODEL_CARD.md, TFLite float32
+the head with the run's temperature, as the Predictor), labels.json (class order), MODEL_CARD.md, TFLite float32
 and int8, ONNX, and predict.py (classifier/bundle_predict.py). Every format is converted from the same Keras
 model, which is the app's own computation (build_photo_model), so the bundle answers as the app does.
 """
@@ -22,10 +22,9 @@ FORMAT_FILES = {"keras": "model.keras", "tflite": "model_float32.tflite", "tflit
 REPRESENTATIVE_PHOTOS = 100  # int8 calibration: enough for stable activation ranges, a few seconds per 10
 
 
-def inference_head(head, temperature: float | None = None):
+def inference_head(head):
     """A copy of `head` for serving: Dropout replaced by Identity (the exporters otherwise trace it in training
-    mode, and TFLite has no random ops), and with a temperature, softmax(logits / T): the last Dense's kernel and
-    bias divided by T."""
+    mode, and TFLite has no random ops). The temperature is already in it (model_io.load_head)."""
     import keras
 
     def clone(layer):
@@ -35,12 +34,6 @@ def inference_head(head, temperature: float | None = None):
 
     copy = keras.models.clone_model(head, clone_function=clone)
     copy.set_weights(head.get_weights())
-    if temperature:
-        last = copy.layers[-1]
-        if not isinstance(last, keras.layers.Dense) or last.get_config()["activation"] != "softmax":
-            raise ValueError(f"cannot apply a temperature: the head does not end with a softmax Dense ({last.name})")
-        kernel, bias = last.get_weights()
-        last.set_weights([kernel / temperature, bias / temperature])
     return copy
 
 
@@ -93,9 +86,10 @@ def _tflite(saved_model: Path, photos: list | None) -> bytes:
     return converter.convert()
 
 
-def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, formats: dict, temperature, threshold,
+def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, formats: dict, calibrated: bool,
           created: str) -> str:
     spec, config = run["spec"], run["config"]
+    temperature, threshold = run["calibration"]["temperature"], run["calibration"]["threshold"]
     lines = [f"# Model card: {dataset.get('name') or 'image classifier'}", "",
              f"Exported {created} by Menagerie.", "",
              "## What it does",
@@ -112,11 +106,12 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
         lines.append("| **total** | " + " | ".join(str(sum(counts[s].values())) for s in splits) + " |")
     else:
         lines.append("Photo counts were not recorded with this run.")
-    head = ", ".join(f"{k}={v}" for k, v in config.to_dict().items())
+    head = (", ".join(f"{k}={v}" for k, v in config.to_dict().items()) if config is not None else
+            json.dumps(run.get("chosen")))
     lines += ["", "## Recipe",
-              f"- Recipe: {run.get('recipe') or 'custom (no named recipe recorded)'}",
+              f"- Recipe: {run['recipe']}",
               f"- Backbone: {spec.backbone}, weights {spec.weights or 'random init'}, input {spec.size} px, "
-              f"pooling {spec.pooling or 'none (feature maps)'}, {spec.precision}",
+              f"features {spec.stage}, pooling {spec.pooling or 'none (feature maps)'}, {spec.precision}",
               f"- Head: {head}; best epoch {run.get('best_epoch')}", "", "## Metrics (test split)"]
     if report:
         lines += [f"Accuracy {report['accuracy']:.3f}, macro F1 {report['macro_f1']:.3f}, loss {report['loss']:.4f} "
@@ -127,10 +122,10 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
     else:
         lines.append("No test report was saved with this run.")
     lines += ["", "## Calibration and threshold",
-              f"- Calibration: temperature scaling, T = {temperature:.4g} (built into every format)." if temperature
+              f"- Calibration: temperature scaling, T = {temperature:.4g} (built into every format)." if calibrated
               else "- Calibration: not calibrated (probabilities are the head's softmax).",
               f"- Threshold: answer \"unsure\" when the top probability is below {threshold:.4g} (predict.py does)."
-              if threshold is not None else "- Threshold: none (always the top class)."]
+              if threshold else "- Threshold: none (always the top class)."]
     lines += ["", "## How to call it",
               "Input: ONE decoded photo as uint8 RGB, shape (1, H, W, 3), any H and W (a batch must share one size). "
               "Output: float32 (1, classes) probabilities in the order of labels.json.",
@@ -160,9 +155,8 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
     step = on_step or (lambda message: None)
     run_dir, out = Path(run_dir), Path(out)
     run = load_run(run_dir)
-    temperature, threshold = run.get("temperature"), run.get("threshold")
-    head = inference_head(load_head(run_dir), float(temperature) if temperature else None)
-    model = build_photo_model(run["spec"], head)
+    calibrated = "calibration" in json.loads((run_dir / "model.json").read_text())  # older runs have none
+    model = build_photo_model(run["spec"], inference_head(load_head(run_dir)))
     photos = training_photos(run_dir) if photos is None else list(photos)
     report_path = run_dir / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else None
@@ -194,14 +188,14 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
         except Exception as exc:  # tf2onnx/onnx missing or a conversion error: ship the rest, say why
             formats["onnx"] = f"not included: {type(exc).__name__}: {exc}"
         script = (Path(__file__).parent / "bundle_predict.py").read_text()
-        files["predict.py"] = script.replace("THRESHOLD = None", f"THRESHOLD = {threshold!r}", 1).encode()
+        threshold = float(run["calibration"]["threshold"])
+        files["predict.py"] = script.replace("THRESHOLD = 0.0", f"THRESHOLD = {threshold!r}", 1).encode()
         created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         for name, status in formats.items():
             if name in FORMAT_FILES and FORMAT_FILES[name] in files and status.startswith("ok"):
                 formats[name] = f"{status}, {len(files[FORMAT_FILES[name]]):,} bytes"
         files["MODEL_CARD.md"] = _card(run, dataset=dataset or {}, counts=_dataset_counts(run_dir), report=report,
-                                       formats=formats, temperature=temperature, threshold=threshold,
-                                       created=created).encode()
+                                       formats=formats, calibrated=calibrated, created=created).encode()
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out, suffix=".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in files.items():

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 HERE = Path(__file__).resolve().parent
-THRESHOLD = None  # below this confidence the answer is "unsure"; written by the export (None: no threshold)
+THRESHOLD = 0.0  # below this (calibrated) confidence the answer is "unsure"; written by the export
 FILES = {"keras": "model.keras", "tflite": "model_float32.tflite", "tflite-int8": "model_int8.tflite",
          "onnx": "model.onnx"}
 
@@ -80,7 +80,7 @@ def main() -> None:
         probabilities = np.asarray(model(load_photo(path)), dtype="float64")
         best = int(probabilities.argmax())
         confidence = float(probabilities[best])
-        unsure = THRESHOLD is not None and confidence < THRESHOLD
+        unsure = confidence < THRESHOLD
         print(json.dumps({"photo": str(path), "label": "unsure" if unsure else labels[best],
                           "top": labels[best], "confidence": confidence,
                           "probabilities": {label: float(p) for label, p in zip(labels, probabilities)}}))

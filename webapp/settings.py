@@ -7,6 +7,8 @@ CELERY_BROKER_URL (Redis); see README.md.
 
 import os
 import secrets
+import time
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -35,14 +37,27 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the data folder."""
+    """SECRET_KEY from the environment, else one generated once and kept in the data folder.
+
+    Processes starting together on an empty data folder must agree on one key: the file is created with O_EXCL
+    (exactly one process wins) and mode 0600 from the start, the key is written in one call, and every process
+    then reads the file (a loser waits until the winner has written it)."""
     if env("SECRET_KEY"):
         return env("SECRET_KEY")
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    for _ in range(100):  # the winner writes right after creating; wait up to ~5 s for its key
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.05)
+    raise RuntimeError(f"{key_file} is empty: delete it, or set SECRET_KEY")
 
 
 SECRET_KEY = _secret_key()
@@ -59,6 +74,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from our static files (no inline script, no eval: Plotly.js needs neither for our charts). Styles
+# allow inline: Plotly.js writes style attributes and a <style> element as it draws.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,15 +90,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "webapp.core",
     "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",
+    "webapp.workers_registry",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "webapp.core.middleware.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the "too many failed log-ins" page
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -132,6 +159,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed log-ins for one username, or from one address,
+# that username or address is refused for LOGIN_COOLOFF_MINUTES (429 and a page saying so). Bad API tokens count
+# per address only (webapp/accounts/auth.py). A success resets the count. Failures are rows in the database, so
+# every web process sees them.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("MENAGERIE_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env("MENAGERIE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = "webapp.accounts.auth.lockout_parameters"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "webapp.accounts.auth.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # keep failures only, not a row per successful log-in
+# Behind N reverse proxies (e.g. 1 for nginx in front of gunicorn) the client's address is the N-th from the right
+# of X-Forwarded-For; with 0, REMOTE_ADDR (never trust a header a client can set).
+PROXY_COUNT = int(env("MENAGERIE_PROXY_COUNT", "0"))
+if PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -189,7 +233,11 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 JOB_TIME_LIMIT_SECONDS = int(env("MENAGERIE_JOB_TIME_LIMIT_SECONDS", str(12 * 3600)))
 JOB_HEARTBEAT_SECONDS = float(env("MENAGERIE_JOB_HEARTBEAT_SECONDS", "10"))
 JOB_STALE_SECONDS = float(env("MENAGERIE_JOB_STALE_SECONDS", "120"))
-REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "60"))
+# Workers report themselves (webapp/workers_registry) every WORKER_REPORT_SECONDS; one silent for WORKER_DEAD_SECONDS
+# is gone, and the reaper (every REAPER_INTERVAL_SECONDS) fails what it was running: within ~20 s of a hard kill.
+WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
+WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
+REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
@@ -200,6 +248,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
+        # How often an idle worker looks into the queue folder (kombu's default, 1 s, added ~0.5-1 s to every
+        # prediction); a look is one listdir, so 20 a second cost little CPU.
+        "polling_interval": float(env("MENAGERIE_BROKER_POLL_SECONDS", "0.05")),
     }
     CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", f"file://{BROKER_DIR / 'results'}")
     for folder in ("queue", "control", "results"):
@@ -230,9 +281,12 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
-CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS},
+CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)
+    "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS,
+                        "options": {"expires": max(REAPER_INTERVAL_SECONDS, 30)}},
 }
+# Pool processes load TensorFlow when they start (workers/presence.py), which takes longer than Celery's 4 s.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING = {

@@ -1,14 +1,15 @@
 """The Celery app, configured from Django settings (every CELERY_* setting).
 
 Start workers with `celery -A workers worker -Q train` (long work) or `-Q predict` (short work), and one
-`celery -A workers beat` (the stale-job reaper's schedule) per installation.
+`celery -A workers beat` (the reaper's schedule) per installation. Workers report themselves to the registry
+(workers/presence.py, webapp/workers_registry) through the signals below.
 """
 
 import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
@@ -17,6 +18,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"], related_name="tasks")
 
 logger = logging.getLogger(__name__)
+_reporter = None  # this worker's workers.presence.Reporter (main process)
 
 
 @worker_init.connect
@@ -27,11 +29,57 @@ def _keras_home(**kwargs):
     os.environ["KERAS_HOME"] = str(settings.KERAS_HOME)
 
 
+@worker_init.connect
+def _register(sender=None, **kwargs):
+    """Before the pool forks and before any task: register in the worker registry, and fail what an earlier
+    process under this name left running (it was killed; a Celery node name runs once at a time)."""
+    global _reporter
+    from django.db import connection
+
+    from workers.presence import Reporter
+
+    queues = sorted(queue.name for queue in sender.app.amqp.queues.consume_from.values())
+    _reporter = Reporter(sender.hostname, queues)
+    try:
+        from webapp.experiments import services
+
+        takeover = _reporter.earlier_process_gone()
+        _reporter.register()
+        reaped = services.jobs_reap_orphaned(worker_names=[sender.hostname]) if takeover else []
+        if not takeover:
+            logger.warning("another live worker is named %s: give each worker its own -n name", sender.hostname)
+        if reaped:
+            logger.warning("failed the jobs an earlier %s left running: %s", sender.hostname, reaped)
+    except Exception:  # noqa: BLE001 - e.g. no migrated database yet; the reporter registers later
+        logger.exception("registering worker %s failed", sender.hostname)
+    finally:
+        connection.close()
+
+
+@worker_process_init.connect
+def _warm_up(sender=None, **kwargs):
+    """Each pool process loads TensorFlow at start (sender: the worker's name), so 'ready' means warm."""
+    from workers.presence import warm_up
+
+    warm_up(sender)
+
+
+@worker_shutdown.connect
+def _unregister(**kwargs):
+    if _reporter is not None:
+        try:
+            _reporter.stop()
+        except Exception:  # noqa: BLE001 - the registry sees it gone when its reports stop
+            logger.exception("marking worker %s stopped failed", _reporter.name)
+
+
 @worker_ready.connect
 def _reap_at_start(**kwargs):
     """A worker coming back after a crash fails the jobs it (or another dead worker) left running."""
     from django.db import connection
 
+    if _reporter is not None:
+        _reporter.start()
     try:
         from workers.pipeline import reap
 

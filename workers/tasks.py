@@ -44,12 +44,12 @@ def job_extract_chunks(self, job_id: int) -> int:
     return help_extract(job_id, worker=self.request.hostname or socket.gethostname())
 
 
-@app.task(name="workers.tasks.evaluation_run")
-def evaluation_run(evaluation_id: int) -> str:
+@app.task(name="workers.tasks.evaluation_run", bind=True)
+def evaluation_run(self, evaluation_id: int) -> str:
     """Score a finished job on another dataset with the same classes."""
     from workers.pipeline import run_evaluation
 
-    return run_evaluation(evaluation_id)
+    return run_evaluation(evaluation_id, worker=self.request.hostname or socket.gethostname())
 
 
 @app.task(name="workers.tasks.prediction_run", ignore_result=False)
@@ -81,7 +81,7 @@ def prediction_run(prediction_id: int) -> dict:
 
 @app.task(name="workers.tasks.reap_stale_jobs")
 def reap_stale_jobs() -> list[int]:
-    """Fail running jobs whose heartbeat went stale (their worker died); run by celery beat."""
+    """Fail running jobs whose worker is gone (registry) or whose heartbeat went stale; run by celery beat."""
     from workers.pipeline import reap
 
     return reap()

@@ -8,6 +8,13 @@ import pytest
 from tests.shared import REPO_DIR
 
 CHROMIUM = "/usr/bin/chromium"
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(
+    e.violatedDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
 
 
 def artifacts_dir() -> Path:
@@ -52,15 +59,27 @@ def page(chromium, live_server):
         return route.abort()
 
     context.route("**/*", guard)
+    # Every page reports Content-Security-Policy violations (blocked scripts, styles, eval) into a list.
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
-    errors = []
+    errors, csp_console = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: "Content Security Policy" in message.text and csp_console.append(message.text))
     page.outside_requests = outside
     page.js_errors = errors
+    page.csp_violations = lambda: page.evaluate("window.__cspViolations || []") + csp_console
+
+    def clear_csp_violations():  # for a test that provokes one on purpose
+        csp_console.clear()
+        page.evaluate("window.__cspViolations = []")
+
+    page.clear_csp_violations = clear_csp_violations
     yield page
+    violations = csp_console + (page.evaluate("window.__cspViolations || []") if not page.is_closed() else [])
     context.close()
     assert not outside, f"requests left the server: {outside}"
     assert not errors, f"JavaScript errors: {errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture

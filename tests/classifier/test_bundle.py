@@ -82,13 +82,13 @@ def _answers(folder, photos) -> dict:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    """A tiny run with a temperature and a threshold in model.json (as calibration writes them), exported."""
+    """A tiny run with a stronger temperature and a higher threshold than its own calibration found, exported."""
     root = tmp_path_factory.mktemp("bundle")
     data = make_class_folders(root / "data", per_class=8)
     run_cli("train", data, "--out", root / "run", "--cache", root / "cache", "--split", "0.5,0.25,0.25", *TINY)
     meta = json.loads((root / "run" / "model.json").read_text())
-    (root / "run" / "model.json").write_text(json.dumps(meta | {"temperature": TEMPERATURE,
-                                                                 "threshold": THRESHOLD}))
+    (root / "run" / "model.json").write_text(json.dumps(meta | {"calibration": {"temperature": TEMPERATURE,
+                                                                                 "threshold": THRESHOLD}}))
     output = run_cli("export", root / "run", "--out", root / "bundle.zip")
     folder, photos = _unzip(root / "bundle.zip", root / "unzipped"), _photos(root / "photos")
     return {"root": root, "run": root / "run", "zip": root / "bundle.zip", "output": output, "folder": folder,
@@ -108,18 +108,19 @@ def test_the_zip_holds_every_format_labels_a_model_card_and_predict_py(bundle):
 
 @pytest.mark.parametrize("fmt", list(FORMAT_FILES))
 def test_each_format_in_a_fresh_process_answers_as_the_app(bundle, fmt):
-    photos = bundle["photos"]
     got = bundle["answers"][fmt]
-    app = Predictor.from_run_dir(bundle["run"]).predict(photos)
+    app = Predictor.from_run_dir(bundle["run"])
     labels = json.loads((bundle["folder"] / "labels.json").read_text())
-    assert [labels[i] for i in got.argmax(1)] == [a["label"] for a in app] == ["red", "green", "blue", "blue"]
-    # The bundle is calibrated: softmax(logits / T), computed here from the app's own uncalibrated model.
-    run = load_run(bundle["run"])
-    model = build_full_model(run["spec"], load_head(bundle["run"]))
-    raw = model.predict(np.stack([resize_image(load_image(p), run["spec"].size) for p in photos]), verbose=0)
-    expected = np.exp(np.log(raw) / TEMPERATURE)
-    expected /= expected.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(got, expected, atol=TOLERANCE[fmt])
+    assert labels == app.class_names
+    assert [labels[i] for i in got.argmax(1)] == [a["label"] for a in app.predict(bundle["photos"])] == [
+        "red", "green", "blue", "blue"]
+    # Calibrated like the app (T = 2): the uncalibrated head would differ by far more than the tolerance.
+    calibrated = app.probabilities(bundle["photos"])
+    np.testing.assert_allclose(got, calibrated, atol=TOLERANCE[fmt])
+    raw = build_full_model(load_run(bundle["run"])["spec"],
+                           load_head(bundle["run"], calibrated=False))
+    uncalibrated = raw.predict(np.stack([resize_image(load_image(p), 32) for p in bundle["photos"]]), verbose=0)
+    assert np.abs(uncalibrated - calibrated).max() > 0.02
 
 
 def test_predict_py_prints_the_decision_and_unsure_below_the_threshold(bundle):
@@ -129,7 +130,8 @@ def test_predict_py_prints_the_decision_and_unsure_below_the_threshold(bundle):
     assert [r["top"] for r in rows] == ["red", "green", "blue", "blue"]
     np.testing.assert_allclose([list(r["probabilities"].values()) for r in rows], bundle["answers"]["onnx"],
                                atol=1e-6)
-    assert [r["label"] for r in rows] == [r["top"] if r["confidence"] >= THRESHOLD else "unsure" for r in rows]
+    app = Predictor.from_run_dir(bundle["run"]).predict(bundle["photos"])
+    assert [r["label"] == "unsure" for r in rows] == [a["decision"] == "unsure" for a in app]
     assert any(r["label"] == "unsure" for r in rows)  # T = 2 keeps the tiny model below 0.99
 
 

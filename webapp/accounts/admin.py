@@ -5,7 +5,7 @@ from webapp.accounts.models import ApiToken
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at"]
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "prefix"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]

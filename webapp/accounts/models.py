@@ -26,21 +26,28 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token never expires")
 
     class Meta:
         ordering = ["-created_at"]
+        # Site-wide permissions live on the accounts app (webapp/accounts/permissions.py).
+        permissions = [("view_all_teams", "Can see every team's datasets, jobs and models")]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def create_for(cls, *, user, name: str) -> tuple["ApiToken", str]:
+    def create_for(cls, *, user, name: str, expires_at=None) -> tuple["ApiToken", str]:
         """Create a token; returns it with the plain key (never stored)."""
         key = secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, name=name, prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=hash_token_key(key)
+            user=user, name=name, prefix=key[:TOKEN_PREFIX_LENGTH], key_hash=hash_token_key(key), expires_at=expires_at
         )
         return token, key
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
     def touch(self) -> None:
         """Record use, at most once a minute (no write per request for a busy script)."""

@@ -9,6 +9,8 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
 from django.utils._os import safe_join
 
+from webapp.accounts.permissions import sees_all_teams
+
 # datasets/<dataset id>/images|thumbs/<hash[:2]>/<hash><ext> (webapp.datasets.models.image_storage_name)
 DATASET_FILE = re.compile(
     r"datasets/(?P<dataset_id>[0-9]{1,18})/(?:images|thumbs)/[0-9a-f]{2}/(?P<hash>[0-9a-f]{64})[^/]*"
@@ -28,7 +30,7 @@ def health(request):
 
 
 def media(request, path):
-    """Uploaded photos and thumbnails, only for the team that owns them (staff: all); never a public folder."""
+    """Uploaded photos and thumbnails, only for the team that owns them; never a public folder."""
     if not _media_visible_to(request.user, path):
         raise Http404
     try:
@@ -36,9 +38,11 @@ def media(request, path):
     except SuspiciousFileOperation:  # the path leaves MEDIA_ROOT
         raise Http404
     try:
-        return FileResponse(open(full_path, "rb"))
+        response = FileResponse(open(full_path, "rb"))
     except (FileNotFoundError, IsADirectoryError):
         raise Http404
+    response["Cache-Control"] = "private, max-age=3600"  # a team's photo: never kept by a shared cache
+    return response
 
 
 def _media_visible_to(user, path: str) -> bool:
@@ -57,4 +61,4 @@ def _media_visible_to(user, path: str) -> bool:
         ).exists()
     if parts[0] == "predictions":
         return predictions_for_user(user).filter(file=path).exists()
-    return user.is_staff
+    return sees_all_teams(user)

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
 
+from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Label, Split
 from webapp.datasets.importing.archive import MiB
 
@@ -19,12 +20,12 @@ class DatasetImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Group.objects.all() if user.is_staff else user.groups.all()
+        teams = Group.objects.all() if sees_all_teams(user) else user.groups.all()
         self.fields["team"].queryset = teams.order_by("name")
         default = settings.DATASETS_SPLIT_FRACTIONS
         self.fields["validation_percent"].initial = round(default[1] * 100)
         self.fields["test_percent"].initial = round(default[2] * 100)
-        if not user.is_staff and not user.groups.exists():
+        if not sees_all_teams(user) and not user.groups.exists():
             self.fields["team"].help_text = "You are in no team yet: ask an administrator to add you to one."
 
     def clean_name(self):

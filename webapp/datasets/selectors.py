@@ -3,18 +3,20 @@
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image, Label, Split
 
 IMBALANCE_RATIO = 3  # warn when the largest class has more than this many times the smallest one's images
 
 
 def datasets_for_user(user) -> QuerySet[Dataset]:
-    """Datasets of the user's teams; staff see all. Anything else is a 404 for the views."""
+    """Datasets of the user's teams (superusers and the "view all teams" permission: all). Anything else is a 404
+    for the views."""
     datasets = Dataset.objects.select_related("team")
-    if user.is_staff:
-        return datasets
     if not user.is_authenticated:
         return datasets.none()
+    if sees_all_teams(user):
+        return datasets
     return datasets.filter(team__in=user.groups.all())
 
 

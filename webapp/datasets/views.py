@@ -2,6 +2,7 @@ import csv
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -94,8 +95,8 @@ def import_rejections(request, pk):
 @require_POST
 def dataset_delete(request, pk):
     dataset = _get_dataset_for_user(request, pk)
-    if not request.user.is_staff:
-        raise Http404
+    if not request.user.has_perm("datasets.delete_dataset"):
+        raise PermissionDenied("Deleting a dataset needs the permission to delete datasets.")
     try:
         services.dataset_delete(dataset=dataset)
     except ProtectedError:

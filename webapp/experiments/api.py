@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.auth import authenticate_request
+from webapp.accounts.auth import TooManyFailures, authenticate_request, too_many_failures_response
 from webapp.accounts.models import ApiToken
 from webapp.experiments import selectors, services
 from webapp.experiments.forms import ApiPredictForm, ApiTokenForm
@@ -28,7 +28,10 @@ def _csrf_failure(request):
 
 def _api_user(request):
     """(user, error response): token or session user; 401 JSON when neither is valid, 403 on a CSRF failure."""
-    user, via_token = authenticate_request(request)
+    try:
+        user, via_token = authenticate_request(request)
+    except TooManyFailures:
+        return None, too_many_failures_response()
     if not user.is_authenticated:
         message = "Invalid token." if via_token else "Authentication required: send 'Authorization: Token <key>'."
         response = JsonResponse({"error": message}, status=401)
@@ -54,6 +57,8 @@ def _prediction_json(prediction) -> dict:
         "file": prediction.original_name,
         "label": prediction.label or None,
         "confidence": prediction.confidence,
+        # "unsure": the calibrated confidence is below the model's threshold; label is then only the top candidate
+        "decision": prediction.decision or None,
         "probabilities": prediction.probabilities,
         "latency_ms": prediction.latency_ms,
         "error": prediction.error_message or None,
@@ -94,7 +99,8 @@ def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     context = {}
     if request.method == "POST" and form.is_valid():
-        token, key = ApiToken.create_for(user=request.user, name=form.cleaned_data["name"])
+        token, key = ApiToken.create_for(user=request.user, name=form.cleaned_data["name"],
+                                         expires_at=form.expires_at())
         context = {"new_token": token, "new_key": key}
         form = ApiTokenForm()
     context |= {

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 
+from webapp.core.ids import parse_id, parse_ids
 from webapp.datasets.models import Image
 from webapp.experiments import selectors
 from webapp.experiments.models import EpochMetric, Evaluation, EvaluationStatus, JobStatus
@@ -77,7 +78,7 @@ def estimate_for_form(form, *, user) -> dict | None:
     else:
         queryset = form.fields["dataset"].queryset
         dataset_id = form.initial.get("dataset")
-        dataset = (queryset.filter(pk=dataset_id).first() if str(dataset_id or "").isdigit() else None)
+        dataset = queryset.filter(pk=dataset_id).first() if parse_id(dataset_id) else None
         values = {name: form[name].initial for name in field_names} | {"dataset": dataset or queryset.first()}
     if not values.get("dataset") or not values.get("backbone"):
         return None
@@ -90,7 +91,8 @@ def estimate_for_form(form, *, user) -> dict | None:
 def pick_evaluation(job, evaluation_id: str | None) -> Evaluation | None:
     """The evaluation to show: the one asked for (a re-evaluation), else the job's own test split's."""
     if evaluation_id:
-        if not str(evaluation_id).isdigit():
+        evaluation_id = parse_id(evaluation_id)
+        if evaluation_id is None:
             return None
         return get_object_or_404(job.evaluations.select_related("dataset"), pk=evaluation_id)
     return job.evaluations.select_related("dataset").filter(is_job_test_split=True).first()
@@ -122,9 +124,17 @@ def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
     report = evaluation.report or {}
     class_names = report.get("class_names") or [row["label"] for row in report.get("per_class", [])]
     gallery = _gallery(evaluation, report.get("misclassified", []))
+    calibration = report.get("calibration") or {}
+    search = report.get("search") or {}
     return {
         "per_class": report.get("per_class", []),
         "class_names": class_names,
+        "recipe": report.get("recipe", ""),
+        "trials": search.get("trials", []),
+        "chosen": search.get("chosen"),
+        "calibration": calibration,
+        "reliability": {"before": calibration.get("reliability_before"),
+                        "after": calibration.get("reliability_after")} if calibration else None,
         "gallery": gallery,
         "misclassified_count": len(report.get("misclassified", [])),
         "chart": {
@@ -214,7 +224,7 @@ def latest_succeeded_job_id(user) -> int | None:
 
 
 def shown_predictions(predictions, shown: str) -> list:
-    ids = [int(part) for part in shown.split(",") if part.strip().isdigit()][:50]
+    ids = parse_ids(shown, limit=50)
     if not ids:
         return []
     found = {prediction.pk: prediction for prediction in predictions.filter(pk__in=ids)}

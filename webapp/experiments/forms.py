@@ -1,11 +1,15 @@
 """Forms only validate: they turn request data into the arguments of a service call."""
 
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
+from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
@@ -32,6 +36,12 @@ def value_example(cast) -> str:
 
 class JobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None, help_text="Only your team's datasets are listed.")
+    recipe = forms.ChoiceField(
+        choices=[("recommended", "Recommended: searched head on the last block, fine-tuned where it pays"),
+                 ("article", "Article: the article's head on 7×7 maps (the settings below)")],
+        initial="recommended", required=False,
+        help_text="Recommended chooses its head by cross-validation and ignores pooling and the head settings.",
+    )
     backbone = forms.ChoiceField(help_text="Pretrained convolutional base whose bottleneck features are used.")
     weights = forms.ChoiceField(
         choices=[("imagenet", "ImageNet (pretrained)"), ("none", "None: random initialisation (for quick tests)")],
@@ -78,6 +88,9 @@ class JobForm(forms.Form):
         self.fields["backbone"].choices = selectors.backbone_choices()
         self.fields["backbone"].initial = "vgg16"
 
+    def clean_recipe(self):
+        return self.cleaned_data["recipe"] or "recommended"
+
     def clean_hidden(self):
         sizes = _number_list(self.cleaned_data["hidden"], int, "layer size")
         if any(not 1 <= size <= 8192 for size in sizes) or len(sizes) > 8:
@@ -108,7 +121,8 @@ class JobForm(forms.Form):
     def job_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
-            "dataset": data["dataset"], "backbone": data["backbone"], "weights": data["weights"],
+            "dataset": data["dataset"], "recipe": data["recipe"], "backbone": data["backbone"],
+            "weights": data["weights"],
             "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
             "head_config": self.head_config(),
         }
@@ -197,7 +211,7 @@ class ApiPredictForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    jobs = forms.ModelMultipleChoiceField(queryset=None)
+    jobs = IdsMultipleChoiceField(queryset=None)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -214,6 +228,12 @@ class CompareForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'.")
+    expires_in_days = forms.IntegerField(label="Expires after (days)", required=False, min_value=1, max_value=3650,
+                                         help_text="Empty: the token works until you revoke it.")
+
+    def expires_at(self):
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=days) if days else None
 
 
 def job_label(job) -> str:

@@ -3,15 +3,16 @@
 from django.conf import settings
 from django.db.models import QuerySet
 
+from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image
 from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, Prediction, TrainingJob
 
 
 def _visible(queryset: QuerySet, user, dataset_path: str) -> QuerySet:
-    """Rows whose dataset belongs to one of the user's teams (staff see everything)."""
+    """Rows whose dataset belongs to one of the user's teams (superusers and "view all teams": everything)."""
     if not user or not user.is_authenticated:
         return queryset.none()
-    if user.is_staff:
+    if sees_all_teams(user):
         return queryset
     return queryset.filter(**{f"{dataset_path}__team__in": user.groups.all()})
 

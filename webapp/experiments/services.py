@@ -21,9 +21,12 @@ from classifier.files import content_hash
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    ChunkStatus,
     EpochMetric,
     Evaluation,
     EvaluationStatus,
+    ExtractionChunk,
     JobImage,
     JobStatus,
     Prediction,
@@ -43,11 +46,14 @@ WORKER_DIED_MESSAGE = (
 
 
 def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precision: str, head_config: dict,
-                           input_size: int | None) -> dict:
+                           input_size: int | None, recipe: str = "recommended") -> dict:
     """The head config normalised by classifier.head.HeadConfig (plain data, no TF); ValidationError if bad."""
     from classifier.backbones import BACKBONES, POOLINGS, PRECISIONS
     from classifier.head import HeadConfig
+    from classifier.recipes import RECIPES
 
+    if recipe not in RECIPES:
+        raise ValidationError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
     if backbone not in BACKBONES:
         raise ValidationError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}.")
     if weights not in ("imagenet", "none"):
@@ -84,17 +90,19 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
 
 @transaction.atomic
 def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagenet", pooling: str = "",
-               precision: str = "float32", head_config: dict | None = None,
+               precision: str = "float32", head_config: dict | None = None, recipe: str = "recommended",
                input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
-    """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits."""
+    """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits.
+    `recipe` "article" trains head_config on the (pooling) features; "recommended" ignores both."""
     from workers.tasks import job_run
 
     config = _validate_job_settings(backbone=backbone, weights=weights, pooling=pooling or "",
-                                    precision=precision, head_config=head_config or {}, input_size=input_size)
+                                    precision=precision, head_config=head_config or {}, input_size=input_size,
+                                    recipe=recipe)
     images = _snapshot_images(dataset)
     job = TrainingJob.objects.create(
         dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
-        input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
+        recipe=recipe, input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
         retry_of=retry_of,
     )
     seen = set()
@@ -127,7 +135,7 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
     """A new job with the same settings on the dataset's current images."""
     return job_create(dataset=job.dataset, user=user, backbone=job.backbone, weights=job.weights,
                       pooling=job.pooling, precision=job.precision, head_config=job.head_config,
-                      input_size=job.input_size, retry_of=job)
+                      recipe=job.recipe, input_size=job.input_size, retry_of=job)
 
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
@@ -204,7 +212,10 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
     except Exception as exc:  # noqa: BLE001 - TimeoutError, or the result backend itself failing
         logger.warning("prediction %s: waiting for the result failed: %r", prediction.pk, exc)
     finally:
-        result.forget()
+        try:
+            result.forget()
+        except OSError:  # the embedded (file) backend has no result file when the wait timed out
+            pass
     prediction.refresh_from_db()
     if prediction.status == PredictionStatus.PENDING:
         prediction_fail(prediction_id=prediction.pk,
@@ -314,9 +325,43 @@ def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
     return reaped
 
 
-def evaluation_claim(*, evaluation_id: int) -> bool:
+def jobs_reap_orphaned(*, worker_names: list[str] | None = None) -> list[int]:
+    """Fail running jobs and evaluations whose claiming worker is gone, as the worker registry knows it (no report
+    for WORKER_DEAD_SECONDS, or stopped), or of `worker_names`; release the extraction chunks gone workers held,
+    so the job's own worker redoes them at once, and drop the unfinished chunks of jobs that ended.
+
+    Faster than jobs_reap_stale (seconds, not minutes); that one stays for workers the registry never saw.
+    A job whose cancel was asked for ends cancelled instead. Returns the ids of the jobs reaped."""
+    from webapp.workers_registry.selectors import gone_worker_names
+
+    gone = gone_worker_names() if worker_names is None else list(worker_names)
+    reaped = []
+    if gone:
+        claimed = Q(status__in=ACTIVE_STATUSES, worker__in=gone)
+        for job in TrainingJob.objects.filter(claimed).only("pk", "cancel_requested", "worker"):
+            if job.cancel_requested:
+                changed = job_mark_cancelled(job_id=job.pk)
+            else:
+                changed = TrainingJob.objects.filter(claimed, pk=job.pk).update(
+                    status=JobStatus.FAILED, error_message=WORKER_DIED_MESSAGE, finished_at=timezone.now()
+                )
+            if changed:
+                logger.warning("reaped job %s: its worker %s is gone", job.pk, job.worker)
+                reaped.append(job.pk)
+        Evaluation.objects.filter(status=EvaluationStatus.RUNNING, worker__in=gone).update(
+            status=EvaluationStatus.FAILED, finished_at=timezone.now(),
+            error_message=WORKER_DIED_MESSAGE.replace("this job", "this evaluation"),
+        )
+        ExtractionChunk.objects.filter(status=ChunkStatus.RUNNING, worker__in=gone).update(
+            status=ChunkStatus.PENDING, worker=""
+        )
+    ExtractionChunk.objects.filter(job__status__in=FINISHED_STATUSES).exclude(status=ChunkStatus.DONE).delete()
+    return reaped
+
+
+def evaluation_claim(*, evaluation_id: int, worker: str = "") -> bool:
     return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.QUEUED).update(
-        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now()
+        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now(), worker=worker
     ))
 
 
@@ -346,7 +391,8 @@ def prediction_succeed(*, prediction_id: int, result: dict) -> bool:
     latency = (now - prediction.created_at).total_seconds() * 1000 if prediction else None
     return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
         status=PredictionStatus.SUCCEEDED, label=result["label"], confidence=result["confidence"],
-        probabilities=result["probabilities"], latency_ms=latency, finished_at=now,
+        decision=result.get("decision", ""), probabilities=result["probabilities"], latency_ms=latency,
+        finished_at=now,
     ))
 
 

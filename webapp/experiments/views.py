@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.core.ids import parse_id
 from webapp.experiments import charts, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
 from webapp.experiments.models import TrainingJob
@@ -22,10 +23,15 @@ def _get_job_for_user(user, pk) -> TrainingJob:
     return get_object_or_404(selectors.jobs_for_user(user).select_related("dataset", "created_by"), pk=pk)
 
 
+def _can_cancel(user, job) -> bool:
+    """A job is cancelled by the person who started it, or by a team member allowed to change jobs."""
+    return job.created_by_id == user.pk or user.has_perm("experiments.change_trainingjob")
+
+
 def _check_can_cancel(user, job) -> None:
-    """A job is cancelled by the person who started it, or by staff."""
-    if not (user.is_staff or job.created_by_id == user.pk):
-        raise PermissionDenied("Only the person who started this job, or staff, can cancel it.")
+    if not _can_cancel(user, job):
+        raise PermissionDenied("Only the person who started this job, or someone allowed to change jobs, can "
+                               "cancel it.")
 
 
 def _error_text(error: ValidationError) -> str:
@@ -40,7 +46,7 @@ def job_list(request):
 
 
 def job_new(request):
-    initial = {"dataset": request.GET.get("dataset")}
+    initial = {"dataset": parse_id(request.GET.get("dataset"))}
     form = JobForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,7 +81,7 @@ def job_detail(request, pk):
         "result": charts.evaluation_context(evaluation, job=job),
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
-        "can_cancel": request.user.is_staff or job.created_by_id == request.user.pk,
+        "can_cancel": _can_cancel(request.user, job),
         "duration": charts.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
@@ -169,8 +175,8 @@ def compare(request):
 
 
 def predict(request):
-    form = PredictForm(request.POST or None, request.FILES or None, user=request.user,
-                       initial={"job": request.GET.get("job") or charts.latest_succeeded_job_id(request.user)})
+    initial = {"job": parse_id(request.GET.get("job")) or charts.latest_succeeded_job_id(request.user)}
+    form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         job = form.cleaned_data["job"]
         done = [

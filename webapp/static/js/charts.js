@@ -23,6 +23,13 @@
     };
   }
 
+  /* The one place that makes chart text from user-given strings (class, dataset and job names): Plotly renders
+     a subset of HTML in labels, legends and hovers (<a href> as a live link, <b> as bold, &amp; as "&"), so
+     escape it; Plotly shows the escaped entities as the characters. Every chart below passes names through it. */
+  function plotlyText(value) {
+    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
   /* Plotly's responsive resize takes the container's height, so pin it to the figure's own height first
      (otherwise a window resize shrinks every chart to the container's min-height). */
   function draw(el, traces, layout) {
@@ -69,9 +76,9 @@
       last = Math.max(last, lastEpoch(job.epochs));
       var color = SERIES[i % SERIES.length];
       var x = values(job.epochs, "epoch");
-      traces.push({ x: x, y: values(job.epochs, "val_" + metric), name: job.name + " validation",
+      traces.push({ x: x, y: values(job.epochs, "val_" + metric), name: plotlyText(job.name) + " validation",
         mode: "lines+markers", line: { color: color }, legendgroup: String(job.id) });
-      traces.push({ x: x, y: values(job.epochs, metric), name: job.name + " training",
+      traces.push({ x: x, y: values(job.epochs, metric), name: plotlyText(job.name) + " training",
         mode: "lines", line: { color: color, dash: "dot" }, legendgroup: String(job.id) });
     });
     var layout = baseLayout(metric === "accuracy" ? "Accuracy" : "Loss", metric, last);
@@ -82,9 +89,10 @@
     return draw(el, traces, layout);
   }
 
-  /* Confusion matrix heatmap, first class on top; mode "normalized" (row shares) or "raw" (counts). */
+  /* Confusion matrix heatmap, first class on top; mode "normalized" (row shares) or "raw" (counts). A click's
+     point.pointNumber is [true index, predicted index] into data.class_names. */
   function confusion(el, data, mode) {
-    var names = data.class_names;
+    var names = data.class_names.map(plotlyText);
     var z = mode === "raw" ? data.confusion : data.confusion_normalized;
     var text = z.map(function (row) {
       return row.map(function (v) { return mode === "raw" ? String(v) : (v * 100).toFixed(0) + "%"; });
@@ -100,27 +108,50 @@
     };
     var layout = {
       font: FONT, height: Math.max(320, 90 + 44 * n), margin: { l: 110, r: 20, t: 20, b: 100 },
-      xaxis: { title: { text: "predicted" }, side: "bottom", tickangle: n > 6 ? -40 : 0, showgrid: false },
-      yaxis: { title: { text: "true" }, autorange: "reversed", showgrid: false },
+      xaxis: { title: { text: "predicted" }, type: "category", side: "bottom", tickangle: n > 6 ? -40 : 0,
+               showgrid: false },
+      yaxis: { title: { text: "true" }, type: "category", autorange: "reversed", showgrid: false },
       plot_bgcolor: "#d6dbe1",
     };
     return draw(el, [trace], layout);
   }
 
+  /* Reliability diagram: accuracy per confidence bin before and after temperature scaling, and the diagonal. */
+  function reliability(el, data) {
+    function series(curve, name, color) {
+      return { type: "scatter", mode: "lines+markers", name: name, x: curve.confidence, y: curve.accuracy,
+               text: curve.count.map(function (c) { return c + " photos"; }), line: { color: color },
+               hovertemplate: "confidence %{x:.2f}, accuracy %{y:.2f} (%{text})<extra>" + name + "</extra>" };
+    }
+    var traces = [
+      { type: "scatter", mode: "lines", name: "perfect", x: [0, 1], y: [0, 1], hoverinfo: "skip",
+        line: { color: "#8a939e", dash: "dot" } },
+      series(data.before, "before calibration", COLORS.val),
+      series(data.after, "after calibration", COLORS.train),
+    ];
+    var layout = baseLayout("Reliability", "accuracy", 1);
+    layout.xaxis = { title: { text: "confidence" }, range: [0, 1.02] };
+    layout.yaxis = { title: { text: "accuracy" }, range: [0, 1.02] };
+    return draw(el, traces, layout);
+  }
+
   /* Per-class probabilities of one photo, the decision highlighted. */
   function probabilities(el, labels, probs, decision) {
     var trace = {
-      type: "bar", orientation: "h", x: probs, y: labels,
+      type: "bar", orientation: "h", x: probs, y: labels.map(plotlyText),
       marker: { color: labels.map(function (l) { return l === decision ? COLORS.best : "#8aa6c1"; }) },
       text: probs.map(function (p) { return (p * 100).toFixed(1) + "%"; }), textposition: "auto",
       hovertemplate: "%{y}: %{text}<extra></extra>",
     };
     var layout = {
       font: FONT, height: Math.max(160, 50 + 26 * labels.length), margin: { l: 100, r: 16, t: 8, b: 36 },
-      xaxis: { range: [0, 1], tickformat: ".0%" }, yaxis: { autorange: "reversed" },
+      xaxis: { range: [0, 1], tickformat: ".0%" }, yaxis: { type: "category", autorange: "reversed" },
     };
     return draw(el, [trace], layout);
   }
 
-  window.MenagerieCharts = { curves: curves, compare: compare, confusion: confusion, probabilities: probabilities };
+  window.MenagerieCharts = {
+    curves: curves, compare: compare, confusion: confusion, probabilities: probabilities, plotlyText: plotlyText,
+    reliability: reliability,
+  };
 })();

@@ -134,6 +134,11 @@
     if (!document.hidden && config.evaluation_status_url) pollEvaluation();
   });
 
+  /* Reliability diagram (calibration), when the evaluation has one. */
+  var reliabilityData = readJson("reliability-data");
+  var reliabilityEl = document.getElementById("reliability-chart");
+  if (reliabilityData && reliabilityEl && reliabilityData.before) MenagerieCharts.reliability(reliabilityEl, reliabilityData);
+
   /* Confusion matrix and gallery filter. */
   var confusionData = readJson("confusion-data");
   var gallery = document.getElementById("gallery");
@@ -171,8 +176,9 @@
       if (el.dataset.clickBound) return;
       el.dataset.clickBound = "1";
       el.on("plotly_click", function (event) {
-        var point = event.points && event.points[0];
-        if (point) filterGallery(String(point.y), String(point.x));
+        var point = event.points && event.points[0];  // its x and y are escaped: take the names by index
+        if (point) filterGallery(confusionData.class_names[point.pointNumber[0]],
+                                 confusionData.class_names[point.pointNumber[1]]);
       });
     });
   }

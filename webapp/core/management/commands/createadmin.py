@@ -4,13 +4,16 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
     help = (
-        "Create the first admin user when there is none. The password comes from MENAGERIE_ADMIN_PASSWORD, "
-        "or is generated and printed once. The admin joins the default team (MENAGERIE_TEAM, default 'Team')."
+        "Create the first admin user when there is none. The password comes from MENAGERIE_ADMIN_PASSWORD "
+        "(checked by the password validators), or is generated and printed once. The admin joins the default "
+        "team (MENAGERIE_TEAM, default 'Team')."
     )
 
     def add_arguments(self, parser):
@@ -21,9 +24,16 @@ class Command(BaseCommand):
         if users.objects.filter(is_superuser=True).exists():
             self.stdout.write("An admin user exists already; nothing to do.")
             return
-        password = os.environ.get("MENAGERIE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        given = os.environ.get("MENAGERIE_ADMIN_PASSWORD")
+        password = given or secrets.token_urlsafe(12)
+        try:
+            validate_password(password, users(username=username))
+        except ValidationError as error:
+            raise CommandError(
+                "MENAGERIE_ADMIN_PASSWORD is too weak: " + " ".join(error.messages) + " No user was created."
+            )
         admin = users.objects.create_superuser(username=username, email="", password=password)
         team, _ = Group.objects.get_or_create(name=settings.DATASETS_DEFAULT_TEAM)
         admin.groups.add(team)
-        shown = password if not os.environ.get("MENAGERIE_ADMIN_PASSWORD") else "(from MENAGERIE_ADMIN_PASSWORD)"
+        shown = "(from MENAGERIE_ADMIN_PASSWORD)" if given else password
         self.stdout.write(self.style.SUCCESS(f"Created admin user {username!r} with password {shown}"))

@@ -1,0 +1,149 @@
+"""One archive of everything that is not rebuilt: the database as a portable JSON dump (Django's dumpdata, any
+database engine) and the files its rows own (photos, thumbnails, prediction photos, trained models); the feature
+cache only on request (a worker rebuilds it).
+
+Consistent while the app runs: the dump and the list of owned files are read in one transaction (PostgreSQL:
+REPEATABLE READ; SQLite: one transaction sees one snapshot). Files are written once and never changed in place, so
+copying them after the transaction gives the files of that snapshot; one deleted meanwhile is reported missing.
+
+Archive layout (a .tar, gzip-compressed when the name ends in .gz):
+    manifest.json          format version, creation time, file list with sizes and sha256
+    database.json          dumpdata of every app (natural keys; content types and permissions are made by migrate)
+    media/...              under MEDIA_ROOT
+    artifacts/...          under ARTIFACTS_DIR
+    features/...           under FEATURES_DIR (with --features)
+"""
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+FORMAT = 1
+# Rebuilt by migrate (content types, permissions) or transient (sessions, login throttling attempts).
+EXCLUDED_MODELS = ["contenttypes", "auth.permission", "sessions", "axes"]
+
+
+class BackupError(Exception):
+    pass
+
+
+def _roots() -> dict[str, Path]:
+    return {"media": Path(settings.MEDIA_ROOT), "artifacts": Path(settings.ARTIFACTS_DIR),
+            "features": Path(settings.FEATURES_DIR)}
+
+
+def _owned_files() -> list[tuple[str, Path]]:
+    """(archive name, path on disk) of every file a row owns, read inside the caller's transaction."""
+    from webapp.datasets.models import Image
+    from webapp.experiments.models import Prediction, TrainingJob
+
+    media, artifacts = _roots()["media"], _roots()["artifacts"]
+    names = set()
+    for file, thumbnail in Image.objects.values_list("file", "thumbnail").iterator():
+        names.update(f"media/{name}" for name in (file, thumbnail) if name)
+    names.update(f"media/{name}" for name in Prediction.objects.values_list("file", flat=True) if name)
+    for artifact_dir in TrainingJob.objects.exclude(artifact_dir="").values_list("artifact_dir", flat=True):
+        folder = artifacts / artifact_dir
+        names.update(f"artifacts/{path.relative_to(artifacts)}" for path in folder.rglob("*") if path.is_file())
+    files = [(name, media / name.removeprefix("media/") if name.startswith("media/")
+              else artifacts / name.removeprefix("artifacts/")) for name in sorted(names)]
+    return files
+
+
+def _dump_database() -> tuple[bytes, list[tuple[str, Path]]]:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        out = io.StringIO()
+        call_command("dumpdata", exclude=EXCLUDED_MODELS, natural_foreign=True, natural_primary=True,
+                     indent=None, stdout=out)
+        return out.getvalue().encode(), _owned_files()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), int(timezone.now().timestamp()), 0o600
+    tar.addfile(info, io.BytesIO(data))
+
+
+def backup_create(*, out: Path, include_features: bool = False) -> dict:
+    """Write the archive; returns its manifest (`missing`: files a row named that were gone when copied)."""
+    database, files = _dump_database()
+    if include_features:
+        features = _roots()["features"]
+        files += [(f"features/{p.relative_to(features)}", p) for p in sorted(features.rglob("*")) if p.is_file()]
+    manifest = {"format": FORMAT, "created_at": timezone.now().isoformat(), "files": {}, "missing": []}
+    tmp = out.with_name(f".{out.name}.partial")
+    with tarfile.open(tmp, "w:gz" if out.name.endswith(".gz") else "w") as tar:
+        _add_bytes(tar, "database.json", database)
+        for name, path in files:
+            try:
+                sha, size = _sha256(path), path.stat().st_size
+                tar.add(path, arcname=name, recursive=False)
+            except FileNotFoundError:
+                manifest["missing"].append(name)
+                continue
+            manifest["files"][name] = {"size": size, "sha256": sha}
+        manifest["database_sha256"] = hashlib.sha256(database).hexdigest()
+        _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+    tmp.replace(out)  # a half-written archive never carries the final name
+    return manifest
+
+
+def database_is_empty() -> bool:
+    from django.contrib.auth.models import Group, User
+
+    from webapp.datasets.models import Dataset
+
+    return not (User.objects.exists() or Group.objects.exists() or Dataset.objects.exists())
+
+
+def backup_restore(*, archive: Path, force: bool = False) -> dict:
+    """Bring an archive back: files into their folders, then the rows. Refuses a database with users, teams or
+    datasets unless `force` (which first empties it: every row is replaced by the archive's)."""
+    call_command("migrate", verbosity=0)
+    if not database_is_empty():
+        if not force:
+            raise BackupError("The database is not empty (it has users, teams or datasets). Restore into a fresh "
+                              "data folder, or pass --force to replace everything in it.")
+        call_command("flush", interactive=False, verbosity=0)
+    roots = _roots()
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        if manifest.get("format") != FORMAT:
+            raise BackupError(f"Unknown archive format {manifest.get('format')!r}.")
+        database = tar.extractfile("database.json").read()
+        if hashlib.sha256(database).hexdigest() != manifest["database_sha256"]:
+            raise BackupError("database.json does not match the manifest: the archive is damaged.")
+        for member in tar.getmembers():
+            top, _, rest = member.name.partition("/")
+            if top not in roots or not member.isfile() or member.name not in manifest["files"]:
+                continue
+            member.name = rest
+            tar.extract(member, roots[top], filter="data")  # "data": no absolute paths, links or ../ escapes
+            if _sha256(roots[top] / rest) != manifest["files"][f"{top}/{rest}"]["sha256"]:
+                raise BackupError(f"{top}/{rest} does not match the manifest: the archive is damaged.")
+    fixture = Path(settings.DATA_DIR) / f".restore-{timezone.now().timestamp():.0f}.json"
+    fixture.write_bytes(database)
+    try:
+        with transaction.atomic():
+            call_command("loaddata", str(fixture), verbosity=0)
+    finally:
+        fixture.unlink()
+    return manifest

@@ -1,0 +1,63 @@
+"""Reads on the worker registry: who is alive, which queues are served, which weights are cached, queue lengths.
+
+The job form, the home page, prediction readiness and the reaper all ask here."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from webapp.workers_registry.models import Worker
+
+logger = logging.getLogger(__name__)
+
+QUEUES = ("train", "predict")
+
+
+def _alive() -> Q:
+    cutoff = timezone.now() - timedelta(seconds=settings.WORKER_DEAD_SECONDS)
+    return Q(stopped_at__isnull=True, last_seen__gte=cutoff)
+
+
+def workers_alive() -> QuerySet[Worker]:
+    return Worker.objects.filter(_alive())
+
+
+def worker_named(name: str) -> Worker | None:
+    return Worker.objects.filter(name=name).first()
+
+
+def gone_worker_names() -> list[str]:
+    """Workers that stopped, or whose last report is older than WORKER_DEAD_SECONDS (killed, crashed, host down)."""
+    return list(Worker.objects.exclude(_alive()).values_list("name", flat=True))
+
+
+def queue_has_worker(queue: str, *, ready: bool = False) -> bool:
+    """An alive worker serves `queue` (with ready=True: one whose pool has TensorFlow loaded)."""
+    workers = workers_alive().filter(ready=True) if ready else workers_alive()
+    return any(queue in worker.queues for worker in workers.only("queues"))
+
+
+def backbones_with_weights(queue: str = "train") -> set[str]:
+    """Backbones whose ImageNet weights are cached on at least one alive worker serving `queue`."""
+    names = set()
+    for worker in workers_alive().only("queues", "backbones_with_weights"):
+        if queue in worker.queues:
+            names.update(worker.backbones_with_weights)
+    return names
+
+
+def queue_lengths() -> dict[str, int | None]:
+    """Messages waiting per queue, as the broker counts them (Redis LLEN, the embedded broker's queue folder);
+    None for all when the broker cannot be reached."""
+    from workers.celery_app import app
+
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            return {queue: channel.queue_declare(queue).message_count for queue in QUEUES}
+    except Exception:  # noqa: BLE001 - a page showing lengths must not fail with the broker
+        logger.warning("could not read the queue lengths from the broker", exc_info=True)
+        return dict.fromkeys(QUEUES)

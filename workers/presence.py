@@ -1,0 +1,110 @@
+"""A worker tells the registry (webapp.workers_registry) that it lives: its main process registers at start,
+reports every WORKER_REPORT_SECONDS from a thread, and marks itself stopped on a clean shutdown; each pool
+process loads TensorFlow when it starts and then marks the worker ready. Hooked to Celery's signals in
+workers/celery_app.py. A worker killed hard stops reporting, and the reaper fails what it ran."""
+
+import logging
+import os
+import socket
+import threading
+
+from django.conf import settings
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+
+def cached_backbones() -> list[str]:
+    """Backbones whose ImageNet weights are in this machine's Keras cache (plain file checks, no TensorFlow)."""
+    from classifier.backbones import BACKBONES, WeightsMissingError, imagenet_weights_path
+
+    names = []
+    for name in BACKBONES:
+        try:
+            imagenet_weights_path(name)
+        except WeightsMissingError:
+            continue
+        names.append(name)
+    return names
+
+
+class Reporter:
+    """The main process's side: register, report from a daemon thread, stop."""
+
+    def __init__(self, name: str, queues: list[str]):
+        self.name, self.queues, self.pid = name, queues, os.getpid()
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def register(self) -> None:
+        from webapp.workers_registry import services
+
+        services.worker_register(name=self.name, host=socket.gethostname(), pid=self.pid, queues=self.queues,
+                                 backbones_with_weights=cached_backbones())
+
+    def earlier_process_gone(self) -> bool:
+        """Whether the process that last registered this name is gone (killed, restarted), so what it left
+        running can be failed; False when another live worker already runs under the name (a duplicate -n)."""
+        from webapp.workers_registry.selectors import worker_named
+
+        earlier = worker_named(self.name)
+        if earlier is None or not earlier.is_alive or earlier.pid == self.pid:
+            return True
+        if earlier.host != socket.gethostname():
+            return False
+        try:
+            os.kill(earlier.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def report(self) -> None:
+        from webapp.workers_registry import services
+
+        if not services.worker_heartbeat(name=self.name, pid=self.pid, backbones_with_weights=cached_backbones()):
+            self.register()  # the row was missing (database not ready at start) or another process took it
+
+    def start(self) -> None:
+        """Start reporting; called once the pool exists (a thread running during a fork is asking for trouble)."""
+        self.thread = threading.Thread(target=self._run, daemon=True, name="worker-presence")
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(settings.WORKER_REPORT_SECONDS):
+            try:
+                self.report()
+            except Exception:  # noqa: BLE001 - e.g. the database briefly away; the next report retries
+                logger.exception("worker %s: reporting to the registry failed", self.name)
+            finally:
+                connection.close()
+
+    def stop(self) -> None:
+        from webapp.workers_registry import services
+
+        self.stopped.set()
+        if self.thread:
+            self.thread.join(timeout=10)
+        try:
+            services.worker_stop(name=self.name, pid=self.pid)
+        finally:
+            connection.close()
+
+
+def warm_up(worker_name: str) -> None:
+    """In a pool process at its start: import TensorFlow and Keras now, so the first task does not wait for
+    them, then say the worker is ready."""
+    from webapp.workers_registry import services
+    from workers.pipeline import prepare_tensorflow
+
+    prepare_tensorflow()
+    try:
+        import keras  # noqa: F401 - imports TensorFlow too
+    except Exception:  # noqa: BLE001 - the task that needs it reports the error to users
+        logger.exception("worker %s: loading TensorFlow failed", worker_name)
+        return
+    try:
+        services.worker_mark_ready(name=worker_name)
+    finally:
+        connection.close()
