@@ -28,7 +28,9 @@ def resize_layers(size: int) -> list:
     for channel in range(3):
         kernel[:, :, channel, channel] = 1 / SUPERSAMPLE**2
     average.set_weights([kernel])
-    return [keras.layers.Resizing(size * SUPERSAMPLE, size * SUPERSAMPLE, interpolation="bilinear",
+    # Rescaling(1) casts to float32 first: on uint8, Resizing called eagerly rounds its output back to uint8.
+    return [keras.layers.Rescaling(1.0, name="to_float"),
+            keras.layers.Resizing(size * SUPERSAMPLE, size * SUPERSAMPLE, interpolation="bilinear",
                                   antialias=False, name="resize"), average]
 
 
