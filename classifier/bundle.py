@@ -22,21 +22,6 @@ FORMAT_FILES = {"keras": "model.keras", "tflite": "model_float32.tflite", "tflit
 REPRESENTATIVE_PHOTOS = 100  # int8 calibration: enough for stable activation ranges, a few seconds per 10
 
 
-def inference_head(head):
-    """A copy of `head` for serving: Dropout replaced by Identity (the exporters otherwise trace it in training
-    mode, and TFLite has no random ops). The temperature is already in it (model_io.load_head)."""
-    import keras
-
-    def clone(layer):
-        if isinstance(layer, keras.layers.Dropout):
-            return keras.layers.Identity(name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(head, clone_function=clone)
-    copy.set_weights(head.get_weights())
-    return copy
-
-
 def training_photos(run_dir, limit: int = REPRESENTATIVE_PHOTOS) -> list[Path]:
     """Up to `limit` training photos of the run that are still readable here (features.json), spread over the
     classes by taking them in content-hash order; [] when the run lists none."""
@@ -74,6 +59,34 @@ def _representative(photos: list, limit: int):
             yield [image[None]]
 
     return generate
+
+
+def _serving_function(model):
+    """The model as a tf.function in inference mode: traced without `training=False`, the exporters keep Dropout
+    and BatchNorm's batch statistics of a nested head (the recommended recipe's last block)."""
+    import tensorflow as tf
+
+    return tf.function(lambda photo: model(photo, training=False),
+                       input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8, name="photo")])
+
+
+def _saved_model(model, path: Path) -> None:
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", _serving_function(model))
+    archive.write_out(str(path), verbose=False)
+
+
+def _onnx(model, path: Path) -> None:
+    """tf2onnx on the inference function, as Keras's own model.export(format="onnx") does it."""
+    import tf2onnx
+    from keras.src.export.tf2onnx_lib import patch_tf2onnx  # Keras's numpy 2 fixes for tf2onnx
+
+    patch_tf2onnx()
+    function = _serving_function(model)
+    tf2onnx.convert.from_function(function, function.input_signature, output_path=str(path))
 
 
 def _tflite(saved_model: Path, photos: list | None) -> bytes:
@@ -156,7 +169,7 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
     run_dir, out = Path(run_dir), Path(out)
     run = load_run(run_dir)
     calibrated = "calibration" in json.loads((run_dir / "model.json").read_text())  # older runs have none
-    model = build_photo_model(run["spec"], inference_head(load_head(run_dir)))
+    model = build_photo_model(run["spec"], load_head(run_dir))
     photos = training_photos(run_dir) if photos is None else list(photos)
     report_path = run_dir / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else None
@@ -169,7 +182,7 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
         files["model.keras"] = (folder / "model.keras").read_bytes()
         formats["keras"] = "ok"
         step("SavedModel for the converters")
-        model.export(str(folder / "saved_model"), format="tf_saved_model", verbose=False)
+        _saved_model(model, folder / "saved_model")
         step("TFLite float32")
         files[FORMAT_FILES["tflite"]] = _tflite(folder / "saved_model", None)
         formats["tflite"] = "ok"
@@ -182,7 +195,7 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
             formats["tflite-int8"] = "not included: no training photo was readable for the int8 calibration"
         step("ONNX")
         try:
-            model.export(str(folder / "model.onnx"), format="onnx", verbose=False)
+            _onnx(model, folder / "model.onnx")
             files[FORMAT_FILES["onnx"]] = (folder / "model.onnx").read_bytes()
             formats["onnx"] = "ok, runs in onnxruntime"
         except Exception as exc:  # tf2onnx/onnx missing or a conversion error: ship the rest, say why
