@@ -7,14 +7,17 @@ as --broker says;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
 job trained on a subset of --data, then a long training (7x7 feature maps, endless epochs) started on the `train`
 worker, and --n predictions of different 256 px JPEGs timed end to end:
-- http: POST over HTTP to the JSON API of a gunicorn server (2 processes x 4 threads, as `make run`) with an API
-  token, as a script would;
-- client: POST to the JSON API (`experiments:api_predict`) through Django's whole request stack (middleware,
-  auth, form, view, prediction_run), in this process, no socket;
+- http: POST over HTTP to the named-model JSON API (`/api/models/bench/predict/`; the job is promoted to the
+  name "bench") of a gunicorn server (2 processes x 4 threads, as `make run`) with an API token, as a script would;
+- client: POST to the same API through Django's whole request stack (middleware, auth, form, view,
+  prediction_run), in this process, no socket;
 - service: webapp.experiments.services.prediction_run directly.
 The first --warmup predictions (TensorFlow import and model build in the predict worker) are not timed.
 Prints p50/p95/mean/max in ms, the worker-side latency stored on the rows, and checks the training was
 still running. Target: p50 < 300 ms, p95 < 600 ms.
+--burst N (http only): then N concurrent API predictions while /health/ and the login page are timed; prints how
+many succeeded, were turned away (503/429 with Retry-After) or lost, the successful ones' p95, and health/login
+p95 during the burst.
 """
 
 import argparse
@@ -153,7 +156,47 @@ def _http_session(bench: BenchEnv, port: int = 8799):
     _, key = ApiToken.create_for(user=bench.user, name="bench")
     session = requests.Session()
     session.headers["Authorization"] = f"Token {key}"
-    return session, f"http://127.0.0.1:{port}/api/predict/"
+    return session, f"http://127.0.0.1:{port}/api/models/bench/predict/"
+
+
+def _burst(session, url: str, queries: list[bytes], n: int) -> dict:
+    """n concurrent predictions; meanwhile /health/ and the login page are fetched one after another."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    base = url.split("/api/")[0]
+    done = threading.Event()
+    page_ms = {"health": [], "login": []}
+
+    def pages():
+        while not done.is_set():
+            for name, path in (("health", "/health/"), ("login", "/accounts/login/")):
+                start = time.perf_counter()
+                requests.get(base + path, timeout=60)
+                page_ms[name].append((time.perf_counter() - start) * 1000)
+
+    def one(i):
+        start = time.perf_counter()
+        response = session.post(url, files={"image": (f"b{i}.jpg", queries[i % len(queries)], "image/jpeg")},
+                                timeout=120)
+        return response.status_code, response.headers.get("Retry-After"), (time.perf_counter() - start) * 1000
+
+    watcher = threading.Thread(target=pages)
+    watcher.start()
+    with ThreadPoolExecutor(n) as pool:
+        answers = list(pool.map(one, range(n)))
+    done.set()
+    watcher.join()
+    ok = [ms for status, _, ms in answers if status == 200]
+    turned_away = sum(status in (429, 503) and retry is not None for status, retry, _ in answers)
+    return {
+        "n": n, "succeeded": len(ok), "turned_away": turned_away, "lost": n - len(ok) - turned_away,
+        "succeeded_p95_ms": round(_percentile(ok, 95), 1) if ok else None,
+        "health_p95_ms": round(_percentile(page_ms["health"], 95), 1) if page_ms["health"] else None,
+        "login_p95_ms": round(_percentile(page_ms["login"], 95), 1) if page_ms["login"] else None,
+    }
 
 
 def _jpeg_256(path: Path) -> bytes:
@@ -175,6 +218,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40, help="timed predictions")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--via", choices=["http", "client", "service"], default="http")
+    parser.add_argument("--burst", type=int, default=0, help="then this many concurrent API predictions (http)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-class", type=int, default=30, help="training photos per class")
     parser.add_argument("--broker", choices=["auto", "embedded", "redis"], default="auto",
@@ -197,6 +241,11 @@ def main() -> None:
                                                                   "learning_rate": 1e-3})
         bench.wait(trained, lambda j: j.status == JobStatus.SUCCEEDED, 600, "the model to train")
         accuracy = trained.evaluations.get().accuracy
+        from webapp.serving import services as serving_services
+
+        named = serving_services.named_model_create(team=bench.team, name="bench", evaluation_dataset=dataset,
+                                                    user=bench.user)
+        serving_services.model_promote(named_model=named, job=trained, user=bench.user, note="bench")
         busy = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
                                    recipe="article", pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
         bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
@@ -215,19 +264,18 @@ def main() -> None:
 
             client = Client(HTTP_HOST="localhost")
             client.force_login(bench.user)
-            url = reverse("experiments:api_predict")
+            url = reverse("serving:api_model_predict", args=["bench"])
 
         def predict(data: bytes, i: int) -> tuple[float, str, float | None]:
             upload = SimpleUploadedFile(f"q{i}.jpg", data, content_type="image/jpeg")
             start = time.perf_counter()
             if session:
-                response = session.post(url, files={"image": (f"q{i}.jpg", data, "image/jpeg")},
-                                        data={"job": trained.pk})
+                response = session.post(url, files={"image": (f"q{i}.jpg", data, "image/jpeg")})
                 elapsed = (time.perf_counter() - start) * 1000
                 body = response.json()
                 return elapsed, body.get("status", str(response.status_code)), body.get("latency_ms")
             if client:
-                response = client.post(url, {"image": upload, "job": trained.pk})
+                response = client.post(url, {"image": upload})
                 elapsed = (time.perf_counter() - start) * 1000
                 body = response.json()
                 return elapsed, body.get("status", str(response.status_code)), body.get("latency_ms")
@@ -246,6 +294,8 @@ def main() -> None:
             failures += status != "succeeded"
             if latency is not None:
                 stored.append(latency)
+        if args.burst and session:
+            burst = _burst(session, url, queries, args.burst)
         busy.refresh_from_db()
         result = {
             "via": args.via, "n": len(times), "failures": failures,
@@ -255,6 +305,8 @@ def main() -> None:
             "training_still_running": busy.status == JobStatus.TRAINING, "busy_job_epochs": busy.epochs.count(),
             "cpu_count": os.cpu_count(), "broker": bench.broker().split(":")[0],
         }
+        if args.burst and session:
+            result["burst"] = burst
         services.job_cancel(job=busy)
         print(json.dumps(result), flush=True)
     finally:

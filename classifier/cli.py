@@ -1,4 +1,4 @@
-"""`python -m classifier train|predict|evaluate|export`: the article's workflow on a folder, without the web app."""
+"""`python -m classifier train|predict|evaluate|export|audit`: the article's workflow on a folder, without the web app."""
 
 import argparse
 import os
@@ -70,6 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="zip file to write, e.g. bundle.zip")
     export.add_argument("--photos", type=Path, default=None,
                         help="folder of photos for the int8 calibration (default: the run's training photos)")
+
+    audit = commands.add_parser("audit", help="suspected label errors, near duplicates, leaks between splits")
+    audit.add_argument("data_dir", type=Path, help="train/ validation/ test/ of class folders, or class folders")
+    audit.add_argument("--json", type=Path, default=None, help="write every finding to this JSON file")
+    audit.add_argument("--also", type=Path, action="append", default=[],
+                       help="another dataset folder searched for the same photos (leaks), e.g. an evaluation set")
+    audit.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
+    audit.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
+    audit.add_argument("--input-size", type=int, default=None, help="image side (default: the backbone's)")
+    audit.add_argument("--split", type=_floats, default=DEFAULT_FRACTIONS,
+                       help="train,validation,test fractions for a folder of classes (default 0.85,0.05,0.10)")
+    audit.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
+    audit.add_argument("--extract-batch-size", type=int, default=32)
+    audit.add_argument("--top", type=int, default=30, help="suspected label errors to print (the JSON has all)")
+    audit.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -233,13 +248,72 @@ def _export(args) -> int:
     return 0
 
 
+def _audit_rows(data_dir: Path, fractions, dataset: str) -> list[tuple]:
+    """[(hash, path, label, split, dataset)] of a folder, split as `train` splits it."""
+    found = discover(data_dir)
+    hashes = _hashes(found)
+    splits = split_items(found["all"], fractions, hashes) if "all" in found else found
+    return [(hashes[p], p, label, split, dataset) for split, by_label in splits.items()
+            for label, paths in by_label.items() for p in paths]
+
+
+def _audit(args) -> int:
+    from classifier.audit import audit, embeddings
+    from classifier.features import FeatureCache
+    from classifier.model_io import write_json
+    from classifier.recipes import DEFAULT_RECIPE, feature_spec
+
+    spec = feature_spec(DEFAULT_RECIPE, args.backbone, weights_arg(args.weights), input_size=args.input_size)
+    rows = _audit_rows(args.data_dir, args.split, str(args.data_dir))
+    for other in args.also:
+        rows += _audit_rows(other, args.split, str(other))
+    cache = FeatureCache(args.cache)
+    by_split: dict = {}
+    for h, p, label, split, dataset in rows:
+        by_split.setdefault(f"{dataset}|{split}", {}).setdefault(label, []).append(p)
+    kept = {h for split_rows in _extract_splits(by_split, {r[1]: r[0] for r in rows}, spec, cache,
+                                                args.extract_batch_size).values() for h, _, _ in split_rows}
+    rows = [r for r in rows if r[0] in kept]
+    x = embeddings(spec, cache.load(spec, [r[0] for r in rows]))
+    result = audit(x, [r[2] for r in rows], [str(r[1]) for r in rows], [r[3] for r in rows],
+                   datasets=[r[4] for r in rows], audited=[r[4] == str(args.data_dir) for r in rows], seed=args.seed)
+    _print_audit(result, args.top)
+    if args.json:
+        write_json(args.json, result | {"spec": spec.to_dict(), "data_dir": str(args.data_dir)})
+        print(f"\nfindings saved to {args.json}")
+    return 0
+
+
+def _print_audit(result: dict, top: int) -> None:
+    issues = result["label_issues"]
+    print(f"\nsuspected label errors: {len(issues)} (out-of-fold accuracy {result['oof_accuracy'] or 0:.1%})")
+    for issue in issues[:top]:
+        print(f"  {issue['score']:.3f}  {issue['given']} -> {issue['suggested']}  {issue['id']}")
+    if len(issues) > top:
+        print(f"  ... {len(issues) - top} more (--top, or --json for all)")
+    print(f"\nnear-duplicate groups: {len(result['duplicates'])}")
+    for group in result["duplicates"]:
+        print(f"  similarity {group['similarity']:.3f}: " + ", ".join(group["ids"]))
+    print(f"\nleaks (the same or near-same photo in two splits or datasets): {len(result['leaks'])}")
+    for leak in result["leaks"]:
+        a, b = leak["ids"]
+        where = leak["splits"] if leak["datasets"][0] == leak["datasets"][1] else leak["datasets"]
+        print(f"  {leak['similarity']:.3f}  {where[0]} {a}  ~  {where[1]} {b}")
+    classes = result["classes"]
+    print("\nclasses: " + ", ".join(f"{name} {n}" for name, n in classes["counts"].items()))
+    for small in classes["small"]:
+        print(f"  too small: {small['label']} ({small['count']} photos)")
+    for pair in classes["similar"]:
+        print(f"  often confused: {pair['labels'][0]} <-> {pair['labels'][1]} ({pair['rate']:.1%} of their photos)")
+
+
 def main(argv: list[str] | None = None) -> int:
     from classifier.backbones import WeightsMissingError
 
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "evaluate": _evaluate,
-                "export": _export}[args.command](args)
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export,
+                "audit": _audit}[args.command](args)
     except (WeightsMissingError, FileNotFoundError, ValueError) as exc:  # a user's mistake: the message suffices
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -95,7 +95,9 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",
+    "webapp.audits",
     "webapp.workers_registry",
+    "webapp.serving",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +243,14 @@ REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
+# Web-process bound on API requests waiting for a prediction at once; past it, 503 with Retry-After, so a burst
+# never takes every web thread (the UI and /health/ stay responsive).
+API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "4"))
+API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS", "30"))  # then 422, failed
+# Dataset audits (webapp/audits) use the default recipe's features of this backbone: a job's cache serves them.
+AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
+# A job whose estimated training memory (classifier.sizing) exceeds this is refused before it is queued.
+JOB_MAX_MEMORY_BYTES = int(env("MENAGERIE_JOB_MAX_MEMORY_BYTES", str(8 * 1024**3)))
 PREDICTOR_CACHE_SIZE = int(env("MENAGERIE_PREDICTOR_CACHE_SIZE", "4"))  # trained models kept warm per process
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -278,6 +288,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.job_run": _long,
     "workers.tasks.job_extract_chunks": _long,
     "workers.tasks.evaluation_run": _long,
+    "workers.tasks.audit_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }

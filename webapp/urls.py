@@ -11,6 +11,9 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("media/<path:path>", core_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
+    path("", include("webapp.audits.urls")),
     path("", include("webapp.experiments.urls")),
+    path("", include("webapp.serving.urls")),
+    path("", include("webapp.accounts.urls")),
     path("admin/", admin.site.urls),
 ]

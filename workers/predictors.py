@@ -1,13 +1,16 @@
 """Trained models kept warm in each `predict` worker process: an LRU of Predictors by job id.
 
 TensorFlow is imported the first time a child process predicts, once; after that a prediction costs one
-decode and one forward pass."""
+decode and one forward pass. A predict worker's processes build the live named models' predictors when they start
+(`warm_live_models`, from workers.presence.warm_up)."""
 
+import logging
 import threading
 from collections import OrderedDict
 
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
 _predictors: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
@@ -28,9 +31,21 @@ def get_predictor(job):
     return predictor
 
 
-def cached_job_ids() -> list[int]:
-    return list(_predictors)
-
-
 def clear() -> None:
     _predictors.clear()
+
+
+def warm_live_models() -> list[int]:
+    """Build the predictors of the live versions of named models (newest promotions first, up to the cache
+    size), so the first prediction after a predict worker starts costs no model load. Returns their job ids."""
+    from webapp.serving.selectors import live_jobs
+
+    warmed = []
+    for job in live_jobs(limit=max(1, settings.PREDICTOR_CACHE_SIZE)):
+        try:
+            get_predictor(job)
+            warmed.append(job.pk)
+        except Exception:  # noqa: BLE001 - a missing artifact fails its own predictions, readably
+            logger.exception("warming the predictor of job %s failed", job.pk)
+    logger.info("warmed the live models: jobs %s", warmed)
+    return warmed

@@ -104,7 +104,21 @@ def warm_up(worker_name: str) -> None:
     except Exception:  # noqa: BLE001 - the task that needs it reports the error to users
         logger.exception("worker %s: loading TensorFlow failed", worker_name)
         return
+    if _consumes_predict_queue():
+        from workers.predictors import warm_live_models
+
+        try:
+            warm_live_models()
+        except Exception:  # noqa: BLE001 - the predictions themselves report what is wrong
+            logger.exception("worker %s: warming the live models failed", worker_name)
     try:
         services.worker_mark_ready(name=worker_name)
     finally:
         connection.close()
+
+
+def _consumes_predict_queue() -> bool:
+    """Whether this worker serves the `predict` queue (-Q; every queue when none was named)."""
+    from workers.celery_app import app
+
+    return "predict" in app.amqp.queues.consume_from

@@ -166,7 +166,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
 
     # predict: the trained model is the default; drop a photo onto the picker, see probabilities per class
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Predict").click()
-    expect(page.get_by_label("Model")).to_have_value(str(job.pk))
+    expect(page.get_by_label("Job")).to_have_value(str(job.pk))  # no named model yet: the latest job
     page.wait_for_load_state()  # the page script is listening for drops
     photo = list(jpeg_bytes(COLOURS["panda"], 999, 64, noise=35))
     page.evaluate("""(bytes) => {
@@ -191,7 +191,8 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     key = page.locator("#new-key").input_value()
     shot(page, "08-api-token")
     response = requests.post(f"{live_server.url}/api/predict/", headers={"Authorization": f"Token {key}"},
-                             files={"image": ("api.jpg", bytes(photo), "image/jpeg")}, timeout=60)
+                             data={"job": job.pk}, files={"image": ("api.jpg", bytes(photo), "image/jpeg")},
+                             timeout=60)
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["job"] == job.pk and result["label"] in COLOURS

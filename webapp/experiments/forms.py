@@ -1,16 +1,14 @@
 """Forms only validate: they turn request data into the arguments of a service call."""
 
-from datetime import timedelta
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
 from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
+from webapp.serving.selectors import named_models_for_user  # serving builds on experiments; this reads only
 
 # The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
 # 7 epochs, batch 50.
@@ -129,14 +127,19 @@ class JobForm(forms.Form):
 
 
 class EstimateForm(forms.Form):
-    """The subset of the job form that decides the extraction work (for the live estimate)."""
+    """The subset of the job form that decides the extraction work and the training memory (the live estimate).
+    Head settings left out (or not valid yet) count as the article's."""
 
     dataset = forms.ModelChoiceField(queryset=None)
+    recipe = forms.ChoiceField(choices=JobForm.base_fields["recipe"].choices, required=False)
     backbone = forms.ChoiceField()
     weights = forms.ChoiceField(choices=JobForm.base_fields["weights"].choices)
     pooling = forms.ChoiceField(choices=JobForm.base_fields["pooling"].choices, required=False)
     precision = forms.ChoiceField(choices=JobForm.base_fields["precision"].choices)
     input_size = forms.IntegerField(required=False, min_value=32, max_value=1024)
+    hidden = forms.CharField(required=False)
+    optimizer = forms.ChoiceField(choices=JobForm.base_fields["optimizer"].choices, required=False)
+    batch_size = forms.IntegerField(required=False, min_value=1, max_value=4096)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,6 +147,25 @@ class EstimateForm(forms.Form):
 
         self.fields["dataset"].queryset = datasets_for_user(user)
         self.fields["backbone"].choices = selectors.backbone_choices()
+
+    def clean_hidden(self):
+        value = self.cleaned_data["hidden"]
+        try:
+            return _number_list(value, int, "layer size") if value.strip() else None
+        except ValidationError:
+            return None
+
+    def estimate_kwargs(self) -> dict:
+        data = self.cleaned_data
+        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"]}
+        head = {name: value for name, value in head.items() if value}
+        if "hidden" in head:
+            head["dropout"] = [0.0] * len(head["hidden"])
+        return {
+            "dataset": data["dataset"], "recipe": data["recipe"] or "recommended", "backbone": data["backbone"],
+            "weights": data["weights"], "pooling": data["pooling"], "precision": data["precision"],
+            "input_size": data["input_size"], "head_config": head,
+        }
 
 
 class ReevaluateForm(forms.Form):
@@ -187,13 +209,37 @@ def validate_photo(upload):
 
 
 class PredictForm(forms.Form):
-    job = forms.ModelChoiceField(queryset=None, label="Model", empty_label=None)
+    """A named model (its live version answers) or a job that succeeded; the name wins when both are given."""
+
+    model = forms.ModelChoiceField(queryset=None, required=False, label="Model",
+                                   empty_label="— none: use the job below —")
+    job = forms.ModelChoiceField(queryset=None, required=False, label="Job", empty_label="— none —",
+                                 help_text="Any job that succeeded, named or not.")
     photos = PhotosField(label="Photos", help_text="JPEG, PNG, WebP, BMP or GIF; up to 10 MB each, 20 at a time.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["model"].queryset = named_models_for_user(user).exclude(live_version=None)
+        self.fields["model"].label_from_instance = named_model_label
+        self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
         self.fields["job"].label_from_instance = job_label
+        if not (self.initial.get("model") or self.initial.get("job")):  # the first live name, else the latest job
+            first = self.fields["model"].queryset.first()
+            self.initial["model"] = first.pk if first else None
+            self.initial["job"] = None if first else selectors.latest_succeeded_job_id(user)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("model") or data.get("job")) and not self.has_error("model") and not self.has_error("job"):
+            raise ValidationError("Pick a model by name, or a job.")
+        return data
+
+    def job_and_version(self):
+        """(the job that predicts, the named model's live version or None)."""
+        named_model = self.cleaned_data["model"]
+        if named_model is None:
+            return self.cleaned_data["job"], None
+        return named_model.live_version.job, named_model.live_version
 
 
 class ApiPredictForm(forms.Form):
@@ -204,7 +250,7 @@ class ApiPredictForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
 
     def clean_image(self):
         return validate_photo(self.cleaned_data["image"])
@@ -226,14 +272,8 @@ class CompareForm(forms.Form):
         return jobs
 
 
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'.")
-    expires_in_days = forms.IntegerField(label="Expires after (days)", required=False, min_value=1, max_value=3650,
-                                         help_text="Empty: the token works until you revoke it.")
-
-    def expires_at(self):
-        days = self.cleaned_data.get("expires_in_days")
-        return timezone.now() + timedelta(days=days) if days else None
+def named_model_label(named_model) -> str:
+    return f"{named_model.name} (v{named_model.live_version.number}, {named_model.team.name})"
 
 
 def job_label(job) -> str:

@@ -254,6 +254,8 @@ class Prediction(models.Model):
                                 "model's threshold (label is then only the top candidate)")
     probabilities = models.JSONField(default=list, help_text="[{label, probability}] sorted, highest first")
     latency_ms = models.FloatField(null=True, blank=True, help_text="Upload received to result stored")
+    model_name = models.CharField(max_length=60, blank=True, help_text="The named model asked for, if any")
+    model_version = models.PositiveIntegerField(null=True, blank=True, help_text="Its version that answered")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

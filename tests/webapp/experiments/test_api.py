@@ -1,7 +1,6 @@
 """The JSON API and its token authentication. (A real prediction through a worker: tests/browser.)"""
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -21,29 +20,6 @@ def auth(key):
     return {"HTTP_AUTHORIZATION": f"Token {key}"}
 
 
-def test_tokens_are_stored_hashed_and_shown_once(client_for, ann):
-    client = client_for(ann)
-    page = client.post(reverse("experiments:api_tokens"), {"name": "sorter"}).content.decode()
-    token = ApiToken.objects.get(user=ann)
-    key = page.split('id="new-key" type="text" readonly value="')[1].split('"')[0]
-    assert len(key) >= 40 and key not in (token.key_hash, token.prefix) and key.startswith(token.prefix)
-    again = client.get(reverse("experiments:api_tokens")).content.decode()
-    assert key not in again and f"{token.prefix}…" in again and "curl -H" in again
-
-
-def test_revoking_a_token_and_other_users_tokens_are_404(client_for, ann, carl, ann_key):
-    token = ApiToken.objects.get()
-    assert client_for(carl).post(reverse("experiments:api_token_revoke", args=[token.pk])).status_code == 404
-    assert client_for(ann).post(reverse("experiments:api_token_revoke", args=[token.pk])).status_code == 302
-    assert not ApiToken.objects.exists()
-
-
-def test_management_command_creates_a_working_token(ann, capsys):
-    call_command("create_api_token", "ann", "--name", "cron")
-    key = capsys.readouterr().out.strip()
-    assert Client().get(reverse("experiments:api_jobs"), **auth(key)).status_code == 200
-
-
 def test_api_without_or_with_a_bad_token_is_401(finished_job):
     client = Client()
     response = client.post(reverse("experiments:api_predict"), {"image": photo()})
@@ -53,11 +29,6 @@ def test_api_without_or_with_a_bad_token_is_401(finished_job):
     assert not Prediction.objects.exists()
 
 
-def test_a_deactivated_users_token_stops_working(ann, ann_key):
-    ann.is_active = False
-    ann.save()
-    assert Client().get(reverse("experiments:api_jobs"), **auth(ann_key)).status_code == 401
-
 
 def test_api_lists_the_users_trained_models(ann_key, finished_job, queued_job, other_job):
     jobs = Client().get(reverse("experiments:api_jobs"), **auth(ann_key)).json()["jobs"]
@@ -66,7 +37,8 @@ def test_api_lists_the_users_trained_models(ann_key, finished_job, queued_job, o
 
 def test_token_requests_need_no_csrf_and_store_a_prediction(ann, ann_key, finished_job):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("experiments:api_predict"), {"image": photo("cat.jpg")}, **auth(ann_key))
+    response = client.post(reverse("experiments:api_predict"), {"image": photo("cat.jpg"), "job": finished_job.pk},
+                           **auth(ann_key))
     prediction = Prediction.objects.get()
     assert (prediction.job, prediction.created_by, prediction.original_name) == (finished_job, ann, "cat.jpg")
     data = response.json()
@@ -83,7 +55,8 @@ def test_session_requests_to_the_api_need_the_csrf_token(ann, finished_job):
     assert response.status_code == 403 and "CSRF" in response.json()["error"]
     client.get(reverse("experiments:predict"))  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
-    response = client.post(reverse("experiments:api_predict"), {"image": photo()}, HTTP_X_CSRFTOKEN=token)
+    response = client.post(reverse("experiments:api_predict"), {"image": photo(), "job": finished_job.pk},
+                           HTTP_X_CSRFTOKEN=token)
     assert response.status_code in (200, 422) and Prediction.objects.count() == 1
 
 
@@ -97,9 +70,17 @@ def test_api_refuses_other_teams_jobs_and_non_images(ann_key, finished_job, othe
     assert not Prediction.objects.exists()
 
 
-def test_api_without_a_trained_model_says_so(ann_key, queued_job):
+def test_api_without_a_job_names_the_models_instead_of_guessing(ann, ann_key, finished_job):
     response = Client().post(reverse("experiments:api_predict"), {"image": photo()}, **auth(ann_key))
-    assert response.status_code == 409 and "No trained model" in response.json()["error"]
+    assert response.status_code == 400 and "no model with a live version" in response.json()["error"]
+    from webapp.serving import services as serving_services
+
+    birds = serving_services.named_model_create(team=finished_job.dataset.team, name="birds",
+                                                evaluation_dataset=finished_job.dataset, user=ann)
+    serving_services.model_promote(named_model=birds, job=finished_job, user=ann)
+    response = Client().post(reverse("experiments:api_predict"), {"image": photo()}, **auth(ann_key))
+    assert response.status_code == 400 and "/api/models/<name>/predict/" in response.json()["error"]
+    assert "Available models: birds." in response.json()["error"] and not Prediction.objects.exists()
 
 
 def test_api_predict_is_post_only(ann_key):

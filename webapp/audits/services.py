@@ -1,0 +1,157 @@
+"""Writes on dataset audits and their findings (`<entity>_<action>`, keyword-only). The web process creates audits
+and applies fixes; the worker claims, beats, and stores the findings (conditional UPDATEs on the status, as for
+evaluations). Fixes go through webapp.datasets.services."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.audits.models import AuditFinding, AuditStatus, DatasetAudit, FindingKind, finding_key
+from webapp.datasets import services as dataset_services
+from webapp.datasets.models import Dataset, Image, Label
+
+ACTIVE = [AuditStatus.QUEUED, AuditStatus.RUNNING]
+
+
+# --- web side -----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def audit_create(*, dataset: Dataset, user, backbone: str | None = None, weights: str = "imagenet",
+                 input_size: int | None = None) -> DatasetAudit:
+    """A queued audit (sent to the `train` queue once this commits); an audit already queued or running for the
+    dataset is returned instead of a second one."""
+    from workers.tasks import audit_run
+
+    running = DatasetAudit.objects.filter(dataset=dataset, status__in=ACTIVE).first()
+    if running:
+        return running
+    if not Image.objects.filter(dataset=dataset).exists():
+        raise ValidationError(f"Dataset {dataset} has no photos to audit.")
+    audit = DatasetAudit.objects.create(dataset=dataset, backbone=backbone or settings.AUDIT_BACKBONE,
+                                        weights=weights, input_size=input_size,
+                                        created_by=user if user and user.pk else None)
+    audit_run.delay_on_commit(audit.pk)
+    return audit
+
+
+def finding_dismiss(*, finding: AuditFinding, user) -> None:
+    """Hidden from the lists, and still dismissed when a later audit finds the same photos again."""
+    AuditFinding.objects.filter(pk=finding.pk).update(dismissed=True, dismissed_by=user, dismissed_at=timezone.now())
+
+
+def finding_restore(*, finding: AuditFinding) -> None:
+    AuditFinding.objects.filter(pk=finding.pk).update(dismissed=False, dismissed_by=None, dismissed_at=None)
+
+
+@transaction.atomic
+def finding_relabel(*, finding: AuditFinding) -> int:
+    """A suspected label error fixed: its photo moves to the suggested class; the finding goes."""
+    if finding.kind != FindingKind.LABEL or not finding.suggested_label:
+        raise ValidationError("Only a suspected label error has a suggested class.")
+    label = Label.objects.filter(dataset=finding.dataset, name=finding.suggested_label).first()
+    if label is None:
+        raise ValidationError(f"Class {finding.suggested_label!r} no longer exists in {finding.dataset}.")
+    changed = dataset_services.images_relabel(images=finding.images.filter(dataset=finding.dataset), label=label)
+    finding.delete()
+    return changed
+
+
+@transaction.atomic
+def finding_image_delete(*, finding: AuditFinding, image: Image) -> None:
+    """Delete one photo of a finding (e.g. the copy of a duplicate pair); the finding goes when it is resolved."""
+    if not finding.images.filter(pk=image.pk).exists():
+        raise ValidationError("That photo is not part of this finding.")
+    dataset_services.images_delete(images=Image.objects.filter(pk=image.pk))
+    if finding.kind == FindingKind.LABEL or finding.images.count() < 2:
+        finding.delete()
+
+
+# --- worker side ----------------------------------------------------------------------------------------------
+
+
+def audit_claim(*, audit_id: int, worker: str = "") -> bool:
+    now = timezone.now()
+    return bool(DatasetAudit.objects.filter(pk=audit_id, status=AuditStatus.QUEUED).update(
+        status=AuditStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+    ))
+
+
+def audit_heartbeat(*, audit_id: int) -> None:
+    DatasetAudit.objects.filter(pk=audit_id, status=AuditStatus.RUNNING).update(heartbeat_at=timezone.now())
+
+
+def audit_progress(*, audit_id: int, done: int, total: int) -> None:
+    DatasetAudit.objects.filter(pk=audit_id, status=AuditStatus.RUNNING).update(
+        progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+    )
+
+
+def audit_fail(*, audit_id: int, message: str) -> bool:
+    return bool(DatasetAudit.objects.filter(pk=audit_id, status__in=ACTIVE).update(
+        status=AuditStatus.FAILED, error_message=message, finished_at=timezone.now()
+    ))
+
+
+def audits_reap_stale(*, stale_seconds: float | None = None) -> int:
+    """Fail running audits whose heartbeat went stale (their worker died)."""
+    from webapp.experiments.services import worker_died_message
+
+    stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
+    cutoff = timezone.now() - timedelta(seconds=stale_seconds)
+    return DatasetAudit.objects.filter(status=AuditStatus.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=AuditStatus.FAILED, finished_at=timezone.now(),
+        error_message=worker_died_message("audit"),
+    )
+
+
+def _findings(result: dict, images: dict) -> list[dict]:
+    """classifier.audit's result (ids: Image ids) as finding rows: {kind, image_ids, score, given, suggested,
+    detail}."""
+    out = [{"kind": FindingKind.LABEL, "image_ids": [i["id"]], "score": i["score"], "given": i["given"],
+            "suggested": i["suggested"], "detail": {"suggested_probability": i["suggested_probability"]}}
+           for i in result["label_issues"]]
+    leaked = {frozenset(leak["ids"]) for leak in result["leaks"]}
+    out += [{"kind": FindingKind.LEAK, "image_ids": leak["ids"], "score": leak["similarity"], "given": "",
+             "suggested": "", "detail": {"splits": leak["splits"], "datasets": leak["datasets"]}}
+            for leak in result["leaks"]]
+    for group in result["duplicates"]:  # a pair already listed as a leak is not listed twice
+        if len(group["ids"]) == 2 and frozenset(group["ids"]) in leaked:
+            continue
+        out.append({"kind": FindingKind.DUPLICATE, "image_ids": group["ids"], "score": group["similarity"],
+                    "given": "", "suggested": "", "detail": {"splits": [images[i].split for i in group["ids"]]}})
+    return out
+
+
+@transaction.atomic
+def audit_succeed(*, audit_id: int, result: dict, images: dict[int, Image], skipped_images: list) -> bool:
+    """Store the findings of a finished audit. A finding seen before (same kind and photos) keeps its row and
+    its dismissal; findings not seen again and never dismissed are dropped."""
+    audit = DatasetAudit.objects.select_for_update().filter(pk=audit_id, status=AuditStatus.RUNNING).first()
+    if audit is None:
+        return False
+    existing = {f.key: f for f in AuditFinding.objects.filter(dataset_id=audit.dataset_id)}
+    seen = set()
+    for row in _findings(result, images):
+        key = finding_key(row["kind"], [images[i].content_hash for i in row["image_ids"]])
+        if key in seen:
+            continue
+        seen.add(key)
+        fields = {"audit": audit, "kind": row["kind"], "score": row["score"], "given_label": row["given"],
+                  "suggested_label": row["suggested"], "detail": row["detail"]}
+        finding = existing.get(key)
+        if finding is None:
+            finding = AuditFinding.objects.create(dataset_id=audit.dataset_id, key=key, **fields)
+        else:
+            AuditFinding.objects.filter(pk=finding.pk).update(**fields)
+        finding.images.set(row["image_ids"])
+    AuditFinding.objects.filter(dataset_id=audit.dataset_id, dismissed=False).exclude(key__in=seen).delete()
+    summary = {"classes": result["classes"], "oof_accuracy": result["oof_accuracy"], "seconds": result["seconds"]}
+    DatasetAudit.objects.filter(pk=audit_id).update(
+        status=AuditStatus.SUCCEEDED, summary=summary, image_count=len(images), skipped_images=skipped_images,
+        finished_at=timezone.now(), progress_done=len(images), progress_total=len(images),
+    )
+    return True

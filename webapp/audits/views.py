@@ -1,0 +1,80 @@
+"""The audit of a dataset: start one, see its findings, fix or dismiss them. Thin views: fetch through
+datasets_for_user (a foreign id is a 404), call a service, redirect."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from webapp.audits import selectors, services
+from webapp.audits.models import AuditFinding, FindingKind
+from webapp.datasets.models import Image
+from webapp.datasets.selectors import dataset_counts, datasets_for_user
+
+
+def _get_dataset_for_user(user, pk):
+    return get_object_or_404(datasets_for_user(user), pk=pk)
+
+
+def _get_finding_for_user(user, pk) -> AuditFinding:
+    return get_object_or_404(AuditFinding.objects.select_related("dataset").filter(
+        dataset__in=datasets_for_user(user)), pk=pk)
+
+
+def dataset_audit(request, pk):
+    dataset = _get_dataset_for_user(request.user, pk)
+    audit = selectors.latest_audit(dataset)
+    return render(request, "audits/dataset_audit.html", {
+        "dataset": dataset, "audit": audit, "finished": selectors.last_finished_audit(dataset),
+        "findings": selectors.findings_by_kind(dataset), "kinds": FindingKind,
+        "dismissed_count": selectors.dismissed_count(dataset), "counts": dataset_counts(dataset),
+        "status": selectors.audit_status(audit),
+    })
+
+
+def audit_status(request, pk):
+    dataset = _get_dataset_for_user(request.user, pk)
+    return JsonResponse(selectors.audit_status(selectors.latest_audit(dataset)))
+
+
+@require_POST
+def audit_start(request, pk):
+    dataset = _get_dataset_for_user(request.user, pk)
+    try:
+        services.audit_create(dataset=dataset, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("audits:dataset_audit", dataset.pk)
+
+
+@require_POST
+def finding_dismiss(request, pk):
+    finding = _get_finding_for_user(request.user, pk)
+    services.finding_dismiss(finding=finding, user=request.user)
+    return redirect("audits:dataset_audit", finding.dataset_id)
+
+
+@require_POST
+def finding_relabel(request, pk):
+    finding = _get_finding_for_user(request.user, pk)
+    try:
+        services.finding_relabel(finding=finding)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Moved the photo to {finding.suggested_label}.")
+    return redirect("audits:dataset_audit", finding.dataset_id)
+
+
+@require_POST
+def finding_image_delete(request, pk, image_id):
+    finding = _get_finding_for_user(request.user, pk)
+    image = get_object_or_404(Image.objects.filter(dataset__in=datasets_for_user(request.user)), pk=image_id)
+    try:
+        services.finding_image_delete(finding=finding, image=image)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Deleted {image}.")
+    return redirect("audits:dataset_audit", finding.dataset_id)

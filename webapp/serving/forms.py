@@ -1,0 +1,43 @@
+from django import forms
+
+from webapp.datasets.selectors import datasets_for_user
+from webapp.experiments.models import JobStatus
+from webapp.experiments.selectors import jobs_for_user
+
+
+class NamedModelForm(forms.Form):
+    name = forms.SlugField(max_length=60, help_text="Letters, digits, - and _; what scripts call it")
+    evaluation_dataset = forms.ModelChoiceField(
+        queryset=None, help_text="Pinned: every version is scored on this dataset's photos, side by side")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluation_dataset"].queryset = datasets_for_user(user)
+
+
+class PromoteForm(forms.Form):
+    job = forms.ModelChoiceField(queryset=None, help_text="A job of the team that succeeded")
+    note = forms.CharField(required=False, max_length=1000, help_text="Why (shown in the history)")
+
+    def __init__(self, *args, named_model, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = jobs_for_user(user).filter(status=JobStatus.SUCCEEDED,
+                                                                 dataset__team=named_model.team)
+
+
+class RollbackForm(forms.Form):
+    note = forms.CharField(required=False, max_length=1000)
+
+
+class ModelPredictForm(forms.Form):
+    """The named-model API's input: one image, optionally a version (default: the live one)."""
+
+    image = forms.FileField()
+    version = forms.IntegerField(required=False, min_value=1)
+
+    def clean_image(self):
+        from webapp.experiments.forms import validate_photo
+
+        return validate_photo(self.cleaned_data["image"])
+

@@ -1,0 +1,79 @@
+"""Named models: a team's name ("birds") whose versions are succeeded jobs; one version is live and serves."""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.urls import reverse
+
+from webapp.datasets.models import Dataset
+from webapp.experiments.models import Evaluation, TrainingJob
+
+
+class NamedModel(models.Model):
+    team = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="named_models")
+    name = models.SlugField(max_length=60, help_text="What scripts and the predict page call it, e.g. birds")
+    evaluation_dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="+",
+        help_text="Pinned at creation: every version is evaluated on this dataset's test photos",
+    )
+    live_version = models.OneToOneField(
+        "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The version that answers predictions (none: the name serves nothing yet)",
+    )
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_model_name_per_team")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("serving:model_detail", args=[self.name])
+
+
+class ModelVersion(models.Model):
+    named_model = models.ForeignKey(NamedModel, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    job = models.ForeignKey(TrainingJob, on_delete=models.PROTECT, related_name="model_versions")
+    evaluation = models.ForeignKey(
+        Evaluation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="This version on the name's pinned evaluation set",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["named_model", "number"], name="unique_version_number")]
+
+    def __str__(self):
+        return f"{self.named_model.name} v{self.number}"
+
+
+class ModelEventAction(models.TextChoices):
+    PROMOTE = "promote", "Promoted"
+    ROLLBACK = "rollback", "Rolled back to"
+
+
+class ModelEvent(models.Model):
+    """Who made which version live, when and why: the name's history, newest first."""
+
+    named_model = models.ForeignKey(NamedModel, on_delete=models.CASCADE, related_name="events")
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=10, choices=ModelEventAction.choices)
+    note = models.TextField(blank=True, help_text="Why")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.version}"

@@ -1,0 +1,52 @@
+"""Reads on named models. Nothing here imports TensorFlow."""
+
+from django.db.models import QuerySet
+
+from webapp.accounts.permissions import sees_all_teams
+from webapp.serving.models import ModelVersion, NamedModel
+
+
+def named_models_for_user(user) -> QuerySet[NamedModel]:
+    """Names of the user's teams (superusers and "view all teams": every team's)."""
+    if not user or not user.is_authenticated:
+        return NamedModel.objects.none()
+    queryset = NamedModel.objects.select_related("team", "live_version", "live_version__job")
+    return queryset if sees_all_teams(user) else queryset.filter(team__in=user.groups.all())
+
+
+def model_versions(named_model: NamedModel) -> QuerySet[ModelVersion]:
+    """Its versions, newest first, each with the job and its evaluation on the pinned set."""
+    return named_model.versions.select_related("job", "job__dataset", "evaluation", "created_by")
+
+
+def model_json(named_model: NamedModel) -> dict:
+    live = named_model.live_version
+    return {
+        "name": named_model.name,
+        "team": named_model.team.name,
+        "live_version": live.number if live else None,
+        "versions": sorted(named_model.versions.values_list("number", flat=True)),
+        "evaluation_dataset": str(named_model.evaluation_dataset),
+    }
+
+
+def live_jobs(*, limit: int) -> list:
+    """The jobs behind live versions, the most recently created versions first (what predict workers warm)."""
+    live = NamedModel.objects.exclude(live_version=None).values_list("live_version", flat=True)
+    versions = ModelVersion.objects.filter(pk__in=live).select_related("job").order_by("-created_at")[:limit]
+    return [version.job for version in versions]
+
+
+def model_version(named_model: NamedModel, number: int | None) -> ModelVersion | None:
+    """That version of the name, or its live one when number is None (None: no such version, nothing live)."""
+    if number is None:
+        return named_model.live_version
+    return named_model.versions.select_related("job", "named_model").filter(number=number).first()
+
+
+def available_models_text(user) -> str:
+    """For error messages: the names the user can predict with."""
+    names = sorted({m.name for m in named_models_for_user(user).exclude(live_version=None)})
+    if not names:
+        return "You have no model with a live version yet: promote a job that succeeded on the Models page."
+    return "Available models: " + ", ".join(names) + "."

@@ -1,0 +1,56 @@
+"""The `audit_run` task's body: extract (through the feature cache) the dataset's photos and those of the team's
+other datasets, run classifier.audit, store the findings. Every write goes through webapp.audits.services."""
+
+import logging
+
+from django.conf import settings
+
+from webapp.audits import services
+from webapp.audits.models import DatasetAudit
+from webapp.datasets.models import Image
+from workers.pipeline import Heartbeat, JobError, prepare_tensorflow, readable_error
+
+logger = logging.getLogger(__name__)
+
+
+def run_audit(audit_id: int, worker: str = "") -> str:
+    if not services.audit_claim(audit_id=audit_id, worker=worker):
+        return "not claimed"
+    prepare_tensorflow()
+    with Heartbeat(lambda: services.audit_heartbeat(audit_id=audit_id)):
+        try:
+            _audit(DatasetAudit.objects.select_related("dataset").get(pk=audit_id))
+        except BaseException as exc:
+            logger.exception("audit %s failed", audit_id)
+            services.audit_fail(audit_id=audit_id, message=readable_error(exc, "audit"))
+            if not isinstance(exc, Exception):
+                raise
+    return DatasetAudit.objects.values_list("status", flat=True).get(pk=audit_id)
+
+
+def _audit(audit: DatasetAudit) -> None:
+    from classifier.audit import audit as run
+    from classifier.audit import embeddings
+    from classifier.features import FeatureCache, extract
+    from classifier.recipes import DEFAULT_RECIPE, feature_spec
+
+    spec = feature_spec(DEFAULT_RECIPE, audit.backbone, audit.weights_arg, input_size=audit.input_size)
+    cache = FeatureCache(settings.FEATURES_DIR)
+    dataset = audit.dataset
+    # The team's other datasets take part in the search for the same photo (leaks), not in the label audit.
+    images = list(Image.objects.filter(dataset__team_id=dataset.team_id).select_related("label").order_by("id"))
+    total = len(images)
+    report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
+                     batch_size=settings.EXTRACT_BATCH_SIZE,
+                     on_progress=lambda done, _: services.audit_progress(audit_id=audit.pk, done=done, total=total))
+    bad = {s.content_hash: s.reason for s in report.skipped}
+    skipped = [{"image_id": i.pk, "name": str(i), "reason": bad[i.content_hash]} for i in images
+               if i.content_hash in bad and i.dataset_id == dataset.pk]
+    images = [i for i in images if i.content_hash not in bad]
+    if not any(i.dataset_id == dataset.pk for i in images):
+        raise JobError("None of the dataset's photos could be read.")
+    x = embeddings(spec, cache.load(spec, [i.content_hash for i in images]))
+    result = run(x, [i.label.name for i in images], [i.pk for i in images], [i.split for i in images],
+                 datasets=[i.dataset_id for i in images], audited=[i.dataset_id == dataset.pk for i in images])
+    services.audit_succeed(audit_id=audit.pk, result=result, images={i.pk: i for i in images},
+                           skipped_images=skipped)
