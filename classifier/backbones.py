@@ -185,15 +185,17 @@ def preprocessing_layer(name: str):
     import numpy as np
 
     mode = get_backbone(name).preprocess_mode
-    if mode == "tf":
-        return keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess")
     if mode == "none":
         return keras.layers.Identity(name="preprocess")
-    # caffe: RGB -> BGR, minus the ImageNet mean, as a fixed 1x1 convolution (exact: weights are 0 and 1).
-    flip = np.eye(3, dtype="float32")[:, ::-1].reshape(1, 1, 3, 3)
+    # As fixed 1x1 convolutions rather than scalar arithmetic (Rescaling): tf2onnx's optimizer fails on a scalar
+    # Add after the resize layers (ONNX export of the bundle).
+    if mode == "tf":  # x / 127.5 - 1
+        kernel, bias = np.eye(3, dtype="float32") / 127.5, np.full(3, -1.0, "float32")
+    else:  # caffe: RGB -> BGR, minus the ImageNet mean (exact: weights are 0 and 1)
+        kernel, bias = np.eye(3, dtype="float32")[:, ::-1], -np.array(_CAFFE_MEAN_BGR, dtype="float32")
     layer = keras.layers.Conv2D(3, 1, name="preprocess", trainable=False)
     layer.build((None, None, None, 3))
-    layer.set_weights([flip, -np.array(_CAFFE_MEAN_BGR, dtype="float32")])
+    layer.set_weights([kernel.reshape(1, 1, 3, 3), bias])
     return layer
 
 

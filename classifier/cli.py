@@ -1,4 +1,4 @@
-"""`python -m classifier train|predict|evaluate|audit`: the article's workflow on a folder, without the web app."""
+"""`python -m classifier train|predict|evaluate|export|audit`: the article's workflow on a folder, without the web app."""
 
 import argparse
 import os
@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data_dir", type=Path)
     evaluate.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     evaluate.add_argument("--extract-batch-size", type=int, default=32)
+
+    export = commands.add_parser("export", help="the portable bundle: Keras, TFLite, ONNX, labels, model card")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--out", type=Path, required=True, help="zip file to write, e.g. bundle.zip")
+    export.add_argument("--photos", type=Path, default=None,
+                        help="folder of photos for the int8 calibration (default: the run's training photos)")
 
     audit = commands.add_parser("audit", help="suspected label errors, near duplicates, leaks between splits")
     audit.add_argument("data_dir", type=Path, help="train/ validation/ test/ of class folders, or class folders")
@@ -226,6 +232,22 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from classifier.bundle import REPRESENTATIVE_PHOTOS, export_bundle
+    from classifier.images import is_image_file
+
+    photos = None
+    if args.photos is not None:
+        found = sorted(p for p in args.photos.rglob("*") if is_image_file(p))
+        photos = found[::max(1, len(found) // REPRESENTATIVE_PHOTOS)]  # spread over the class folders
+    result = export_bundle(args.run_dir, args.out, photos=photos,
+                           on_step=lambda step: print(f"export: {step}", file=sys.stderr, flush=True))
+    for name, status in result["formats"].items():
+        print(f"  {name:12} {status}")
+    print(f"bundle saved to {result['path']} ({result['bytes'] / 1e6:.1f} MB)")
+    return 0
+
+
 def _audit_rows(data_dir: Path, fractions, dataset: str) -> list[tuple]:
     """[(hash, path, label, split, dataset)] of a folder, split as `train` splits it."""
     found = discover(data_dir)
@@ -290,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "audit": _audit}[args.command](args)
+        return {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export,
+                "audit": _audit}[args.command](args)
     except (WeightsMissingError, FileNotFoundError, ValueError) as exc:  # a user's mistake: the message suffices
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,8 +12,9 @@ from classifier.backbones import (POOLINGS, PRECISIONS, STAGES, build_feature_mo
                                   get_backbone, weights_identity)
 from classifier.files import atomic_path
 from classifier.images import ImageError, decode
+from classifier.preprocessing import PREPROCESSING_VERSION
 
-CACHE_FORMAT = "v1"  # bump when the preprocessing changes, so old features are not reused
+CACHE_FORMAT = "v1"  # bump when the cache's file layout changes
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,12 @@ class FeatureSpec:
 
     @property
     def key(self) -> str:
-        """Cache folder name: backbone, input size, pooling, precision and the weights' content id."""
+        """Cache folder name: preprocessing version, backbone, input size, pooling, precision and the weights'
+        content id (features made with another resize are never mixed in)."""
         pooling = self.pooling or ("top" if self.stage == "top_input" else "maps")
         weights = weights_identity(self.backbone, self.weights)
-        return f"{CACHE_FORMAT}-{self.backbone}-{self.size}-{pooling}-{self.precision}-{weights}"
+        return (f"{CACHE_FORMAT}-{PREPROCESSING_VERSION}-{self.backbone}-{self.size}-{pooling}-{self.precision}-"
+                f"{weights}")
 
     @property
     def shape(self) -> tuple:
@@ -112,25 +115,31 @@ class ExtractionReport:
 
 
 def _decode_dataset(paths: list[str], size: int, batch_size: int):
-    """tf.data: read + decode + resize in parallel threads (Pillow releases the GIL), batch, prefetch.
+    """tf.data: read + decode in parallel threads (Pillow releases the GIL), resize with the preprocessing layers,
+    batch, prefetch.
 
-    Each element is (images uint8 (B, S, S, 3), errors (B,) bytes: empty when the image decoded)."""
+    Each element is (images float32 (B, S, S, 3), errors (B,) bytes: empty when the image decoded)."""
     import tensorflow as tf
+
+    from classifier.preprocessing import resizer
+
+    resize = resizer(size)
 
     def load(path: bytes):
         name = path.decode()
         try:
-            return decode(Path(name).read_bytes(), size, name), b""
+            return decode(Path(name).read_bytes(), name), b""
         except ImageError as exc:
-            return np.zeros((size, size, 3), "uint8"), str(exc).encode()
+            return np.zeros((1, 1, 3), "uint8"), str(exc).encode()
         except OSError as exc:
-            return np.zeros((size, size, 3), "uint8"), f"{name}: cannot read file ({exc})".encode()
+            return np.zeros((1, 1, 3), "uint8"), f"{name}: cannot read file ({exc})".encode()
 
+    @tf.autograph.experimental.do_not_convert  # plain graph code; autograph only warns about the closure
     def load_tf(path):
         image, error = tf.numpy_function(load, [path], [tf.uint8, tf.string], stateful=False)
-        image.set_shape((size, size, 3))
+        image.set_shape((None, None, 3))
         error.set_shape(())
-        return image, error
+        return resize(image), error
 
     options = tf.data.Options()
     options.threading.private_threadpool_size = max(2, os.cpu_count() or 2)

@@ -1,5 +1,5 @@
 """Opening and checking images (one rule for the CLI, the workers and the web app's imports), and the one image
-loading path shared by extraction, evaluation and prediction (decode, orient, RGB, resize). No TensorFlow."""
+loading path shared by extraction, evaluation and prediction (decode, orient, RGB). No TensorFlow."""
 
 import io
 import warnings
@@ -82,20 +82,19 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def decode(data: bytes, size: int, name: str = "<bytes>") -> np.ndarray:
-    """uint8 (size, size, 3) from encoded image bytes; ImageError naming `name` when unusable."""
+def decode(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """uint8 (H, W, 3) RGB at the photo's own size (first frame, EXIF orientation applied) from encoded bytes;
+    ImageError naming `name` when unusable. The resize to a model's input is classifier.preprocessing's."""
     with open_image(data, name) as image:
-        image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that is still >= size
         image.load()  # GIF/WebP animations: the first frame
-        image = ImageOps.exif_transpose(image)
-        image = _to_rgb(image).resize((size, size), Image.BILINEAR)
+        image = _to_rgb(ImageOps.exif_transpose(image))
         return np.asarray(image, dtype="uint8")
 
 
-def load_image(source: str | Path | bytes, size: int, *, name: str | None = None) -> np.ndarray:
-    """uint8 (size, size, 3) RGB from a path or bytes: the same pixels everywhere an image enters a model."""
+def load_image(source: str | Path | bytes, *, name: str | None = None) -> np.ndarray:
+    """uint8 (H, W, 3) RGB from a path or bytes: what the export bundle's caller passes too (decode, EXIF-rotate)."""
     data, label = _read(source, name)
-    return decode(data, size, label)
+    return decode(data, label)
 
 
 def is_image_file(path: Path) -> bool:

@@ -62,7 +62,8 @@ def load_head(run_dir, *, calibrated: bool = True):
 
 
 def build_full_model(spec: FeatureSpec, head):
-    """Raw RGB image (N, S, S, 3) -> probabilities: preprocessing + backbone + head, built-in layers only."""
+    """Resized RGB image (N, S, S, 3) float 0-255 (classifier.preprocessing) -> probabilities: backbone
+    preprocessing + backbone + head, built-in layers only."""
     import keras
 
     from classifier.features import feature_model
@@ -72,11 +73,26 @@ def build_full_model(spec: FeatureSpec, head):
     return keras.Model(images, head(features(images)), name="classifier")
 
 
+def build_photo_model(spec: FeatureSpec, head):
+    """Decoded RGB photo (N, H, W, 3) uint8 of any size -> probabilities: the app's resize layers, then
+    build_full_model. What the export bundle ships."""
+    import keras
+
+    from classifier.preprocessing import resize_layers
+
+    photos = keras.Input((None, None, 3), dtype="uint8", name="photo")
+    x = photos
+    for layer in resize_layers(spec.size):
+        x = layer(x)
+    return keras.Model(photos, build_full_model(spec, head)(x), name="photo_classifier")
+
+
 def export_model(run_dir) -> Path:
-    """Write model.keras next to model.json: loadable with plain keras.saving.load_model, no project code."""
+    """Write model.keras next to model.json (build_photo_model): loadable with plain keras.saving.load_model, no
+    project code."""
     run = load_run(run_dir)
     path = Path(run_dir) / "model.keras"
-    model = build_full_model(run["spec"], load_head(run_dir))
+    model = build_photo_model(run["spec"], load_head(run_dir))
     with atomic_path(path, suffix=".keras") as tmp:  # keras wants the .keras suffix
         model.save(tmp)
     return path

@@ -6,6 +6,7 @@ import numpy as np
 
 from classifier.images import load_image
 from classifier.model_io import build_full_model, load_head, load_run
+from classifier.preprocessing import resize_image
 
 
 class Predictor:
@@ -29,7 +30,7 @@ class Predictor:
         out = []
         for start in range(0, len(sources), self.batch_size):
             chunk = sources[start:start + self.batch_size]
-            images = np.stack([load_image(s, self.input_size, name=self._name(s, start + i, names))
+            images = np.stack([resize_image(load_image(s, name=self._name(s, start + i, names)), self.input_size)
                                for i, s in enumerate(chunk)])
             out.append(np.asarray(self.model.predict_on_batch(images), dtype="float32"))
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), "float32")

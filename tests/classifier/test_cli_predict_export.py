@@ -110,14 +110,18 @@ FRESH_LOAD = """
 import sys, numpy as np, keras
 model = keras.saving.load_model(sys.argv[1])
 assert not any(m.startswith("classifier") for m in sys.modules), "the export must not need project code"
-np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
+photos = np.load(sys.argv[2], allow_pickle=True)  # decoded photos of different sizes: one at a time
+np.save(sys.argv[3], np.concatenate([model.predict(p[None], verbose=0) for p in photos]))
 """
 
 
 def test_exported_model_loads_in_a_fresh_process_and_matches_the_predictor(trained, tmp_path):
     paths = [trained["data"] / label / f"{label}{i}.{'png' if i % 2 else 'jpg'}" for label in COLORS
              for i in (0, 1)]
-    np.save(tmp_path / "images.npy", np.stack([load_image(p, 32) for p in paths]))
+    photos = np.empty(len(paths), dtype=object)
+    photos[:] = [load_image(p) for p in paths]
+    assert photos[0].shape == (40, 48, 3)  # the model resizes by itself
+    np.save(tmp_path / "images.npy", photos, allow_pickle=True)
     subprocess.run([sys.executable, "-c", FRESH_LOAD, str(trained["run"] / "model.keras"),
                     str(tmp_path / "images.npy"), str(tmp_path / "out.npy")], cwd=tmp_path, check=True,
                    timeout=120)

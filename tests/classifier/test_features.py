@@ -6,6 +6,7 @@ import numpy as np
 
 from classifier.features import FeatureCache, extract, feature_model
 from classifier.images import content_hash, load_image
+from classifier.preprocessing import resize_image
 from tests.classifier.conftest import COLORS, TINY_SPEC, items_of, make_image
 from tests.shared import REPO_DIR
 
@@ -15,7 +16,7 @@ def test_features_match_the_model_on_the_same_pixels(class_folders, cache):
     report = extract(items, TINY_SPEC, cache, batch_size=2)
     assert (report.extracted, report.cached, report.skipped, report.cancelled) == (5, 0, [], False)
     model, _ = feature_model(TINY_SPEC)
-    expected = model.predict(np.stack([load_image(p, 32) for _, p in items]), verbose=0)
+    expected = model.predict(np.stack([resize_image(load_image(p), 32) for _, p in items]), verbose=0)
     np.testing.assert_allclose(cache.load(TINY_SPEC, [h for h, _ in items]), expected, rtol=1e-5, atol=1e-6)
 
 

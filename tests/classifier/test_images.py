@@ -21,7 +21,7 @@ RED = (220, 20, 20)
 @pytest.mark.parametrize("fmt,mode", [("JPEG", "RGB"), ("PNG", "RGBA"), ("PNG", "P"), ("PNG", "L"),
                                       ("PNG", "I;16"), ("WEBP", "RGB"), ("BMP", "RGB"), ("GIF", "P"),
                                       ("JPEG", "CMYK")])
-def test_formats_and_modes_become_rgb_uint8_of_the_requested_size(fmt, mode):
+def test_formats_and_modes_become_rgb_uint8_at_their_own_size(fmt, mode):
     image = Image.new("RGB", (50, 30), RED)
     if mode == "L":
         image = image.convert("L")
@@ -29,21 +29,21 @@ def test_formats_and_modes_become_rgb_uint8_of_the_requested_size(fmt, mode):
         image = Image.fromarray(np.full((30, 50), 40000, dtype="uint16"))
     elif mode != "RGB":
         image = image.convert(mode)
-    pixels = load_image(_encoded(image, fmt), 24)
-    assert pixels.shape == (24, 24, 3) and pixels.dtype == np.uint8
+    pixels = load_image(_encoded(image, fmt))
+    assert pixels.shape == (30, 50, 3) and pixels.dtype == np.uint8
     if mode in ("RGB", "RGBA", "P", "CMYK"):
         np.testing.assert_allclose(pixels.reshape(-1, 3).mean(0), RED, atol=12)
 
 
 def test_transparent_pixels_become_white():
-    pixels = load_image(_encoded(Image.new("RGBA", (8, 8), (0, 0, 0, 0)), "PNG"), 8)
+    pixels = load_image(_encoded(Image.new("RGBA", (8, 8), (0, 0, 0, 0)), "PNG"))
     assert (pixels == 255).all()
 
 
 def test_gif_uses_the_first_frame():
     frames = [Image.new("RGB", (16, 16), c).convert("P") for c in (RED, (20, 20, 220))]
     data = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    assert load_image(data, 16).reshape(-1, 3).mean(0)[0] > 150
+    assert load_image(data).reshape(-1, 3).mean(0)[0] > 150
 
 
 def test_exif_orientation_is_applied():
@@ -51,9 +51,10 @@ def test_exif_orientation_is_applied():
     image.paste((20, 20, 220), (20, 0, 40, 20))  # left red, right blue
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display": red ends up on top
-    pixels = load_image(_encoded(image, "JPEG", exif=exif), 20).astype(int)
-    assert pixels[2, 10, 0] > 150 and pixels[2, 10, 2] < 100
-    assert pixels[17, 10, 2] > 150 and pixels[17, 10, 0] < 100
+    pixels = load_image(_encoded(image, "JPEG", exif=exif)).astype(int)
+    assert pixels.shape == (40, 20, 3)  # rotated: taller than wide
+    assert pixels[5, 10, 0] > 150 and pixels[5, 10, 2] < 100
+    assert pixels[35, 10, 2] > 150 and pixels[35, 10, 0] < 100
 
 
 def _png_claiming_size(width: int, height: int) -> bytes:
@@ -75,7 +76,7 @@ def test_bad_images_raise_image_error_naming_the_file(tmp_path, data, reason):
     path = tmp_path / "bad.jpg"
     path.write_bytes(data)
     with pytest.raises(ImageError, match=reason) as error:
-        load_image(path, 32)
+        load_image(path)
     assert str(path) in str(error.value)
 
 
@@ -83,12 +84,12 @@ def test_truncated_jpeg_is_an_image_error(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype="uint8")
     data = _encoded(Image.fromarray(pixels), "JPEG")
     with pytest.raises(ImageError, match="upload.jpg: damaged or truncated"):
-        load_image(data[: len(data) // 2], 32, name="upload.jpg")
+        load_image(data[: len(data) // 2], name="upload.jpg")
 
 
 def test_missing_file_is_an_image_error(tmp_path):
     with pytest.raises(ImageError, match="cannot read"):
-        load_image(tmp_path / "nope.png", 32)
+        load_image(tmp_path / "nope.png")
 
 
 def test_content_hash_is_the_same_for_path_and_bytes(tmp_path):

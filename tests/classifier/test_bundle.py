@@ -1,0 +1,171 @@
+"""The export bundle: each format, loaded in a fresh process by the bundle's own predict.py, answers as the app's
+Predictor on photos of any size (the resize is inside the model)."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from classifier.bundle import FORMAT_FILES, training_photos
+from classifier.features import FeatureSpec
+from classifier.images import load_image
+from classifier.model_io import build_full_model, load_head, load_run
+from classifier.predict import Predictor
+from classifier.preprocessing import PREPROCESSING_VERSION, resize_image
+from tests.classifier.conftest import COLORS, make_class_folders
+from tests.classifier.test_cli_predict_export import TINY, run_cli
+from tests.images import noisy_pixels
+from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
+
+TEMPERATURE, THRESHOLD = 2.0, 0.99
+# int8 quantises weights and activations: its probabilities move a little, its decisions must not.
+TOLERANCE = {"keras": 1e-4, "tflite": 1e-4, "tflite-int8": 0.05, "onnx": 1e-4}
+
+
+def _photos(folder) -> list:
+    """Photos of four sizes and formats, one turned by its EXIF orientation (the caller's job, predict.py's too)."""
+    folder.mkdir()
+    paths = []
+    for i, (label, height, width, fmt) in enumerate([("red", 20, 90, "PNG"), ("green", 300, 200, "JPEG"),
+                                                     ("blue", 64, 64, "PNG"), ("blue", 900, 1200, "JPEG")]):
+        path = folder / f"{label}{i}.{fmt.lower()}"
+        exif = Image.Exif()
+        exif[0x0112] = 6 if i == 3 else 1
+        Image.fromarray(noisy_pixels(COLORS[label], 100 + i, height, width=width)).save(path, fmt, exif=exif)
+        paths.append(path)
+    return paths
+
+
+def _unzip(bundle, folder):
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(folder)
+    return folder
+
+
+FRESH_ALL_FORMATS = """
+import importlib.util, json, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("predict", "predict.py")
+bundle = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bundle)
+photos = [bundle.load_photo(p) for p in sys.argv[1:]]
+loaders = {"keras": bundle.keras_model, "tflite": bundle.tflite_model, "tflite-int8": bundle.tflite_model,
+           "onnx": bundle.onnx_model}
+answers = {fmt: [np.asarray(model(p)).tolist() for p in photos]
+           for fmt, model in ((f, loaders[f](bundle.FILES[f])) for f in bundle.FILES)}
+assert not any(m.startswith("classifier") for m in sys.modules), "the bundle must not need project code"
+print(json.dumps(answers))
+"""
+
+
+def _fresh_process(folder, args: list, code: str | None = None):
+    """Python in a fresh process, run from the bundle's folder: no project code on its path."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [sys.executable, *(["-c", code] if code else ["predict.py"]), *map(str, args)]
+    out = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=500)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def _answers(folder, photos) -> dict:
+    """{format: (N, classes) probabilities}: each format loaded by the bundle's predict.py code, in a fresh process
+    (one process for all four: a TensorFlow start-up is the slow part)."""
+    answers = json.loads(_fresh_process(folder, photos, FRESH_ALL_FORMATS).splitlines()[-1])
+    return {fmt: np.array(p) for fmt, p in answers.items()}
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    """A tiny run with a stronger temperature and a higher threshold than its own calibration found, exported."""
+    root = tmp_path_factory.mktemp("bundle")
+    data = make_class_folders(root / "data", per_class=8)
+    run_cli("train", data, "--out", root / "run", "--cache", root / "cache", "--split", "0.5,0.25,0.25", *TINY)
+    meta = json.loads((root / "run" / "model.json").read_text())
+    (root / "run" / "model.json").write_text(json.dumps(meta | {"calibration": {"temperature": TEMPERATURE,
+                                                                                 "threshold": THRESHOLD}}))
+    output = run_cli("export", root / "run", "--out", root / "bundle.zip")
+    folder, photos = _unzip(root / "bundle.zip", root / "unzipped"), _photos(root / "photos")
+    return {"root": root, "run": root / "run", "zip": root / "bundle.zip", "output": output, "folder": folder,
+            "photos": photos, "answers": _answers(folder, photos)}
+
+
+def test_the_zip_holds_every_format_labels_a_model_card_and_predict_py(bundle):
+    names = set(zipfile.ZipFile(bundle["zip"]).namelist())
+    assert names == {*FORMAT_FILES.values(), "labels.json", "MODEL_CARD.md", "predict.py"}
+    assert json.loads((bundle["folder"] / "labels.json").read_text()) == sorted(COLORS)
+    assert "not included" not in bundle["output"] and "bundle saved to" in bundle["output"]
+    card = (bundle["folder"] / "MODEL_CARD.md").read_text()
+    assert "T = 2 " in card and "below 0.99 " in card and "EXIF" in card
+    assert "| red | 4 | 2 | 2 |" in card and "| **total** | 12 | 6 | 6 |" in card  # counts per class and split
+    assert "Accuracy " in card and "calibrated on up to 12 training photos" in card
+
+
+@pytest.mark.parametrize("fmt", list(FORMAT_FILES))
+def test_each_format_in_a_fresh_process_answers_as_the_app(bundle, fmt):
+    got = bundle["answers"][fmt]
+    app = Predictor.from_run_dir(bundle["run"])
+    labels = json.loads((bundle["folder"] / "labels.json").read_text())
+    assert labels == app.class_names
+    assert [labels[i] for i in got.argmax(1)] == [a["label"] for a in app.predict(bundle["photos"])] == [
+        "red", "green", "blue", "blue"]
+    # Calibrated like the app (T = 2): the uncalibrated head would differ by far more than the tolerance.
+    calibrated = app.probabilities(bundle["photos"])
+    np.testing.assert_allclose(got, calibrated, atol=TOLERANCE[fmt])
+    raw = build_full_model(load_run(bundle["run"])["spec"],
+                           load_head(bundle["run"], calibrated=False))
+    uncalibrated = raw.predict(np.stack([resize_image(load_image(p), 32) for p in bundle["photos"]]), verbose=0)
+    assert np.abs(uncalibrated - calibrated).max() > 0.02
+
+
+def test_predict_py_prints_the_decision_and_unsure_below_the_threshold(bundle):
+    rows = [json.loads(line) for line in _fresh_process(bundle["folder"], [*bundle["photos"], "--format", "onnx"])
+            .splitlines()]
+    assert [r["photo"] for r in rows] == [str(p) for p in bundle["photos"]]
+    assert [r["top"] for r in rows] == ["red", "green", "blue", "blue"]
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in rows], bundle["answers"]["onnx"],
+                               atol=1e-6)
+    app = Predictor.from_run_dir(bundle["run"]).predict(bundle["photos"])
+    assert [r["label"] == "unsure" for r in rows] == [a["decision"] == "unsure" for a in app]
+    assert any(r["label"] == "unsure" for r in rows)  # T = 2 keeps the tiny model below 0.99
+
+
+def test_training_photos_are_the_readable_training_items(bundle, tmp_path):
+    photos = training_photos(bundle["run"])
+    assert len(photos) == 12 and all(p.is_file() for p in photos)
+    features = json.loads((bundle["run"] / "features.json").read_text())
+    for item in features["items"]:
+        item["path"] = str(tmp_path / "gone" / Path(item["path"]).name)
+    (tmp_path / "features.json").write_text(json.dumps(features))
+    assert training_photos(tmp_path) == []  # then the export ships no int8 file and its card says why
+
+
+def test_the_feature_cache_key_names_the_preprocessing_version():
+    assert f"-{PREPROCESSING_VERSION}-" in FeatureSpec("vgg16", weights=None).key
+
+
+@pytest.mark.slow
+def test_real_photos_with_imagenet_mobilenet_v2_every_format_answers_as_the_app(tmp_path):
+    """Mandatory in CI: real photos of their own sizes through a real ImageNet backbone."""
+    shared_path("weights", MOBILENET_V2_LEGACY_FILE)
+    source = shared_path("datasets", "animals3")
+    for label in ("cats", "dogs", "panda"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for path in sorted((source / label).iterdir())[:12]:
+            (tmp_path / "data" / label / path.name).symlink_to(path)
+    run_cli("train", tmp_path / "data", "--out", tmp_path / "run", "--cache", tmp_path / "cache", "--split",
+            "0.5,0.25,0.25", "--backbone", "mobilenet_v2", "--pooling", "avg", "--optimizer", "adam", "--lr", "1e-3",
+            "--epochs", "20")
+    run_cli("export", tmp_path / "run", "--out", tmp_path / "bundle.zip")
+    folder = _unzip(tmp_path / "bundle.zip", tmp_path / "unzipped")
+    photos = [sorted((source / label).iterdir())[-i] for label in ("cats", "dogs", "panda") for i in (1, 2)]
+    assert len({Image.open(p).size for p in photos}) > 1
+    app = Predictor.from_run_dir(tmp_path / "run").probabilities(photos)
+    for fmt, got in _answers(folder, photos).items():
+        assert list(got.argmax(1)) == list(app.argmax(1)), fmt
+        np.testing.assert_allclose(got, app, atol=TOLERANCE[fmt] if fmt == "tflite-int8" else 1e-3, err_msg=fmt)
