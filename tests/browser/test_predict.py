@@ -34,7 +34,7 @@ def test_the_predict_page_returns_before_the_worker_and_fills_in_the_results(pag
     page.get_by_label("Username").fill("ann")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_label("Model")).to_have_value(str(job.pk))
+    expect(page.get_by_label("Job")).to_have_value(str(job.pk))  # no named model: the latest job
     photos = [{"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(COLOURS[name], 900 + i)}
               for i, name in enumerate(("red", "blue"))]
     page.get_by_label("Photos").set_input_files(photos)
