@@ -11,6 +11,7 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("media/<path:path>", core_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
+    path("teams/", include("webapp.accounts.team_urls")),
     path("", include("webapp.experiments.urls")),
     path("admin/", admin.site.urls),
 ]

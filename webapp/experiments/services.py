@@ -71,8 +71,9 @@ def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precisi
 
 
 def _snapshot_images(dataset: Dataset) -> list[Image]:
-    """The dataset's images, checked to be trainable; ValidationError with a readable message otherwise."""
-    images = list(Image.objects.filter(dataset=dataset).select_related("label").order_by("id"))
+    """The dataset's images (excluded ones left out), checked to be trainable; ValidationError with a readable
+    message otherwise."""
+    images = list(Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id"))
     train_labels = {i.label.name for i in images if i.split == Split.TRAIN}
     all_labels = {i.label.name for i in images}
     if len(all_labels) < 2:
@@ -135,7 +136,7 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
     """What an evaluation scores: the test split of the job's own dataset, or all images of another one."""
-    images = Image.objects.filter(dataset=evaluation.dataset).select_related("label").order_by("id")
+    images = Image.objects.filter(dataset=evaluation.dataset, excluded=False).select_related("label").order_by("id")
     if evaluation.dataset_id == evaluation.job.dataset_id:
         images = images.filter(split=Split.TEST)
     return list(images)
