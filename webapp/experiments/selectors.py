@@ -121,3 +121,24 @@ def backbone_choices() -> list[tuple[str, str]]:
                f"{', the article' if name == DEFAULT_BACKBONE else ''})")
         for name in names
     ]
+
+
+def job_dataset_changes(job: TrainingJob) -> dict:
+    """How the job's dataset differs from the photos the job trained on (its JobImage snapshot), in two queries:
+    {"relabelled", "moved" (to another split), "excluded", "deleted", "added" (photos a new job would use that
+    this one did not), "any"}."""
+    from django.db.models import Count, F, Q
+
+    from webapp.experiments.models import JobImage
+
+    kept = Q(image__isnull=False)
+    counts = JobImage.objects.filter(job=job).aggregate(
+        relabelled=Count("id", filter=kept & ~Q(image__label__name=F("label_name"))),
+        moved=Count("id", filter=kept & ~Q(image__split=F("split"))),
+        excluded=Count("id", filter=Q(image__excluded=True)),
+        deleted=Count("id", filter=~kept),
+    )
+    used = JobImage.objects.filter(job=job, image__isnull=False).values("image_id")
+    counts["added"] = Image.objects.filter(dataset_id=job.dataset_id, excluded=False).exclude(pk__in=used).count()
+    counts["any"] = any(counts.values())
+    return counts

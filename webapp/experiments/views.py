@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.accounts.permissions import Action, can
 from webapp.core.ids import parse_id
 from webapp.experiments import charts, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
@@ -34,6 +35,12 @@ def _check_can_cancel(user, job) -> None:
                                "cancel it.")
 
 
+def _check_can_train(user, dataset) -> None:
+    """Starting, retrying and re-evaluating jobs is for the team's members and admins, not its viewers."""
+    if not can(user, Action.TRAIN, dataset.team_id):
+        raise PermissionDenied(f"Your role in team {dataset.team} does not allow training.")
+
+
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -49,6 +56,7 @@ def job_new(request):
     initial = {"dataset": parse_id(request.GET.get("dataset"))}
     form = JobForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
+        _check_can_train(request.user, form.cleaned_data["dataset"])
         try:
             job = services.job_create(user=request.user, **form.job_kwargs())
         except ValidationError as error:
@@ -82,6 +90,8 @@ def job_detail(request, pk):
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
         "can_cancel": _can_cancel(request.user, job),
+        "can_train": can(request.user, Action.TRAIN, job.dataset.team_id),
+        "dataset_changes": selectors.job_dataset_changes(job) if job.is_finished else None,
         "duration": charts.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
@@ -126,6 +136,7 @@ def job_cancel(request, pk):
 @require_POST
 def job_retry(request, pk):
     job = _get_job_for_user(request.user, pk)
+    _check_can_train(request.user, job.dataset)
     try:
         new_job = services.job_retry(job=job, user=request.user)
     except ValidationError as error:
@@ -138,6 +149,7 @@ def job_retry(request, pk):
 @require_POST
 def job_reevaluate(request, pk):
     job = _get_job_for_user(request.user, pk)
+    _check_can_train(request.user, job.dataset)
     form = ReevaluateForm(request.POST, user=request.user)
     if not form.is_valid():
         messages.error(request, "Choose a dataset to evaluate on.")
