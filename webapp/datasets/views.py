@@ -5,12 +5,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.permissions import Action, can, powers
+from webapp.core.pagination import IdsFirstPaginator
 from webapp.datasets import selectors, services
 from webapp.datasets.forms import (
     PHOTO_ACTIONS, DatasetImportForm, ImagesUploadForm, PhotoActionForm, PhotoFilterForm,
@@ -55,7 +55,7 @@ def dataset_detail(request, pk):
     filters = PhotoFilterForm(request.GET or None, dataset=dataset)
     valid = filters.is_valid()
     images = selectors.images_matching(dataset, **(filters.filters() if valid else {}))
-    page = Paginator(images, settings.DATASETS_PHOTOS_PER_PAGE).get_page(request.GET.get("page"))
+    page = IdsFirstPaginator(images, settings.DATASETS_PHOTOS_PER_PAGE).get_page(request.GET.get("page"))
     filter_items = filters.query_items() if valid else []
     return render(request, "datasets/dataset_detail.html", {
         "dataset": dataset, "counts": selectors.dataset_counts(dataset), "splits": Split.choices,
