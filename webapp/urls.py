@@ -12,6 +12,7 @@ urlpatterns = [
     path("media/<path:path>", core_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
     path("teams/", include("webapp.accounts.team_urls")),
+    path("predictions/", include("webapp.experiments.review_urls")),
     path("", include("webapp.experiments.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -248,6 +248,11 @@ class Prediction(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(default=list, help_text="[{label, probability}] sorted, highest first")
     latency_ms = models.FloatField(null=True, blank=True, help_text="Upload received to result stored")
+    marked_wrong = models.BooleanField(default=False, help_text="A person said the label is wrong")
+    added_image = models.ForeignKey(
+        Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The dataset photo made from it, with the right label",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

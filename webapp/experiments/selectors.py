@@ -142,3 +142,21 @@ def job_dataset_changes(job: TrainingJob) -> dict:
     counts["added"] = Image.objects.filter(dataset_id=job.dataset_id, excluded=False).exclude(pk__in=used).count()
     counts["any"] = any(counts.values())
     return counts
+
+
+REVIEW_FILTERS = {"wrong": "marked wrong", "all": "all"}
+
+
+def predictions_to_review(user, *, show: str = "wrong") -> QuerySet[Prediction]:
+    """Finished predictions of the user's teams for the review list: "wrong" (marked wrong and not yet added
+    to a dataset) or "all", newest first; each with its job's dataset and that dataset's classes prefetched."""
+    from django.db.models import Prefetch
+
+    from webapp.datasets.models import Label
+
+    predictions = predictions_for_user(user).filter(status="succeeded").select_related(
+        "job__dataset", "added_image__label").prefetch_related(
+        Prefetch("job__dataset__labels", queryset=Label.objects.order_by("name"), to_attr="classes"))
+    if show == "wrong":
+        predictions = predictions.filter(marked_wrong=True, added_image__isnull=True)
+    return predictions

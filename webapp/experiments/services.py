@@ -9,6 +9,7 @@ overwritten by a stale writer. Nothing here imports TensorFlow.
 import logging
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -395,3 +396,35 @@ def prediction_fail(*, prediction_id: int, message: str) -> bool:
     return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
         status=PredictionStatus.FAILED, error_message=message, finished_at=timezone.now()
     ))
+
+
+# --- from predictions back to data ---------------------------------------------------------------------------------
+
+
+def prediction_mark_wrong(*, prediction: Prediction, wrong: bool = True) -> None:
+    Prediction.objects.filter(pk=prediction.pk).update(marked_wrong=wrong)
+    prediction.marked_wrong = wrong
+
+
+@transaction.atomic
+def prediction_add_to_dataset(*, prediction: Prediction, label, user, split: str = Split.TRAIN) -> Image:
+    """Copy the prediction's photo into the label's dataset with that (right) label, through the import code's
+    checks and storage. The same photo already in the dataset (same hash) is relabelled instead, with history."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from webapp.datasets.services import images_add, images_relabel
+
+    existing = Image.objects.filter(dataset=label.dataset_id, content_hash=prediction.content_hash)
+    if existing.exists():
+        images_relabel(images=existing, label=label, user=user)
+    else:
+        with prediction.file.open("rb") as source:
+            name = Path(prediction.original_name or prediction.file.name).name
+            upload = SimpleUploadedFile(name, source.read())
+        result = images_add(dataset=label.dataset, label=label, split=split, files=[upload], user=user)
+        if result.rejected:
+            raise ValidationError(f"The photo cannot be added: {result.rejected[0][1]}.")
+    image = existing.get()
+    Prediction.objects.filter(pk=prediction.pk).update(added_image=image)
+    prediction.added_image = image
+    return image
