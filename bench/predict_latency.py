@@ -193,12 +193,12 @@ def main() -> None:
         bench.start_worker("predict")
         dataset = bench.dataset("bench", args.data, args.per_class)
         trained = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
-                                      pooling="avg", head_config={"epochs": 10, "batch_size": 16,
+                                      recipe="article", pooling="avg", head_config={"epochs": 10, "batch_size": 16,
                                                                   "learning_rate": 1e-3})
         bench.wait(trained, lambda j: j.status == JobStatus.SUCCEEDED, 600, "the model to train")
         accuracy = trained.evaluations.get().accuracy
         busy = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
-                                   pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
+                                   recipe="article", pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
         bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
                    "the long training to start")
         print(f"model: job {trained.pk} (test accuracy {accuracy:.3f}); busy: job {busy.pk} training", flush=True)

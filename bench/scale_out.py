@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from predict_latency import DEFAULT_DATA, BenchEnv  # noqa: E402
 
-SPEC = {"backbone": "mobilenet_v2", "weights": "imagenet", "pooling": "avg", "head_config": {"epochs": 2}}
+SPEC = {"recipe": "article", "backbone": "mobilenet_v2", "weights": "imagenet", "pooling": "avg", "head_config": {"epochs": 2}}
 
 
 def _pin(worker, cpus: set[int]) -> None:

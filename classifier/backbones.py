@@ -10,6 +10,7 @@ from classifier.files import content_hash
 DEFAULT_BACKBONE = "vgg16"
 PRECISIONS = ("float32", "bfloat16")
 POOLINGS = (None, "avg")
+STAGES = ("output", "top_input")  # the backbone's output, or the activations at the input of its last block
 RANDOM_INIT_SEED = 0  # weights=None builds a seeded random init, so its features are reproducible and cacheable
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -25,20 +26,26 @@ class Backbone:
     imagenet_file: str  # file name Keras caches under $KERAS_HOME/models
     preprocess_mode: str  # what <module>.preprocess_input does: "caffe" (BGR, minus mean), "tf" ([-1, 1]), "none"
     download_path: str  # where Keras downloads imagenet_file from, relative to _WEIGHTS_URL
+    # The last block, which the recommended recipe may fine-tune: features at its input are cached ("top_input").
+    top_block: str  # the first layer of the last block
+    top_channels: int  # channels at its input
+    top_stride: int  # input size / grid at its input
 
 
 BACKBONES = {
     b.name: b
     for b in (
         Backbone("vgg16", 224, 512, 7, "VGG16", "vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                 "caffe", "vgg16/"),
+                 "caffe", "vgg16/", "block5_conv1", 512, 16),
         Backbone("resnet50", 224, 2048, 7, "ResNet50", "resnet50",
-                 "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe", "resnet/"),
+                 "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "caffe", "resnet/",
+                 "conv5_block3_1_conv", 2048, 32),
         Backbone("mobilenet_v2", 224, 1280, 7, "MobileNetV2", "mobilenet_v2",
-                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf", "mobilenet_v2/"),
+                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf", "mobilenet_v2/",
+                 "block_16_expand", 160, 32),
         # EfficientNet rescales and normalises inside the model; its preprocess_input is the identity.
         Backbone("efficientnet_b0", 224, 1280, 7, "EfficientNetB0", "efficientnet", "efficientnetb0_notop.h5",
-                 "none", "efficientnetb/"),
+                 "none", "efficientnetb/", "block7a_expand_conv", 192, 32),
     )
 }
 
@@ -62,9 +69,13 @@ def feature_grid(backbone: str, input_size: int | None = None) -> int:
     return b.feature_grid if input_size is None else -(-input_size // 32)
 
 
-def feature_shape(backbone: str, pooling: str | None, input_size: int | None = None) -> tuple:
-    """(grid, grid, C) feature maps for pooling None (the article's), (C,) for "avg"."""
+def feature_shape(backbone: str, pooling: str | None, input_size: int | None = None, stage: str = "output") -> tuple:
+    """(grid, grid, C) feature maps for pooling None (the article's), (C,) for "avg"; at stage "top_input" the
+    maps at the last block's input (pooling does not apply there)."""
     b = get_backbone(backbone)
+    if stage == "top_input":
+        grid = -(-(input_size or b.input_size) // b.top_stride)
+        return (grid, grid, b.top_channels)
     if pooling == "avg":
         return (b.channels,)
     grid = feature_grid(backbone, input_size)
@@ -111,8 +122,10 @@ def weights_identity(backbone: str, weights: str | None) -> str:
 
 
 def load_backbone(name: str, *, weights: str | None = "imagenet", pooling: str | None = None,
-                  precision: str = "float32", input_size: int | None = None, fold_batchnorm: bool = True):
-    """keras.Model mapping the backbone-preprocessed float tensor (N, S, S, 3) to features.
+                  precision: str = "float32", input_size: int | None = None, fold_batchnorm: bool = True,
+                  stage: str = "output"):
+    """keras.Model mapping the backbone-preprocessed float tensor (N, S, S, 3) to features (stage "output") or
+    to the activations at the input of its last block (stage "top_input", pooling ignored).
 
     For inference, BatchNorm is folded into the preceding convolution (same function, lets oneDNN fuse
     conv+bias+activation) and "bfloat16" casts every layer's weights and compute to bfloat16.
@@ -129,14 +142,37 @@ def load_backbone(name: str, *, weights: str | None = "imagenet", pooling: str |
     if weights is None:
         keras.utils.set_random_seed(RANDOM_INIT_SEED)
     constructor = getattr(keras.applications, b.constructor)
-    model = constructor(include_top=False, weights=None, input_shape=(size, size, 3), pooling=pooling)
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    model = constructor(include_top=False, weights=None, input_shape=(size, size, 3),
+                        pooling=pooling if stage == "output" else None)
     if weights_file is not None:
         model.load_weights(str(weights_file))
+    if stage == "top_input":
+        model = keras.Model(model.input, model.get_layer(b.top_block).input, name=f"{name}_trunk")
     if not fold_batchnorm and precision == "float32":
         return model
     from classifier.inference import optimise_for_inference
 
     return optimise_for_inference(model, fold_batchnorm=fold_batchnorm, dtype=precision)
+
+
+def load_top_block(name: str, *, weights: str | None = "imagenet", input_size: int | None = None,
+                   pooling: str | None = "avg"):
+    """The backbone's last block, trainable (BatchNorm unfolded): maps at the "top_input" stage -> the features
+    the whole backbone computes with this pooling."""
+    import keras
+
+    b = get_backbone(name)
+    size = input_size or b.input_size
+    weights_file = imagenet_weights_path(name) if weights == "imagenet" else weights
+    if weights is None:
+        keras.utils.set_random_seed(RANDOM_INIT_SEED)
+    constructor = getattr(keras.applications, b.constructor)
+    model = constructor(include_top=False, weights=None, input_shape=(size, size, 3), pooling=pooling)
+    if weights_file is not None:
+        model.load_weights(str(weights_file))
+    return keras.Model(model.get_layer(b.top_block).input, model.output, name="top_block")
 
 
 def preprocessing_layer(name: str):
@@ -162,12 +198,13 @@ def preprocessing_layer(name: str):
 
 
 def build_feature_model(name: str, *, weights: str | None = "imagenet", pooling: str | None = None,
-                        precision: str = "float32", input_size: int | None = None):
+                        precision: str = "float32", input_size: int | None = None, stage: str = "output"):
     """Raw RGB image batch (N, S, S, 3), uint8 or float 0-255 -> features: preprocessing + backbone."""
     import keras
 
     size = input_size or get_backbone(name).input_size
-    backbone = load_backbone(name, weights=weights, pooling=pooling, precision=precision, input_size=size)
+    backbone = load_backbone(name, weights=weights, pooling=pooling, precision=precision, input_size=size,
+                             stage=stage)
     images = keras.Input((size, size, 3), name="image")
     x = keras.layers.Activation("linear", dtype="float32", name="to_float")(images)
     features = backbone(preprocessing_layer(name)(x))

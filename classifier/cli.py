@@ -8,6 +8,7 @@ from pathlib import Path
 from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, weights_arg
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, split_items
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
+from classifier.recipes import DEFAULT_RECIPE, RECIPES
 
 DEFAULT_CACHE = Path(os.environ.get("MENAGERIE_FEATURE_CACHE", Path.home() / ".cache" / "menagerie" / "features"))
 
@@ -28,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="extract features, train a head, evaluate, save the run")
     train.add_argument("data_dir", type=Path, help="train/ validation/ test/ of class folders, or class folders")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
+    train.add_argument("--recipe", choices=RECIPES, default=DEFAULT_RECIPE,
+                       help="recommended (default): searched head on the last block's input, fine-tuned where it "
+                            "pays; article: the article's head on 7x7 maps (--pooling and the head options apply)")
+    train.add_argument("--no-fine-tuning", action="store_true", help="recommended: never fine-tune the last block")
     train.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
     train.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
     train.add_argument("--pooling", choices=["none", "avg"], default="none",
@@ -100,47 +105,59 @@ def _arrays(rows: list, spec, cache, class_names: list[str]):
 
 
 def _train(args) -> int:
-    from classifier.evaluate import evaluate, format_report
+    from classifier.evaluate import format_report
     from classifier.features import FeatureCache, FeatureSpec
-    from classifier.model_io import export_model, save_run, write_json
-    from classifier.train import train
+    from classifier.model_io import write_json
+    from classifier.recipes import feature_spec
+    from classifier.workflow import train_and_evaluate
 
     found = discover(args.data_dir)
     hashes = _hashes(found)
     splits = split_items(found["all"], args.split, hashes) if "all" in found else found
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = weights_arg(args.weights)
-    spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling, args.precision,
-                       args.input_size)
+    if args.recipe == "article":
+        spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling,
+                           args.precision, args.input_size)
+    else:
+        spec = feature_spec(args.recipe, args.backbone, weights, args.precision, args.input_size)
     config = HeadConfig(hidden=args.hidden, dropout=args.dropout, activation=args.activation,
                         optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
                         batch_size=args.batch_size, class_weight=args.class_weight, keep_best=args.keep_best)
     counts = {s: sum(len(p) for p in by_label.values()) for s, by_label in splits.items()}
     print(f"{len(class_names)} classes: {', '.join(class_names)}; images " +
-          ", ".join(f"{s} {n}" for s, n in counts.items()))
+          ", ".join(f"{s} {n}" for s, n in counts.items()) + f"; recipe {args.recipe}")
     cache = FeatureCache(args.cache)
     rows = _extract_splits(splits, hashes, spec, cache, args.extract_batch_size)
     data = {s: _arrays(rows.get(s, []), spec, cache, class_names) for s in SPLITS}
 
+    epochs = f"/{config.epochs}" if args.recipe == "article" else " (fine-tuning)"
+
     def epoch_line(epoch, m):
         val = (f" val_loss {m['val_loss']:.4f} val_accuracy {m['val_accuracy']:.4f}"
                if m["val_loss"] is not None else "")
-        print(f"epoch {epoch}/{config.epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} "
-              f"({m['seconds']:.1f}s)", flush=True)
+        print(f"epoch {epoch}{epochs}: loss {m['loss']:.4f} accuracy {m['accuracy']:.4f}{val} ({m['seconds']:.1f}s)",
+              flush=True)
 
-    result = train(*data["train"], *data["validation"], num_classes=len(class_names), config=config,
-                   on_epoch_end=epoch_line, seed=args.seed)
     test_ids = [str(p) for _, p, _ in rows.get("test", [])]
-    report = evaluate(result.model, *data["test"], class_names, ids=test_ids)
-    print(f"\ntest ({len(test_ids)} images)\n" + format_report(report))
-    save_run(args.out, head=result.model, spec=spec, class_names=class_names, config=config,
-             history=result.history, report=report, best_epoch=result.best_epoch)
+    result = train_and_evaluate(args.recipe, data, class_names=class_names, spec=spec, config=config,
+                                test_ids=test_ids, seed=args.seed, fine_tuning=not args.no_fine_tuning,
+                                run_dir=args.out, on_epoch_end=epoch_line)
+    if result["search"]:
+        for trial in result["search"]["trials"]:
+            print("trial " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                       for k, v in trial.items()))
+        print(f"chosen: {result['search']['chosen']}")
+    calibration = result["calibration"]
+    print(f"\ntest ({len(test_ids)} images)\n" + format_report(result["report"]))
+    print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.3f} -> "
+          f"{calibration['ece_after']:.3f}; unsure below {calibration['threshold']:.3f} "
+          f"({calibration['unsure_rate']:.1%} of the test photos)")
     write_json(args.out / "features.json", {
         "cache": str(args.cache.resolve()), "spec_key": spec.key,
         "items": [{"hash": h, "path": str(p), "label": label, "split": s}
                   for s, split_rows in rows.items() for h, p, label in split_rows],
     })
-    export_model(args.out)
     print(f"\nrun saved to {args.out} (model.keras, head.keras, model.json, history.json, report.json, "
           f"features.json)")
     return 0
@@ -159,7 +176,8 @@ def _predict(args) -> int:
             print(f"{path}: error: {exc}", file=sys.stderr)
             status = 1
             continue
-        print(f"{path}: {result['label']} ({result['confidence']:.1%})")
+        unsure = "unsure, best guess " if result["decision"] == "unsure" else ""
+        print(f"{path}: {unsure}{result['label']} ({result['confidence']:.1%})")
         for p in result["probabilities"]:
             print(f"  {p['label']:20} {p['probability']:.4f}")
     return status

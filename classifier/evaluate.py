@@ -1,40 +1,49 @@
-"""Scoring a head on features: plain dicts with class names, ready for JSON, templates and the CLI."""
+"""Scoring a head on features: plain dicts with class names, ready for JSON, templates and the CLI.
+
+The metrics are scikit-learn's; this module only names them and shapes them for the app."""
 
 import numpy as np
 
 
 def scores(probabilities: np.ndarray, y, class_names: list[str], ids: list | None = None) -> dict:
-    """Accuracy, loss, per-class precision/recall/F1/support, confusion matrices, misclassified items."""
+    """Accuracy, loss, per-class precision/recall/F1/support, confusion matrices, misclassified items,
+    expected calibration error and reliability-diagram data."""
+    from sklearn.metrics import classification_report, confusion_matrix, log_loss
+
+    from classifier.calibration import expected_calibration_error, reliability
+
     y = np.asarray(y, dtype=int)
     k = len(class_names)
-    predicted = probabilities.argmax(axis=1) if len(y) else np.zeros(0, int)
-    confusion = np.zeros((k, k), dtype=int)
-    np.add.at(confusion, (y, predicted), 1)
-    per_class = []
-    for c, label in enumerate(class_names):
-        tp, predicted_c, support = confusion[c, c], confusion[:, c].sum(), confusion[c].sum()
-        precision = tp / predicted_c if predicted_c else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class.append({"label": label, "precision": float(precision), "recall": float(recall),
-                          "f1": float(f1), "support": int(support)})
-    rows = confusion.sum(axis=1, keepdims=True)
+    labels = list(range(k))
+    probabilities = np.asarray(probabilities, dtype="float64").reshape(len(y), k) if len(y) else np.zeros((0, k))
+    probabilities = probabilities / np.maximum(probabilities.sum(axis=1, keepdims=True), 1e-12)  # float32 sums
+    predicted = probabilities.argmax(axis=1)
+    report = classification_report(y, predicted, labels=labels, target_names=list(class_names), output_dict=True,
+                                   zero_division=0) if len(y) else {}
+    per_class = [{"label": name, "precision": float(report[name]["precision"]) if report else 0.0,
+                  "recall": float(report[name]["recall"]) if report else 0.0,
+                  "f1": float(report[name]["f1-score"]) if report else 0.0,
+                  "support": int(report[name]["support"]) if report else 0}
+                 for name in class_names]
+    confusion = confusion_matrix(y, predicted, labels=labels) if len(y) else np.zeros((k, k), int)
+    normalized = (confusion_matrix(y, predicted, labels=labels, normalize="true") if len(y) else np.zeros((k, k)))
     ids = list(range(len(y))) if ids is None else list(ids)
     misclassified = [
         {"id": ids[i], "true": class_names[y[i]], "predicted": class_names[predicted[i]],
          "confidence": float(probabilities[i, predicted[i]])}
         for i in np.flatnonzero(predicted != y)
     ]
-    true_p = probabilities[np.arange(len(y)), y] if len(y) else np.zeros(0)
     return {
-        "accuracy": float((predicted == y).mean()) if len(y) else 0.0,
-        "loss": float(-np.log(np.clip(true_p, 1e-7, 1.0)).mean()) if len(y) else 0.0,
-        "macro_f1": float(np.mean([p["f1"] for p in per_class])),
+        "accuracy": float(report["accuracy"]) if report else 0.0,
+        "loss": float(log_loss(y, probabilities, labels=labels)) if len(y) else 0.0,
+        "macro_f1": float(report["macro avg"]["f1-score"]) if report else 0.0,
         "per_class": per_class,
         "confusion": confusion.tolist(),
-        "confusion_normalized": np.divide(confusion, rows, out=np.zeros((k, k)), where=rows > 0).tolist(),
+        "confusion_normalized": np.nan_to_num(normalized).tolist(),  # a class with no photo: a row of zeros
         "class_names": list(class_names),
         "misclassified": sorted(misclassified, key=lambda m: m["confidence"], reverse=True),
+        "ece": expected_calibration_error(probabilities, y) if len(y) else 0.0,
+        "reliability": reliability(probabilities, y) if len(y) else {"confidence": [], "accuracy": [], "count": []},
     }
 
 

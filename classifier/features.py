@@ -8,8 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.backbones import (POOLINGS, PRECISIONS, build_feature_model, feature_shape, get_backbone,
-                                  weights_identity)
+from classifier.backbones import (POOLINGS, PRECISIONS, STAGES, build_feature_model, feature_shape,
+                                  get_backbone, weights_identity)
 from classifier.files import atomic_path
 from classifier.images import ImageError, decode
 
@@ -23,9 +23,14 @@ class FeatureSpec:
     pooling: str | None = None
     precision: str = "float32"
     input_size: int | None = None
+    stage: str = "output"  # or "top_input": the maps at the input of the last block (pooling must be None)
 
     def __post_init__(self):
         get_backbone(self.backbone)
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.stage == "top_input" and self.pooling is not None:
+            raise ValueError("features at stage 'top_input' are maps: pooling must be None")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be None or 'avg', got {self.pooling!r}")
         if self.precision not in PRECISIONS:
@@ -38,17 +43,22 @@ class FeatureSpec:
     @property
     def key(self) -> str:
         """Cache folder name: backbone, input size, pooling, precision and the weights' content id."""
-        pooling = self.pooling or "maps"
+        pooling = self.pooling or ("top" if self.stage == "top_input" else "maps")
         weights = weights_identity(self.backbone, self.weights)
         return f"{CACHE_FORMAT}-{self.backbone}-{self.size}-{pooling}-{self.precision}-{weights}"
 
+    @property
+    def shape(self) -> tuple:
+        return feature_shape(self.backbone, self.pooling, self.size, self.stage)
+
     def to_dict(self) -> dict:
         return {"backbone": self.backbone, "weights": self.weights, "pooling": self.pooling,
-                "precision": self.precision, "input_size": self.size}
+                "precision": self.precision, "input_size": self.size, "stage": self.stage}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureSpec":
-        return cls(**{k: d.get(k) for k in ("backbone", "weights", "pooling", "precision", "input_size")})
+        return cls(**{k: d.get(k) for k in ("backbone", "weights", "pooling", "precision", "input_size")},
+                   stage=d.get("stage") or "output")
 
 
 class FeatureCache:
@@ -78,7 +88,7 @@ class FeatureCache:
         for h, p in zip(hashes, paths):
             if not p.is_file():
                 raise KeyError(f"feature of {h} not in cache {self.root / spec.key}")
-        out = np.empty((len(hashes), *feature_shape(spec.backbone, spec.pooling, spec.size)), dtype="float32")
+        out = np.empty((len(hashes), *spec.shape), dtype="float32")
         for i, p in enumerate(paths):
             out[i] = np.load(p)
         return out
@@ -140,7 +150,7 @@ def feature_model(spec: FeatureSpec):
 
     if spec not in _models:
         model = build_feature_model(spec.backbone, weights=spec.weights, pooling=spec.pooling,
-                                    precision=spec.precision, input_size=spec.size)
+                                    precision=spec.precision, input_size=spec.size, stage=spec.stage)
         _models[spec] = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True,
                                             autograph=False))
     return _models[spec]

@@ -12,18 +12,24 @@ def write_json(path: Path, data) -> None:
     atomic_write(path, json.dumps(data, indent=2))
 
 
-def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config: HeadConfig,
-             history: list[dict] | None = None, report: dict | None = None, best_epoch: int | None = None) -> Path:
-    """Write head.keras, model.json (class names, spec, config, best epoch), history.json, report.json."""
+def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config: HeadConfig | None,
+             history: list[dict] | None = None, report: dict | None = None, best_epoch: int | None = None,
+             recipe: str = "article", calibration: dict | None = None, search: dict | None = None) -> Path:
+    """Write head.keras, model.json (class names, spec, recipe, config or the search's choice, best epoch,
+    temperature and unsure threshold), history.json, report.json."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     head.save(run_dir / "head.keras")
     write_json(run_dir / "model.json", {
         "class_names": list(class_names),
         "spec": spec.to_dict(),
-        "config": config.to_dict(),
+        "recipe": recipe,
+        "config": config.to_dict() if config is not None else None,
+        "chosen": (search or {}).get("chosen"),
         "best_epoch": best_epoch if best_epoch is not None else len(history or []),
         "input_size": spec.size,
+        # softmax(log p / temperature) is the calibrated confidence; below `threshold` the answer is "unsure"
+        "calibration": calibration or {"temperature": 1.0, "threshold": 0.0},
     })
     if history is not None:
         write_json(run_dir / "history.json", history)
@@ -33,15 +39,26 @@ def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config
 
 
 def load_run(run_dir) -> dict:
-    """model.json plus `spec` as a FeatureSpec and `config` as a HeadConfig."""
+    """model.json plus `spec` as a FeatureSpec and `config` as a HeadConfig (None for a searched head); runs saved
+    before calibration existed get temperature 1 and threshold 0 (never unsure)."""
     meta = json.loads((Path(run_dir) / "model.json").read_text())
-    return meta | {"spec": FeatureSpec.from_dict(meta["spec"]), "config": HeadConfig.from_dict(meta["config"])}
+    return meta | {"spec": FeatureSpec.from_dict(meta["spec"]), "recipe": meta.get("recipe", "article"),
+                   "config": HeadConfig.from_dict(meta["config"]) if meta.get("config") else None,
+                   "calibration": meta.get("calibration") or {"temperature": 1.0, "threshold": 0.0}}
 
 
-def load_head(run_dir):
+def load_head(run_dir, *, calibrated: bool = True):
+    """The head keras.Model; calibrated, its final softmax layer's weights are divided by the run's temperature:
+    softmax(z / T), so every path (evaluation, prediction, the export) gives the calibrated probabilities."""
     import keras
 
-    return keras.saving.load_model(Path(run_dir) / "head.keras", compile=False)
+    head = keras.saving.load_model(Path(run_dir) / "head.keras", compile=False)
+    temperature = load_run(run_dir)["calibration"]["temperature"] if calibrated else 1.0
+    if temperature != 1.0:
+        final = head.layers[-1]  # Dense with softmax: the article's head and the recommended one alike
+        kernel, bias = final.get_weights()
+        final.set_weights([kernel / temperature, bias / temperature])
+    return head
 
 
 def build_full_model(spec: FeatureSpec, head):

@@ -9,20 +9,23 @@ from classifier.model_io import build_full_model, load_head, load_run
 
 
 class Predictor:
-    def __init__(self, model, class_names: list[str], input_size: int, batch_size: int = 32):
+    def __init__(self, model, class_names: list[str], input_size: int, batch_size: int = 32, *,
+                 threshold: float = 0.0):
         self.model = model
         self.class_names = list(class_names)
         self.input_size = input_size
         self.batch_size = batch_size
+        self.threshold = threshold  # calibrated confidence below which the answer is "unsure"
 
     @classmethod
     def from_run_dir(cls, run_dir) -> "Predictor":
         run = load_run(run_dir)
         model = build_full_model(run["spec"], load_head(run_dir))
-        return cls(model, run["class_names"], run["spec"].size)
+        return cls(model, run["class_names"], run["spec"].size, threshold=run["calibration"]["threshold"])
 
     def probabilities(self, sources: list) -> np.ndarray:
-        """(N, classes) float32; ImageError (naming the image) for one that cannot be read."""
+        """(N, classes) float32, calibrated when the model is (load_head folds the run's temperature in);
+        ImageError (naming the image) for one that cannot be read."""
         out = []
         for start in range(0, len(sources), self.batch_size):
             chunk = sources[start:start + self.batch_size]
@@ -32,11 +35,15 @@ class Predictor:
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), "float32")
 
     def predict(self, sources: list, top_k: int | None = None) -> list[dict]:
-        """Per image: the decision, its confidence and the class probabilities sorted descending (top_k)."""
+        """Per image: the best class, its calibrated confidence, the decision ("confident", or "unsure" below
+        the model's threshold: then `label` is only the top candidate) and the class probabilities sorted
+        descending (top_k)."""
         results = []
         for p in self.probabilities(sources):
             order = np.argsort(-p, kind="stable")[:top_k]
             ranked = [{"label": self.class_names[c], "probability": float(p[c])} for c in order]
-            results.append({"label": ranked[0]["label"], "confidence": ranked[0]["probability"],
-                            "probabilities": ranked})
+            confidence = ranked[0]["probability"]
+            results.append({"label": ranked[0]["label"], "confidence": confidence,
+                            "decision": "unsure" if confidence < self.threshold else "confident",
+                            "threshold": self.threshold, "probabilities": ranked})
         return results

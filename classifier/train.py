@@ -18,9 +18,13 @@ class TrainResult:
 
 
 def balanced_class_weight(y: np.ndarray, num_classes: int) -> dict[int, float]:
-    """n / (k * count_c): each class contributes equally to the loss (classes absent get weight 1)."""
-    counts = np.bincount(y, minlength=num_classes)
-    return {c: (len(y) / (num_classes * counts[c]) if counts[c] else 1.0) for c in range(num_classes)}
+    """scikit-learn's "balanced" weights, n / (k * count_c), so each class weighs the same in the loss; classes
+    absent from y get weight 1."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y)
+    weights = dict(zip(present.tolist(), compute_class_weight("balanced", classes=present, y=y).tolist()))
+    return {c: float(weights.get(c, 1.0)) for c in range(num_classes)}
 
 
 def train(x_train, y_train, x_val, y_val, *, num_classes: int, config: HeadConfig | None = None,

@@ -112,8 +112,11 @@ class _Throttled:
 
 def _spec(job: TrainingJob):
     from classifier.features import FeatureSpec
+    from classifier.recipes import feature_spec
 
-    return FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)
+    if job.recipe == "article":
+        return FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)
+    return feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
 
 
 def _cache():
@@ -237,46 +240,45 @@ def _arrays(job_images: list, split: str, class_ids: dict, spec, cache):
 
 
 def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
-    from classifier.evaluate import evaluate
+    """Load the cached features, run classifier.workflow (train, calibrate, evaluate, save), store the results."""
     from classifier.head import HeadConfig
-    from classifier.model_io import export_model, save_run
-    from classifier.train import train
+    from classifier.workflow import train_and_evaluate
 
     config = HeadConfig.from_dict(job.head_config)
-    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs):
+    total = config.epochs if job.recipe == "article" else 0  # recommended: on_progress sets its search steps
+    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=total):
         services.job_mark_cancelled(job_id=job.pk)
         return
     spec, cache = _spec(job), _cache()
     class_names = services.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
-    x_train, y_train, _ = _arrays(usable, "train", class_ids, spec, cache)
-    x_val, y_val, _ = _arrays(usable, "validation", class_ids, spec, cache)
-    x_test, y_test, test_rows = _arrays(usable, "test", class_ids, spec, cache)
-    if not len(x_train) or not len(x_test):
-        raise JobError(f"No usable {'training' if not len(x_train) else 'test'} image is left after skipping "
-                       f"{len(skipped)} unreadable image(s).")
-    result = train(x_train, y_train, x_val, y_val, num_classes=len(class_names), config=config,
-                   on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch,
-                                                                                    metrics=metrics),
-                   should_cancel=lambda: services.job_cancel_requested(job_id=job.pk))
-    if result.cancelled or not services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
-                                                    progress_total=len(x_test)):
+    arrays = {split: _arrays(usable, split, class_ids, spec, cache) for split in ("train", "validation", "test")}
+    if not len(arrays["train"][1]) or not len(arrays["test"][1]):
+        raise JobError(f"No usable {'training' if not len(arrays['train'][1]) else 'test'} image is left after "
+                       f"skipping {len(skipped)} unreadable image(s).")
+    test_rows = arrays["test"][2]
+    relative = Path("jobs") / str(job.pk)
+    result = train_and_evaluate(
+        job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=spec,
+        config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
+        run_dir=Path(settings.ARTIFACTS_DIR) / relative,
+        on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
+        should_cancel=lambda: services.job_cancel_requested(job_id=job.pk),
+        on_progress=lambda done, total: services.job_progress(job_id=job.pk, done=done, total=total),
+        on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
+                                                         progress_total=count),
+    )
+    if result["cancelled"]:
         services.job_mark_cancelled(job_id=job.pk)
         return
-    ids = [ji.image_id for ji in test_rows]  # misclassified[].id is the Image id (None if deleted since)
-    report = evaluate(result.model, x_test, y_test, class_names, ids=ids)
-    relative = Path("jobs") / str(job.pk)
-    run_dir = Path(settings.ARTIFACTS_DIR) / relative
-    save_run(run_dir, head=result.model, spec=spec, class_names=class_names, config=config,
-             history=result.history, report=report, best_epoch=result.best_epoch)
-    export_model(run_dir)
+    report = result["report"]
     Evaluation.objects.create(
         job=job, dataset=job.dataset, status=EvaluationStatus.SUCCEEDED, is_job_test_split=True,
         accuracy=report["accuracy"], loss=report["loss"], macro_f1=report["macro_f1"], report=report,
-        image_count=len(x_test), created_by=job.created_by, finished_at=timezone.now(),
+        image_count=len(test_rows), created_by=job.created_by, finished_at=timezone.now(),
     )
-    services.job_progress(job_id=job.pk, done=len(x_test))
-    services.job_succeed(job_id=job.pk, best_epoch=result.best_epoch, artifact_dir=str(relative))
+    services.job_progress(job_id=job.pk, done=len(test_rows))
+    services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
 
 
 def run_job(job_id: int, worker: str) -> str:

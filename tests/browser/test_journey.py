@@ -82,6 +82,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     shot(page, "03-new-job")
     # VGG16 (the article's backbone) with random weights on 32 px inputs: seconds on a CPU, and its features
     # still separate the colours (a random-init MobileNetV2's are all ~0 at this size)
+    page.get_by_label("Recipe").select_option("article")  # its curves grow epoch by epoch
     page.get_by_label("Weights").select_option("none")
     page.get_by_label("Pooling").select_option("avg")
     page.get_by_label("Input size (pixels)").fill("32")

@@ -15,7 +15,7 @@ from classifier.predict import Predictor
 from tests.classifier.conftest import COLORS, make_class_folders
 from tests.shared import REPO_DIR
 
-TINY = ["--backbone", "vgg16", "--weights", "none", "--input-size", "32", "--pooling", "avg",
+TINY = ["--recipe", "article", "--backbone", "vgg16", "--weights", "none", "--input-size", "32", "--pooling", "avg",
         "--optimizer", "adam", "--lr", "3e-3", "--epochs", "15", "--hidden", "64", "--dropout", "0.1"]
 
 
@@ -52,7 +52,7 @@ def test_train_on_class_folders_prints_epochs_report_and_writes_the_run(trained)
     assert len(items) == 48 and {i["split"] for i in items} == {"train", "validation", "test"}
     meta = json.loads((run / "model.json").read_text())
     assert meta["spec"] == {"backbone": "vgg16", "weights": None, "pooling": "avg", "precision": "float32",
-                            "input_size": 32}
+                            "input_size": 32, "stage": "output"}
 
 
 def test_retraining_on_the_same_images_extracts_nothing(trained):
@@ -96,6 +96,7 @@ def test_predictor_sorts_probabilities_and_names_a_bad_image(trained):
     # Same photo as a path and as bytes: same decision; probabilities equal up to float rounding (SIMD paths differ
     # between CPUs, e.g. AVX2 vs AVX-512).
     assert by_path["label"] == by_bytes["label"] == "red" and len(by_path["probabilities"]) == 2
+    assert by_path["decision"] == by_bytes["decision"]
     assert [p["label"] for p in by_path["probabilities"]] == [p["label"] for p in by_bytes["probabilities"]]
     assert [p["probability"] for p in by_path["probabilities"]] == pytest.approx(
         [p["probability"] for p in by_bytes["probabilities"]], abs=1e-5)

@@ -10,7 +10,7 @@ from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
 PER_CLASS = 200
 # Global-average features + Adam: reliable on a 120-per-class training split (98.9-99.4% over seeds 0-3),
 # where the article's 7x7 maps with RMSprop 1e-4 for 7 epochs swing between 94% and 98%.
-HEAD = ["--backbone", "mobilenet_v2", "--weights", "imagenet", "--pooling", "avg", "--optimizer", "adam",
+HEAD = ["--recipe", "article", "--backbone", "mobilenet_v2", "--weights", "imagenet", "--pooling", "avg", "--optimizer", "adam",
         "--lr", "1e-3", "--epochs", "30", "--split", "0.6,0.1,0.3"]
 
 

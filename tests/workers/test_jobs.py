@@ -120,7 +120,7 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
 def test_cancel_during_extraction_keeps_the_features_already_extracted(start_worker, user):
     dataset = make_dataset("many", per_class=30)
     spec = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "avg", "input_size": 224}
-    job = services.job_create(dataset=dataset, user=user, **spec, head_config={"epochs": 2})
+    job = services.job_create(dataset=dataset, user=user, **spec, recipe="article", head_config={"epochs": 2})
     start_worker(queues="train", env=worker_env(MENAGERIE_EXTRACT_BATCH_SIZE="2"))
     reached(job, JobStatus.EXTRACTING, extra=lambda job: job.progress_done >= 2)
     services.job_cancel(job=job)
@@ -130,7 +130,7 @@ def test_cancel_during_extraction_keeps_the_features_already_extracted(start_wor
     left = selectors.uncached_image_count(dataset=dataset, **spec)
     assert 0 < left < 90  # what was extracted before the cancel stays in the cache
 
-    again = services.job_create(dataset=dataset, user=user, **spec, head_config={"epochs": 2})
+    again = services.job_create(dataset=dataset, user=user, **spec, recipe="article", head_config={"epochs": 2})
     finished(again)  # a new job goes on from the features kept
     assert again.status == JobStatus.SUCCEEDED and again.images_extracted == left
 
@@ -203,7 +203,7 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, us
             split = Split.TEST if i < 8 else Split.VALIDATION if i < 12 else Split.TRAIN
             add_image(dataset, folder.name, path.read_bytes(), split, path.name)
     job = services.job_create(
-        dataset=dataset, user=user, backbone="mobilenet_v2", weights="imagenet", pooling="avg",
+        dataset=dataset, user=user, recipe="article", backbone="mobilenet_v2", weights="imagenet", pooling="avg",
         head_config={"epochs": 15, "batch_size": 16, "learning_rate": 1e-3},
     )
     start_worker(queues="train", env=worker_env())
@@ -213,3 +213,38 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, us
     assert evaluation.image_count == 24
     print(f"animals3 subset: test accuracy {evaluation.accuracy:.3f} on {evaluation.image_count} images")
     assert evaluation.accuracy >= 0.95, evaluation.report
+
+
+def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(start_worker, user, tmp_path):
+    """Real photos and the real ImageNet MobileNetV2: trained on cats, dogs and pandas, a flower is 'unsure'."""
+    from django.contrib.auth.models import Group
+
+    from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
+    from webapp.datasets.models import Dataset
+
+    shared_path("weights", MOBILENET_V2_LEGACY_FILE)
+    animals, flowers = shared_path("datasets", "animals3"), shared_path("datasets", "flowers")
+    dataset = Dataset.objects.create(name="animals", team=Group.objects.get_or_create(name="lab")[0])
+    for label in ("cats", "dogs", "panda"):
+        for i, path in enumerate(sorted((animals / label).iterdir())[:14]):
+            add_image(dataset, label, path.read_bytes(), "test" if i < 2 else "validation" if i < 4 else "train",
+                      path.name)
+    start_worker(queues="train", env=worker_env())
+    job = finished(services.job_create(dataset=dataset, user=user, backbone="mobilenet_v2"), timeout=400)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.recipe == "recommended"
+    report = selectors.job_evaluation(job).report
+    assert report["recipe"] == "recommended" and report["search"]["trials"] and report["calibration"]["threshold"] > 0
+    start_worker(queues="predict", env=worker_env())
+    decisions = []
+    for path in [sorted((flowers / label).iterdir())[0] for label in ("daisy", "rose", "tulip")]:
+        upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
+        prediction = services.prediction_run(job=job, upload=upload, user=user, timeout=120)
+        assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
+        assert len(prediction.probabilities) == 3  # probabilities still given
+        decisions.append(prediction.decision)
+    assert decisions.count("unsure") >= 2, decisions
+    cat = sorted((animals / "cats").iterdir())[-1]
+    prediction = services.prediction_run(job=job, upload=SimpleUploadedFile(cat.name, cat.read_bytes()), user=user,
+                                         timeout=120)
+    assert (prediction.label, prediction.decision) == ("cats", "confident")

@@ -57,6 +57,8 @@ def _prediction_json(prediction) -> dict:
         "file": prediction.original_name,
         "label": prediction.label or None,
         "confidence": prediction.confidence,
+        # "unsure": the calibrated confidence is below the model's threshold; label is then only the top candidate
+        "decision": prediction.decision or None,
         "probabilities": prediction.probabilities,
         "latency_ms": prediction.latency_ms,
         "error": prediction.error_message or None,

@@ -124,9 +124,17 @@ def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
     report = evaluation.report or {}
     class_names = report.get("class_names") or [row["label"] for row in report.get("per_class", [])]
     gallery = _gallery(evaluation, report.get("misclassified", []))
+    calibration = report.get("calibration") or {}
+    search = report.get("search") or {}
     return {
         "per_class": report.get("per_class", []),
         "class_names": class_names,
+        "recipe": report.get("recipe", ""),
+        "trials": search.get("trials", []),
+        "chosen": search.get("chosen"),
+        "calibration": calibration,
+        "reliability": {"before": calibration.get("reliability_before"),
+                        "after": calibration.get("reliability_after")} if calibration else None,
         "gallery": gallery,
         "misclassified_count": len(report.get("misclassified", [])),
         "chart": {

@@ -36,6 +36,12 @@ def value_example(cast) -> str:
 
 class JobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None, help_text="Only your team's datasets are listed.")
+    recipe = forms.ChoiceField(
+        choices=[("recommended", "Recommended: searched head on the last block, fine-tuned where it pays"),
+                 ("article", "Article: the article's head on 7×7 maps (the settings below)")],
+        initial="recommended", required=False,
+        help_text="Recommended chooses its head by cross-validation and ignores pooling and the head settings.",
+    )
     backbone = forms.ChoiceField(help_text="Pretrained convolutional base whose bottleneck features are used.")
     weights = forms.ChoiceField(
         choices=[("imagenet", "ImageNet (pretrained)"), ("none", "None: random initialisation (for quick tests)")],
@@ -82,6 +88,9 @@ class JobForm(forms.Form):
         self.fields["backbone"].choices = selectors.backbone_choices()
         self.fields["backbone"].initial = "vgg16"
 
+    def clean_recipe(self):
+        return self.cleaned_data["recipe"] or "recommended"
+
     def clean_hidden(self):
         sizes = _number_list(self.cleaned_data["hidden"], int, "layer size")
         if any(not 1 <= size <= 8192 for size in sizes) or len(sizes) > 8:
@@ -112,7 +121,8 @@ class JobForm(forms.Form):
     def job_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
-            "dataset": data["dataset"], "backbone": data["backbone"], "weights": data["weights"],
+            "dataset": data["dataset"], "recipe": data["recipe"], "backbone": data["backbone"],
+            "weights": data["weights"],
             "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
             "head_config": self.head_config(),
         }

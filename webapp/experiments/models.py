@@ -31,7 +31,11 @@ class TrainingJob(models.Model):
     input_size = models.PositiveIntegerField(
         null=True, blank=True, help_text="Backbone input side in pixels; empty = the backbone's own (224)"
     )
-    head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict()")
+    recipe = models.CharField(
+        max_length=20, default="recommended",
+        help_text='"recommended" (searched head, fine-tuned where it pays) or "article" (the article\'s head)',
+    )
+    head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict() (recipe article)")
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
         help_text="The job this one retries, with the same settings",
@@ -246,6 +250,8 @@ class Prediction(models.Model):
     error_message = models.TextField(blank=True)
     label = models.CharField(max_length=100, blank=True)
     confidence = models.FloatField(null=True, blank=True)
+    decision = models.CharField(max_length=10, blank=True, help_text='"confident", or "unsure" below the '
+                                "model's threshold (label is then only the top candidate)")
     probabilities = models.JSONField(default=list, help_text="[{label, probability}] sorted, highest first")
     latency_ms = models.FloatField(null=True, blank=True, help_text="Upload received to result stored")
     marked_wrong = models.BooleanField(default=False, help_text="A person said the label is wrong")

@@ -47,11 +47,14 @@ WORKER_DIED_MESSAGE = (
 
 
 def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precision: str, head_config: dict,
-                           input_size: int | None) -> dict:
+                           input_size: int | None, recipe: str = "recommended") -> dict:
     """The head config normalised by classifier.head.HeadConfig (plain data, no TF); ValidationError if bad."""
     from classifier.backbones import BACKBONES, POOLINGS, PRECISIONS
     from classifier.head import HeadConfig
+    from classifier.recipes import RECIPES
 
+    if recipe not in RECIPES:
+        raise ValidationError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
     if backbone not in BACKBONES:
         raise ValidationError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}.")
     if weights not in ("imagenet", "none"):
@@ -89,17 +92,19 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
 
 @transaction.atomic
 def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagenet", pooling: str = "",
-               precision: str = "float32", head_config: dict | None = None,
+               precision: str = "float32", head_config: dict | None = None, recipe: str = "recommended",
                input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
-    """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits."""
+    """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits.
+    `recipe` "article" trains head_config on the (pooling) features; "recommended" ignores both."""
     from workers.tasks import job_run
 
     config = _validate_job_settings(backbone=backbone, weights=weights, pooling=pooling or "",
-                                    precision=precision, head_config=head_config or {}, input_size=input_size)
+                                    precision=precision, head_config=head_config or {}, input_size=input_size,
+                                    recipe=recipe)
     images = _snapshot_images(dataset)
     job = TrainingJob.objects.create(
         dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
-        input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
+        recipe=recipe, input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
         retry_of=retry_of,
     )
     seen = set()
@@ -132,7 +137,7 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
     """A new job with the same settings on the dataset's current images."""
     return job_create(dataset=job.dataset, user=user, backbone=job.backbone, weights=job.weights,
                       pooling=job.pooling, precision=job.precision, head_config=job.head_config,
-                      input_size=job.input_size, retry_of=job)
+                      recipe=job.recipe, input_size=job.input_size, retry_of=job)
 
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
@@ -388,7 +393,8 @@ def prediction_succeed(*, prediction_id: int, result: dict) -> bool:
     latency = (now - prediction.created_at).total_seconds() * 1000 if prediction else None
     return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
         status=PredictionStatus.SUCCEEDED, label=result["label"], confidence=result["confidence"],
-        probabilities=result["probabilities"], latency_ms=latency, finished_at=now,
+        decision=result.get("decision", ""), probabilities=result["probabilities"], latency_ms=latency,
+        finished_at=now,
     ))
 
 

@@ -120,20 +120,30 @@ def test_new_job_form_has_the_articles_defaults_and_the_extraction_estimate(clie
 
 
 def test_starting_a_job_creates_it_with_the_chosen_settings(client_for, ann, dataset):
-    data = {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none", "pooling": "avg",
-            "precision": "float32", "input_size": "32", "hidden": "64, 32", "dropout": "0.4, 0.2",
+    data = {"dataset": dataset.pk, "recipe": "article", "backbone": "mobilenet_v2", "weights": "none",
+            "pooling": "avg", "precision": "float32", "input_size": "32", "hidden": "64, 32", "dropout": "0.4, 0.2",
             "activation": "relu", "optimizer": "adam", "learning_rate": "0.001", "epochs": "5", "batch_size": "16",
             "class_weight": "balanced", "keep_best": "on"}
     response = client_for(ann).post(reverse("experiments:job_new"), data)
     job = TrainingJob.objects.get()
     assert response.status_code == 302 and response.url == job.get_absolute_url()
-    assert (job.backbone, job.weights, job.pooling, job.input_size, job.created_by) == (
-        "mobilenet_v2", "none", "avg", 32, ann)
+    assert (job.recipe, job.backbone, job.weights, job.pooling, job.input_size, job.created_by) == (
+        "article", "mobilenet_v2", "none", "avg", 32, ann)
     assert job.head_config | {} == {
         "hidden": [64, 32], "dropout": [0.4, 0.2], "activation": "relu", "optimizer": "adam",
         "learning_rate": 0.001, "epochs": 5, "batch_size": 16, "class_weight": "balanced", "keep_best": True,
     }
     assert job.job_images.count() == 15
+
+
+def test_a_new_job_uses_the_recommended_recipe_unless_told_otherwise(client_for, ann, dataset):
+    page = client_for(ann).get(reverse("experiments:job_new")).content.decode()
+    assert '<option value="recommended" selected>' in page
+    data = {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none", "precision": "float32",
+            "hidden": "100, 50", "dropout": "0.5, 0.3", "activation": "leaky_relu", "optimizer": "rmsprop",
+            "learning_rate": "0.0001", "epochs": "7", "batch_size": "50"}
+    client_for(ann).post(reverse("experiments:job_new"), data)
+    assert TrainingJob.objects.get().recipe == "recommended"
 
 
 def test_new_job_errors_are_shown_next_to_their_fields(client_for, ann, dataset, other_dataset):
@@ -201,6 +211,30 @@ def test_job_page_of_a_finished_job_shows_report_confusion_and_gallery_sorted_by
     assert 'data-filter-true="dog" data-filter-predicted="panda"' in page
     assert reverse("experiments:job_download", args=[finished_job.pk]) in page
     assert 'id="cancel-form"' not in page and "Retry with the same settings" in page
+
+
+def test_job_page_shows_the_recipe_search_trials_and_calibration(client_for, ann, finished_job):
+    curve = {"confidence": [0.55, 0.95], "accuracy": [0.4, 0.9], "count": [3, 7]}
+    evaluation = Evaluation.objects.get(job=finished_job)
+    evaluation.report |= {"recipe": "recommended", "search": {
+        "trials": [{"head": "linear", "C": 0.1, "cv_log_loss": 0.25, "cv_accuracy": 0.91, "seconds": 2.5,
+                    "chosen": True},
+                   {"head": "fine-tune last block", "C": 0.1, "epochs": 4, "holdout_accuracy": 0.9,
+                    "linear_holdout_accuracy": 0.92, "seconds": 30.0, "chosen": False}],
+        "chosen": {"head": "linear", "C": 0.1, "fine_tuned": False}},
+        "calibration": {"temperature": 1.7, "threshold": 0.62, "fitted_on": 40, "ece_before": 0.12,
+                        "ece_after": 0.03, "unsure_rate": 0.1, "reliability_before": curve,
+                        "reliability_after": curve}}
+    evaluation.save()
+    TrainingJob.objects.filter(pk=finished_job.pk).update(recipe="recommended")
+    page = client_for(ann).get(finished_job.get_absolute_url()).content.decode()
+    assert '<dd id="job-recipe">recommended</dd>' in page
+    trials = re.search(r'<table id="search-table".*?</table>', page, re.S).group(0)
+    assert trials.count("<tr>") == 3 and "out-of-fold log loss 0.2500" in trials and "hold-out accuracy 0.900" in trials
+    assert "Chosen: linear head, C 0.1, last block not fine-tuned." in page
+    assert 'id="ece-before">0.1200<' in page and 'id="ece-after">0.0300<' in page
+    data = json.loads(re.search(r'id="reliability-data" type="application/json">(.*?)</script>', page).group(1))
+    assert data == {"before": curve, "after": curve}
 
 
 def test_job_page_of_a_failed_job_shows_its_message_and_offers_a_retry(client_for, ann, queued_job):
@@ -349,6 +383,24 @@ def test_predict_stores_each_photo_and_shows_the_results(client_for, ann, finish
                        "probabilities": [0.8, 0.15, 0.05], "decision": "dog"}]
     assert 'alt="Uploaded photo a.jpg"' in page
     assert page.count("<tr>") >= 3  # recent predictions table
+
+
+def test_predict_page_and_api_answer_unsure_below_the_models_threshold(client_for, ann, finished_job):
+    from webapp.experiments.api import _prediction_json
+
+    client = client_for(ann)
+    response = client.post(reverse("experiments:predict"), {"job": finished_job.pk, "photos": [photo("a.jpg", 1)]})
+    prediction = Prediction.objects.get()
+    services.prediction_succeed(prediction_id=prediction.pk, result={
+        "label": "dog", "confidence": 0.45, "decision": "unsure", "probabilities": [
+            {"label": "dog", "probability": 0.45}, {"label": "cat", "probability": 0.4},
+            {"label": "panda", "probability": 0.15}]})
+    page = client.get(response.url).content.decode()
+    assert "Decision: <strong>unsure</strong>" in page and "Decision: <strong>dog</strong>" not in page
+    assert "dog (0.450), cat (0.400), panda (0.150)" in page  # the top candidates
+    prediction.refresh_from_db()
+    data = _prediction_json(prediction)
+    assert data["decision"] == "unsure" and data["label"] == "dog" and len(data["probabilities"]) == 3
 
 
 def test_predict_refuses_bad_uploads_and_other_teams_models(client_for, ann, finished_job, other_job):

@@ -116,6 +116,25 @@
     return draw(el, [trace], layout);
   }
 
+  /* Reliability diagram: accuracy per confidence bin before and after temperature scaling, and the diagonal. */
+  function reliability(el, data) {
+    function series(curve, name, color) {
+      return { type: "scatter", mode: "lines+markers", name: name, x: curve.confidence, y: curve.accuracy,
+               text: curve.count.map(function (c) { return c + " photos"; }), line: { color: color },
+               hovertemplate: "confidence %{x:.2f}, accuracy %{y:.2f} (%{text})<extra>" + name + "</extra>" };
+    }
+    var traces = [
+      { type: "scatter", mode: "lines", name: "perfect", x: [0, 1], y: [0, 1], hoverinfo: "skip",
+        line: { color: "#8a939e", dash: "dot" } },
+      series(data.before, "before calibration", COLORS.val),
+      series(data.after, "after calibration", COLORS.train),
+    ];
+    var layout = baseLayout("Reliability", "accuracy", 1);
+    layout.xaxis = { title: { text: "confidence" }, range: [0, 1.02] };
+    layout.yaxis = { title: { text: "accuracy" }, range: [0, 1.02] };
+    return draw(el, traces, layout);
+  }
+
   /* Per-class probabilities of one photo, the decision highlighted. */
   function probabilities(el, labels, probs, decision) {
     var trace = {
@@ -133,5 +152,6 @@
 
   window.MenagerieCharts = {
     curves: curves, compare: compare, confusion: confusion, probabilities: probabilities, plotlyText: plotlyText,
+    reliability: reliability,
   };
 })();

@@ -134,6 +134,11 @@
     if (!document.hidden && config.evaluation_status_url) pollEvaluation();
   });
 
+  /* Reliability diagram (calibration), when the evaluation has one. */
+  var reliabilityData = readJson("reliability-data");
+  var reliabilityEl = document.getElementById("reliability-chart");
+  if (reliabilityData && reliabilityEl && reliabilityData.before) MenagerieCharts.reliability(reliabilityEl, reliabilityData);
+
   /* Confusion matrix and gallery filter. */
   var confusionData = readJson("confusion-data");
   var gallery = document.getElementById("gallery");

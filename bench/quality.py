@@ -1,0 +1,189 @@
+"""Model quality: the `article` and `recommended` recipes and a scikit-learn logistic-regression probe.
+
+    .venv/bin/python bench/quality.py [--datasets animals3,caltech_animals,flowers] [--per-class 0|N|name=N,...]
+        [--cache DIR] [--data ../shared/datasets]
+
+MobileNetV2 with ImageNet weights (Keras cache seeded from ../shared/weights, as the tests do). One fixed split
+per dataset: the CLI's (85/5/10 %, within each class ordered by content hash); --per-class N takes the first N
+photos of each class in that order (0: all; per dataset with name=N). Features are extracted once into --cache through
+classifier.features.extract at the recommended recipe's stage (the last block's input) and reused by every
+later run; the article's 7x7 maps and the probe's pooled features are computed from them by the frozen last
+block (the same function as the whole backbone, to ~1e-4), so the three models see the same photos.
+Extraction time per photo is measured for both stages on a sample (--time-sample photos, cold cache) and scaled
+to the dataset's count, so a job's time = extraction + training (+ search, fine-tuning) with no feature cached.
+Printed per dataset and model: test accuracy, macro-F1, ECE before/after temperature scaling (fitted on
+validation or out-of-fold photos, never on the test split), unsure rate on the test split and on photos of
+classes the model never saw (--unseen: another shared set), training time, and the time breakdown.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_DIR))
+SHARED = Path(os.environ.get("MENAGERIE_SHARED_DIR", REPO_DIR.parent / "shared"))
+MOBILENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+UNSEEN = {"animals3": "caltech_animals", "caltech_animals": "flowers", "flowers": "animals3"}
+
+
+def _seed_keras_home() -> None:
+    if "KERAS_HOME" not in os.environ:
+        home = Path(tempfile.mkdtemp(prefix="menagerie-bench-keras-"))
+        (home / "models").mkdir()
+        (home / "models" / MOBILENET_FILE).symlink_to(SHARED / "weights" / MOBILENET_FILE)
+        os.environ["KERAS_HOME"] = str(home)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _rows(folder: Path, per_class: int) -> dict:
+    """{split: [(hash, path, label)]} with the CLI's split."""
+    from classifier.data import DEFAULT_FRACTIONS, discover, split_items
+    from classifier.images import content_hash
+
+    found = discover(folder)["all"]
+    hashes = {p: content_hash(p) for paths in found.values() for p in paths}
+    if per_class:
+        found = {label: sorted(paths, key=hashes.get)[:per_class] for label, paths in found.items()}
+    splits = split_items(found, DEFAULT_FRACTIONS, hashes)
+    return {s: [(hashes[p], p, label) for label, paths in by_label.items() for p in paths]
+            for s, by_label in splits.items()}
+
+
+def _extract_seconds_per_photo(rows: list, spec, sample: int) -> float:
+    from classifier.features import FeatureCache, extract
+
+    with tempfile.TemporaryDirectory() as tmp:
+        items = [(h, p) for h, p, _ in rows[:sample]]
+        extract(items[:4], spec, FeatureCache(tmp))  # builds the model: not a per-photo cost
+        report = extract(items[4:], spec, FeatureCache(tmp))
+    return report.seconds / max(1, report.extracted)
+
+
+def _probe(pooled: dict, class_names) -> dict:
+    """StandardScaler + LogisticRegression (C=1) on pooled features of train; temperature on validation."""
+    from classifier.recipes import fit_linear, linear_probabilities
+    from classifier.workflow import _calibrate, _test_calibration
+    from classifier.evaluate import scores
+    from classifier.calibration import apply_temperature
+
+    k = len(class_names)
+    started = time.monotonic()
+    model = fit_linear(*pooled["train"], C=1.0, num_classes=k)
+    seconds = time.monotonic() - started
+    calibration = _calibrate(linear_probabilities(model, pooled["validation"][0], k), pooled["validation"][1])
+    raw = linear_probabilities(model, pooled["test"][0], k)
+    report = scores(apply_temperature(raw, calibration["temperature"]), pooled["test"][1], class_names)
+    calibration |= _test_calibration(raw, pooled["test"][1], calibration["temperature"], calibration["threshold"])
+    return {"report": report, "calibration": calibration, "timings": {"training": seconds}, "model": model}
+
+
+def _unsure_rate(probabilities, calibration) -> float:
+    from classifier.calibration import apply_temperature
+
+    calibrated = apply_temperature(probabilities, calibration["temperature"])
+    return float((calibrated.max(axis=1) < calibration["threshold"]).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="animals3,caltech_animals,flowers")
+    parser.add_argument("--per-class", default="0", help="N for every dataset, or name=N,... (0: all photos)")
+    parser.add_argument("--data", type=Path, default=SHARED / "datasets")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "menagerie" / "bench-features")
+    parser.add_argument("--time-sample", type=int, default=36)
+    parser.add_argument("--unseen-count", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    _seed_keras_home()
+
+    import numpy as np
+
+    from classifier.backbones import load_top_block
+    from classifier.features import FeatureCache, extract
+    from classifier.recipes import feature_spec, pooled_features
+    from classifier.workflow import train_and_evaluate
+
+    cache = FeatureCache(args.cache)
+    trunk_spec = feature_spec("recommended", "mobilenet_v2")
+    article_spec = feature_spec("article", "mobilenet_v2")
+    names = args.datasets.split(",")
+    caps = (dict((k, int(v)) for k, v in (item.split("=") for item in args.per_class.split(",")))
+            if "=" in args.per_class else {n: int(args.per_class) for n in names})
+    rows = {n: _rows(args.data / n, caps.get(n, 0)) for n in names}
+    unseen = {}
+    for n in names:  # photos of another set, spread over its classes, which this model never saw
+        pool = [r for split in _rows(args.data / UNSEEN[n], 20).values() for r in split]
+        unseen[n] = pool[::max(1, len(pool) // args.unseen_count)][:args.unseen_count]
+        extract([(h, p) for h, p, _ in unseen[n]], trunk_spec, cache)
+    for n, by_split in rows.items():
+        report = extract([(h, p) for split in by_split.values() for h, p, _ in split], trunk_spec, cache)
+        print(f"{n}: {report.total} photos, {report.extracted} extracted ({report.seconds:.0f}s), "
+              f"{report.cached} cached, {len(report.skipped)} skipped", flush=True)
+    sample = rows[names[0]]["train"]
+    per_photo = {"article": _extract_seconds_per_photo(sample, article_spec, args.time_sample),
+                 "recommended": _extract_seconds_per_photo(sample, trunk_spec, args.time_sample)}
+    print(f"extraction per photo (cold cache): article maps {per_photo['article'] * 1000:.0f} ms, "
+          f"recommended (last block's input) {per_photo['recommended'] * 1000:.0f} ms", flush=True)
+
+    maps_block = load_top_block("mobilenet_v2", pooling=None)
+    pool_block = load_top_block("mobilenet_v2", pooling="avg")
+    table = []
+    for n in names:
+        class_names = sorted({label for split in rows[n].values() for _, _, label in split})
+        trunk = {s: (cache.load(trunk_spec, [h for h, _, _ in r]),
+                     np.array([class_names.index(label) for _, _, label in r], dtype=int))
+                 for s, r in rows[n].items()}
+        article_maps = {s: (pooled_features(maps_block, x), y) for s, (x, y) in trunk.items()}
+        pooled = {s: (pooled_features(pool_block, x), y) for s, (x, y) in trunk.items()}
+        unseen_trunk = cache.load(trunk_spec, [h for h, _, _ in unseen[n]])
+        count = sum(len(r) for r in rows[n].values())
+        results = {}
+        for recipe, data in (("article", article_maps), ("recommended", trunk)):
+            out = train_and_evaluate(recipe, data, class_names=class_names, spec=feature_spec(recipe, "mobilenet_v2"),
+                                     seed=args.seed)
+            head_input = pooled_features(maps_block, unseen_trunk) if recipe == "article" else unseen_trunk
+            out["unseen"] = _unsure_rate(out["head"].predict(head_input, batch_size=128, verbose=0),
+                                         out["calibration"])
+            out["timings"]["extraction"] = per_photo[recipe] * count
+            results[recipe] = out
+        probe = _probe(pooled, class_names)
+        probe["unseen"] = _unsure_rate(_linear(probe["model"], pooled_features(pool_block, unseen_trunk),
+                                               len(class_names)), probe["calibration"])
+        probe["timings"]["extraction"] = per_photo["recommended"] * count  # pooled features cost a full pass
+        results["logistic probe"] = probe
+        for model, out in results.items():
+            r, c, t = out["report"], out["calibration"], out["timings"]
+            total = sum(t.values())
+            table.append((n, model, r["accuracy"], r["macro_f1"], c["ece_before"], c["ece_after"],
+                          c["unsure_rate"], out["unseen"], total, t))
+            print(f"{n:16} {model:15} acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f} "
+                  f"ECE {c['ece_before']:.3f}->{c['ece_after']:.3f} unsure {c['unsure_rate']:.2f} "
+                  f"unseen-unsure {out['unseen']:.2f} time {total:.0f}s "
+                  + " ".join(f"{k} {v:.0f}s" for k, v in t.items()), flush=True)
+        search = results["recommended"]["search"]
+        print("  search:", [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in trial.items()}
+                            for trial in search["trials"]], "chosen:", search["chosen"], flush=True)
+        print(f"  test photos {len(rows[n]['test'])}, train {len(rows[n]['train'])}, "
+              f"validation {len(rows[n]['validation'])}; recommended/article time "
+              f"{sum(results['recommended']['timings'].values()) / sum(results['article']['timings'].values()):.2f}x",
+              flush=True)
+
+    print("\n| dataset | model | accuracy | macro-F1 | ECE before | ECE after | unsure (test) | unsure (unseen "
+          "classes) | job time (s) | breakdown (s) |\n|---|---|---|---|---|---|---|---|---|---|")
+    for n, model, acc, f1, e0, e1, unsure, unseen, total, t in table:
+        print(f"| {n} | {model} | {acc:.1%} | {f1:.3f} | {e0:.1%} | {e1:.1%} | {unsure:.1%} | {unseen:.1%} | "
+              f"{total:.0f} | " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()) + " |")
+
+
+def _linear(model, x, k):
+    from classifier.recipes import linear_probabilities
+
+    return linear_probabilities(model, x, k)
+
+
+if __name__ == "__main__":
+    main()

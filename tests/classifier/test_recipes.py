@@ -1,0 +1,146 @@
+"""The recipes, the out-of-fold component, calibration and the unsure answer."""
+
+import json
+
+import numpy as np
+import pytest
+
+from classifier.calibration import apply_temperature, expected_calibration_error, fit_temperature, unsure_threshold
+from classifier.features import FeatureCache, extract
+from classifier.oof import out_of_fold, stratified_folds
+from classifier.predict import Predictor
+from classifier.recipes import feature_spec, fit_linear, linear_probabilities
+from classifier.workflow import train_and_evaluate
+from tests.classifier.conftest import COLORS, items_of, make_class_folders
+from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
+
+
+def _blobs(n_per_class: int, seed: int = 0, spread: float = 0.5):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, (3, 16))
+    y = np.repeat(np.arange(3), n_per_class)
+    return (centers[y] + rng.normal(0, spread, (len(y), 16))).astype("float32"), y
+
+
+def test_the_article_recipe_builds_the_articles_exact_head():
+    x, y = _blobs(10)
+    x = np.tile(x[:, None, None, :], (1, 7, 7, 1))  # 7x7 maps
+    data = {"train": (x, y), "validation": (x[::3], y[::3]), "test": (x[::2], y[::2])}
+    out = train_and_evaluate("article", data, class_names=list("abc"), spec=feature_spec("article", "vgg16", None))
+    head = out["head"]
+    kinds = [type(l).__name__ for l in head.layers[1:]]
+    assert kinds == ["Flatten", "Dense", "LeakyReLU", "Dropout", "Dense", "LeakyReLU", "Dropout", "Dense"]
+    assert [l.units for l in head.layers if type(l).__name__ == "Dense"] == [100, 50, 3]
+    assert [l.negative_slope for l in head.layers if type(l).__name__ == "LeakyReLU"] == [0.3, 0.3]
+    assert [l.rate for l in head.layers if type(l).__name__ == "Dropout"] == [0.5, 0.3]
+    assert head.layers[-1].activation.__name__ == "softmax"
+    assert type(head.optimizer).__name__ == "RMSprop"
+    assert float(head.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    assert len(out["history"]) == 7 and out["search"] is None
+    assert out["report"]["recipe"] == "article"
+
+
+def test_out_of_fold_predicts_each_photo_with_a_model_that_never_saw_it():
+    x, y = _blobs(12)
+    seen = []
+
+    def fit_predict(x_train, y_train, x_held_out):
+        seen.append({tuple(v) for v in x_train.round(4)} & {tuple(v) for v in x_held_out.round(4)})
+        return linear_probabilities(fit_linear(x_train, y_train, C=1.0, num_classes=3), x_held_out, 3)
+
+    oof = out_of_fold(x, y, fit_predict, num_classes=3, k=4)
+    assert len(seen) == 4 and not any(seen)
+    assert oof.shape == (36, 3) and np.allclose(oof.sum(axis=1), 1.0)
+    assert (oof.argmax(1) == y).mean() > 0.9
+    assert [len(h) for _, h in stratified_folds(y, 4)] == [9, 9, 9, 9]
+
+
+def test_temperature_scaling_lowers_the_ece_of_an_over_confident_model():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    right = rng.random(600) < 0.7  # 70 % right, but always ~99 % sure
+    predicted = np.where(right, y, (y + 1) % 3)
+    probabilities = np.full((600, 3), 0.005)
+    probabilities[np.arange(600), predicted] = 0.99
+    fit, check = slice(0, 300), slice(300, 600)
+    temperature = fit_temperature(probabilities[fit], y[fit])
+    before = expected_calibration_error(probabilities[check], y[check])
+    after = expected_calibration_error(apply_temperature(probabilities[check], temperature), y[check])
+    assert temperature > 1.5 and before > 0.25 and after < 0.06
+
+
+def test_unsure_threshold_is_the_lowest_reaching_the_target_precision():
+    probabilities = np.array([[0.95, 0.05], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
+    y = np.array([0, 0, 0, 1, 0])  # the 0.7 answer is wrong
+    assert unsure_threshold(probabilities, y, 0.8, unsure_right_share=0) == pytest.approx(0.6)  # 4 of 5 right
+    assert unsure_threshold(probabilities, y, 0.9, unsure_right_share=0) == pytest.approx(0.8)  # 3 of 3 right
+    # all right: the precision rule keeps everything; the floor marks the least sure half of the right answers
+    assert unsure_threshold(probabilities[:3], y[:3], 0.9, unsure_right_share=0) == pytest.approx(0.8)
+    assert unsure_threshold(probabilities[:3], y[:3], 0.9, unsure_right_share=0.5) == pytest.approx(0.9)
+
+
+@pytest.fixture(scope="module")
+def tiny_recommended(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recommended")
+    data_dir = make_class_folders(root / "data", per_class=12)
+    spec = feature_spec("recommended", "vgg16", None, input_size=32)
+    cache = FeatureCache(root / "cache")
+    items = items_of(data_dir)
+    extract(items, spec, cache)
+    x = cache.load(spec, [h for h, _ in items])
+    y = np.array([sorted(COLORS).index(p.parent.name) for _, p in items])
+    test = np.arange(len(y)) % 4 == 0
+    data = {"train": (x[~test], y[~test]), "validation": (x[:0], y[:0]), "test": (x[test], y[test])}
+
+    def run(out=None):
+        return train_and_evaluate("recommended", data, class_names=sorted(COLORS), spec=spec, seed=3, run_dir=out)
+
+    return {"root": root, "run": run, "first": run(root / "run"), "data_dir": data_dir}
+
+
+def test_the_recommended_recipe_is_seeded_and_reproducible(tiny_recommended):
+    first, again = tiny_recommended["first"], tiny_recommended["run"]()
+    assert first["search"]["trials"][0]["head"] == "linear" and first["search"]["chosen"]["head"] == "linear"
+    for a, b in zip(first["search"]["trials"], again["search"]["trials"]):
+        assert {k: v for k, v in a.items() if k != "seconds"} == pytest.approx(
+            {k: v for k, v in b.items() if k != "seconds"}, abs=1e-6)
+    assert first["report"]["accuracy"] == again["report"]["accuracy"]
+    assert first["calibration"]["temperature"] == pytest.approx(again["calibration"]["temperature"], abs=1e-6)
+    assert first["report"]["accuracy"] >= 0.9
+    meta = json.loads((tiny_recommended["root"] / "run" / "model.json").read_text())
+    assert meta["recipe"] == "recommended" and set(meta["calibration"]) == {"temperature", "threshold"}
+
+
+def test_the_predictor_answers_unsure_below_the_models_threshold(tiny_recommended):
+    run_dir = tiny_recommended["root"] / "run"
+    photo = sorted((tiny_recommended["data_dir"] / "red").iterdir())[0]
+    predictor = Predictor.from_run_dir(run_dir)
+    [confident] = predictor.predict([photo])
+    assert confident["decision"] == "confident" and confident["label"] == "red"
+    predictor.threshold = confident["confidence"] + 1e-6  # as if the run had been saved with a stricter one
+    [unsure] = predictor.predict([photo], top_k=2)
+    assert unsure["decision"] == "unsure" and unsure["label"] == "red" and len(unsure["probabilities"]) == 2
+    assert unsure["confidence"] == pytest.approx(confident["confidence"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_recommended_scores_at_least_the_article_on_real_flowers(tmp_path):
+    """Real photos (a small flowers subset, the hard set) with the real ImageNet MobileNetV2."""
+    shared_path("weights", MOBILENET_V2_LEGACY_FILE)
+    source = shared_path("datasets", "flowers")
+    from classifier.data import split_items
+    from classifier.images import content_hash
+
+    by_label = {d.name: sorted(d.iterdir())[:24] for d in sorted(source.iterdir()) if d.is_dir()}
+    hashes = {p: content_hash(p) for paths in by_label.values() for p in paths}
+    splits = split_items(by_label, (0.6, 0.15, 0.25), hashes)
+    class_names = sorted(by_label)
+    accuracy = {}
+    for recipe in ("article", "recommended"):
+        spec, cache = feature_spec(recipe, "mobilenet_v2"), FeatureCache(tmp_path / "cache")
+        rows = {s: [(hashes[p], class_names.index(label)) for label, ps in split.items() for p in ps]
+                for s, split in splits.items()}
+        extract([(hashes[p], p) for p in hashes], spec, cache)
+        data = {s: (cache.load(spec, [h for h, _ in r]), np.array([c for _, c in r])) for s, r in rows.items()}
+        accuracy[recipe] = train_and_evaluate(recipe, data, class_names=class_names, spec=spec)["report"]["accuracy"]
+    assert accuracy["recommended"] >= accuracy["article"], accuracy
