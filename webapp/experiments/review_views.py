@@ -1,5 +1,5 @@
-"""From predictions back to data: a list of predictions to review (marked wrong, or all), each one addable to
-its model's dataset with the right label in one click."""
+"""From predictions back to data: a list of predictions to review (unsure, marked wrong, or all), each one
+addable to its model's dataset with the right label in one click."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +23,7 @@ def _back(request):
 
 
 def prediction_review(request):
-    show = request.GET.get("show") if request.GET.get("show") in selectors.REVIEW_FILTERS else "wrong"
+    show = request.GET.get("show") if request.GET.get("show") in selectors.REVIEW_FILTERS else "review"
     page = Paginator(selectors.predictions_to_review(request.user, show=show), 30).get_page(request.GET.get("page"))
     roles = team_roles(request.user)  # one query: which datasets the user may add photos to
     curating = {team_id for team_id in roles if can(request.user, Action.CURATE, team_id)}

@@ -144,12 +144,13 @@ def job_dataset_changes(job: TrainingJob) -> dict:
     return counts
 
 
-REVIEW_FILTERS = {"wrong": "marked wrong", "all": "all"}
+REVIEW_FILTERS = {"review": "to review", "unsure": "unsure", "wrong": "marked wrong", "all": "all"}
 
 
-def predictions_to_review(user, *, show: str = "wrong") -> QuerySet[Prediction]:
-    """Finished predictions of the user's teams for the review list: "wrong" (marked wrong and not yet added
-    to a dataset) or "all", newest first; each with its job's dataset and that dataset's classes prefetched."""
+def predictions_to_review(user, *, show: str = "review") -> QuerySet[Prediction]:
+    """Finished predictions of the user's teams for the review list, newest first: "review" (unsure or marked
+    wrong, and not yet added to a dataset), "unsure" (below the model's threshold), "wrong" (marked wrong) or
+    "all"; each with its job's dataset and that dataset's classes prefetched."""
     from django.db.models import Prefetch
 
     from webapp.datasets.models import Label
@@ -157,6 +158,12 @@ def predictions_to_review(user, *, show: str = "wrong") -> QuerySet[Prediction]:
     predictions = predictions_for_user(user).filter(status="succeeded").select_related(
         "job__dataset", "added_image__label").prefetch_related(
         Prefetch("job__dataset__labels", queryset=Label.objects.order_by("name"), to_attr="classes"))
-    if show == "wrong":
-        predictions = predictions.filter(marked_wrong=True, added_image__isnull=True)
+    from django.db.models import Q
+
+    if show == "review":
+        predictions = predictions.filter(Q(marked_wrong=True) | Q(decision="unsure"), added_image__isnull=True)
+    elif show == "unsure":
+        predictions = predictions.filter(decision="unsure")
+    elif show == "wrong":
+        predictions = predictions.filter(marked_wrong=True)
     return predictions

@@ -58,3 +58,12 @@ def test_a_wrong_prediction_goes_back_to_the_dataset_with_the_right_class(client
     client.post(reverse("review:add", args=[prediction.pk]), {"label": dog.pk})  # the same photo again
     assert Image.objects.filter(dataset=dataset, content_hash=prediction.content_hash).get().label == dog
     assert ImageChange.objects.get().new == "dog"  # relabelled, with history, not copied twice
+
+
+def test_unsure_predictions_wait_for_review_without_being_marked(client, world, prediction):
+    Prediction.objects.filter(pk=prediction.pk).update(decision="unsure")
+    client = client_as(client, world["users"]["viewer"])
+    for show, listed in (("review", True), ("unsure", True), ("wrong", False), ("all", True)):
+        html = client.get(reverse("review:list"), {"show": show}).content.decode()
+        assert ("garden.jpg" in html) == listed, show
+    assert "unsure (cat?)" in html and "your role cannot add photos" in html

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('datasets', '0003_curation_flags_and_history'),
-        ('experiments', '0002_evaluation_worker'),
+        ('experiments', '0003_recipe_and_decision'),
     ]
 
     operations = [
