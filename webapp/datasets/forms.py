@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from webapp.accounts.permissions import sees_all_teams
+from webapp.accounts.permissions import Action, can, sees_all_teams, team_roles
 from webapp.core.ids import parse_id
 from webapp.datasets.models import Dataset, Label, Split
 from webapp.datasets.importing.archive import MiB
@@ -21,7 +21,10 @@ class DatasetImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Group.objects.all() if sees_all_teams(user) else user.groups.all()
+        if user.is_superuser:
+            teams = Group.objects.all()
+        else:  # a team's viewers look; members and admins add datasets
+            teams = Group.objects.filter(pk__in=[team for team in team_roles(user) if can(user, Action.CURATE, team)])
         self.fields["team"].queryset = teams.order_by("name")
         default = settings.DATASETS_SPLIT_FRACTIONS
         self.fields["validation_percent"].initial = round(default[1] * 100)

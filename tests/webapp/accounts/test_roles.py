@@ -130,3 +130,10 @@ def test_createadmin_makes_the_default_teams_admin(db, monkeypatch, settings):
     call_command("createadmin", username="boss")
     boss = get_user_model().objects.get(username="boss")
     assert team_role(boss, Group.objects.get(name=settings.DATASETS_DEFAULT_TEAM)) == "admin"
+
+
+@pytest.mark.parametrize("who, offered", [("admin", True), ("member", True), ("viewer", False),
+                                          ("auditor", False)])
+def test_new_datasets_go_only_into_teams_where_the_user_curates(client, world, who, offered):
+    response = client_as(client, world["users"][who]).get(reverse("datasets:import"))
+    assert (world["lab"] in response.context["form"].fields["team"].queryset) == offered
