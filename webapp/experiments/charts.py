@@ -8,11 +8,8 @@ from django.shortcuts import get_object_or_404
 
 from webapp.core.ids import parse_id, parse_ids
 from webapp.datasets.models import Image
-from webapp.experiments import selectors
+from webapp.experiments import galleries, selectors
 from webapp.experiments.models import EpochMetric, Evaluation, EvaluationStatus, JobStatus
-
-MAX_GALLERY = 200
-
 
 def with_test_accuracy(jobs):
     """Annotate jobs with their own test split's scores (one query, no N+1)."""
@@ -98,32 +95,14 @@ def pick_evaluation(job, evaluation_id: str | None) -> Evaluation | None:
     return job.evaluations.select_related("dataset").filter(is_job_test_split=True).first()
 
 
-def _gallery(evaluation: Evaluation, misclassified: list[dict]) -> list[dict]:
-    """Misclassified images with their thumbnails, highest confidence first (the most confident mistakes)."""
-    items = sorted(misclassified, key=lambda item: item.get("confidence") or 0, reverse=True)[:MAX_GALLERY]
-    ids = [item.get("id") for item in items if isinstance(item.get("id"), int)]
-    images = {image.pk: image for image in Image.objects.filter(pk__in=ids)}
-    gallery = []
-    for item in items:
-        image = images.get(item.get("id"))
-        gallery.append({
-            "id": item.get("id"),
-            "true": item["true"],
-            "predicted": item["predicted"],
-            "confidence": item.get("confidence") or 0,
-            "thumbnail_url": image.thumbnail_url if image else "",
-            "name": str(image) if image else f"image {item.get('id')}",
-        })
-    return gallery
-
-
 def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
     """Report rows, confusion matrix and gallery of a finished evaluation (None while there is none)."""
     if evaluation is None or evaluation.status != EvaluationStatus.SUCCEEDED:
         return None
     report = evaluation.report or {}
     class_names = report.get("class_names") or [row["label"] for row in report.get("per_class", [])]
-    gallery = _gallery(evaluation, report.get("misclassified", []))
+    items = galleries.gallery_items(report)
+    gallery = galleries.gallery_rows(items, selectors.images_by_id(galleries.gallery_ids(items)))
     calibration = report.get("calibration") or {}
     search = report.get("search") or {}
     return {
@@ -136,6 +115,7 @@ def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
         "reliability": {"before": calibration.get("reliability_before"),
                         "after": calibration.get("reliability_after")} if calibration else None,
         "gallery": gallery,
+        "correct_count": sum(1 for item in gallery if item["correct"]),
         "misclassified_count": len(report.get("misclassified", [])),
         "chart": {
             "class_names": class_names,

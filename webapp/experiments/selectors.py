@@ -167,3 +167,8 @@ def predictions_to_review(user, *, show: str = "review") -> QuerySet[Prediction]
     elif show == "wrong":
         predictions = predictions.filter(marked_wrong=True)
     return predictions
+
+
+def images_by_id(ids: list) -> dict[int, Image]:
+    """The dataset images with these ids (an evaluation's gallery); ids of deleted images are simply missing."""
+    return {image.pk: image for image in Image.objects.filter(pk__in=ids).select_related("label")}

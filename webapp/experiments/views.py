@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.permissions import Action, can
+from webapp.accounts.permissions import Action, can, powers
 from webapp.core.ids import parse_id
 from webapp.experiments import charts, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
@@ -92,6 +92,10 @@ def job_detail(request, pk):
         "can_cancel": _can_cancel(request.user, job),
         "can_train": can(request.user, Action.TRAIN, job.dataset.team_id),
         "dataset_changes": selectors.job_dataset_changes(job) if job.is_finished else None,
+        # the gallery's relabel / exclude actions, on the evaluated dataset's photos
+        "gallery_powers": powers(request.user, evaluation.dataset.team_id) if evaluation else {},
+        "gallery_labels": evaluation.dataset.labels.order_by("name") if evaluation else [],
+        "gallery_next": f"{job.get_absolute_url()}?evaluation={evaluation.pk}#gallery" if evaluation else "",
         "duration": charts.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
