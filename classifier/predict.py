@@ -23,23 +23,29 @@ class Predictor:
         model = build_full_model(run["spec"], load_head(run_dir))
         return cls(model, run["class_names"], run["spec"].size, threshold=run["calibration"]["threshold"])
 
-    def probabilities(self, sources: list) -> np.ndarray:
+    def probabilities(self, sources: list, names: list[str] | None = None) -> np.ndarray:
         """(N, classes) float32, calibrated when the model is (load_head folds the run's temperature in);
-        ImageError (naming the image) for one that cannot be read."""
+        ImageError naming the image (`names[i]`, else its path or "image #i") for one that cannot be read."""
         out = []
         for start in range(0, len(sources), self.batch_size):
             chunk = sources[start:start + self.batch_size]
-            images = np.stack([load_image(s, self.input_size, name=None if isinstance(s, (str, Path)) else
-                                          f"image #{start + i + 1}") for i, s in enumerate(chunk)])
+            images = np.stack([load_image(s, self.input_size, name=self._name(s, start + i, names))
+                               for i, s in enumerate(chunk)])
             out.append(np.asarray(self.model.predict_on_batch(images), dtype="float32"))
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), "float32")
 
-    def predict(self, sources: list, top_k: int | None = None) -> list[dict]:
+    @staticmethod
+    def _name(source, index: int, names: list[str] | None) -> str | None:
+        if names:
+            return names[index]
+        return None if isinstance(source, (str, Path)) else f"image #{index + 1}"
+
+    def predict(self, sources: list, top_k: int | None = None, names: list[str] | None = None) -> list[dict]:
         """Per image: the best class, its calibrated confidence, the decision ("confident", or "unsure" below
         the model's threshold: then `label` is only the top candidate) and the class probabilities sorted
         descending (top_k)."""
         results = []
-        for p in self.probabilities(sources):
+        for p in self.probabilities(sources, names):
             order = np.argsort(-p, kind="stable")[:top_k]
             ranked = [{"label": self.class_names[c], "probability": float(p[c])} for c in order]
             confidence = ranked[0]["probability"]

@@ -41,6 +41,11 @@ def child_env(**overrides: str) -> dict:
     return env
 
 
+def worker_env(**overrides: str) -> dict:
+    """child_env with a fast job heartbeat (the reaper's threshold stays the default unless set)."""
+    return child_env(MENAGERIE_JOB_HEARTBEAT_SECONDS="0.5", **overrides)
+
+
 class WorkerProcess:
     def __init__(self, queues: str, log_dir: Path, concurrency: int = 1, env: dict | None = None,
                  extra_args: tuple = ()):

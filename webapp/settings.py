@@ -242,6 +242,8 @@ REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
+# A job whose estimated training memory (classifier.sizing) exceeds this is refused before it is queued.
+JOB_MAX_MEMORY_BYTES = int(env("MENAGERIE_JOB_MAX_MEMORY_BYTES", str(8 * 1024**3)))
 PREDICTOR_CACHE_SIZE = int(env("MENAGERIE_PREDICTOR_CACHE_SIZE", "4"))  # trained models kept warm per process
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):

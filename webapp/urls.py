@@ -14,5 +14,6 @@ urlpatterns = [
     path("teams/", include("webapp.accounts.team_urls")),
     path("predictions/", include("webapp.experiments.review_urls")),
     path("", include("webapp.experiments.urls")),
+    path("", include("webapp.accounts.urls")),
     path("admin/", admin.site.urls),
 ]

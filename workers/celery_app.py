@@ -81,9 +81,9 @@ def _reap_at_start(**kwargs):
     if _reporter is not None:
         _reporter.start()
     try:
-        from workers.pipeline import reap
+        from webapp.experiments import services
 
-        reaped = reap()
+        reaped = services.jobs_reap()
         if reaped:
             logger.warning("failed stale jobs at worker start: %s", reaped)
     except Exception:  # noqa: BLE001 - e.g. no migrated database yet; beat retries later

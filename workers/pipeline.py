@@ -1,30 +1,21 @@
 """What the `train` tasks do: extraction (shared across workers in chunks), training, evaluation, re-evaluation.
 
-Rows are the source of truth; every state change goes through webapp.experiments.services (conditional
-UPDATEs). The classifier core (TensorFlow) is imported inside the functions, so importing this module is light.
+Rows are the source of truth: every write goes through webapp.experiments.services (conditional UPDATEs), every
+read through webapp.experiments.selectors; nothing here touches the ORM itself. The classifier core
+(TensorFlow) is imported inside the functions, so importing this module is light.
 """
 
 import logging
 import os
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection
-from django.db.models import Q
-from django.utils import timezone
+from django.db import connection
 
-from webapp.experiments import services
-from webapp.experiments.models import (
-    ChunkStatus,
-    Evaluation,
-    EvaluationStatus,
-    ExtractionChunk,
-    JobStatus,
-    TrainingJob,
-)
+from webapp.experiments import selectors, services
+from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +30,8 @@ def prepare_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def readable_error(exc: BaseException) -> str:
-    """One or two sentences for users; the traceback goes to the worker log."""
+def readable_error(exc: BaseException, what: str = "job") -> str:
+    """One or two sentences for users about their `what` (job, evaluation); the traceback goes to the log."""
     from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
     from classifier.backbones import WeightsMissingError
@@ -50,11 +41,11 @@ def readable_error(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
         hours = settings.JOB_TIME_LIMIT_SECONDS / 3600
-        return f"The job ran longer than the time limit ({hours:g} hours) and was stopped."
+        return f"The {what} ran longer than the time limit ({hours:g} hours) and was stopped."
     if isinstance(exc, MemoryError):
         return "The worker ran out of memory. Try a smaller batch size, fewer images or pooled features."
     detail = (str(exc).strip().splitlines() or [""])[0][:300]
-    return (f"The job failed unexpectedly ({type(exc).__name__}{': ' + detail if detail else ''}). "
+    return (f"The {what} failed unexpectedly ({type(exc).__name__}{': ' + detail if detail else ''}). "
             "The details are in the worker's log.")
 
 
@@ -107,7 +98,7 @@ class _Throttled:
             services.job_progress(job_id=self.job_id, add=self.pending)
             self.pending = 0
         if self.chunk_id:
-            ExtractionChunk.objects.filter(pk=self.chunk_id).update(heartbeat_at=timezone.now())
+            services.chunk_heartbeat(chunk_id=self.chunk_id)
 
 
 def _spec(job: TrainingJob):
@@ -128,47 +119,26 @@ def _cache():
 # --- extraction, shared by the job's own task and helper tasks ------------------------------------------------
 
 
-def _claim_chunk(job_id: int, worker: str, *, stale_running: bool = False) -> ExtractionChunk | None:
-    """Take the next pending chunk (or, with stale_running, one whose extractor stopped beating)."""
-    claimable = Q(status=ChunkStatus.PENDING)
-    if stale_running:  # pending too: a chunk the reaper released from a gone worker
-        cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-        claimable |= Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=cutoff)
-    candidates = ExtractionChunk.objects.filter(claimable, job_id=job_id).order_by("index")
-    for chunk_id in candidates.values_list("pk", flat=True):
-        if ExtractionChunk.objects.filter(claimable, pk=chunk_id).update(
-            status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=timezone.now()
-        ):
-            return ExtractionChunk.objects.get(pk=chunk_id)
-    return None
-
-
-def chunks_heartbeat(job_id: int, worker: str) -> None:
-    ExtractionChunk.objects.filter(job_id=job_id, worker=worker, status=ChunkStatus.RUNNING).update(
-        heartbeat_at=timezone.now()
-    )
-
-
 def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> int:
     """Claim and extract chunks of the job until none is left or the job stops; returns chunks done here."""
     from classifier.features import extract
 
-    job = TrainingJob.objects.get(pk=job_id)
+    job = selectors.job_for_run(job_id=job_id)
     spec, cache = _spec(job), _cache()
     done = 0
-    while not services.job_cancel_requested(job_id=job_id):
-        chunk = _claim_chunk(job_id, worker, stale_running=stale_running)
+    while not selectors.job_cancel_requested(job_id=job_id):
+        chunk = services.chunk_claim(job_id=job_id, worker=worker, stale_running=stale_running)
         if chunk is None:
             return done
         progress = _Throttled(job_id, chunk.pk)
         report = extract([tuple(item) for item in chunk.items], spec, cache, batch_size=settings.EXTRACT_BATCH_SIZE,
-                         on_progress=progress, should_cancel=lambda: services.job_cancel_requested(job_id=job_id))
+                         on_progress=progress, should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
         if report.cancelled:
-            ExtractionChunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.PENDING)
+            services.chunk_release(chunk_id=chunk.pk)
             return done
-        ExtractionChunk.objects.filter(pk=chunk.pk).update(
-            status=ChunkStatus.DONE, extracted=report.extracted, seconds=report.seconds,
+        services.chunk_finish(
+            chunk_id=chunk.pk, extracted=report.extracted, seconds=report.seconds,
             skipped=[{"content_hash": s.content_hash, "path": s.path, "reason": s.reason} for s in report.skipped],
         )
         done += 1
@@ -178,7 +148,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
 def _plan_extraction(job: TrainingJob, spec, cache) -> tuple[list, list]:
     """(usable job images, skipped [{image_id, name, reason}]); writes the chunks of uncached images."""
     usable, skipped, todo = [], [], {}
-    for job_image in job.job_images.select_related("image"):
+    for job_image in selectors.job_images_with_files(job):
         image = job_image.image
         if cache.has(spec, job_image.content_hash):
             usable.append(job_image)  # features kept even if the photo was deleted since
@@ -192,10 +162,7 @@ def _plan_extraction(job: TrainingJob, spec, cache) -> tuple[list, list]:
     items = list(todo.items())
     size = max(1, settings.EXTRACT_CHUNK_SIZE)
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    ExtractionChunk.objects.filter(job=job).delete()
-    ExtractionChunk.objects.bulk_create(
-        ExtractionChunk(job=job, index=i, items=[[h, p] for h, p in chunk]) for i, chunk in enumerate(chunks)
-    )
+    services.chunks_replace(job=job, chunks=chunks)
     services.job_progress(job_id=job.pk, done=cached + len(skipped), total=len(usable) + len(skipped),
                           images_cached=cached, chunks_total=len(chunks))
     return usable, skipped
@@ -208,22 +175,22 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
 
     spec, cache = _spec(job), _cache()
     usable, skipped = _plan_extraction(job, spec, cache)
-    chunks = ExtractionChunk.objects.filter(job=job)
-    for _ in range(chunks.count() - 1):  # one helper message per extra chunk; late ones find nothing to do
+    # One helper message per extra chunk; late ones find nothing to do.
+    for _ in range(selectors.job_chunk_count(job_id=job.pk) - 1):
         job_extract_chunks.delay(job.pk)
     extract_chunks(job.pk, worker)
     # Wait for the chunks other workers hold; redo one whose worker stopped beating.
-    while chunks.exclude(status=ChunkStatus.DONE).exists() and not services.job_cancel_requested(job_id=job.pk):
+    while (selectors.job_chunks_unfinished(job_id=job.pk)
+           and not selectors.job_cancel_requested(job_id=job.pk)):
         if not extract_chunks(job.pk, worker, stale_running=True):
             time.sleep(0.2)
-    if services.job_cancel_requested(job_id=job.pk):
+    if selectors.job_cancel_requested(job_id=job.pk):
         return None
-    bad = {s["content_hash"]: s["reason"] for chunk in chunks for s in chunk.skipped}
+    extracted, bad = selectors.job_chunks_result(job_id=job.pk)
     by_hash = {ji.content_hash: ji for ji in usable}
     skipped += [{"image_id": by_hash[h].image_id, "name": str(by_hash[h]), "reason": reason}
                 for h, reason in bad.items()]
-    extracted = sum(chunks.values_list("extracted", flat=True))
-    TrainingJob.objects.filter(pk=job.pk).update(images_extracted=extracted, skipped_images=skipped)
+    services.job_extraction_finish(job_id=job.pk, images_extracted=extracted, skipped_images=skipped)
     return [ji for ji in usable if ji.content_hash not in bad], skipped
 
 
@@ -250,7 +217,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
         services.job_mark_cancelled(job_id=job.pk)
         return
     spec, cache = _spec(job), _cache()
-    class_names = services.job_class_names(job)
+    class_names = selectors.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
     arrays = {split: _arrays(usable, split, class_ids, spec, cache) for split in ("train", "validation", "test")}
     if not len(arrays["train"][1]) or not len(arrays["test"][1]):
@@ -263,7 +230,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
         config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
         run_dir=Path(settings.ARTIFACTS_DIR) / relative,
         on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
-        should_cancel=lambda: services.job_cancel_requested(job_id=job.pk),
+        should_cancel=lambda: selectors.job_cancel_requested(job_id=job.pk),
         on_progress=lambda done, total: services.job_progress(job_id=job.pk, done=done, total=total),
         on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
                                                          progress_total=count),
@@ -271,50 +238,57 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     if result["cancelled"]:
         services.job_mark_cancelled(job_id=job.pk)
         return
-    report = result["report"]
-    Evaluation.objects.create(
-        job=job, dataset=job.dataset, status=EvaluationStatus.SUCCEEDED, is_job_test_split=True,
-        accuracy=report["accuracy"], loss=report["loss"], macro_f1=report["macro_f1"], report=report,
-        image_count=len(test_rows), created_by=job.created_by, finished_at=timezone.now(),
-    )
+    services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
 
 
-def run_job(job_id: int, worker: str) -> str:
-    """The `train` task's body: claim, extract, train, evaluate; any failure ends as a readable message."""
-    if not services.job_claim(job_id=job_id, worker=worker):
+def _run_claimed(*, what: str, row_id: int, claim, beat, body, fail, status) -> str:
+    """The skeleton jobs and evaluations share: claim the row (a redelivered message does nothing), keep a
+    heartbeat while `body` runs, and end any failure as a readable message through `fail`."""
+    if not claim():
         return "not claimed"
     prepare_tensorflow()
+    with Heartbeat(beat):
+        try:
+            body()
+        except BaseException as exc:
+            logger.exception("%s %s failed", what, row_id)
+            fail(readable_error(exc, what))
+            if not isinstance(exc, Exception):
+                raise
+    return status()
+
+
+def run_job(job_id: int, worker: str) -> str:
+    """The `train` task's body: claim, extract, train, evaluate; any failure ends as a readable message."""
 
     def beat():
         services.job_heartbeat(job_id=job_id)
-        chunks_heartbeat(job_id, worker)
+        services.chunks_heartbeat(job_id=job_id, worker=worker)
 
-    with Heartbeat(beat):
-        try:
-            job = TrainingJob.objects.select_related("dataset", "created_by").get(pk=job_id)
-            extracted = _extract(job, worker)
-            if extracted is None:
-                services.job_mark_cancelled(job_id=job_id)
-            else:
-                _train_and_evaluate(job, *extracted)
-        except BaseException as exc:
-            logger.exception("job %s failed", job_id)
-            services.job_fail(job_id=job_id, message=readable_error(exc))
-            if not isinstance(exc, Exception):
-                raise
-    return TrainingJob.objects.values_list("status", flat=True).get(pk=job_id)
+    def body():
+        job = selectors.job_for_run(job_id=job_id)
+        extracted = _extract(job, worker)
+        if extracted is None:
+            services.job_mark_cancelled(job_id=job_id)
+        else:
+            _train_and_evaluate(job, *extracted)
+
+    return _run_claimed(
+        what="job", row_id=job_id, claim=lambda: services.job_claim(job_id=job_id, worker=worker), beat=beat,
+        body=body, fail=lambda message: services.job_fail(job_id=job_id, message=message),
+        status=lambda: selectors.job_status_value(job_id=job_id),
+    )
 
 
 def help_extract(job_id: int, worker: str) -> int:
     """A helper task's body: extract chunks of a job another worker runs (nothing if none is left)."""
-    if not TrainingJob.objects.filter(pk=job_id, status=JobStatus.EXTRACTING,
-                                      chunks__status=ChunkStatus.PENDING).exists():
+    if not selectors.job_needs_extraction_help(job_id=job_id):
         return 0
     prepare_tensorflow()
     try:
-        with Heartbeat(lambda: chunks_heartbeat(job_id, worker)):
+        with Heartbeat(lambda: services.chunks_heartbeat(job_id=job_id, worker=worker)):
             return extract_chunks(job_id, worker)
     except Exception:
         logger.exception("helping job %s extract failed (its own worker redoes the chunk)", job_id)
@@ -325,18 +299,14 @@ def help_extract(job_id: int, worker: str) -> int:
 
 
 def run_evaluation(evaluation_id: int, worker: str = "") -> str:
-    if not services.evaluation_claim(evaluation_id=evaluation_id, worker=worker):
-        return "not claimed"
-    prepare_tensorflow()
-    with Heartbeat(lambda: services.evaluation_heartbeat(evaluation_id=evaluation_id)):
-        try:
-            _evaluate(Evaluation.objects.select_related("job", "dataset").get(pk=evaluation_id))
-        except BaseException as exc:
-            logger.exception("evaluation %s failed", evaluation_id)
-            services.evaluation_fail(evaluation_id=evaluation_id, message=readable_error(exc))
-            if not isinstance(exc, Exception):
-                raise
-    return Evaluation.objects.values_list("status", flat=True).get(pk=evaluation_id)
+    return _run_claimed(
+        what="evaluation", row_id=evaluation_id,
+        claim=lambda: services.evaluation_claim(evaluation_id=evaluation_id, worker=worker),
+        beat=lambda: services.evaluation_heartbeat(evaluation_id=evaluation_id),
+        body=lambda: _evaluate(selectors.evaluation_for_run(evaluation_id=evaluation_id)),
+        fail=lambda message: services.evaluation_fail(evaluation_id=evaluation_id, message=message),
+        status=lambda: selectors.evaluation_status_value(evaluation_id=evaluation_id),
+    )
 
 
 def _evaluate(evaluation: Evaluation) -> None:
@@ -350,7 +320,7 @@ def _evaluate(evaluation: Evaluation) -> None:
     run = load_run(run_dir)
     spec, cache = run["spec"], _cache()
     class_ids = {name: i for i, name in enumerate(run["class_names"])}
-    images = [i for i in services.evaluation_images(evaluation) if i.label.name in class_ids]
+    images = [i for i in selectors.evaluation_images(evaluation) if i.label.name in class_ids]
     report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
                      batch_size=settings.EXTRACT_BATCH_SIZE)
     bad = {s.content_hash: s.reason for s in report.skipped}
@@ -364,9 +334,3 @@ def _evaluate(evaluation: Evaluation) -> None:
     result = evaluate(load_head(run_dir), x, y, run["class_names"], ids=[i.pk for i in images])
     services.evaluation_succeed(evaluation_id=evaluation.pk, report=result, image_count=len(images),
                                 skipped_images=skipped)
-
-
-def reap() -> list[int]:
-    """Fail what gone workers left running: by the worker registry (seconds), else by stale heartbeats."""
-    close_old_connections()
-    return services.jobs_reap_orphaned() + services.jobs_reap_stale()

@@ -28,9 +28,5 @@ def get_predictor(job):
     return predictor
 
 
-def cached_job_ids() -> list[int]:
-    return list(_predictors)
-
-
 def clear() -> None:
     _predictors.clear()

@@ -55,12 +55,12 @@ def evaluation_run(self, evaluation_id: int) -> str:
 @app.task(name="workers.tasks.prediction_run", ignore_result=False)
 def prediction_run(prediction_id: int) -> dict:
     """Predict one uploaded image with the job's warm Predictor (cached per worker process)."""
-    from webapp.experiments import services
-    from webapp.experiments.models import Prediction, PredictionStatus
+    from webapp.experiments import selectors, services
+    from webapp.experiments.models import PredictionStatus
     from workers.pipeline import prepare_tensorflow, readable_error
     from workers.predictors import get_predictor
 
-    prediction = Prediction.objects.select_related("job").filter(pk=prediction_id).first()
+    prediction = selectors.prediction_for_run(prediction_id=prediction_id)
     if prediction is None or prediction.status != PredictionStatus.PENDING:
         return {"status": prediction.status if prediction else "missing"}
     prepare_tensorflow()
@@ -69,11 +69,10 @@ def prediction_run(prediction_id: int) -> dict:
         predictor = get_predictor(prediction.job)
         with prediction.file.open("rb") as f:
             data = f.read()
-        result = predictor.predict([data])[0]
+        result = predictor.predict([data], names=[prediction.original_name or "the image"])[0]
     except Exception as exc:  # noqa: BLE001 - stored as a readable message
         logger.exception("prediction %s failed", prediction_id)
-        message = readable_error(exc).replace("image #1", prediction.original_name or "the image")
-        services.prediction_fail(prediction_id=prediction_id, message=message)
+        services.prediction_fail(prediction_id=prediction_id, message=readable_error(exc, "prediction"))
         return {"status": PredictionStatus.FAILED}
     services.prediction_succeed(prediction_id=prediction_id, result=result)
     return {"status": PredictionStatus.SUCCEEDED, "compute_ms": (time.perf_counter() - started) * 1000}
@@ -82,9 +81,12 @@ def prediction_run(prediction_id: int) -> dict:
 @app.task(name="workers.tasks.reap_stale_jobs")
 def reap_stale_jobs() -> list[int]:
     """Fail running jobs whose worker is gone (registry) or whose heartbeat went stale; run by celery beat."""
-    from workers.pipeline import reap
+    from django.db import close_old_connections
 
-    return reap()
+    from webapp.experiments import services
+
+    close_old_connections()
+    return services.jobs_reap()
 
 
 @task_failure.connect
@@ -98,10 +100,12 @@ def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
     from webapp.experiments import services
     from workers.pipeline import readable_error
 
-    message = (services.WORKER_DIED_MESSAGE if isinstance(exception, WorkerLostError)
-               else readable_error(exception))
     if sender.name == job_run.name:
-        logger.error("job %s: %r", args[0], exception)
-        services.job_fail(job_id=args[0], message=message)
+        what, fail = "job", lambda message: services.job_fail(job_id=args[0], message=message)
     elif sender.name == evaluation_run.name:
-        services.evaluation_fail(evaluation_id=args[0], message=message.replace("this job", "this evaluation"))
+        what, fail = "evaluation", lambda message: services.evaluation_fail(evaluation_id=args[0], message=message)
+    else:
+        return
+    logger.error("%s %s: %r", what, args[0], exception)
+    fail(services.worker_died_message(what) if isinstance(exception, WorkerLostError)
+         else readable_error(exception, what))

@@ -1,16 +1,8 @@
 """Fixtures for the job tests."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.environment import REDIS_AVAILABLE, REDIS_TEST_URL
-
-
-@pytest.fixture
-def user(django_user_model):
-    user = django_user_model.objects.create_user("ann", password="pw-ann-12345")
-    user.groups.add(Group.objects.get_or_create(name="lab")[0])
-    return user
 
 
 @pytest.fixture
@@ -32,3 +24,4 @@ def clean_broker():
             if not key.startswith(b"_kombu.binding."):
                 client.delete(key)
     yield
+

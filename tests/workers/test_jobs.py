@@ -9,12 +9,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.images import jpeg_bytes
-from tests.processes import wait_for
-from tests.workers.factories import COLOURS, FAST_JOB, add_image, make_dataset, worker_env
+from tests.processes import wait_for, worker_env
+from tests.factories import COLOURS, FAST_JOB, add_image, make_dataset
 from webapp.experiments import selectors, services
 from webapp.experiments.models import (
     EvaluationStatus,
     JobStatus,
+    Prediction,
     PredictionStatus,
     TrainingJob,
 )
@@ -42,11 +43,11 @@ def reached(job: TrainingJob, status: str, timeout: float = 120, extra=lambda jo
     return job
 
 
-def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_nothing(start_worker, user):
+def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_nothing(start_worker, ann):
     dataset = make_dataset("shapes")
     broken = add_image(dataset, "red", b"\xff\xd8\xff\xe0 not really a jpeg", "train", "broken.jpg")
     deleted = add_image(dataset, "green", jpeg_bytes(COLOURS["green"], 999), "train", "gone.jpg")
-    job = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     deleted.delete()  # after the snapshot: the job lists it as skipped instead of failing
     assert job.status == JobStatus.QUEUED and job.job_images.count() == 38
     worker = start_worker(queues="train", env=worker_env())
@@ -71,7 +72,7 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     assert status["finished"] and status["percent"] == pytest.approx(100) and len(status["epochs"]) == 3
     assert status["evaluation"]["accuracy"] == evaluation.accuracy
 
-    again = services.job_retry(job=job, user=user)  # same settings, same images: features all cached
+    again = services.job_retry(job=job, user=ann)  # same settings, same images: features all cached
     finished(again)
     assert again.status == JobStatus.SUCCEEDED, again.error_message
     assert again.images_extracted == 0 and again.images_cached == 36 and again.retry_of == job
@@ -80,7 +81,7 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
 
     # Re-evaluate on another dataset with the same classes.
     other = make_dataset("shapes-2", per_class=4, seed=7)
-    evaluation = services.evaluation_create(job=job, dataset=other, user=user)
+    evaluation = services.evaluation_create(job=job, dataset=other, user=ann)
 
     def evaluated():
         evaluation.refresh_from_db()
@@ -91,24 +92,33 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     assert evaluation.image_count == 12 and not evaluation.is_job_test_split
 
 
-def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(start_worker, user):
+def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(start_worker, ann):
     dataset = make_dataset("shapes")
     start_worker(queues="train", env=worker_env())
-    trained = finished(services.job_create(dataset=dataset, user=user, **FAST_JOB))
+    trained = finished(services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert trained.status == JobStatus.SUCCEEDED, trained.error_message
     long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    long_job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"head_config": long_config})
+    long_job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
     reached(long_job, JobStatus.TRAINING, extra=lambda job: job.epochs.count() >= 2)
     start_worker(queues="predict", env=worker_env())
 
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 4242), content_type="image/jpeg")
-    prediction = services.prediction_run(job=trained, upload=upload, user=user, timeout=90)
+    prediction = services.prediction_run(job=trained, upload=upload, user=ann, timeout=90)
     assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
     assert prediction.label in {"red", "green", "blue"} and prediction.latency_ms > 0
     assert [p["label"] for p in prediction.probabilities] != [] and len(prediction.probabilities) == 3
     assert abs(sum(p["probability"] for p in prediction.probabilities) - 1) < 1e-4
     long_job.refresh_from_db()
     assert long_job.status == JobStatus.TRAINING  # still busy: the prediction did not wait behind it
+
+    # A photo that cannot be read fails with a message naming it by the name it was uploaded with.
+    broken = SimpleUploadedFile("holiday.jpg", b"\xff\xd8 not a photo", content_type="image/jpeg")
+    failed = services.prediction_create(job=trained, upload=broken, user=ann)
+    wait_for(lambda: Prediction.objects.get(pk=failed.pk).status != PredictionStatus.PENDING, 60,
+             message="the broken photo's prediction")
+    failed.refresh_from_db()
+    assert failed.status == PredictionStatus.FAILED and failed.error_message.startswith("holiday.jpg")
+    assert "image #" not in failed.error_message
 
     # Cancel during training: it stops within an epoch, keeps its metrics so far, and ends cancelled.
     services.job_cancel(job=long_job)
@@ -117,10 +127,10 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
     assert 2 <= long_job.epochs.count() < 100_000 and not long_job.artifact_dir
 
 
-def test_cancel_during_extraction_keeps_the_features_already_extracted(start_worker, user):
+def test_cancel_during_extraction_keeps_the_features_already_extracted(start_worker, ann):
     dataset = make_dataset("many", per_class=30)
     spec = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "avg", "input_size": 224}
-    job = services.job_create(dataset=dataset, user=user, **spec, recipe="article", head_config={"epochs": 2})
+    job = services.job_create(dataset=dataset, user=ann, **spec, recipe="article", head_config={"epochs": 2})
     start_worker(queues="train", env=worker_env(MENAGERIE_EXTRACT_BATCH_SIZE="2"))
     reached(job, JobStatus.EXTRACTING, extra=lambda job: job.progress_done >= 2)
     services.job_cancel(job=job)
@@ -130,16 +140,16 @@ def test_cancel_during_extraction_keeps_the_features_already_extracted(start_wor
     left = selectors.uncached_image_count(dataset=dataset, **spec)
     assert 0 < left < 90  # what was extracted before the cancel stays in the cache
 
-    again = services.job_create(dataset=dataset, user=user, **spec, recipe="article", head_config={"epochs": 2})
+    again = services.job_create(dataset=dataset, user=ann, **spec, recipe="article", head_config={"epochs": 2})
     finished(again)  # a new job goes on from the features kept
     assert again.status == JobStatus.SUCCEEDED and again.images_extracted == left
 
 
-def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, user, tmp_path):
+def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, ann, tmp_path):
     dataset = make_dataset("shapes")
     long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    doomed = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"head_config": long_config})
-    waiting = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    doomed = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    waiting = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     worker = start_worker(queues="train", env=worker_env())
     reached(doomed, JobStatus.TRAINING)
     worker.kill()  # SIGKILL to the worker and its pool, as the OOM killer does
@@ -163,24 +173,24 @@ def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_surv
     assert doomed.status == JobStatus.FAILED
 
 
-def test_a_killed_pool_process_fails_its_job_at_once(start_worker, user):
+def test_a_killed_pool_process_fails_its_job_at_once(start_worker, ann):
     dataset = make_dataset("shapes")
     long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"head_config": long_config})
+    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
     worker = start_worker(queues="train", env=worker_env())
     reached(job, JobStatus.TRAINING)
     for pid in worker.child_pids():
         os.kill(pid, signal.SIGKILL)  # only the process running the task: the worker itself notices
     finished(job, timeout=30)  # well before the reaper's threshold (JOB_STALE_SECONDS, 120 s here)
-    assert job.status == JobStatus.FAILED and job.error_message == services.WORKER_DIED_MESSAGE
+    assert job.status == JobStatus.FAILED and job.error_message == services.worker_died_message("job")
 
 
-def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, user):
+def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, ann):
     dataset = make_dataset("bigger", per_class=24)
     env = worker_env(MENAGERIE_EXTRACT_CHUNK_SIZE="8", MENAGERIE_EXTRACT_BATCH_SIZE="4")
     start_worker(queues="train", env=env)
     start_worker(queues="train", env=env)
-    job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"input_size": 64})
+    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"input_size": 64})
     finished(job)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.chunks_total == 9 and job.images_extracted == 72
@@ -190,20 +200,20 @@ def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, user):
     assert sum(c.extracted for c in chunks) == 72
 
 
-def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, user):
+def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, ann):
     from tests.shared import shared_path
 
     root = shared_path("datasets", "animals3")
     shared_path("weights")
     from webapp.datasets.models import Dataset, Split
 
-    dataset = Dataset.objects.create(name="animals3", team=user.groups.get())
+    dataset = Dataset.objects.create(name="animals3", team=ann.groups.get())
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for i, path in enumerate(sorted(folder.iterdir())[:40]):
             split = Split.TEST if i < 8 else Split.VALIDATION if i < 12 else Split.TRAIN
             add_image(dataset, folder.name, path.read_bytes(), split, path.name)
     job = services.job_create(
-        dataset=dataset, user=user, recipe="article", backbone="mobilenet_v2", weights="imagenet", pooling="avg",
+        dataset=dataset, user=ann, recipe="article", backbone="mobilenet_v2", weights="imagenet", pooling="avg",
         head_config={"epochs": 15, "batch_size": 16, "learning_rate": 1e-3},
     )
     start_worker(queues="train", env=worker_env())
@@ -215,7 +225,7 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, us
     assert evaluation.accuracy >= 0.95, evaluation.report
 
 
-def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(start_worker, user, tmp_path):
+def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(start_worker, ann, tmp_path):
     """Real photos and the real ImageNet MobileNetV2: trained on cats, dogs and pandas, a flower is 'unsure'."""
     from django.contrib.auth.models import Group
 
@@ -230,7 +240,7 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
             add_image(dataset, label, path.read_bytes(), "test" if i < 2 else "validation" if i < 4 else "train",
                       path.name)
     start_worker(queues="train", env=worker_env())
-    job = finished(services.job_create(dataset=dataset, user=user, backbone="mobilenet_v2"), timeout=400)
+    job = finished(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2"), timeout=400)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.recipe == "recommended"
     report = selectors.job_evaluation(job).report
@@ -239,12 +249,12 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
     decisions = []
     for path in [sorted((flowers / label).iterdir())[0] for label in ("daisy", "rose", "tulip")]:
         upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
-        prediction = services.prediction_run(job=job, upload=upload, user=user, timeout=120)
+        prediction = services.prediction_run(job=job, upload=upload, user=ann, timeout=120)
         assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
         assert len(prediction.probabilities) == 3  # probabilities still given
         decisions.append(prediction.decision)
     assert decisions.count("unsure") >= 2, decisions
     cat = sorted((animals / "cats").iterdir())[-1]
-    prediction = services.prediction_run(job=job, upload=SimpleUploadedFile(cat.name, cat.read_bytes()), user=user,
+    prediction = services.prediction_run(job=job, upload=SimpleUploadedFile(cat.name, cat.read_bytes()), user=ann,
                                          timeout=120)
     assert (prediction.label, prediction.decision) == ("cats", "confident")

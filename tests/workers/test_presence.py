@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.processes import wait_for
-from tests.workers.factories import FAST_JOB, make_dataset, worker_env
+from tests.factories import FAST_JOB, make_dataset
+from tests.processes import wait_for, worker_env
 from webapp.experiments import services
 from webapp.experiments.models import (
     ChunkStatus,
@@ -26,10 +26,10 @@ from webapp.workers_registry import services as registry
 from webapp.workers_registry.models import Worker
 
 
-def test_the_reaper_fails_what_gone_workers_ran_and_releases_their_chunks(user):
+def test_the_reaper_fails_what_gone_workers_ran_and_releases_their_chunks(ann):
     dataset = make_dataset("shapes", per_class=4)
     dead_job, live_job, cancelling, unknown = jobs = [
-        services.job_create(dataset=dataset, user=user, **FAST_JOB) for _ in range(4)]
+        services.job_create(dataset=dataset, user=ann, **FAST_JOB) for _ in range(4)]
     for job, worker in zip(jobs, ["dead@a", "live@b", "dead@a", "never-registered@c"]):
         services.job_claim(job_id=job.pk, worker=worker)
     TrainingJob.objects.filter(pk=cancelling.pk).update(cancel_requested=True)
@@ -50,7 +50,7 @@ def test_the_reaper_fails_what_gone_workers_ran_and_releases_their_chunks(user):
     assert sorted(services.jobs_reap_orphaned()) == sorted([dead_job.pk, cancelling.pk])
     for row in (*jobs, evaluation, helped, own):
         row.refresh_from_db()
-    assert dead_job.status == JobStatus.FAILED and dead_job.error_message == services.WORKER_DIED_MESSAGE
+    assert dead_job.status == JobStatus.FAILED and dead_job.error_message == services.worker_died_message("job")
     assert cancelling.status == JobStatus.CANCELLED
     assert live_job.status == unknown.status == JobStatus.EXTRACTING  # unknown: left to the heartbeat reaper
     assert evaluation.status == EvaluationStatus.FAILED and "this evaluation" in evaluation.error_message
@@ -92,14 +92,14 @@ def test_a_worker_reports_itself_ready_and_marks_itself_stopped(start_worker):
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("clean_broker")
-def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropped(start_worker, user, tmp_path):
+def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropped(start_worker, ann, tmp_path):
     """Two `train` workers share a job's extraction; the job's own worker is SIGKILLed (with its pool)."""
     dataset = make_dataset("many", per_class=30)
     env = worker_env(MENAGERIE_EXTRACT_CHUNK_SIZE="6", MENAGERIE_EXTRACT_BATCH_SIZE="2")
     # The reaper runs on celery beat, embedded in a `predict` worker, on its default schedule.
     start_worker(queues="predict", env=env, extra_args=("--beat", "--schedule", str(tmp_path / "beat")))
     workers = [start_worker(queues="train", env=env), start_worker(queues="train", env=env)]
-    job = services.job_create(dataset=dataset, user=user, **FAST_JOB | {"input_size": 128})
+    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"input_size": 128})
 
     def both_extracting():
         running = set(job.chunks.filter(status=ChunkStatus.RUNNING).values_list("worker", flat=True))
@@ -117,13 +117,13 @@ def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropp
 
     wait_for(failed, 30, interval=0.2, message="the job to fail after its worker was killed")
     print(f"job failed {time.monotonic() - killed_at:.1f} s after the kill")
-    assert job.status == JobStatus.FAILED and job.error_message == services.WORKER_DIED_MESSAGE
+    assert job.status == JobStatus.FAILED and job.error_message == services.worker_died_message("job")
     wait_for(lambda: not job.chunks.exclude(status=ChunkStatus.DONE).exists(), 10,
              message="the job's unfinished chunks to be dropped")
 
     # The surviving helper stopped extracting for the dead job: it is free for the next one at once.
     survivor = next(w for w in workers if w is not owner)
-    nxt = services.job_create(dataset=make_dataset("next", per_class=4, seed=3), user=user, **FAST_JOB)
+    nxt = services.job_create(dataset=make_dataset("next", per_class=4, seed=3), user=ann, **FAST_JOB)
     wait_for(lambda: TrainingJob.objects.get(pk=nxt.pk).status == JobStatus.SUCCEEDED, 120,
              message="the next job to succeed on the surviving worker")
     assert TrainingJob.objects.get(pk=nxt.pk).worker == Worker.objects.get(pid=survivor.proc.pid).name

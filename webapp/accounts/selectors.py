@@ -3,7 +3,12 @@
 from django.contrib.auth.models import Group
 from django.db.models import FilteredRelation, Q, QuerySet
 
+from webapp.accounts.models import ApiToken
 from webapp.accounts.permissions import sees_all_teams
+
+
+def tokens_for_user(user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user)
 
 
 def teams_for_user(user) -> QuerySet[Group]:

@@ -5,7 +5,16 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from webapp.accounts.models import Membership, Role
+from webapp.accounts.models import ApiToken, Membership, Role
+
+
+def api_token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
+    """A new token and its plain key, shown once (only its hash is stored); None: it never expires."""
+    return ApiToken.create_for(user=user, name=name, expires_at=expires_at)
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    token.delete()
 
 
 def _admin_count(team: Group) -> int:

@@ -1,11 +1,8 @@
 """Forms only validate: they turn request data into the arguments of a service call."""
 
-from datetime import timedelta
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
@@ -129,14 +126,19 @@ class JobForm(forms.Form):
 
 
 class EstimateForm(forms.Form):
-    """The subset of the job form that decides the extraction work (for the live estimate)."""
+    """The subset of the job form that decides the extraction work and the training memory (the live estimate).
+    Head settings left out (or not valid yet) count as the article's."""
 
     dataset = forms.ModelChoiceField(queryset=None)
+    recipe = forms.ChoiceField(choices=JobForm.base_fields["recipe"].choices, required=False)
     backbone = forms.ChoiceField()
     weights = forms.ChoiceField(choices=JobForm.base_fields["weights"].choices)
     pooling = forms.ChoiceField(choices=JobForm.base_fields["pooling"].choices, required=False)
     precision = forms.ChoiceField(choices=JobForm.base_fields["precision"].choices)
     input_size = forms.IntegerField(required=False, min_value=32, max_value=1024)
+    hidden = forms.CharField(required=False)
+    optimizer = forms.ChoiceField(choices=JobForm.base_fields["optimizer"].choices, required=False)
+    batch_size = forms.IntegerField(required=False, min_value=1, max_value=4096)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,6 +146,25 @@ class EstimateForm(forms.Form):
 
         self.fields["dataset"].queryset = datasets_for_user(user)
         self.fields["backbone"].choices = selectors.backbone_choices()
+
+    def clean_hidden(self):
+        value = self.cleaned_data["hidden"]
+        try:
+            return _number_list(value, int, "layer size") if value.strip() else None
+        except ValidationError:
+            return None
+
+    def estimate_kwargs(self) -> dict:
+        data = self.cleaned_data
+        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"]}
+        head = {name: value for name, value in head.items() if value}
+        if "hidden" in head:
+            head["dropout"] = [0.0] * len(head["hidden"])
+        return {
+            "dataset": data["dataset"], "recipe": data["recipe"] or "recommended", "backbone": data["backbone"],
+            "weights": data["weights"], "pooling": data["pooling"], "precision": data["precision"],
+            "input_size": data["input_size"], "head_config": head,
+        }
 
 
 class ReevaluateForm(forms.Form):
@@ -192,7 +213,7 @@ class PredictForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
         self.fields["job"].label_from_instance = job_label
 
 
@@ -204,7 +225,7 @@ class ApiPredictForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].queryset = selectors.jobs_for_user(user).filter(status="succeeded")
+        self.fields["job"].queryset = selectors.succeeded_jobs_for_user(user)
 
     def clean_image(self):
         return validate_photo(self.cleaned_data["image"])
@@ -224,16 +245,6 @@ class CompareForm(forms.Form):
         if len(jobs) > 8:
             raise ValidationError("Compare at most eight jobs at once.")
         return jobs
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'nightly sorting script'.")
-    expires_in_days = forms.IntegerField(label="Expires after (days)", required=False, min_value=1, max_value=3650,
-                                         help_text="Empty: the token works until you revoke it.")
-
-    def expires_at(self):
-        days = self.cleaned_data.get("expires_in_days")
-        return timezone.now() + timedelta(days=days) if days else None
 
 
 def job_label(job) -> str:

@@ -1,11 +1,24 @@
-"""Reads on jobs, evaluations and predictions. Nothing here imports TensorFlow."""
+"""Reads on jobs, evaluations and predictions, for the pages and for the workers. Nothing here imports
+TensorFlow."""
+
+from pathlib import Path
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from webapp.accounts.permissions import sees_all_teams
-from webapp.datasets.models import Dataset, Image
-from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, Prediction, TrainingJob
+from webapp.datasets.models import Dataset, Image, Split
+from webapp.experiments.models import (
+    ACTIVE_STATUSES,
+    ChunkStatus,
+    EpochMetric,
+    Evaluation,
+    EvaluationStatus,
+    ExtractionChunk,
+    JobStatus,
+    Prediction,
+    TrainingJob,
+)
 
 
 def _visible(queryset: QuerySet, user, dataset_path: str) -> QuerySet:
@@ -21,8 +34,39 @@ def jobs_for_user(user) -> QuerySet[TrainingJob]:
     return _visible(TrainingJob.objects.select_related("dataset", "created_by"), user, "dataset")
 
 
+def succeeded_jobs_for_user(user) -> QuerySet[TrainingJob]:
+    """The trained models a user can predict with, newest first."""
+    return jobs_for_user(user).filter(status=JobStatus.SUCCEEDED)
+
+
+def latest_succeeded_job_id(user) -> int | None:
+    return succeeded_jobs_for_user(user).values_list("pk", flat=True).first()
+
+
+def jobs_with_test_scores(jobs: QuerySet[TrainingJob]) -> QuerySet[TrainingJob]:
+    """Jobs annotated with their own test split's scores (test_accuracy, test_macro_f1, test_loss; one query)."""
+    own = Evaluation.objects.filter(
+        job=OuterRef("pk"), is_job_test_split=True, status=EvaluationStatus.SUCCEEDED
+    ).order_by("-created_at")
+    return jobs.annotate(
+        test_accuracy=Subquery(own.values("accuracy")[:1]),
+        test_macro_f1=Subquery(own.values("macro_f1")[:1]),
+        test_loss=Subquery(own.values("loss")[:1]),
+    )
+
+
+def jobs_with_epochs(jobs: QuerySet[TrainingJob]) -> QuerySet[TrainingJob]:
+    """Jobs with their epoch metrics prefetched in epoch order (compare page: no query per job)."""
+    return jobs.prefetch_related(Prefetch("epochs", queryset=EpochMetric.objects.order_by("epoch")))
+
+
 def predictions_for_user(user) -> QuerySet[Prediction]:
     return _visible(Prediction.objects.select_related("job", "job__dataset"), user, "job__dataset")
+
+
+def recent_predictions_of(user) -> QuerySet[Prediction]:
+    """The predictions this user made (not the teammates'), newest first."""
+    return predictions_for_user(user).select_related("job__dataset", "created_by").filter(created_by=user)
 
 
 def evaluations_for_user(user) -> QuerySet[Evaluation]:
@@ -46,7 +90,7 @@ def _evaluation_summary(evaluation: Evaluation) -> dict:
 
 def job_evaluation(job: TrainingJob) -> Evaluation | None:
     """The evaluation on the job's own test split (made by the job itself), if it exists yet."""
-    return job.evaluations.filter(is_job_test_split=True).first()
+    return job.evaluations.select_related("dataset").filter(is_job_test_split=True).first()
 
 
 def job_status(job: TrainingJob) -> dict:
@@ -84,31 +128,110 @@ def job_status(job: TrainingJob) -> dict:
     }
 
 
+def job_evaluations(job: TrainingJob) -> QuerySet[Evaluation]:
+    return job.evaluations.select_related("dataset")
+
+
 def job_reevaluations(job: TrainingJob) -> QuerySet[Evaluation]:
     """Evaluations of the job on other datasets (re-evaluations), newest first."""
     return job.evaluations.filter(is_job_test_split=False).select_related("dataset")
 
 
 def evaluation_status(evaluation: Evaluation) -> dict:
-    evaluation.refresh_from_db()
+    """JSON-ready state of an evaluation, for polling: reads the row it is given (load it fresh)."""
     return _evaluation_summary(evaluation) | {
         "finished": evaluation.status in (EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED)
     }
 
 
+def images_by_id(ids: list) -> dict[int, Image]:
+    """The dataset images with these ids (an evaluation's gallery); ids of deleted images are simply missing."""
+    wanted = [i for i in ids if isinstance(i, int)]
+    return {image.pk: image for image in Image.objects.filter(pk__in=wanted).select_related("label")}
+
+
+def job_exported_model_path(job: TrainingJob) -> Path | None:
+    """The job's exported `model.keras`, if the job succeeded and the file is there."""
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_path:
+        return None
+    path = job.artifact_path / "model.keras"
+    return path if path.is_file() else None
+
+
+def predictions_by_ids(predictions: QuerySet[Prediction], ids: list[int]) -> list[Prediction]:
+    """Those of `predictions` with these ids, in the order asked for."""
+    found = {prediction.pk: prediction for prediction in predictions.filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def dataset_image_count(dataset: Dataset) -> int:
+    """Distinct photos (by content) of a dataset: what a job would train on."""
+    return Image.objects.filter(dataset=dataset).values("content_hash").distinct().count()
+
+
 def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                         precision: str = "float32", input_size: int | None = None) -> int:
+                         precision: str = "float32", input_size: int | None = None, recipe: str = "article") -> int:
     """How many of the dataset's images a new job would run through the backbone (not yet in the cache)."""
     from classifier.backbones import WeightsMissingError, weights_arg
     from classifier.features import FeatureCache, FeatureSpec
+    from classifier.recipes import feature_spec
 
     hashes = list(Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True).distinct())
     try:
-        spec = FeatureSpec(backbone, weights_arg(weights), pooling or None, precision,
-                           input_size)
+        if recipe == "article":
+            spec = FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)
+        else:  # the same spec as the job's (workers.pipeline._spec)
+            spec = feature_spec(recipe, backbone, weights_arg(weights), precision, input_size)
         return len(FeatureCache(settings.FEATURES_DIR).missing(spec, hashes))
     except (WeightsMissingError, ValueError, OSError):
         return len(hashes)  # weights not here yet (the worker downloads them): every image is work
+
+
+def _gigabytes(n: int) -> str:
+    return f"{n / 1024**3:.1f} GB" if n >= 1024**3 / 10 else f"{n / 1024**2:.0f} MB"
+
+
+def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, head_config: dict,
+                        image_count: int, class_count: int, recipe: str = "article") -> dict:
+    """Estimated training memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready; when it
+    does not fit, `message` says so and which setting to lower."""
+    from classifier.head import HeadConfig
+    from classifier.sizing import too_big_advice, training_footprint
+
+    config = HeadConfig.from_dict(head_config or {})
+    footprint = training_footprint(backbone=backbone, pooling=pooling or None, input_size=input_size,
+                                   hidden=config.hidden, num_classes=class_count, batch_size=config.batch_size,
+                                   optimizer=config.optimizer, image_count=image_count, recipe=recipe)
+    limit = settings.JOB_MAX_MEMORY_BYTES
+    fits = footprint.total_bytes <= limit
+    return {
+        "parameters": footprint.parameters,
+        "features_per_image": footprint.features_per_image,
+        "bytes": footprint.total_bytes,
+        "limit_bytes": limit,
+        "fits": fits,
+        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} "
+                 f"({footprint.parameters:,} parameters in the head)"),
+        "message": "" if fits else (
+            f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more than the "
+            f"workers' {_gigabytes(limit)}: {too_big_advice(footprint)}."
+        ),
+    }
+
+
+def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
+                 precision: str = "float32", input_size: int | None = None, head_config: dict | None = None,
+                 recipe: str = "recommended") -> dict:
+    """What a new job would cost: photos to run through the backbone (the rest are cached) and training memory."""
+    total = dataset_image_count(dataset)
+    uncached = uncached_image_count(dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "",
+                                    precision=precision, input_size=input_size, recipe=recipe)
+    classes = Image.objects.filter(dataset=dataset).values("label__name").distinct().count()
+    memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
+                                 head_config=head_config or {}, image_count=total, class_count=classes,
+                                 recipe=recipe)
+    return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
+            "memory": memory}
 
 
 def backbone_choices() -> list[tuple[str, str]]:
@@ -121,6 +244,75 @@ def backbone_choices() -> list[tuple[str, str]]:
                f"{', the article' if name == DEFAULT_BACKBONE else ''})")
         for name in names
     ]
+
+
+# --- for the workers ----------------------------------------------------------------------------------------------
+
+
+def job_for_run(*, job_id: int) -> TrainingJob:
+    return TrainingJob.objects.select_related("dataset", "created_by").get(pk=job_id)
+
+
+def job_status_value(*, job_id: int) -> str:
+    return TrainingJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+def job_class_names(job: TrainingJob) -> list[str]:
+    """The job's classes, sorted: the index of a name is its class id in the trained model."""
+    return sorted(set(job.job_images.values_list("label_name", flat=True)))
+
+
+def job_images_with_files(job: TrainingJob) -> QuerySet:
+    """The job's snapshot of images, each with its dataset Image (None when deleted since)."""
+    return job.job_images.select_related("image")
+
+
+def job_cancel_requested(*, job_id: int) -> bool:
+    """True when the job should stop: a cancel was asked for, or it is no longer running (reaped, failed)."""
+    row = TrainingJob.objects.filter(pk=job_id).values("status", "cancel_requested").first()
+    return row is None or row["cancel_requested"] or row["status"] not in ACTIVE_STATUSES
+
+
+def job_needs_extraction_help(*, job_id: int) -> bool:
+    """The job is extracting and has chunks nobody has taken yet."""
+    return TrainingJob.objects.filter(pk=job_id, status=JobStatus.EXTRACTING,
+                                      chunks__status=ChunkStatus.PENDING).exists()
+
+
+def job_chunk_count(*, job_id: int) -> int:
+    return ExtractionChunk.objects.filter(job_id=job_id).count()
+
+
+def job_chunks_unfinished(*, job_id: int) -> bool:
+    return ExtractionChunk.objects.filter(job_id=job_id).exclude(status=ChunkStatus.DONE).exists()
+
+
+def job_chunks_result(*, job_id: int) -> tuple[int, dict[str, str]]:
+    """(features extracted, {content_hash: reason} of the photos that could not be read) over all chunks."""
+    chunks = list(ExtractionChunk.objects.filter(job_id=job_id).only("extracted", "skipped"))
+    bad = {s["content_hash"]: s["reason"] for chunk in chunks for s in chunk.skipped}
+    return sum(chunk.extracted for chunk in chunks), bad
+
+
+def evaluation_for_run(*, evaluation_id: int) -> Evaluation:
+    return Evaluation.objects.select_related("job", "dataset").get(pk=evaluation_id)
+
+
+def evaluation_status_value(*, evaluation_id: int) -> str:
+    return Evaluation.objects.values_list("status", flat=True).get(pk=evaluation_id)
+
+
+def evaluation_images(evaluation: Evaluation) -> list[Image]:
+    """What an evaluation scores: the test split of the job's own dataset, or all images of another one (excluded
+    photos left out)."""
+    images = Image.objects.filter(dataset=evaluation.dataset, excluded=False).select_related("label").order_by("id")
+    if evaluation.dataset_id == evaluation.job.dataset_id:
+        images = images.filter(split=Split.TEST)
+    return list(images)
+
+
+def prediction_for_run(*, prediction_id: int) -> Prediction | None:
+    return Prediction.objects.select_related("job").filter(pk=prediction_id).first()
 
 
 def job_dataset_changes(job: TrainingJob) -> dict:
@@ -167,8 +359,3 @@ def predictions_to_review(user, *, show: str = "review") -> QuerySet[Prediction]
     elif show == "wrong":
         predictions = predictions.filter(marked_wrong=True)
     return predictions
-
-
-def images_by_id(ids: list) -> dict[int, Image]:
-    """The dataset images with these ids (an evaluation's gallery); ids of deleted images are simply missing."""
-    return {image.pk: image for image in Image.objects.filter(pk__in=ids).select_related("label")}

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from classifier.files import content_hash
 from webapp.datasets.models import Dataset, Image, Split
+from webapp.experiments import selectors
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
@@ -37,10 +38,12 @@ from webapp.experiments.models import (
 
 logger = logging.getLogger(__name__)
 
-WORKER_DIED_MESSAGE = (
-    "The worker running this job stopped responding (it died or was killed, for example out of memory) and "
-    "the job was stopped. Retry it; if it keeps failing, try a smaller batch size or fewer images."
-)
+
+def worker_died_message(what: str = "job") -> str:
+    """What users read when the worker running their job (or evaluation) died."""
+    return (f"The worker running this {what} stopped responding (it died or was killed, for example out of "
+            f"memory) and the {what} was stopped. Retry it; if it keeps failing, try a smaller batch size or "
+            "fewer images.")
 
 
 # --- web side -----------------------------------------------------------------------------------------------
@@ -102,6 +105,13 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
                                     precision=precision, head_config=head_config or {}, input_size=input_size,
                                     recipe=recipe)
     images = _snapshot_images(dataset)
+    memory = selectors.job_memory_estimate(
+        backbone=backbone, pooling=pooling, input_size=input_size, head_config=config,
+        image_count=len({i.content_hash for i in images}), class_count=len({i.label.name for i in images}),
+        recipe=recipe,
+    )
+    if not memory["fits"]:
+        raise ValidationError(memory["message"], code="too_much_memory")
     job = TrainingJob.objects.create(
         dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
         recipe=recipe, input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
@@ -140,14 +150,6 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
                       recipe=job.recipe, input_size=job.input_size, retry_of=job)
 
 
-def evaluation_images(evaluation: Evaluation) -> list[Image]:
-    """What an evaluation scores: the test split of the job's own dataset, or all images of another one."""
-    images = Image.objects.filter(dataset=evaluation.dataset, excluded=False).select_related("label").order_by("id")
-    if evaluation.dataset_id == evaluation.job.dataset_id:
-        images = images.filter(split=Split.TEST)
-    return list(images)
-
-
 @transaction.atomic
 def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation:
     """Re-evaluate a finished job on another dataset whose classes are the job's (sent to `train`)."""
@@ -155,7 +157,7 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
 
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Only a job that succeeded can be evaluated again.")
-    class_names = job_class_names(job)
+    class_names = selectors.job_class_names(job)
     labels = set(Image.objects.filter(dataset=dataset).values_list("label__name", flat=True))
     if not labels:
         raise ValidationError(f"Dataset {dataset} has no images.")
@@ -167,7 +169,7 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
         )
     evaluation = Evaluation.objects.create(job=job, dataset=dataset,
                                            created_by=user if user and user.pk else None)
-    if not evaluation_images(evaluation):
+    if not selectors.evaluation_images(evaluation):
         raise ValidationError(f"Dataset {dataset} has no test images to evaluate on.")
     evaluation_run.delay_on_commit(evaluation.pk)
     return evaluation
@@ -229,11 +231,6 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
 # --- worker side: state transitions ---------------------------------------------------------------------------
 
 
-def job_class_names(job: TrainingJob) -> list[str]:
-    """The job's classes, sorted: the index of a name is its class id in the trained model."""
-    return sorted(set(job.job_images.values_list("label_name", flat=True)))
-
-
 def job_claim(*, job_id: int, worker: str) -> bool:
     """queued -> extracting, only if still queued (a redelivered or duplicate message gets False)."""
     now = timezone.now()
@@ -269,18 +266,17 @@ def job_heartbeat(*, job_id: int) -> None:
     TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(heartbeat_at=timezone.now())
 
 
-def job_cancel_requested(*, job_id: int) -> bool:
-    """True when the job should stop: a cancel was asked for, or it is no longer running (reaped, failed)."""
-    row = TrainingJob.objects.filter(pk=job_id).values("status", "cancel_requested").first()
-    return row is None or row["cancel_requested"] or row["status"] not in ACTIVE_STATUSES
-
-
 def job_epoch_record(*, job_id: int, epoch: int, metrics: dict) -> None:
     EpochMetric.objects.update_or_create(job_id=job_id, epoch=epoch, defaults={
         "loss": metrics["loss"], "accuracy": metrics["accuracy"], "val_loss": metrics.get("val_loss"),
         "val_accuracy": metrics.get("val_accuracy"), "seconds": metrics.get("seconds") or 0,
     })
     job_progress(job_id=job_id, done=epoch)
+
+
+def job_extraction_finish(*, job_id: int, images_extracted: int, skipped_images: list) -> None:
+    """What the extraction stage leaves on the job: features computed here, photos left out."""
+    TrainingJob.objects.filter(pk=job_id).update(images_extracted=images_extracted, skipped_images=skipped_images)
 
 
 def job_mark_cancelled(*, job_id: int) -> bool:
@@ -315,7 +311,7 @@ def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
             changed = job_mark_cancelled(job_id=job.pk)
         else:
             changed = TrainingJob.objects.filter(stale, pk=job.pk).update(
-                status=JobStatus.FAILED, error_message=WORKER_DIED_MESSAGE, finished_at=timezone.now()
+                status=JobStatus.FAILED, error_message=worker_died_message("job"), finished_at=timezone.now()
             )
         if changed:
             logger.warning("reaped job %s: no heartbeat for %ss (worker %s)", job.pk, stale_seconds, job.worker)
@@ -323,7 +319,7 @@ def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
     Evaluation.objects.filter(
         Q(status=EvaluationStatus.RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
     ).update(status=EvaluationStatus.FAILED, finished_at=timezone.now(),
-             error_message=WORKER_DIED_MESSAGE.replace("this job", "this evaluation"))
+             error_message=worker_died_message("evaluation"))
     return reaped
 
 
@@ -345,20 +341,85 @@ def jobs_reap_orphaned(*, worker_names: list[str] | None = None) -> list[int]:
                 changed = job_mark_cancelled(job_id=job.pk)
             else:
                 changed = TrainingJob.objects.filter(claimed, pk=job.pk).update(
-                    status=JobStatus.FAILED, error_message=WORKER_DIED_MESSAGE, finished_at=timezone.now()
+                    status=JobStatus.FAILED, error_message=worker_died_message("job"), finished_at=timezone.now()
                 )
             if changed:
                 logger.warning("reaped job %s: its worker %s is gone", job.pk, job.worker)
                 reaped.append(job.pk)
         Evaluation.objects.filter(status=EvaluationStatus.RUNNING, worker__in=gone).update(
             status=EvaluationStatus.FAILED, finished_at=timezone.now(),
-            error_message=WORKER_DIED_MESSAGE.replace("this job", "this evaluation"),
+            error_message=worker_died_message("evaluation"),
         )
         ExtractionChunk.objects.filter(status=ChunkStatus.RUNNING, worker__in=gone).update(
             status=ChunkStatus.PENDING, worker=""
         )
     ExtractionChunk.objects.filter(job__status__in=FINISHED_STATUSES).exclude(status=ChunkStatus.DONE).delete()
     return reaped
+
+
+def jobs_reap() -> list[int]:
+    """The reaper (celery beat, and each worker at start): what gone workers left running, by the worker registry
+    (seconds), else by stale heartbeats. Returns the ids of the jobs reaped."""
+    return jobs_reap_orphaned() + jobs_reap_stale()
+
+
+# --- extraction chunks (shared by a job's own worker and helpers on other `train` workers) ----------------------
+
+
+def chunks_replace(*, job: TrainingJob, chunks: list[list[tuple[str, str]]]) -> None:
+    """The job's extraction chunks, each [(content_hash, path), ...]; earlier ones (a redelivery's) go."""
+    ExtractionChunk.objects.filter(job=job).delete()
+    ExtractionChunk.objects.bulk_create(
+        ExtractionChunk(job=job, index=i, items=[[h, p] for h, p in chunk]) for i, chunk in enumerate(chunks)
+    )
+
+
+def chunk_claim(*, job_id: int, worker: str, stale_running: bool = False) -> ExtractionChunk | None:
+    """Take the next pending chunk (or, with stale_running, also one whose extractor stopped beating)."""
+    claimable = Q(status=ChunkStatus.PENDING)
+    if stale_running:  # pending too: a chunk the reaper released from a gone worker
+        cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+        claimable |= Q(status=ChunkStatus.RUNNING, heartbeat_at__lt=cutoff)
+    candidates = ExtractionChunk.objects.filter(claimable, job_id=job_id).order_by("index")
+    for chunk_id in candidates.values_list("pk", flat=True):
+        if ExtractionChunk.objects.filter(claimable, pk=chunk_id).update(
+            status=ChunkStatus.RUNNING, worker=worker, heartbeat_at=timezone.now()
+        ):
+            return ExtractionChunk.objects.get(pk=chunk_id)
+    return None
+
+
+def chunk_heartbeat(*, chunk_id: int) -> None:
+    ExtractionChunk.objects.filter(pk=chunk_id).update(heartbeat_at=timezone.now())
+
+
+def chunks_heartbeat(*, job_id: int, worker: str) -> None:
+    """Every chunk of the job this worker is extracting."""
+    ExtractionChunk.objects.filter(job_id=job_id, worker=worker, status=ChunkStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def chunk_release(*, chunk_id: int) -> None:
+    """Back to pending (its extraction was cancelled); the features written so far stay in the cache."""
+    ExtractionChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.PENDING)
+
+
+def chunk_finish(*, chunk_id: int, extracted: int, seconds: float, skipped: list[dict]) -> None:
+    ExtractionChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.DONE, extracted=extracted,
+                                                       seconds=seconds, skipped=skipped)
+
+
+# --- evaluations ---------------------------------------------------------------------------------------------------
+
+
+def evaluation_create_for_test_split(*, job: TrainingJob, report: dict, image_count: int) -> Evaluation:
+    """The job's own score on its test split, made by the job itself (succeeded from the start)."""
+    return Evaluation.objects.create(
+        job=job, dataset=job.dataset, status=EvaluationStatus.SUCCEEDED, is_job_test_split=True,
+        accuracy=report["accuracy"], loss=report["loss"], macro_f1=report["macro_f1"], report=report,
+        image_count=image_count, created_by=job.created_by, finished_at=timezone.now(),
+    )
 
 
 def evaluation_claim(*, evaluation_id: int, worker: str = "") -> bool:

@@ -16,8 +16,7 @@ urlpatterns = [
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("evaluations/<int:pk>/status/", views.evaluation_status, name="evaluation_status"),
     path("predict/", views.predict, name="predict"),
-    path("api/token/", api.api_tokens, name="api_tokens"),
-    path("api/token/<int:pk>/revoke/", api.api_token_revoke, name="api_token_revoke"),
+    path("predict/status/", views.prediction_status, name="prediction_status"),
     path("api/predict/", api.api_predict, name="api_predict"),
     path("api/jobs/", api.api_jobs, name="api_jobs"),
 ]

@@ -15,13 +15,34 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.permissions import Action, can, powers
 from webapp.core.ids import parse_id
-from webapp.experiments import charts, selectors, services
+from webapp.experiments import presenters, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
-from webapp.experiments.models import TrainingJob
+from webapp.experiments.models import Evaluation, TrainingJob
 
 
 def _get_job_for_user(user, pk) -> TrainingJob:
     return get_object_or_404(selectors.jobs_for_user(user).select_related("dataset", "created_by"), pk=pk)
+
+
+def _get_evaluation_to_show(job, evaluation_id: str | None) -> Evaluation | None:
+    """The evaluation the job page shows: the one asked for (a re-evaluation), else the job's own test split's."""
+    if not evaluation_id:
+        return selectors.job_evaluation(job)
+    evaluation_id = parse_id(evaluation_id)
+    if evaluation_id is None:
+        return None
+    return get_object_or_404(selectors.job_evaluations(job), pk=evaluation_id)
+
+
+def _estimate_for_form(form, user) -> dict | None:
+    """The estimate for what the job form shows: its submitted values, else its initial dataset and defaults."""
+    data = {name: form[name].value() for name in EstimateForm.base_fields}
+    if parse_id(data["dataset"] or "") is None:
+        data["dataset"] = form.fields["dataset"].queryset.values_list("pk", flat=True).first()
+    estimate_form = EstimateForm(data, user=user)
+    if not estimate_form.is_valid():
+        return None
+    return selectors.job_estimate(**estimate_form.estimate_kwargs())
 
 
 def _can_cancel(user, job) -> bool:
@@ -47,9 +68,9 @@ def _error_text(error: ValidationError) -> str:
 
 @require_GET
 def job_list(request):
-    jobs = charts.with_test_accuracy(selectors.jobs_for_user(request.user).select_related("dataset", "created_by"))
+    jobs = selectors.jobs_with_test_scores(selectors.jobs_for_user(request.user))
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
-    return render(request, "experiments/job_list.html", {"page": page, "rows": charts.job_rows(page.object_list)})
+    return render(request, "experiments/job_list.html", {"page": page, "rows": presenters.job_rows(page.object_list)})
 
 
 def job_new(request):
@@ -59,34 +80,37 @@ def job_new(request):
         _check_can_train(request.user, form.cleaned_data["dataset"])
         try:
             job = services.job_create(user=request.user, **form.job_kwargs())
-        except ValidationError as error:
-            form.add_error("dataset", _error_text(error))
+        except ValidationError as error:  # the settings as a whole, or the dataset, cannot make a job
+            form.add_error(None if error.code == "too_much_memory" else "dataset", _error_text(error))
         else:
             messages.success(request, f"Job #{job.pk} queued.")
             return redirect(job)
-    estimate = charts.estimate_for_form(form, user=request.user)
+    estimate = _estimate_for_form(form, request.user)
     return render(request, "experiments/job_new.html", {"form": form, "estimate": estimate})
 
 
 @require_GET
 @never_cache
 def job_estimate(request):
-    """How many images of the dataset are not yet in the feature cache for these settings (JSON)."""
+    """What a job with these settings would cost (JSON): images not yet in the feature cache, training memory."""
     form = EstimateForm(request.GET, user=request.user)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    return JsonResponse(charts.estimate(**form.cleaned_data))
+    return JsonResponse(selectors.job_estimate(**form.estimate_kwargs()))
 
 
 @require_GET
 def job_detail(request, pk):
     job = _get_job_for_user(request.user, pk)
-    evaluation = charts.pick_evaluation(job, request.GET.get("evaluation"))
+    evaluation = _get_evaluation_to_show(job, request.GET.get("evaluation"))
+    gallery_ids = [item.get("id") for item in presenters.gallery_items(evaluation)]
     context = {
         "job": job,
         "status": selectors.job_status(job),
         "evaluation": evaluation,
-        "result": charts.evaluation_context(evaluation, job=job),
+        "result": presenters.evaluation_context(
+            evaluation, gallery_images=selectors.images_by_id(gallery_ids)
+        ),
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
         "can_cancel": _can_cancel(request.user, job),
@@ -96,7 +120,7 @@ def job_detail(request, pk):
         "gallery_powers": powers(request.user, evaluation.dataset.team_id) if evaluation else {},
         "gallery_labels": evaluation.dataset.labels.order_by("name") if evaluation else [],
         "gallery_next": f"{job.get_absolute_url()}?evaluation={evaluation.pk}#gallery" if evaluation else "",
-        "duration": charts.format_duration(job.duration_seconds),
+        "duration": presenters.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
             "finished": job.is_finished,
@@ -171,7 +195,7 @@ def job_reevaluate(request, pk):
 def job_download(request, pk):
     """The exported model (`model.keras`: raw RGB image in, probabilities out)."""
     job = _get_job_for_user(request.user, pk)
-    path = charts.exported_model_path(job)
+    path = selectors.job_exported_model_path(job)
     if path is None:
         raise Http404("This job has no exported model.")
     filename = f"menagerie-job-{job.pk}-{job.backbone}.keras"
@@ -185,29 +209,44 @@ def compare(request):
         if request.GET:
             messages.error(request, " ".join(form.errors.get("jobs", ["Pick at least two jobs to compare."])))
         return redirect("experiments:job_list")
-    jobs = charts.with_test_accuracy(form.cleaned_data["jobs"].select_related("dataset", "created_by"))
-    context = {"jobs": jobs, "rows": charts.compare_rows(jobs), "chart_data": charts.compare_data(jobs)}
+    jobs = selectors.jobs_with_epochs(selectors.jobs_with_test_scores(form.cleaned_data["jobs"]))
+    context = {"jobs": jobs, "rows": presenters.compare_rows(jobs), "chart_data": presenters.compare_data(jobs)}
     return render(request, "experiments/compare.html", context)
 
 
 def predict(request):
-    initial = {"job": parse_id(request.GET.get("job")) or charts.latest_succeeded_job_id(request.user)}
+    """Upload photos: the predictions are created and sent to the `predict` worker, and the page comes back at
+    once; it shows each result as it arrives (predict.js polls prediction_status)."""
+    initial = {"job": parse_id(request.GET.get("job")) or selectors.latest_succeeded_job_id(request.user)}
     form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         job = form.cleaned_data["job"]
-        done = [
-            services.prediction_run(job=job, upload=photo, user=request.user) for photo in form.cleaned_data["photos"]
+        created = [
+            services.prediction_create(job=job, upload=photo, user=request.user)
+            for photo in form.cleaned_data["photos"]
         ]
-        shown = ",".join(str(prediction.pk) for prediction in done)
+        shown = ",".join(str(prediction.pk) for prediction in created)
         return redirect(f"{reverse('experiments:predict')}?job={job.pk}&shown={shown}")
     predictions = selectors.predictions_for_user(request.user).select_related("job__dataset", "created_by")
-    shown = charts.shown_predictions(predictions, request.GET.get("shown", ""))
+    shown = selectors.predictions_by_ids(predictions, presenters.shown_ids(request.GET.get("shown", "")))
     context = {
         "form": form,
         "shown": shown,
-        "chart_data": charts.prediction_charts(shown),
-        "recent": predictions.filter(created_by=request.user)[:20],
+        "chart_data": presenters.prediction_charts(shown),
+        "page_config": {
+            "status_url": reverse("experiments:prediction_status"),
+            "pending": [prediction.pk for prediction in shown if prediction.status == "pending"],
+        },
+        "recent": selectors.recent_predictions_of(request.user)[:20],
         "has_models": form.fields["job"].queryset.exists(),
     }
     return render(request, "experiments/predict.html", context, status=400 if form.errors else 200)
 
+
+@require_GET
+@never_cache
+def prediction_status(request):
+    """Polled by the predict page: `?ids=1,2` -> {"predictions": [...]} (the user's own team's only)."""
+    ids = presenters.shown_ids(request.GET.get("ids", ""))
+    shown = selectors.predictions_by_ids(selectors.predictions_for_user(request.user), ids)
+    return JsonResponse({"predictions": [presenters.prediction_json(prediction) for prediction in shown]})

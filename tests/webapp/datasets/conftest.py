@@ -63,14 +63,6 @@ def db_snapshot() -> tuple:
     )
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path) -> Path:
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    return root
-
-
 @pytest.fixture
 def team(db):
     return Group.objects.create(name="Vision")

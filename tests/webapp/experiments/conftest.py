@@ -1,39 +1,26 @@
 """Fixtures for the web pages: two teams, their members, staff, a small dataset with real image files, and jobs
 brought to each state through the same services the workers call."""
 
-import hashlib
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from tests.images import jpeg_bytes
-from webapp.datasets.models import Dataset, Image, Label, Split
+from tests import factories
+from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments import services
 from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus
 
 CLASSES = ("cat", "dog", "panda")
-GREY = (128, 128, 128)  # every class the same colour: these tests never train on the photos
-PASSWORD = "pw-12345-menagerie"
 FAST_HEAD = {"epochs": 3, "batch_size": 8, "hidden": [16], "dropout": [0.1], "learning_rate": 1e-3}
 
 
 def make_dataset(name: str, team: Group, *, per_class: int = 5, seed: int = 0) -> Dataset:
-    """per_class images per class: 1 test, 1 validation, the rest train."""
-    dataset = Dataset.objects.create(name=name, team=team)
-    for c, class_name in enumerate(CLASSES):
-        label = Label.objects.create(dataset=dataset, name=class_name)
-        for i in range(per_class):
-            data = jpeg_bytes(GREY, seed * 10_000 + c * 100 + i, size=24)
-            split = Split.TEST if i == 0 else Split.VALIDATION if i == 1 else Split.TRAIN
-            image = Image(dataset=dataset, label=label, split=split, content_hash=hashlib.sha256(data).hexdigest(),
-                          width=24, height=24, original_name=f"{class_name}-{i}.jpg")
-            image.file.save(f"{class_name}-{i}.jpg", ContentFile(data), save=False)
-            image.save()
-    return dataset
+    """per_class grey photos of each of CLASSES: 1 test, 1 validation, the rest train."""
+    return factories.make_dataset(name, team=team, classes=CLASSES, per_class=per_class, test=1, validation=1,
+                                  size=24, seed=seed)
 
 
 def report_for(dataset: Dataset) -> dict:
@@ -75,51 +62,6 @@ def succeed_job(job, *, epochs: int = 3, model_bytes: bytes = b"fake keras model
     return job
 
 
-@pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
-    settings.FEATURES_DIR = tmp_path / "features"
-
-
-@pytest.fixture
-def lab(db):
-    return Group.objects.create(name="lab")
-
-
-@pytest.fixture
-def other_team(db):
-    return Group.objects.create(name="other-lab")
-
-
-def _user(django_user_model, username, group=None, **extra):
-    user = django_user_model.objects.create_user(username, password=PASSWORD, **extra)
-    if group:
-        user.groups.add(group)
-    return user
-
-
-@pytest.fixture
-def ann(django_user_model, lab):
-    return _user(django_user_model, "ann", lab)
-
-
-@pytest.fixture
-def carl(django_user_model, lab):
-    """Ann's teammate."""
-    return _user(django_user_model, "carl", lab)
-
-
-@pytest.fixture
-def bob(django_user_model, other_team):
-    return _user(django_user_model, "bob", other_team)
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return _user(django_user_model, "sam", is_staff=True)
-
-
 @pytest.fixture
 def dataset(lab):
     return make_dataset("pets", lab)
@@ -148,11 +90,3 @@ def other_job(other_dataset, bob):
     job = services.job_create(dataset=other_dataset, user=bob, backbone="mobilenet_v2", weights="none",
                               pooling="avg", input_size=32, head_config=FAST_HEAD)
     return succeed_job(job)
-
-
-@pytest.fixture
-def client_for(client):
-    def log_in(user):
-        client.force_login(user)
-        return client
-    return log_in

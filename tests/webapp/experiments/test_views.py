@@ -1,5 +1,6 @@
 """Every page and action: who may see it, what it shows, what it changes."""
 
+import html
 import json
 import re
 import subprocess
@@ -10,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories import GREY
 from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
-from tests.webapp.experiments.conftest import CLASSES, GREY, make_dataset, succeed_job
+from tests.webapp.experiments.conftest import CLASSES, make_dataset, succeed_job
 from webapp.experiments import services
 from webapp.experiments.models import Evaluation, JobStatus, Prediction, TrainingJob
 
@@ -26,7 +28,7 @@ def job_urls(job) -> dict:
 
 # --- login required, 404 for other teams -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["job_list", "job_new", "job_estimate", "compare", "predict", "api_tokens"])
+@pytest.mark.parametrize("name", ["job_list", "job_new", "job_estimate", "compare", "predict", "prediction_status"])
 def test_pages_redirect_anonymous_users_to_login(client, name):
     response = client.get(reverse(f"experiments:{name}"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
@@ -173,12 +175,32 @@ def test_an_unusable_dataset_is_explained_on_the_dataset_field(client_for, ann, 
     assert not TrainingJob.objects.exists()
 
 
+def test_a_job_too_big_for_the_workers_is_refused_on_the_form_with_the_same_estimate(client_for, ann, dataset):
+    probe = {"dataset": dataset.pk, "recipe": "article", "backbone": "mobilenet_v2", "weights": "none", "pooling": "", "input_size": 1024,
+             "precision": "float32", "hidden": ", ".join(["8192"] * 8), "dropout": ", ".join(["0.5"] * 8),
+             "activation": "relu", "optimizer": "rmsprop", "learning_rate": 1e-4, "epochs": 500, "batch_size": 4096}
+    client = client_for(ann)
+    response = client.post(reverse("experiments:job_new"), probe)
+    page = response.content.decode()
+    assert response.status_code == 200 and not TrainingJob.objects.exists()
+    estimate = client.get(reverse("experiments:job_estimate"), probe).json()["memory"]
+    assert not estimate["fits"] and "lower the hidden layer sizes" in estimate["message"]
+    refusal = re.search(r'<div class="errors" role="alert">(.*?)</div>', page, re.S).group(1)
+    assert html.unescape(estimate["message"]) in html.unescape(refusal)
+    shown = re.search(r'id="memory-estimate"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert f'{estimate["parameters"]:,} parameters' in html.unescape(shown)  # the form's estimate says the same
+    assert 'id="memory-estimate" class="estimate error"' in page
+
+
 def test_extraction_estimate_endpoint(client_for, ann, dataset, other_dataset):
     client = client_for(ann)
     url = reverse("experiments:job_estimate")
-    data = client.get(url, {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none",
-                            "pooling": "avg", "precision": "float32", "input_size": 32}).json()
+    data = client.get(url, {"dataset": dataset.pk, "recipe": "article", "backbone": "mobilenet_v2",
+                            "weights": "none", "pooling": "avg", "precision": "float32", "input_size": 32}).json()
+    memory = data.pop("memory")
     assert data == {"dataset": dataset.pk, "total": 15, "uncached": 15, "cached": 0}
+    # the article's head on MobileNetV2's 1280 pooled features, 3 classes: (1280+1)*100 + (100+1)*50 + (50+1)*3
+    assert memory["parameters"] == 133_303 and memory["fits"] and memory["message"] == ""
     assert client.get(url, {"dataset": other_dataset.pk, "backbone": "vgg16", "weights": "none",
                             "precision": "float32"}).status_code == 400
 
@@ -362,22 +384,37 @@ def test_predict_page_without_any_trained_model(client_for, ann, queued_job):
     assert "No trained model yet" in page
 
 
-def test_predict_stores_each_photo_and_shows_the_results(client_for, ann, finished_job):
+def test_predict_returns_at_once_and_the_page_polls_for_the_results(client_for, ann, finished_job):
+    """No worker runs here: the POST must not wait for one; the page and its status endpoint show each result once
+    the predict worker has written it."""
     client = client_for(ann)
     response = client.post(reverse("experiments:predict"),
                            {"job": finished_job.pk, "photos": [photo("a.jpg", 1), photo("b.png", 2)]})
     predictions = list(Prediction.objects.order_by("id"))
     assert [p.original_name for p in predictions] == ["a.jpg", "b.png"]
-    assert all(p.job == finished_job and p.created_by == ann for p in predictions)
+    assert all(p.job == finished_job and p.created_by == ann and p.status == "pending" for p in predictions)
     assert response.status_code == 302 and response.url.endswith(
         f"?job={finished_job.pk}&shown={predictions[0].pk},{predictions[1].pk}")
-    # the result as the predict worker writes it, then the page
+    page = client.get(response.url).content.decode()
+    assert page.count("Predicting…") == 2
+    config = json.loads(re.search(r'id="predict-page-config" type="application/json">(.*?)</script>', page).group(1))
+    assert config == {"status_url": reverse("experiments:prediction_status"),
+                      "pending": [predictions[0].pk, predictions[1].pk]}
+    status_url = f"{config['status_url']}?ids={predictions[0].pk},{predictions[1].pk}"
+    assert [p["status"] for p in client.get(status_url).json()["predictions"]] == ["pending", "pending"]
+    # the result as the predict worker writes it, then the status endpoint and the page
     services.prediction_succeed(prediction_id=predictions[0].pk, result={
         "label": "dog", "confidence": 0.8, "probabilities": [
             {"label": "dog", "probability": 0.8}, {"label": "cat", "probability": 0.15},
             {"label": "panda", "probability": 0.05}]})
+    services.prediction_fail(prediction_id=predictions[1].pk, message="b.png: not an image")
+    first, second = client.get(status_url).json()["predictions"]
+    assert first["status"] == "succeeded" and first["label"] == "dog" and first["file"] == "a.jpg"
+    assert [p["label"] for p in first["probabilities"]] == ["dog", "cat", "panda"]
+    assert second["status"] == "failed" and second["error"] == "b.png: not an image"
     page = client.get(response.url).content.decode()
-    assert "Decision: <strong>dog</strong> (0.800)" in page
+    assert "Decision: <strong>dog</strong> (0.800)" in page and "b.png: not an image" in page
+    assert "Predicting…" not in page
     charts = json.loads(re.search(r'id="prediction-data" type="application/json">(.*?)</script>', page).group(1))
     assert charts == [{"id": predictions[0].pk, "labels": ["dog", "cat", "panda"],
                        "probabilities": [0.8, 0.15, 0.05], "decision": "dog"}]
@@ -386,7 +423,7 @@ def test_predict_stores_each_photo_and_shows_the_results(client_for, ann, finish
 
 
 def test_predict_page_and_api_answer_unsure_below_the_models_threshold(client_for, ann, finished_job):
-    from webapp.experiments.api import _prediction_json
+    from webapp.experiments.presenters import prediction_json
 
     client = client_for(ann)
     response = client.post(reverse("experiments:predict"), {"job": finished_job.pk, "photos": [photo("a.jpg", 1)]})
@@ -399,8 +436,10 @@ def test_predict_page_and_api_answer_unsure_below_the_models_threshold(client_fo
     assert "Decision: <strong>unsure</strong>" in page and "Decision: <strong>dog</strong>" not in page
     assert "dog (0.450), cat (0.400), panda (0.150)" in page  # the top candidates
     prediction.refresh_from_db()
-    data = _prediction_json(prediction)
+    data = prediction_json(prediction)
     assert data["decision"] == "unsure" and data["label"] == "dog" and len(data["probabilities"]) == 3
+    polled = client.get(reverse("experiments:prediction_status"), {"ids": prediction.pk}).json()["predictions"]
+    assert polled == [data]  # the page's polling sees the same decision
 
 
 def test_predict_refuses_bad_uploads_and_other_teams_models(client_for, ann, finished_job, other_job):
@@ -416,6 +455,16 @@ def test_predict_refuses_bad_uploads_and_other_teams_models(client_for, ann, fin
     assert not Prediction.objects.exists()
 
 
+def test_prediction_status_shows_only_your_teams_predictions(client_for, ann, bob, finished_job,
+                                                             django_assert_num_queries):
+    mine = services.prediction_create(job=finished_job, upload=photo("anns.jpg"), user=ann)
+    url = f"{reverse('experiments:prediction_status')}?ids={mine.pk},x,{mine.pk + 999}"
+    assert client_for(bob).get(url).json() == {"predictions": []}
+    client = client_for(ann)
+    with django_assert_num_queries(3):  # session, user, the predictions
+        assert [p["id"] for p in client.get(url).json()["predictions"]] == [mine.pk]
+
+
 def test_recent_predictions_are_your_own(client_for, ann, carl, finished_job):
     services.prediction_create(job=finished_job, upload=photo("carls.jpg"), user=carl)
     services.prediction_create(job=finished_job, upload=photo("anns.jpg", 2), user=ann)
@@ -427,7 +476,7 @@ def test_recent_predictions_are_your_own(client_for, ann, carl, finished_job):
 
 def test_web_modules_do_not_import_tensorflow():
     code = ("import sys, django; django.setup(); import webapp.urls, webapp.experiments.views, "
-            "webapp.experiments.api, webapp.experiments.forms, webapp.experiments.charts; "
+            "webapp.experiments.api, webapp.experiments.forms, webapp.experiments.presenters, webapp.accounts.views; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'")
     subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR, check=True,
                    env={"DJANGO_SETTINGS_MODULE": "webapp.settings", "PATH": "/usr/bin:/bin", "HOME": str(REPO_DIR),

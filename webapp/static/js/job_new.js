@@ -1,15 +1,23 @@
-/* New job form: refresh the estimated extraction work when the dataset or feature settings change. */
+/* New job form: refresh the estimate (extraction work, training memory) when the dataset or settings change. */
 (function () {
   "use strict";
   var form = document.querySelector(".job-form");
   var out = document.getElementById("estimate");
+  var memory = document.getElementById("memory-estimate");
   if (!form || !out) return;
-  var names = ["dataset", "backbone", "weights", "pooling", "precision", "input_size"];
+  var names = ["dataset", "recipe", "backbone", "weights", "pooling", "precision", "input_size", "hidden", "optimizer",
+               "batch_size"];
   var pending = null;
 
   function update() {
     var params = new URLSearchParams();
-    names.forEach(function (name) {
+    function element(tag, text) {
+    var el = document.createElement(tag);
+    el.textContent = text;
+    return el;
+  }
+
+  names.forEach(function (name) {
       var field = form.elements[name];
       if (field && field.value !== "") params.set(name, field.value);
     });
@@ -27,8 +35,21 @@
         out.append(strong, " of " + data.total + " images " + (data.uncached === 0
           ? "(all features already cached)."
           : "to run through the backbone (" + data.cached + " already cached)."));
+        if (memory) {
+          memory.replaceChildren();
+          memory.classList.toggle("error", !data.memory.fits);
+          memory.append("Estimated training memory: ");
+          memory.append(element("strong", data.memory.text), ".");
+          if (!data.memory.fits) memory.append(" " + data.memory.message);
+        }
       })
       .catch(function () { /* aborted or offline: keep the last estimate */ });
+  }
+
+  function element(tag, text) {
+    var el = document.createElement(tag);
+    el.textContent = text;
+    return el;
   }
 
   names.forEach(function (name) {

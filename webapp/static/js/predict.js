@@ -1,4 +1,6 @@
-/* Predict page: drag-and-drop onto the photo picker with previews, and a probability chart per result. */
+/* Predict page: drag-and-drop onto the photo picker with previews, and a probability chart per result. The page
+comes back before the worker has predicted: results still pending are polled from the status endpoint
+(adaptive interval) and filled in as they arrive. */
 (function () {
   "use strict";
 
@@ -9,6 +11,91 @@
       if (el) MenagerieCharts.probabilities(el, item.labels, item.probabilities, item.decision);
     });
   }
+
+  var MIN_INTERVAL = 250, MAX_INTERVAL = 3000, ERROR_INTERVAL = 5000;
+  var configEl = document.getElementById("predict-page-config");
+  var config = configEl ? JSON.parse(configEl.textContent) : { pending: [] };
+  var pending = config.pending.slice(), interval = MIN_INTERVAL;
+
+  function element(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function showResult(prediction) {
+    var article = document.querySelector('[data-prediction-id="' + prediction.id + '"]');
+    if (!article) return;
+    var note = article.querySelector(".pending-note");
+    var parts = [];
+    if (prediction.status === "succeeded") {
+      var unsure = prediction.decision === "unsure";
+      var decision = element("p", unsure ? "decision unsure" : "decision", "Decision: ");
+      if (unsure) {
+        decision.append(element("strong", "", "unsure"), ": the model's confidence is below its threshold. " +
+          "Best candidates: " + prediction.probabilities.slice(0, 3).map(function (p) {
+            return p.label + " (" + p.probability.toFixed(3) + ")";
+          }).join(", "));
+      } else {
+        decision.append(element("strong", "", prediction.label), " (" + prediction.confidence.toFixed(3) + ")");
+      }
+      var chart = element("div", "chart bars");
+      chart.id = "probabilities-" + prediction.id;
+      chart.setAttribute("role", "img");
+      chart.setAttribute("aria-label", "Probability per class for " + prediction.file);
+      var details = element("details");
+      details.append(element("summary", "", "Probabilities as a table"));
+      var table = element("table"), body = element("tbody");
+      var head = element("thead"), headRow = element("tr");
+      headRow.append(element("th", "", "Class"), element("th", "num", "Probability"));
+      head.append(headRow);
+      prediction.probabilities.forEach(function (p) {
+        var row = element("tr");
+        row.append(element("td", "", p.label), element("td", "num", p.probability.toFixed(4)));
+        body.append(row);
+      });
+      table.append(head, body);
+      details.append(table);
+      parts = [decision, chart, details];
+    } else {
+      var error = element("p", "message error", prediction.error || "The prediction did not finish.");
+      error.setAttribute("role", "alert");
+      parts = [error];
+    }
+    if (note) note.replaceWith.apply(note, parts);
+    if (prediction.status === "succeeded") {
+      MenagerieCharts.probabilities(document.getElementById("probabilities-" + prediction.id),
+        prediction.probabilities.map(function (p) { return p.label; }),
+        prediction.probabilities.map(function (p) { return p.probability; }), prediction.label);
+    }
+    var cell = document.querySelector('[data-decision-of="' + prediction.id + '"]');
+    if (cell) {
+      cell.textContent = prediction.status !== "succeeded" ? "Failed"
+        : prediction.decision === "unsure" ? "unsure (" + prediction.label + "?)" : prediction.label;
+    }
+    var confidence = document.querySelector('[data-confidence-of="' + prediction.id + '"]');
+    if (confidence && prediction.confidence !== null) confidence.textContent = prediction.confidence.toFixed(3);
+  }
+
+  function poll() {
+    if (!pending.length) return;
+    fetch(config.status_url + "?ids=" + pending.join(","),
+          { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
+      .then(function (data) {
+        var before = pending.length;
+        data.predictions.forEach(function (prediction) {
+          if (prediction.status === "pending") return;
+          showResult(prediction);
+          pending = pending.filter(function (id) { return id !== prediction.id; });
+        });
+        interval = pending.length < before ? MIN_INTERVAL : Math.min(interval * 1.5, MAX_INTERVAL);
+        setTimeout(poll, interval);
+      })
+      .catch(function () { setTimeout(poll, ERROR_INTERVAL); });
+  }
+  if (pending.length) setTimeout(poll, MIN_INTERVAL);
 
   var zone = document.getElementById("dropzone");
   var input = document.getElementById("id_photos");

@@ -1,27 +1,9 @@
-"""What the pages show, as plain data: table rows, chart inputs (handed to the page scripts with json_script, the
-scripts draw them with Plotly), formatted numbers. Reads only; no writes, no TensorFlow."""
+"""What the pages show, shaped from rows the views read through selectors: table rows, chart inputs (handed to
+the page scripts with json_script, the scripts draw them with Plotly), formatted numbers. No queries, no writes,
+no TensorFlow."""
 
-from pathlib import Path
-
-from django.db.models import OuterRef, Prefetch, Subquery
-from django.shortcuts import get_object_or_404
-
-from webapp.core.ids import parse_id, parse_ids
-from webapp.datasets.models import Image
-from webapp.experiments import galleries, selectors
-from webapp.experiments.models import EpochMetric, Evaluation, EvaluationStatus, JobStatus
-
-def with_test_accuracy(jobs):
-    """Annotate jobs with their own test split's scores (one query, no N+1)."""
-    own = Evaluation.objects.filter(
-        job=OuterRef("pk"), is_job_test_split=True, status=EvaluationStatus.SUCCEEDED
-    ).order_by("-created_at")
-    return jobs.annotate(
-        test_accuracy=Subquery(own.values("accuracy")[:1]),
-        test_macro_f1=Subquery(own.values("macro_f1")[:1]),
-        test_loss=Subquery(own.values("loss")[:1]),
-    )
-
+from webapp.core.ids import parse_ids
+from webapp.experiments.models import Evaluation, EvaluationStatus
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
@@ -55,54 +37,54 @@ def job_rows(jobs) -> list[dict]:
     ]
 
 
-# --- new job: the extraction estimate ---------------------------------------------------------------------------
-
-
-def estimate(*, dataset, backbone, weights, pooling, precision, input_size=None) -> dict:
-    total = Image.objects.filter(dataset=dataset).values("content_hash").distinct().count()
-    uncached = selectors.uncached_image_count(
-        dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
-        input_size=input_size,
-    )
-    return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached}
-
-
-def estimate_for_form(form, *, user) -> dict | None:
-    """The estimate for what the form shows: its submitted values, else its initial dataset and defaults."""
-    field_names = ["dataset", "backbone", "weights", "pooling", "precision", "input_size"]
-    if form.is_bound:
-        values = {name: form.cleaned_data.get(name) for name in field_names} if hasattr(form, "cleaned_data") else {}
-    else:
-        queryset = form.fields["dataset"].queryset
-        dataset_id = form.initial.get("dataset")
-        dataset = queryset.filter(pk=dataset_id).first() if parse_id(dataset_id) else None
-        values = {name: form[name].initial for name in field_names} | {"dataset": dataset or queryset.first()}
-    if not values.get("dataset") or not values.get("backbone"):
-        return None
-    return estimate(**values)
-
-
 # --- job page ------------------------------------------------------------------------------------------------------
 
 
-def pick_evaluation(job, evaluation_id: str | None) -> Evaluation | None:
-    """The evaluation to show: the one asked for (a re-evaluation), else the job's own test split's."""
-    if evaluation_id:
-        evaluation_id = parse_id(evaluation_id)
-        if evaluation_id is None:
-            return None
-        return get_object_or_404(job.evaluations.select_related("dataset"), pk=evaluation_id)
-    return job.evaluations.select_related("dataset").filter(is_job_test_split=True).first()
+# The gallery: every cell of the confusion matrix has photos. Off the diagonal, the mistakes (most confident
+# first); on it, the correctly classified photos (least confident first: the ones the model barely got right).
+MAX_MISTAKES = 200
+CORRECT_PER_CLASS = 24
 
 
-def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
-    """Report rows, confusion matrix and gallery of a finished evaluation (None while there is none)."""
+def gallery_items(evaluation: Evaluation | None) -> list[dict]:
+    """[{id, true, predicted, confidence, correct}]: the most confident mistakes, then per class its least
+    confident correct photos (reports made before the diagonal was recorded have none)."""
+    if evaluation is None or evaluation.status != EvaluationStatus.SUCCEEDED:
+        return []
+    report = evaluation.report or {}
+    mistakes = sorted(report.get("misclassified", []), key=lambda item: item.get("confidence") or 0, reverse=True)
+    items = [dict(item, correct=False) for item in mistakes[:MAX_MISTAKES]]
+    shown: dict[str, int] = {}
+    for item in report.get("correct", []):  # already least confident first
+        if shown.get(item["true"], 0) < CORRECT_PER_CLASS:
+            shown[item["true"]] = shown.get(item["true"], 0) + 1
+            items.append(dict(item, predicted=item["true"], correct=True))
+    return items
+
+
+def _gallery(items: list[dict], images: dict) -> list[dict]:
+    """Gallery entries with their photo (`images`: the Images by id, from the selector): `image` (None once
+    deleted: no thumbnail, no actions), thumbnail_url, name."""
+    gallery = []
+    for item in items:
+        image = images.get(item.get("id"))
+        gallery.append({
+            "id": item.get("id"), "true": item["true"], "predicted": item["predicted"],
+            "confidence": item.get("confidence") or 0, "correct": item["correct"], "image": image,
+            "thumbnail_url": image.thumbnail_url if image else "",
+            "name": str(image) if image else f"image {item.get('id')}",
+        })
+    return gallery
+
+
+def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -> dict | None:
+    """Report rows, confusion matrix and gallery of a finished evaluation (None while there is none).
+    gallery_images: the Images of `gallery_items(evaluation)` by id."""
     if evaluation is None or evaluation.status != EvaluationStatus.SUCCEEDED:
         return None
     report = evaluation.report or {}
     class_names = report.get("class_names") or [row["label"] for row in report.get("per_class", [])]
-    items = galleries.gallery_items(report)
-    gallery = galleries.gallery_rows(items, selectors.images_by_id(galleries.gallery_ids(items)))
+    gallery = _gallery(gallery_items(evaluation), gallery_images)
     calibration = report.get("calibration") or {}
     search = report.get("search") or {}
     return {
@@ -134,19 +116,11 @@ def evaluation_context(evaluation: Evaluation | None, *, job) -> dict | None:
     }
 
 
-def exported_model_path(job) -> Path | None:
-    """The job's exported `model.keras`, if the job succeeded and the file is there."""
-    if job.status != JobStatus.SUCCEEDED or not job.artifact_path:
-        return None
-    path = job.artifact_path / "model.keras"
-    return path if path.is_file() else None
-
-
 # --- compare -------------------------------------------------------------------------------------------------------
 
 
 def compare_data(jobs) -> list[dict]:
-    jobs = jobs.prefetch_related(Prefetch("epochs", queryset=EpochMetric.objects.order_by("epoch")))
+    """Curves per job (jobs from selectors.jobs_with_epochs)."""
     return [
         {
             "id": job.pk,
@@ -199,16 +173,26 @@ def compare_rows(jobs) -> list[dict]:
 # --- predict -------------------------------------------------------------------------------------------------------
 
 
-def latest_succeeded_job_id(user) -> int | None:
-    return selectors.jobs_for_user(user).filter(status=JobStatus.SUCCEEDED).values_list("pk", flat=True).first()
+def shown_ids(shown: str) -> list[int]:
+    """The prediction ids in the predict page's `shown` parameter ("12,13"), at most 50."""
+    return parse_ids(shown, limit=50)
 
 
-def shown_predictions(predictions, shown: str) -> list:
-    ids = parse_ids(shown, limit=50)
-    if not ids:
-        return []
-    found = {prediction.pk: prediction for prediction in predictions.filter(pk__in=ids)}
-    return [found[pk] for pk in ids if pk in found]
+def prediction_json(prediction) -> dict:
+    """A prediction as the JSON API and the predict page's polling see it."""
+    return {
+        "id": prediction.pk,
+        "status": prediction.status,
+        "job": prediction.job_id,
+        "file": prediction.original_name,
+        "label": prediction.label or None,
+        "confidence": prediction.confidence,
+        # "unsure": the calibrated confidence is below the model's threshold; label is then only the top candidate
+        "decision": prediction.decision or None,
+        "probabilities": prediction.probabilities,
+        "latency_ms": prediction.latency_ms,
+        "error": prediction.error_message or None,
+    }
 
 
 def prediction_charts(predictions) -> list[dict]:

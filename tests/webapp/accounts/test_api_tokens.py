@@ -1,0 +1,53 @@
+"""The API tokens page and the token command (the JSON API that takes the tokens: tests/webapp/experiments)."""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from webapp.accounts.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ann_key(ann):
+    return ApiToken.create_for(user=ann, name="script")[1]
+
+
+def auth(key):
+    return {"HTTP_AUTHORIZATION": f"Token {key}"}
+
+
+def test_the_tokens_page_needs_a_login(client):
+    response = client.get(reverse("accounts:api_tokens"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_tokens_are_stored_hashed_and_shown_once(client_for, ann):
+    client = client_for(ann)
+    page = client.post(reverse("accounts:api_tokens"), {"name": "sorter"}).content.decode()
+    token = ApiToken.objects.get(user=ann)
+    key = page.split('id="new-key" type="text" readonly value="')[1].split('"')[0]
+    assert len(key) >= 40 and key not in (token.key_hash, token.prefix) and key.startswith(token.prefix)
+    again = client.get(reverse("accounts:api_tokens")).content.decode()
+    assert key not in again and f"{token.prefix}…" in again and "curl -H" in again
+
+
+def test_revoking_a_token_and_other_users_tokens_are_404(client_for, ann, carl, ann_key):
+    token = ApiToken.objects.get()
+    assert client_for(carl).post(reverse("accounts:api_token_revoke", args=[token.pk])).status_code == 404
+    assert client_for(ann).post(reverse("accounts:api_token_revoke", args=[token.pk])).status_code == 302
+    assert not ApiToken.objects.exists()
+
+
+def test_management_command_creates_a_working_token(ann, capsys):
+    call_command("create_api_token", "ann", "--name", "cron")
+    key = capsys.readouterr().out.strip()
+    assert Client().get(reverse("experiments:api_jobs"), **auth(key)).status_code == 200
+
+
+def test_a_deactivated_users_token_stops_working(ann, ann_key):
+    ann.is_active = False
+    ann.save()
+    assert Client().get(reverse("experiments:api_jobs"), **auth(ann_key)).status_code == 401

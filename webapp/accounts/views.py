@@ -1,0 +1,42 @@
+"""The API tokens page: a user's tokens for scripts (the JSON API itself lives in webapp.experiments.api)."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from webapp.accounts import selectors, services
+from webapp.accounts.forms import ApiTokenForm
+from webapp.accounts.models import ApiToken
+
+
+def _get_token_for_user(user, pk) -> ApiToken:
+    return get_object_or_404(selectors.tokens_for_user(user), pk=pk)
+
+
+def api_tokens(request):
+    """The user's tokens; POST creates one and shows its key once."""
+    form = ApiTokenForm(request.POST or None)
+    context = {}
+    if request.method == "POST" and form.is_valid():
+        token, key = services.api_token_create(user=request.user, name=form.cleaned_data["name"],
+                                               expires_at=form.expires_at())
+        context = {"new_token": token, "new_key": key}
+        form = ApiTokenForm()
+    context |= {
+        "form": form,
+        "tokens": selectors.tokens_for_user(request.user),
+        "api_url": request.build_absolute_uri(reverse("experiments:api_predict")),
+        "jobs_url": request.build_absolute_uri(reverse("experiments:api_jobs")),
+    }
+    response = render(request, "accounts/api_tokens.html", context)
+    response["Cache-Control"] = "no-store"  # a page showing a key must not be cached
+    return response
+
+
+@require_POST
+def api_token_revoke(request, pk):
+    token = _get_token_for_user(request.user, pk)
+    services.api_token_revoke(token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("accounts:api_tokens")
