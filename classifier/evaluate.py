@@ -6,8 +6,8 @@ import numpy as np
 
 
 def scores(probabilities: np.ndarray, y, class_names: list[str], ids: list | None = None) -> dict:
-    """Accuracy, loss, per-class precision/recall/F1/support, confusion matrices, misclassified items,
-    expected calibration error and reliability-diagram data."""
+    """Accuracy, loss, per-class precision/recall/F1/support, confusion matrices, misclassified and correctly
+    classified items (id, true class, confidence), expected calibration error and reliability-diagram data."""
     from sklearn.metrics import classification_report, confusion_matrix, log_loss
 
     from classifier.calibration import expected_calibration_error, reliability
@@ -33,6 +33,10 @@ def scores(probabilities: np.ndarray, y, class_names: list[str], ids: list | Non
          "confidence": float(probabilities[i, predicted[i]])}
         for i in np.flatnonzero(predicted != y)
     ]
+    correct = [  # the confusion matrix's diagonal, least confident first (the photos the model barely got right)
+        {"id": ids[i], "true": class_names[y[i]], "confidence": float(probabilities[i, predicted[i]])}
+        for i in np.flatnonzero(predicted == y)
+    ]
     return {
         "accuracy": float(report["accuracy"]) if report else 0.0,
         "loss": float(log_loss(y, probabilities, labels=labels)) if len(y) else 0.0,
@@ -42,6 +46,7 @@ def scores(probabilities: np.ndarray, y, class_names: list[str], ids: list | Non
         "confusion_normalized": np.nan_to_num(normalized).tolist(),  # a class with no photo: a row of zeros
         "class_names": list(class_names),
         "misclassified": sorted(misclassified, key=lambda m: m["confidence"], reverse=True),
+        "correct": sorted(correct, key=lambda m: m["confidence"]),
         "ece": expected_calibration_error(probabilities, y) if len(y) else 0.0,
         "reliability": reliability(probabilities, y) if len(y) else {"confidence": [], "accuracy": [], "count": []},
     }

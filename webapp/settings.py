@@ -223,6 +223,7 @@ DATASETS_ZIP_MAX_TOTAL_BYTES = 8192 * MiB  # sum of uncompressed sizes, declared
 DATASETS_ZIP_MAX_RATIO = 100  # uncompressed / compressed, per entry over 64 KiB and for the archive as a whole
 DATASETS_THUMBNAIL_SIZE = 256
 DATASETS_REJECTIONS_SHOWN = 200  # rejected files listed on the result page (the full list is a download)
+DATASETS_PHOTOS_PER_PAGE = 60  # the photo browser's page of thumbnails
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -12,6 +12,8 @@ urlpatterns = [
     path("media/<path:path>", core_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
     path("", include("webapp.audits.urls")),
+    path("teams/", include("webapp.accounts.team_urls")),
+    path("predictions/", include("webapp.experiments.review_urls")),
     path("", include("webapp.experiments.urls")),
     path("", include("webapp.serving.urls")),
     path("", include("webapp.accounts.urls")),

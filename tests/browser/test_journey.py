@@ -135,7 +135,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     n = len(names)
     mistakes = [(r, c) for r in range(n) for c in range(n) if r != c and raw[r][c]]
     row, col = mistakes[0] if mistakes else (0, 0)
-    total = page.locator("#gallery .gallery-item").count()
+    total = page.locator("#gallery .gallery-item:not([data-correct])").count()
     assert total == sum(raw[r][c] for r in range(n) for c in range(n) if r != c)
     x, y = cell_centre(page, "#confusion-chart", row, col, n)
     page.mouse.click(x, y)
@@ -163,6 +163,13 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
         page.keyboard.press("Enter")
         expect(page.locator("#gallery .gallery-item:not([hidden])")).to_have_count(raw[row][col])
         page.locator("#gallery-reset").click()
+    # the diagonal: the correctly classified photos of a class (issue "Curation" item 3)
+    diagonal = max(range(n), key=lambda r: raw[r][r])
+    x, y = cell_centre(page, "#confusion-chart", diagonal, diagonal, n)
+    page.mouse.click(x, y)
+    expect(page.locator("#gallery .gallery-item:not([hidden])")).to_have_count(min(raw[diagonal][diagonal], 24))
+    expect(page.locator("#gallery-filter")).to_contain_text(f"correctly classified images of class {names[diagonal]}")
+    page.locator("#gallery-reset").click()
 
     # predict: the trained model is the default; drop a photo onto the picker, see probabilities per class
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Predict").click()

@@ -11,7 +11,7 @@ from tests.images import jpeg_bytes
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.processes import wait_for, worker_env
 from tests.workers.test_jobs import finished
-from webapp.accounts.services import api_token_create
+from webapp.accounts.services import api_token_create, membership_change
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import JobStatus, Prediction, PredictionStatus
 from webapp.serving import services
@@ -29,6 +29,7 @@ def test_a_burst_waits_within_the_bound_while_health_answers(settings, live_serv
     train_worker = start_worker(queues="train", env=worker_env())
     job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
+    membership_change(team=dataset.team, user=ann, role="admin")  # promoting is an admin's power
     birds = services.named_model_create(team=dataset.team, name="birds", evaluation_dataset=dataset, user=ann)
     services.model_promote(named_model=birds, job=job, user=ann, note="first")
     train_worker.stop()

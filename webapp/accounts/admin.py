@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from webapp.accounts.models import ApiToken
+from webapp.accounts.models import ApiToken, Membership
 
 
 @admin.register(ApiToken)
@@ -12,3 +12,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are created by their owner on the API token page (shown once), not here
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Roles in teams. Being in a team is the user's Group; a Group member without a row here is a member."""
+
+    list_display = ["user", "team", "role", "can_promote", "created_at"]
+    list_filter = ["role", "team"]
+    list_select_related = ["user", "team"]
+    search_fields = ["user__username", "team__name"]

@@ -55,3 +55,32 @@ class ApiToken(models.Model):
         if not self.last_used_at or (now - self.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+class Role(models.TextChoices):
+    """What a team member may do (webapp/accounts/permissions.py holds the rules)."""
+
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    """A user's role in a team. Being in the team is the Django Group membership (`user.groups`, what every
+    visibility selector filters on); this row adds the role. A group member without a row (added in the Django
+    admin) is a plain member. The team services keep the two in step."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    can_promote = models.BooleanField(
+        default=False, help_text="A member who may also promote models (admins always may)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="unique_membership")]
+
+    def __str__(self):
+        return f"{self.user} in {self.team} ({self.role})"

@@ -1,6 +1,11 @@
 """Writes on accounts (`<entity>_<action>`, keyword-only)."""
 
-from webapp.accounts.models import ApiToken
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from webapp.accounts.models import ApiToken, Membership, Role
 
 
 def api_token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
@@ -10,3 +15,48 @@ def api_token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str
 
 def api_token_revoke(*, token: ApiToken) -> None:
     token.delete()
+
+
+def _admin_count(team: Group) -> int:
+    """Admins among the team's members (rows of users who left the Group do not count)."""
+    return Membership.objects.filter(team=team, role=Role.ADMIN, user__groups=team).count()
+
+
+@transaction.atomic
+def membership_add(*, team: Group, username: str, role: str = Role.MEMBER) -> Membership:
+    """Put an existing user into the team with a role (the Group membership and the role row together)."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}.")
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationError(f"There is no active user named {username!r}.")
+    if user.groups.filter(pk=team.pk).exists():
+        raise ValidationError(f"{username} is already in team {team.name}.")
+    user.groups.add(team)
+    membership, _ = Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+    return membership
+
+
+@transaction.atomic
+def membership_change(*, team: Group, user, role: str, can_promote: bool = False) -> Membership:
+    """Change a member's role; the last admin cannot step down (someone must manage the team)."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}.")
+    if not user.groups.filter(pk=team.pk).exists():
+        raise ValidationError(f"{user} is not in team {team.name}.")
+    membership, _ = Membership.objects.select_for_update().get_or_create(user=user, team=team)
+    if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(team) <= 1:
+        raise ValidationError("A team needs at least one admin: make someone else admin first.")
+    membership.role, membership.can_promote = role, can_promote and role == Role.MEMBER
+    membership.save(update_fields=["role", "can_promote"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, team: Group, user) -> None:
+    """Take a user out of the team (Group and role); the last admin cannot be removed."""
+    membership = Membership.objects.select_for_update().filter(user=user, team=team).first()
+    if membership and membership.role == Role.ADMIN and _admin_count(team) <= 1:
+        raise ValidationError("A team needs at least one admin: make someone else admin first.")
+    user.groups.remove(team)
+    Membership.objects.filter(user=user, team=team).delete()

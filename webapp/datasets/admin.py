@@ -160,7 +160,7 @@ class RelabelForm(forms.Form):
 
 def _move_action(split: str):
     def action(modeladmin, request, queryset):
-        count = services.images_move_to_split(images=queryset, split=split)
+        count = services.images_move_to_split(images=queryset, split=split, user=request.user)
         modeladmin.message_user(request, f"Moved {count} images to {split}.", messages.SUCCESS)
 
     action.__name__ = f"move_to_{split}"
@@ -172,12 +172,12 @@ class ImageAdmin(admin.ModelAdmin):
     list_display = ("thumb", "__str__", "dataset", "label", "split", "width", "height", "added_at")
     list_display_links = ("thumb", "__str__")
     list_select_related = ("dataset", "label")
-    list_filter = ("dataset", ("label", LabelListFilter), "split")
+    list_filter = ("dataset", ("label", LabelListFilter), "split", "excluded", "flagged")
     search_fields = ("original_name", "content_hash", "label__name", "dataset__name")
     list_per_page = 100
     show_full_result_count = False  # one COUNT less on large tables
     actions = ["relabel", *(_move_action(split) for split in Split.values), "delete_selected"]
-    fields = ("preview", "dataset", "label", "split", "original_name", "file", "thumbnail", "content_hash",
+    fields = ("preview", "dataset", "label", "split", "excluded", "flagged", "original_name", "file", "thumbnail", "content_hash",
               "width", "height", "added_by", "added_at")
     readonly_fields = ("preview", "dataset", "original_name", "file", "thumbnail", "content_hash", "width",
                        "height", "added_by", "added_at")
@@ -201,11 +201,25 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, obj):
         return format_html('<a href="{}"><img src="{}" alt="thumbnail"></a>', obj.file.url, obj.thumbnail_url)
 
+    def save_model(self, request, obj, form, change):
+        """Changes go through the services, which record them in the photo's history."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        one = Image.objects.filter(pk=obj.pk)
+        if "label" in form.changed_data:
+            services.images_relabel(images=one, label=obj.label, user=request.user)
+        if "split" in form.changed_data:
+            services.images_move_to_split(images=one, split=obj.split, user=request.user)
+        if "excluded" in form.changed_data:
+            (services.images_exclude if obj.excluded else services.images_include)(images=one, user=request.user)
+        if "flagged" in form.changed_data:
+            (services.images_flag if obj.flagged else services.images_unflag)(images=one, user=request.user)
+
     def delete_model(self, request, obj):
-        services.images_delete(images=Image.objects.filter(pk=obj.pk))
+        services.images_delete(images=Image.objects.filter(pk=obj.pk), user=request.user)
 
     def delete_queryset(self, request, queryset):
-        services.images_delete(images=queryset)
+        services.images_delete(images=queryset, user=request.user)
 
     @admin.action(description="Move selected images to another class")
     def relabel(self, request, queryset):
@@ -215,7 +229,8 @@ class ImageAdmin(admin.ModelAdmin):
             return None
         form = RelabelForm(request.POST if "apply" in request.POST else None, dataset_id=dataset_ids[0])
         if form.is_valid():
-            count = services.images_relabel(images=queryset, label=form.cleaned_data["label"])
+            count = services.images_relabel(images=queryset, label=form.cleaned_data["label"],
+                                            user=request.user)
             self.message_user(request, f"Moved {count} images to class {form.cleaned_data['label']}.",
                               messages.SUCCESS)
             return None

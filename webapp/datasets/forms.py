@@ -4,7 +4,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from webapp.accounts.permissions import sees_all_teams
+from webapp.accounts.permissions import Action, can, sees_all_teams, team_roles
+from webapp.core.ids import parse_id
 from webapp.datasets.models import Dataset, Label, Split
 from webapp.datasets.importing.archive import MiB
 
@@ -20,7 +21,10 @@ class DatasetImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Group.objects.all() if sees_all_teams(user) else user.groups.all()
+        if user.is_superuser:
+            teams = Group.objects.all()
+        else:  # a team's viewers look; members and admins add datasets
+            teams = Group.objects.filter(pk__in=[team for team in team_roles(user) if can(user, Action.CURATE, team)])
         self.fields["team"].queryset = teams.order_by("name")
         default = settings.DATASETS_SPLIT_FRACTIONS
         self.fields["validation_percent"].initial = round(default[1] * 100)
@@ -96,4 +100,89 @@ class ImagesUploadForm(forms.Form):
         if new_label and self.dataset.labels.filter(name=new_label).exists():
             data["label"] = self.dataset.labels.get(name=new_label)
         data["new_label"] = new_label
+        return data
+
+
+YES_NO_ANY = [("", "any"), ("yes", "yes"), ("no", "no")]
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class PhotoFilterForm(forms.Form):
+    """The photo browser's filters and sort (GET on the dataset page; repeated in the bulk action's POST for
+    "all matching")."""
+
+    label = forms.ModelChoiceField(queryset=Label.objects.none(), required=False, label="Class",
+                                   empty_label="any")
+    split = forms.ChoiceField(choices=[("", "any"), *Split.choices], required=False)
+    excluded = forms.ChoiceField(choices=YES_NO_ANY, required=False)
+    flagged = forms.ChoiceField(choices=YES_NO_ANY, required=False)
+    name = forms.CharField(max_length=100, required=False, label="File name contains")
+    sort = forms.ChoiceField(choices=[("added", "first added"), ("-added", "last added"), ("name", "file name"),
+                                      ("class", "class")], required=False)
+
+    def __init__(self, *args, dataset: Dataset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["label"].queryset = dataset.labels.order_by("name")
+        self.dataset = dataset
+
+    def filters(self) -> dict:
+        """Keyword arguments of selectors.images_matching (call after is_valid())."""
+        data = self.cleaned_data
+        return {"label": data.get("label"), "split": data.get("split") or "",
+                "excluded": _yes_no(data.get("excluded") or ""), "flagged": _yes_no(data.get("flagged") or ""),
+                "name": (data.get("name") or "").strip(), "sort": data.get("sort") or "added"}
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """The filters as (name, value) pairs, for page links and hidden fields (the empty ones left out)."""
+        data = self.cleaned_data
+        pairs = [(name, data.get(name)) for name in self.fields]
+        return [(name, str(value.pk if isinstance(value, Label) else value)) for name, value in pairs if value]
+
+
+class IdListField(forms.Field):
+    """Several ids under one name (`image=3&image=7`); a malformed one is a form error, never a 500."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        ids = [parse_id(item) for item in (value or [])]
+        if any(item is None for item in ids):
+            raise forms.ValidationError("Malformed photo id.")
+        return ids
+
+
+PHOTO_ACTIONS = [
+    ("relabel", "Relabel to class…"), ("move", "Move to split…"), ("exclude", "Exclude from training"),
+    ("include", "Include in training"), ("flag", "Flag"), ("unflag", "Unflag"), ("delete", "Delete"),
+]
+
+
+class PhotoActionForm(forms.Form):
+    """One bulk action on the chosen photos: the ticked ones (`image`), or every photo matching the filters sent
+    along (`scope=matching`)."""
+
+    action = forms.ChoiceField(choices=PHOTO_ACTIONS)
+    scope = forms.ChoiceField(choices=[("selected", "the selected photos"), ("matching", "all matching photos")],
+                              initial="selected", widget=forms.RadioSelect)
+    image = IdListField(required=False)  # ids of this dataset's photos (the view keeps to the dataset)
+    to_label = forms.ModelChoiceField(queryset=Label.objects.none(), required=False, label="Class")
+    to_split = forms.ChoiceField(choices=[("", "—"), *Split.choices], required=False, label="Split")
+    next = forms.CharField(required=False)
+
+    def __init__(self, *args, dataset: Dataset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_label"].queryset = dataset.labels.order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "relabel" and not data.get("to_label"):
+            self.add_error("to_label", "Choose the class to move the photos to.")
+        if action == "move" and not data.get("to_split"):
+            self.add_error("to_split", "Choose the split to move the photos to.")
+        if data.get("scope") == "selected" and not data.get("image"):
+            raise forms.ValidationError("Select some photos first (or choose all matching photos).")
         return data

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils import timezone
 from django.urls import reverse
 
 from classifier.images import FORMAT_EXTENSIONS  # the formats imports accept -> the extension stored files get
@@ -93,13 +94,21 @@ class Image(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(auto_now_add=True)
+    excluded = models.BooleanField(default=False, help_text="Stays in the dataset, but jobs do not use it")
+    flagged = models.BooleanField(default=False, help_text="Marked for a second look (by a person or the audit)")
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "content_hash"], name="unique_image_content_per_dataset")
         ]
-        indexes = [models.Index(fields=["dataset", "label", "split"])]
+        indexes = [
+            models.Index(fields=["dataset", "label", "split"]),
+            # The photo browser's filters and sorts (30,000 photos per dataset stay fast).
+            models.Index(fields=["dataset", "original_name"]),
+            models.Index(fields=["dataset", "excluded"]),
+            models.Index(fields=["dataset", "flagged"]),
+        ]
 
     def __str__(self):
         return self.original_name or self.content_hash[:12]
@@ -108,3 +117,32 @@ class Image(models.Model):
     def thumbnail_url(self) -> str:
         """The cached thumbnail (under /media/), or the photo itself for a row made without one."""
         return self.thumbnail.url if self.thumbnail else self.file.url
+
+
+class ImageChange(models.Model):
+    """One recorded change of a photo (who, when, old -> new), written by the curation services. A deleted
+    photo's lines stay (image empty, its name kept) so the dataset's history still says what happened."""
+
+    class Kind(models.TextChoices):
+        LABEL = "label", "Class"
+        SPLIT = "split", "Split"
+        EXCLUDED = "excluded", "Excluded"
+        FLAGGED = "flagged", "Flagged"
+        DELETED = "deleted", "Deleted"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="changes")
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes")
+    image_name = models.CharField(max_length=255, blank=True, help_text="The photo's name at the time")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    old = models.CharField(max_length=100, blank=True)
+    new = models.CharField(max_length=100, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["dataset", "-at"]), models.Index(fields=["image", "-at"])]
+
+    def __str__(self):
+        return f"{self.image_name}: {self.get_kind_display()} {self.old} -> {self.new}"

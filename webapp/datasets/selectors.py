@@ -1,10 +1,10 @@
 """Reads of datasets. Views and other apps list and fetch datasets only through `datasets_for_user`."""
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from webapp.accounts.permissions import sees_all_teams
-from webapp.datasets.models import Dataset, Image, Label, Split
+from webapp.datasets.models import Dataset, Image, ImageChange, Label, Split
 
 IMBALANCE_RATIO = 3  # warn when the largest class has more than this many times the smallest one's images
 
@@ -74,3 +74,43 @@ def dataset_samples(dataset: Dataset, *, per_class: int = 6) -> dict[int, list[I
     for image in numbered:
         samples.setdefault(image.label_id, []).append(image)
     return samples
+
+
+# --- photo browser -----------------------------------------------------------------------------------------------
+
+PHOTO_SORTS = {  # name -> ordering; every one ends with the id so pages never overlap
+    "added": ("id",),
+    "-added": ("-id",),
+    "name": ("original_name", "id"),
+    "class": ("class_rank", "id"),  # classes by name, without joining and sorting on the label table
+}
+
+
+def images_matching(dataset: Dataset, *, label: Label | None = None, split: str = "", excluded: bool | None = None,
+                    flagged: bool | None = None, name: str = "", sort: str = "added") -> QuerySet[Image]:
+    """The dataset's photos matching the photo browser's filters (None / "" = any), in the chosen order. The
+    same queryset feeds a page of thumbnails and the "all N matching" bulk actions."""
+    images = Image.objects.filter(dataset=dataset)
+    if label is not None:
+        images = images.filter(label=label)
+    if split:
+        images = images.filter(split=split)
+    if excluded is not None:
+        images = images.filter(excluded=excluded)
+    if flagged is not None:
+        images = images.filter(flagged=flagged)
+    if name:
+        images = images.filter(original_name__icontains=name)
+    if sort == "class":
+        names = Label.objects.filter(dataset=dataset).order_by("name").values_list("pk", flat=True)
+        images = images.alias(class_rank=Case(*(When(label_id=pk, then=Value(rank)) for rank, pk in enumerate(names)),
+                                              default=Value(0)))
+    return images.select_related("label").order_by(*PHOTO_SORTS.get(sort, PHOTO_SORTS["added"]))
+
+
+def dataset_recent_changes(dataset: Dataset, *, limit: int = 20) -> list[ImageChange]:
+    return list(ImageChange.objects.filter(dataset=dataset).select_related("user")[:limit])
+
+
+def image_history(image: Image) -> list[ImageChange]:
+    return list(ImageChange.objects.filter(image=image).select_related("user"))

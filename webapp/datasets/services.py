@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from classifier.data import split_assign
 from classifier.files import content_hash
@@ -32,7 +33,7 @@ from webapp.datasets.importing.layout import EXPECTED_LAYOUTS, folder_scan  # no
 from webapp.datasets.importing.orphans import Orphans, orphans_find, orphans_remove
 from webapp.datasets.importing.result import ImportRejected, ImportResult
 from webapp.datasets.importing.storage import StagedWriter, known_hashes, photo_store, rows_create
-from webapp.datasets.models import Dataset, Label, Split
+from webapp.datasets.models import Dataset, ImageChange, Label, Split
 
 
 def _delete_files_on_commit(names: Iterable[str]) -> None:
@@ -229,26 +230,89 @@ def dataset_import_folder(*, path: Path, user=None, dataset: Dataset | None = No
     return result
 
 # --- curation ----------------------------------------------------------------------------------------------------
+# Every change of a photo's class, split, exclusion or flag, and every deletion, is recorded as an ImageChange
+# (who, when, old -> new) in the same transaction, in one bulk insert; photos already in the target state are
+# left alone (and recorded nothing).
 
 
-def images_relabel(*, images: QuerySet, label: Label) -> int:
+def _record_and_update(*, images: QuerySet, kind: str, old_field: str, new_text: str, user,
+                       update: dict) -> int:
+    """Record one ImageChange per photo whose `old_field` is not `new_text` already, then update those photos."""
+    with transaction.atomic():
+        changing = images.order_by().exclude(**update)
+        rows = list(changing.select_for_update().values_list("id", "dataset_id", "original_name", old_field))
+        if not rows:
+            return 0
+        now = timezone.now()
+        ImageChange.objects.bulk_create(
+            [ImageChange(dataset_id=dataset_id, image_id=pk, image_name=name[:255], kind=kind,
+                         old=_as_text(old)[:100], new=new_text[:100], user=_user_or_none(user), at=now)
+             for pk, dataset_id, name, old in rows],
+            batch_size=1000,
+        )
+        return changing.update(**update)
+
+
+def _as_text(value) -> str:
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+def _user_or_none(user):
+    return user if user is not None and getattr(user, "pk", None) else None
+
+
+def images_relabel(*, images: QuerySet, label: Label, user=None) -> int:
     """Move images to another class of the same dataset."""
     if images.exclude(dataset_id=label.dataset_id).exists():
         raise ValidationError(f"Class {label.name!r} belongs to dataset {label.dataset}; some images do not.")
-    return images.update(label=label)
+    return _record_and_update(images=images, kind=ImageChange.Kind.LABEL, old_field="label__name",
+                              new_text=label.name, user=user, update={"label": label})
 
 
-def images_move_to_split(*, images: QuerySet, split: str) -> int:
+def images_move_to_split(*, images: QuerySet, split: str, user=None) -> int:
     if split not in Split.values:
         raise ValidationError(f"Unknown split {split!r}.")
-    return images.update(split=split)
+    return _record_and_update(images=images, kind=ImageChange.Kind.SPLIT, old_field="split",
+                              new_text=split, user=user, update={"split": split})
 
 
-def images_delete(*, images: QuerySet) -> int:
-    """Delete the rows, then (once committed) their photo and thumbnail files."""
-    names = [name for pair in images.values_list("file", "thumbnail") for name in pair]
-    count, _ = images.delete()
-    _delete_files_on_commit(names)
+def images_exclude(*, images: QuerySet, user=None) -> int:
+    """Keep the photos in the dataset, but out of the jobs made from now on."""
+    return _record_and_update(images=images, kind=ImageChange.Kind.EXCLUDED, old_field="excluded",
+                              new_text="yes", user=user, update={"excluded": True})
+
+
+def images_include(*, images: QuerySet, user=None) -> int:
+    """Undo images_exclude."""
+    return _record_and_update(images=images, kind=ImageChange.Kind.EXCLUDED, old_field="excluded",
+                              new_text="no", user=user, update={"excluded": False})
+
+
+def images_flag(*, images: QuerySet, user=None) -> int:
+    """Mark photos for a second look (a person, or later the audit)."""
+    return _record_and_update(images=images, kind=ImageChange.Kind.FLAGGED, old_field="flagged",
+                              new_text="yes", user=user, update={"flagged": True})
+
+
+def images_unflag(*, images: QuerySet, user=None) -> int:
+    return _record_and_update(images=images, kind=ImageChange.Kind.FLAGGED, old_field="flagged",
+                              new_text="no", user=user, update={"flagged": False})
+
+
+def images_delete(*, images: QuerySet, user=None) -> int:
+    """Delete the rows (their history lines stay, recording the deletion), then (once committed) their photo and
+    thumbnail files."""
+    with transaction.atomic():
+        rows = list(images.order_by().values_list("dataset_id", "original_name", "label__name", "file", "thumbnail"))
+        now = timezone.now()
+        ImageChange.objects.bulk_create(
+            [ImageChange(dataset_id=dataset_id, image_name=name[:255], kind=ImageChange.Kind.DELETED,
+                         old=label_name[:100], user=_user_or_none(user), at=now)
+             for dataset_id, name, label_name, _, _ in rows],
+            batch_size=1000,
+        )
+        count, _ = images.order_by().delete()
+        _delete_files_on_commit(name for row in rows for name in row[3:])
     return count
 
 

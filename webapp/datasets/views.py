@@ -6,10 +6,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
+from webapp.accounts.permissions import Action, can, powers
+from webapp.core.pagination import IdsFirstPaginator
 from webapp.datasets import selectors, services
-from webapp.datasets.forms import DatasetImportForm, ImagesUploadForm
+from webapp.datasets.forms import (
+    PHOTO_ACTIONS, DatasetImportForm, ImagesUploadForm, PhotoActionForm, PhotoFilterForm,
+)
 from webapp.datasets.models import Dataset, Split
 from webapp.datasets.services import EXPECTED_LAYOUTS, ImportRejected
 
@@ -38,17 +43,81 @@ def dataset_list(request):
     return render(request, "datasets/dataset_list.html", {"datasets": datasets})
 
 
+def _check_can(request, action: Action, dataset: Dataset) -> None:
+    if not can(request.user, action, dataset.team_id):
+        raise PermissionDenied(f"Your role in team {dataset.team} does not allow this.")
+
+
 def dataset_detail(request, pk):
-    dataset = _get_dataset_for_user(request, pk)
+    """Counts, the photo browser (filters, sort, pages of thumbnails, bulk actions), recent changes."""
+    dataset = get_object_or_404(selectors.datasets_for_user(request.user).select_related("created_by"), pk=pk)
     result = request.session.pop(RESULT_SESSION_KEY, None)
-    counts = selectors.dataset_counts(dataset)
-    samples = selectors.dataset_samples(dataset)
-    for row in counts["classes"]:
-        row["samples"] = samples.get(row["label_id"], [])
+    filters = PhotoFilterForm(request.GET or None, dataset=dataset)
+    valid = filters.is_valid()
+    images = selectors.images_matching(dataset, **(filters.filters() if valid else {}))
+    page = IdsFirstPaginator(images, settings.DATASETS_PHOTOS_PER_PAGE).get_page(request.GET.get("page"))
+    filter_items = filters.query_items() if valid else []
     return render(request, "datasets/dataset_detail.html", {
-        "dataset": dataset, "counts": counts, "splits": Split.choices,
+        "dataset": dataset, "counts": selectors.dataset_counts(dataset), "splits": Split.choices,
         "result": result if result and result["dataset_id"] == dataset.pk else None,
+        "powers": powers(request.user, dataset.team_id), "filters": filters, "page": page,
+        "filter_items": filter_items, "filter_query": urlencode(filter_items),
+        "actions": PHOTO_ACTIONS, "changes": selectors.dataset_recent_changes(dataset),
     })
+
+
+def photo_detail(request, pk, image_pk):
+    """One photo, large, with its history and the actions the user's role allows."""
+    dataset = _get_dataset_for_user(request, pk)
+    image = get_object_or_404(dataset.images.select_related("label", "added_by"), pk=image_pk)
+    return render(request, "datasets/photo_detail.html", {
+        "dataset": dataset, "image": image, "history": selectors.image_history(image),
+        "powers": powers(request.user, dataset.team_id), "labels": dataset.labels.order_by("name"),
+        "splits": Split.choices,
+    })
+
+
+PHOTO_SERVICES = {
+    "exclude": services.images_exclude, "include": services.images_include, "flag": services.images_flag,
+    "unflag": services.images_unflag, "delete": services.images_delete,
+}
+
+
+@require_POST
+def photos_action(request, pk):
+    """One bulk action (relabel, move, exclude, include, flag, unflag, delete) on the ticked photos or on all
+    photos matching the filters sent along; one service call."""
+    dataset = _get_dataset_for_user(request, pk)
+    _check_can(request, Action.CURATE, dataset)
+    form = PhotoActionForm(request.POST, dataset=dataset)
+    back = _safe_next(request, form.data.get("next")) or dataset.get_absolute_url()
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    data = form.cleaned_data
+    if data["scope"] == "matching":
+        filters = PhotoFilterForm(request.POST, dataset=dataset)
+        if not filters.is_valid():
+            messages.error(request, "The filters are not valid; nothing was changed.")
+            return redirect(back)
+        images = selectors.images_matching(dataset, **filters.filters())
+    else:
+        images = dataset.images.filter(pk__in=data["image"])
+    action, user = data["action"], request.user
+    if action == "relabel":
+        count = services.images_relabel(images=images, label=data["to_label"], user=user)
+    elif action == "move":
+        count = services.images_move_to_split(images=images, split=data["to_split"], user=user)
+    else:
+        count = PHOTO_SERVICES[action](images=images, user=user)
+    messages.success(request, f"{dict(PHOTO_ACTIONS)[action].rstrip('…')}: {count} photos changed.")
+    return redirect(back)
+
+
+def _safe_next(request, url) -> str | None:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}) and url.startswith("/"):
+        return url
+    return None
 
 
 def dataset_import(request):
@@ -68,6 +137,7 @@ def dataset_import(request):
 
 def images_upload(request, pk):
     dataset = _get_dataset_for_user(request, pk)
+    _check_can(request, Action.CURATE, dataset)
     form = ImagesUploadForm(request.POST or None, request.FILES or None, dataset=dataset)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -95,8 +165,9 @@ def import_rejections(request, pk):
 @require_POST
 def dataset_delete(request, pk):
     dataset = _get_dataset_for_user(request, pk)
-    if not request.user.has_perm("datasets.delete_dataset"):
-        raise PermissionDenied("Deleting a dataset needs the permission to delete datasets.")
+    if not can(request.user, Action.DELETE_DATASET, dataset.team_id):
+        raise PermissionDenied("Deleting a dataset needs the team's admin role or the permission to delete "
+                               "datasets.")
     try:
         services.dataset_delete(dataset=dataset)
     except ProtectedError:

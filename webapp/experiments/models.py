@@ -256,6 +256,11 @@ class Prediction(models.Model):
     latency_ms = models.FloatField(null=True, blank=True, help_text="Upload received to result stored")
     model_name = models.CharField(max_length=60, blank=True, help_text="The named model asked for, if any")
     model_version = models.PositiveIntegerField(null=True, blank=True, help_text="Its version that answered")
+    marked_wrong = models.BooleanField(default=False, help_text="A person said the label is wrong")
+    added_image = models.ForeignKey(
+        Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The dataset photo made from it, with the right label",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -5,9 +5,6 @@ no TensorFlow."""
 from webapp.core.ids import parse_ids
 from webapp.experiments.models import Evaluation, EvaluationStatus
 
-MAX_GALLERY = 200
-
-
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -43,24 +40,37 @@ def job_rows(jobs) -> list[dict]:
 # --- job page ------------------------------------------------------------------------------------------------------
 
 
+# The gallery: every cell of the confusion matrix has photos. Off the diagonal, the mistakes (most confident
+# first); on it, the correctly classified photos (least confident first: the ones the model barely got right).
+MAX_MISTAKES = 200
+CORRECT_PER_CLASS = 24
+
+
 def gallery_items(evaluation: Evaluation | None) -> list[dict]:
-    """The misclassified images a gallery shows: the most confident mistakes first, at most MAX_GALLERY."""
+    """[{id, true, predicted, confidence, correct}]: the most confident mistakes, then per class its least
+    confident correct photos (reports made before the diagonal was recorded have none)."""
     if evaluation is None or evaluation.status != EvaluationStatus.SUCCEEDED:
         return []
-    misclassified = (evaluation.report or {}).get("misclassified", [])
-    return sorted(misclassified, key=lambda item: item.get("confidence") or 0, reverse=True)[:MAX_GALLERY]
+    report = evaluation.report or {}
+    mistakes = sorted(report.get("misclassified", []), key=lambda item: item.get("confidence") or 0, reverse=True)
+    items = [dict(item, correct=False) for item in mistakes[:MAX_MISTAKES]]
+    shown: dict[str, int] = {}
+    for item in report.get("correct", []):  # already least confident first
+        if shown.get(item["true"], 0) < CORRECT_PER_CLASS:
+            shown[item["true"]] = shown.get(item["true"], 0) + 1
+            items.append(dict(item, predicted=item["true"], correct=True))
+    return items
 
 
 def _gallery(items: list[dict], images: dict) -> list[dict]:
-    """Gallery entries with their thumbnails (`images`: the Images by id, from the selector)."""
+    """Gallery entries with their photo (`images`: the Images by id, from the selector): `image` (None once
+    deleted: no thumbnail, no actions), thumbnail_url, name."""
     gallery = []
     for item in items:
         image = images.get(item.get("id"))
         gallery.append({
-            "id": item.get("id"),
-            "true": item["true"],
-            "predicted": item["predicted"],
-            "confidence": item.get("confidence") or 0,
+            "id": item.get("id"), "true": item["true"], "predicted": item["predicted"],
+            "confidence": item.get("confidence") or 0, "correct": item["correct"], "image": image,
             "thumbnail_url": image.thumbnail_url if image else "",
             "name": str(image) if image else f"image {item.get('id')}",
         })
@@ -87,6 +97,7 @@ def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -
         "reliability": {"before": calibration.get("reliability_before"),
                         "after": calibration.get("reliability_after")} if calibration else None,
         "gallery": gallery,
+        "correct_count": sum(1 for item in gallery if item["correct"]),
         "misclassified_count": len(report.get("misclassified", [])),
         "chart": {
             "class_names": class_names,

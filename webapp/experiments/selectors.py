@@ -151,7 +151,8 @@ def evaluation_status(evaluation: Evaluation) -> dict:
 
 def images_by_id(ids: list) -> dict[int, Image]:
     """The dataset images with these ids (an evaluation's gallery); ids of deleted images are simply missing."""
-    return {image.pk: image for image in Image.objects.filter(pk__in=[i for i in ids if isinstance(i, int)])}
+    wanted = [i for i in ids if isinstance(i, int)]
+    return {image.pk: image for image in Image.objects.filter(pk__in=wanted).select_related("label")}
 
 
 def job_exported_model_path(job: TrainingJob) -> Path | None:
@@ -307,8 +308,9 @@ def evaluation_status_value(*, evaluation_id: int) -> str:
 
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
-    """What an evaluation scores: the test split of the job's own dataset, or all images of another one."""
-    images = Image.objects.filter(dataset=evaluation.dataset).select_related("label").order_by("id")
+    """What an evaluation scores: the test split of the job's own dataset, or all images of another one (excluded
+    photos left out)."""
+    images = Image.objects.filter(dataset=evaluation.dataset, excluded=False).select_related("label").order_by("id")
     if evaluation.dataset_id == evaluation.job.dataset_id:
         images = images.filter(split=Split.TEST)
     return list(images)
@@ -330,3 +332,47 @@ def images_for_user(user):
     from webapp.datasets.selectors import datasets_for_user
 
     return Image.objects.filter(dataset__in=datasets_for_user(user))
+def job_dataset_changes(job: TrainingJob) -> dict:
+    """How the job's dataset differs from the photos the job trained on (its JobImage snapshot), in two queries:
+    {"relabelled", "moved" (to another split), "excluded", "deleted", "added" (photos a new job would use that
+    this one did not), "any"}."""
+    from django.db.models import Count, F, Q
+
+    from webapp.experiments.models import JobImage
+
+    kept = Q(image__isnull=False)
+    counts = JobImage.objects.filter(job=job).aggregate(
+        relabelled=Count("id", filter=kept & ~Q(image__label__name=F("label_name"))),
+        moved=Count("id", filter=kept & ~Q(image__split=F("split"))),
+        excluded=Count("id", filter=Q(image__excluded=True)),
+        deleted=Count("id", filter=~kept),
+    )
+    used = JobImage.objects.filter(job=job, image__isnull=False).values("image_id")
+    counts["added"] = Image.objects.filter(dataset_id=job.dataset_id, excluded=False).exclude(pk__in=used).count()
+    counts["any"] = any(counts.values())
+    return counts
+
+
+REVIEW_FILTERS = {"review": "to review", "unsure": "unsure", "wrong": "marked wrong", "all": "all"}
+
+
+def predictions_to_review(user, *, show: str = "review") -> QuerySet[Prediction]:
+    """Finished predictions of the user's teams for the review list, newest first: "review" (unsure or marked
+    wrong, and not yet added to a dataset), "unsure" (below the model's threshold), "wrong" (marked wrong) or
+    "all"; each with its job's dataset and that dataset's classes prefetched."""
+    from django.db.models import Prefetch
+
+    from webapp.datasets.models import Label
+
+    predictions = predictions_for_user(user).filter(status="succeeded").select_related(
+        "job__dataset", "added_image__label").prefetch_related(
+        Prefetch("job__dataset__labels", queryset=Label.objects.order_by("name"), to_attr="classes"))
+    from django.db.models import Q
+
+    if show == "review":
+        predictions = predictions.filter(Q(marked_wrong=True) | Q(decision="unsure"), added_image__isnull=True)
+    elif show == "unsure":
+        predictions = predictions.filter(decision="unsure")
+    elif show == "wrong":
+        predictions = predictions.filter(marked_wrong=True)
+    return predictions

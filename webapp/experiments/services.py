@@ -9,6 +9,7 @@ overwritten by a stale writer. Nothing here imports TensorFlow.
 import logging
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -79,8 +80,9 @@ def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precisi
 
 
 def _snapshot_images(dataset: Dataset) -> list[Image]:
-    """The dataset's images, checked to be trainable; ValidationError with a readable message otherwise."""
-    images = list(Image.objects.filter(dataset=dataset).select_related("label").order_by("id"))
+    """The dataset's images (excluded ones left out), checked to be trainable; ValidationError with a readable
+    message otherwise."""
+    images = list(Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id"))
     train_labels = {i.label.name for i in images if i.split == Split.TRAIN}
     all_labels = {i.label.name for i in images}
     if len(all_labels) < 2:
@@ -516,3 +518,33 @@ def heatmap_succeed(*, heatmap_id: int, png: bytes, label: str) -> bool:
 def heatmap_fail(*, heatmap_id: int, message: str) -> bool:
     return bool(Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.RUNNING).update(
         status=HeatmapStatus.FAILED, error_message=message, finished_at=timezone.now()))
+# --- from predictions back to data ---------------------------------------------------------------------------------
+
+
+def prediction_mark_wrong(*, prediction: Prediction, wrong: bool = True) -> None:
+    Prediction.objects.filter(pk=prediction.pk).update(marked_wrong=wrong)
+    prediction.marked_wrong = wrong
+
+
+@transaction.atomic
+def prediction_add_to_dataset(*, prediction: Prediction, label, user, split: str = Split.TRAIN) -> Image:
+    """Copy the prediction's photo into the label's dataset with that (right) label, through the import code's
+    checks and storage. The same photo already in the dataset (same hash) is relabelled instead, with history."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from webapp.datasets.services import images_add, images_relabel
+
+    existing = Image.objects.filter(dataset=label.dataset_id, content_hash=prediction.content_hash)
+    if existing.exists():
+        images_relabel(images=existing, label=label, user=user)
+    else:
+        with prediction.file.open("rb") as source:
+            name = Path(prediction.original_name or prediction.file.name).name
+            upload = SimpleUploadedFile(name, source.read())
+        result = images_add(dataset=label.dataset, label=label, split=split, files=[upload], user=user)
+        if result.rejected:
+            raise ValidationError(f"The photo cannot be added: {result.rejected[0][1]}.")
+    image = existing.get()
+    Prediction.objects.filter(pk=prediction.pk).update(added_image=image)
+    prediction.added_image = image
+    return image

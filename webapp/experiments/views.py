@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from webapp.accounts.permissions import Action, can, powers
 from webapp.core.ids import parse_id
 from webapp.experiments import presenters, selectors, services
 from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
@@ -55,6 +56,12 @@ def _check_can_cancel(user, job) -> None:
                                "cancel it.")
 
 
+def _check_can_train(user, dataset) -> None:
+    """Starting, retrying and re-evaluating jobs is for the team's members and admins, not its viewers."""
+    if not can(user, Action.TRAIN, dataset.team_id):
+        raise PermissionDenied(f"Your role in team {dataset.team} does not allow training.")
+
+
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -70,6 +77,7 @@ def job_new(request):
     initial = {"dataset": parse_id(request.GET.get("dataset"))}
     form = JobForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
+        _check_can_train(request.user, form.cleaned_data["dataset"])
         try:
             job = services.job_create(user=request.user, **form.job_kwargs())
         except ValidationError as error:  # the settings as a whole, or the dataset, cannot make a job
@@ -106,6 +114,12 @@ def job_detail(request, pk):
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
         "can_cancel": _can_cancel(request.user, job),
+        "can_train": can(request.user, Action.TRAIN, job.dataset.team_id),
+        "dataset_changes": selectors.job_dataset_changes(job) if job.is_finished else None,
+        # the gallery's relabel / exclude actions, on the evaluated dataset's photos
+        "gallery_powers": powers(request.user, evaluation.dataset.team_id) if evaluation else {},
+        "gallery_labels": evaluation.dataset.labels.order_by("name") if evaluation else [],
+        "gallery_next": f"{job.get_absolute_url()}?evaluation={evaluation.pk}#gallery" if evaluation else "",
         "duration": presenters.format_duration(job.duration_seconds),
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
@@ -150,6 +164,7 @@ def job_cancel(request, pk):
 @require_POST
 def job_retry(request, pk):
     job = _get_job_for_user(request.user, pk)
+    _check_can_train(request.user, job.dataset)
     try:
         new_job = services.job_retry(job=job, user=request.user)
     except ValidationError as error:
@@ -162,6 +177,7 @@ def job_retry(request, pk):
 @require_POST
 def job_reevaluate(request, pk):
     job = _get_job_for_user(request.user, pk)
+    _check_can_train(request.user, job.dataset)
     form = ReevaluateForm(request.POST, user=request.user)
     if not form.is_valid():
         messages.error(request, "Choose a dataset to evaluate on.")

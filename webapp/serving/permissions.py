@@ -1,8 +1,7 @@
-"""Who may promote and roll back a team's named models."""
+"""Who may promote and roll back a team's named models: the team's admins and members with `can_promote`."""
+
+from webapp.accounts.permissions import Action, can
 
 
 def can_promote(user, team) -> bool:
-    # Placeholder until the Curation roles land: any active member of the team (superusers: every team).
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    return user.is_superuser or user.groups.filter(pk=team.pk).exists()
+    return can(user, Action.PROMOTE, team)

@@ -73,8 +73,10 @@ def test_api_refuses_other_teams_jobs_and_non_images(ann_key, finished_job, othe
 def test_api_without_a_job_names_the_models_instead_of_guessing(ann, ann_key, finished_job):
     response = Client().post(reverse("experiments:api_predict"), {"image": photo()}, **auth(ann_key))
     assert response.status_code == 400 and "no model with a live version" in response.json()["error"]
+    from webapp.accounts.services import membership_change
     from webapp.serving import services as serving_services
 
+    membership_change(team=finished_job.dataset.team, user=ann, role="admin")  # promoting is an admin's power
     birds = serving_services.named_model_create(team=finished_job.dataset.team, name="birds",
                                                 evaluation_dataset=finished_job.dataset, user=ann)
     serving_services.model_promote(named_model=birds, job=finished_job, user=ann)

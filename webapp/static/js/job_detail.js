@@ -145,22 +145,30 @@
   var filterText = document.getElementById("gallery-filter");
   var resetButton = document.getElementById("gallery-reset");
   var allText = filterText ? filterText.textContent : "";
+  var FILTER_KEY = "menagerie-gallery:" + location.pathname + location.search;
 
   function filterGallery(trueName, predicted) {
     var items = gallery.querySelectorAll(".gallery-item");
     var shown = 0;
     items.forEach(function (item) {
-      var match = trueName == null || (item.dataset.true === trueName && item.dataset.predicted === predicted);
+      // All: the mistakes; a cell: its photos (on the diagonal, the correctly classified ones).
+      var match = trueName == null ? item.dataset.correct !== "1"
+        : item.dataset.true === trueName && item.dataset.predicted === predicted;
       item.hidden = !match;
       if (match) shown += 1;
     });
     gallery.dataset.filter = trueName == null ? "" : trueName + "|" + predicted;
+    try {  // a relabel or exclude from the gallery reloads the page: come back to the same cell
+      if (trueName == null) sessionStorage.removeItem(FILTER_KEY);
+      else sessionStorage.setItem(FILTER_KEY, JSON.stringify([trueName, predicted]));
+    } catch (e) { /* storage disabled: the page opens on the mistakes */ }
     if (trueName == null) {
       filterText.textContent = allText;
       resetButton.hidden = true;
     } else {
       filterText.textContent = trueName === predicted
-        ? "Correct predictions are not in the gallery: showing " + shown + " images."
+        ? "Showing " + shown + " correctly classified image" + (shown === 1 ? "" : "s") + " of class " +
+          trueName + ", least confident first."
         : "Showing " + shown + " image" + (shown === 1 ? "" : "s") + " of class " + trueName +
           " predicted as " + predicted + ".";
       resetButton.hidden = false;
@@ -198,6 +206,9 @@
         });
       });
       resetButton.addEventListener("click", function () { filterGallery(null, null); });
+      var saved = null;
+      try { saved = JSON.parse(sessionStorage.getItem(FILTER_KEY) || "null"); } catch (e) { saved = null; }
+      if (saved && saved.length === 2) filterGallery(saved[0], saved[1]);
     }
     if (!config.finished) schedule(MIN_INTERVAL);
     if (config.evaluation_status_url) setTimeout(pollEvaluation, 2000);

@@ -8,11 +8,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from webapp.accounts.models import Membership, Role
+
 
 class Command(BaseCommand):
     help = (
         "Create the first admin user when there is none. The password comes from MENAGERIE_ADMIN_PASSWORD "
-        "(checked by the password validators), or is generated and printed once. The admin joins the default "
+        "(checked by the password validators), or is generated and printed once. The admin is the admin of the default "
         "team (MENAGERIE_TEAM, default 'Team')."
     )
 
@@ -35,5 +37,6 @@ class Command(BaseCommand):
         admin = users.objects.create_superuser(username=username, email="", password=password)
         team, _ = Group.objects.get_or_create(name=settings.DATASETS_DEFAULT_TEAM)
         admin.groups.add(team)
+        Membership.objects.update_or_create(user=admin, team=team, defaults={"role": Role.ADMIN})
         shown = "(from MENAGERIE_ADMIN_PASSWORD)" if given else password
         self.stdout.write(self.style.SUCCESS(f"Created admin user {username!r} with password {shown}"))

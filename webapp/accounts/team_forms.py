@@ -1,0 +1,16 @@
+"""Forms of the team page (only validate)."""
+
+from django import forms
+
+from webapp.accounts.models import Role
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="An existing user's name.")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class MemberChangeForm(forms.Form):
+    user = forms.IntegerField(widget=forms.HiddenInput)
+    role = forms.ChoiceField(choices=Role.choices)
+    can_promote = forms.BooleanField(required=False, label="May promote models")

@@ -1,0 +1,86 @@
+"""Team pages: a team's members and roles. Everyone in the team sees the page; its admins change it."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from webapp.accounts import selectors, services
+from webapp.accounts.permissions import Action, can, powers, team_role
+from webapp.accounts.team_forms import MemberAddForm, MemberChangeForm
+
+
+def _get_team_for_user(user, pk):
+    return get_object_or_404(selectors.teams_for_user(user), pk=pk)
+
+
+def _check_manages(user, team) -> None:
+    if not can(user, Action.MANAGE_MEMBERS, team):
+        raise PermissionDenied("Only the team's admins manage its members.")
+
+
+def team_list(request):
+    teams = [{"team": team, "role": team_role(request.user, team)} for team in selectors.teams_for_user(request.user)]
+    return render(request, "accounts/team_list.html", {"teams": teams})
+
+
+def team_detail(request, pk):
+    team = _get_team_for_user(request.user, pk)
+    return render(request, "accounts/team_detail.html", {
+        "team": team, "members": selectors.team_members(team), "powers": powers(request.user, team),
+        "add_form": MemberAddForm(), "roles": MemberChangeForm.base_fields["role"].choices,
+    })
+
+
+@require_POST
+def member_add(request, pk):
+    team = _get_team_for_user(request.user, pk)
+    _check_manages(request.user, team)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_add(team=team, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Added {form.cleaned_data['username']} to {team.name}.")
+    else:
+        messages.error(request, "Give a user name and a role.")
+    return redirect("teams:detail", pk=team.pk)
+
+
+@require_POST
+def member_change(request, pk):
+    team = _get_team_for_user(request.user, pk)
+    _check_manages(request.user, team)
+    form = MemberChangeForm(request.POST)
+    user = team.user_set.filter(pk=form.data.get("user")).first() if form.is_valid() else None
+    if user is None:
+        messages.error(request, "Choose a member and a role.")
+        return redirect("teams:detail", pk=team.pk)
+    try:
+        services.membership_change(team=team, user=user, role=form.cleaned_data["role"],
+                                   can_promote=form.cleaned_data["can_promote"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{user.get_username()} is now {form.cleaned_data['role']}.")
+    return redirect("teams:detail", pk=team.pk)
+
+
+@require_POST
+def member_remove(request, pk):
+    team = _get_team_for_user(request.user, pk)
+    _check_manages(request.user, team)
+    form = MemberChangeForm({"user": request.POST.get("user"), "role": "member"})
+    user = team.user_set.filter(pk=form.cleaned_data["user"]).first() if form.is_valid() else None
+    if user is None:
+        messages.error(request, "Choose a member to remove.")
+        return redirect("teams:detail", pk=team.pk)
+    try:
+        services.membership_remove(team=team, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Removed {user.get_username()} from {team.name}.")
+    return redirect("teams:detail", pk=team.pk)
