@@ -58,8 +58,9 @@ def _owned_files() -> list[tuple[str, Path]]:
 
 
 def _dump_database() -> tuple[bytes, list[tuple[str, Path]]]:
+    outermost = not connection.in_atomic_block  # only a transaction's first statement may set its isolation level
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         out = io.StringIO()
