@@ -11,6 +11,6 @@ class MemberAddForm(forms.Form):
 
 
 class MemberChangeForm(forms.Form):
-    user = forms.IntegerField(widget=forms.HiddenInput)
+    user = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
     role = forms.ChoiceField(choices=Role.choices)
     can_promote = forms.BooleanField(required=False, label="May promote models")

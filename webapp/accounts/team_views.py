@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from webapp.accounts import selectors, services
 from webapp.accounts.permissions import Action, can, powers, team_role
 from webapp.accounts.team_forms import MemberAddForm, MemberChangeForm
+from webapp.core.ids import parse_id
 
 
 def _get_team_for_user(user, pk):
@@ -54,7 +55,7 @@ def member_change(request, pk):
     team = _get_team_for_user(request.user, pk)
     _check_manages(request.user, team)
     form = MemberChangeForm(request.POST)
-    user = team.user_set.filter(pk=form.data.get("user")).first() if form.is_valid() else None
+    user = team.user_set.filter(pk=form.cleaned_data["user"]).first() if form.is_valid() else None
     if user is None:
         messages.error(request, "Choose a member and a role.")
         return redirect("teams:detail", pk=team.pk)
@@ -72,8 +73,8 @@ def member_change(request, pk):
 def member_remove(request, pk):
     team = _get_team_for_user(request.user, pk)
     _check_manages(request.user, team)
-    form = MemberChangeForm({"user": request.POST.get("user"), "role": "member"})
-    user = team.user_set.filter(pk=form.cleaned_data["user"]).first() if form.is_valid() else None
+    user_id = parse_id(request.POST.get("user"))
+    user = team.user_set.filter(pk=user_id).first() if user_id else None
     if user is None:
         messages.error(request, "Choose a member to remove.")
         return redirect("teams:detail", pk=team.pk)
