@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from classifier.images import _read, _to_rgb, load_image, open_image
+from classifier.preprocessing import resize_image
 
 OVERLAY_ALPHA = 0.45  # share of the heatmap colour in the overlay
 OVERLAY_MAX_SIDE = 1024  # the overlay PNG is at most this wide/high (the heatmap itself is at full size)
@@ -135,7 +136,7 @@ def gradcam(predictor, source, class_index: int | None = None) -> dict:
     oriented) size, `overlay_png` (bytes), the explained class's `class_index`, `label` and `probability`.
     ImageError for a photo that cannot be read."""
     photo = _photo(source)
-    image = load_image(source, predictor.input_size)  # the pixels the model sees, as in Predictor
+    image = resize_image(load_image(source), predictor.input_size)  # the pixels the model sees, as in Predictor
     cam, class_index, probabilities = class_activation_map(predictor, image, class_index)
     heatmap = np.asarray(Image.fromarray(cam).resize(photo.size, Image.BILINEAR), dtype="float32")
     heatmap = np.clip(heatmap, 0.0, 1.0)

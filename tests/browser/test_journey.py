@@ -38,10 +38,12 @@ def dataset_zip() -> bytes:
     return out.getvalue()
 
 
-def cell_centre(page, selector: str, row: int, col: int, n: int) -> tuple[float, float]:
-    """Page coordinates of a heatmap cell (row 0 on top), from Plotly's plot area."""
-    box = page.locator(f"{selector} .nsewdrag").first.bounding_box()
-    return box["x"] + (col + 0.5) * box["width"] / n, box["y"] + (row + 0.5) * box["height"] / n
+def click_cell(page, selector: str, row: int, col: int, n: int) -> None:
+    """Click a heatmap cell (row 0 on top) in Plotly's plot area; the position is relative to the area, and
+    Playwright waits until it stops moving (the gallery's smooth scroll may still run)."""
+    area = page.locator(f"{selector} .nsewdrag").first
+    box = area.bounding_box()
+    area.click(position={"x": (col + 0.5) * box["width"] / n, "y": (row + 0.5) * box["height"] / n})
 
 
 def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, start_worker, django_user_model,
@@ -137,8 +139,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     row, col = mistakes[0] if mistakes else (0, 0)
     total = page.locator("#gallery .gallery-item:not([data-correct])").count()
     assert total == sum(raw[r][c] for r in range(n) for c in range(n) if r != c)
-    x, y = cell_centre(page, "#confusion-chart", row, col, n)
-    page.mouse.click(x, y)
+    click_cell(page, "#confusion-chart", row, col, n)
     expect(page.locator("#gallery-reset")).to_be_visible()
     visible = page.locator("#gallery .gallery-item:not([hidden])")
     expect(visible).to_have_count(raw[row][col] if mistakes else 0)
@@ -165,8 +166,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
         page.locator("#gallery-reset").click()
     # the diagonal: the correctly classified photos of a class (issue "Curation" item 3)
     diagonal = max(range(n), key=lambda r: raw[r][r])
-    x, y = cell_centre(page, "#confusion-chart", diagonal, diagonal, n)
-    page.mouse.click(x, y)
+    click_cell(page, "#confusion-chart", diagonal, diagonal, n)
     expect(page.locator("#gallery .gallery-item:not([hidden])")).to_have_count(min(raw[diagonal][diagonal], 24))
     expect(page.locator("#gallery-filter")).to_contain_text(f"correctly classified images of class {names[diagonal]}")
     page.locator("#gallery-reset").click()

@@ -209,8 +209,8 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, an
 
     dataset = Dataset.objects.create(name="animals3", team=ann.groups.get())
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        for i, path in enumerate(sorted(folder.iterdir())[:40]):
-            split = Split.TEST if i < 8 else Split.VALIDATION if i < 12 else Split.TRAIN
+        for i, path in enumerate(sorted(folder.iterdir())[:60]):
+            split = Split.TEST if i < 12 else Split.VALIDATION if i < 18 else Split.TRAIN
             add_image(dataset, folder.name, path.read_bytes(), split, path.name)
     job = services.job_create(
         dataset=dataset, user=ann, recipe="article", backbone="mobilenet_v2", weights="imagenet", pooling="avg",
@@ -220,7 +220,7 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, an
     finished(job, timeout=240)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     evaluation = selectors.job_evaluation(job)
-    assert evaluation.image_count == 24
+    assert evaluation.image_count == 36
     print(f"animals3 subset: test accuracy {evaluation.accuracy:.3f} on {evaluation.image_count} images")
     assert evaluation.accuracy >= 0.95, evaluation.report
 
