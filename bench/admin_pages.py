@@ -8,15 +8,15 @@ request stack as a superuser. Prints the median time and the number of SQL queri
 """
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))
+
+from big_dataset import big_dataset, install  # noqa: E402 - after the path
 
 
 def main() -> None:
@@ -26,33 +26,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    os.environ.update(MENAGERIE_DATA_DIR=tempfile.mkdtemp(prefix="menagerie-bench-"),
-                      DJANGO_SETTINGS_MODULE="webapp.settings")
-    import django
-
-    django.setup()
+    install()
     from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from webapp.datasets.models import Dataset, Image, Label
+    from webapp.datasets.models import Image
 
-    call_command("migrate", verbosity=0)
     team = Group.objects.create(name="bench")
     admin = User.objects.create_superuser("admin", password=None)
-    dataset = Dataset.objects.create(name="big", team=team)
-    labels = [Label.objects.create(dataset=dataset, name=f"class{c:02d}") for c in range(args.classes)]
-    splits = ("train", "train", "train", "validation", "test")
-    Image.objects.bulk_create(
-        (Image(dataset=dataset, label=labels[i % len(labels)], split=splits[i % len(splits)],
-               content_hash=f"{i:064x}", file=f"datasets/{dataset.pk}/images/{i:064x}.jpg",
-               thumbnail=f"datasets/{dataset.pk}/thumbs/{i:064x}.jpg", width=256, height=256)
-         for i in range(args.images)),
-        batch_size=2000,
-    )
+    dataset, labels = big_dataset(team, images=args.images, classes=args.classes)
     client = Client(HTTP_HOST="localhost")
     client.force_login(admin)
     pages = {
