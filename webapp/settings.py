@@ -292,6 +292,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.job_extract_chunks": _long,
     "workers.tasks.evaluation_run": _long,
     "workers.tasks.audit_run": _long,
+    "workers.tasks.batch_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},

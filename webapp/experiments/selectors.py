@@ -308,10 +308,14 @@ def evaluation_status_value(*, evaluation_id: int) -> str:
 
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
-    """What an evaluation scores: the test split of the job's own dataset, or all images of another one (excluded
-    photos left out)."""
-    images = Image.objects.filter(dataset=evaluation.dataset, excluded=False).select_related("label").order_by("id")
-    if evaluation.dataset_id == evaluation.job.dataset_id:
+    return scored_images(dataset=evaluation.dataset, job=evaluation.job)
+
+
+def scored_images(*, dataset: Dataset, job: TrainingJob) -> list[Image]:
+    """What an evaluation (or a batch on a dataset) scores: the test split of the job's own dataset, or all images
+    of another one (excluded photos left out)."""
+    images = Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id")
+    if dataset.pk == job.dataset_id:
         images = images.filter(split=Split.TEST)
     return list(images)
 

@@ -81,6 +81,17 @@ def layout_detect(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str
     return Layout("splits" if by_split else "classes", layout_files, classes, loose)
 
 
+def layout_detect_optional(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str, ...]]) -> Layout:
+    """For photos to predict (a batch): the dataset layout when the folders match one (class folders are then
+    the photos' true classes; loose files stay unlabelled), else every file unlabelled (class name "")."""
+    try:
+        layout = layout_detect(files, dirs)
+    except ImportRejected:
+        return Layout("flat", sorted((name, None, "") for name, _ in files), set(), [])
+    loose = [(name, None, "") for name in sorted(layout.loose)]
+    return Layout(layout.kind, layout.files + loose, layout.classes, [])
+
+
 def folder_scan(root: Path) -> tuple[Layout, list[str], int]:
     """The layout of a server folder, the symbolic links skipped (never followed) and the system files ignored."""
     files, dirs, symlinks, ignored = [], [], [], 0
