@@ -175,7 +175,9 @@ def batch_succeed(*, batch_id: int, rows: list[dict], report: dict, evaluation_n
     path}), the counts and the evaluation report ({} when the true classes are unknown)."""
     batch = BatchPrediction.objects.select_related("named_model", "version").get(pk=batch_id)
     csv_name = f"batches/{batch.uuid}/predictions.csv"
-    atomic_write(Path(settings.MEDIA_ROOT) / csv_name, batch_csv(rows))
+    csv_path = Path(settings.MEDIA_ROOT) / csv_name
+    csv_path.parent.mkdir(parents=True, exist_ok=True)  # a dataset's batch has no uploaded zip beside it
+    atomic_write(csv_path, batch_csv(rows))
     read = [row for row in rows if not row["error"]]
     review = [row for row in read if row["decision"] == "unsure" or (row.get("true") and row["true"] != row["label"])]
     with transaction.atomic():
