@@ -93,7 +93,13 @@ def _predict(batch_id: int) -> None:
     threshold = run["calibration"]["threshold"]
     cache = FeatureCache(settings.FEATURES_DIR)
     with tempfile.TemporaryDirectory(prefix="menagerie-batch-") as folder:
-        rows = _zip_rows(batch, Path(folder)) if batch.archive else _dataset_rows(batch)
+        if batch.archive:
+            try:
+                rows = _zip_rows(batch, Path(folder))
+            finally:  # read once: a claimed batch is never run again, so the upload can go now
+                services.batch_archive_delete(batch=batch)
+        else:
+            rows = _dataset_rows(batch)
         unread = sum(1 for row in rows if row["error"])
         services.batch_progress(batch_id=batch_id, done=unread, total=len(rows))
         readable = [row for row in rows if not row["error"]]

@@ -81,6 +81,7 @@ def test_batch_on_a_zip_with_class_folders_matches_a_re_evaluation(start_worker,
         assert float(row["top1_probability"]) >= float(row["top2_probability"]) >= float(row["top3_probability"])
     assert by_file["no-folder.jpg"]["true_class"] == "" and by_file["no-folder.jpg"]["top1"]
     assert (batch.photo_count, batch.error_count) == (14, 1)
+    assert not (settings.MEDIA_ROOT / batch.archive.name).exists()  # the upload goes once read
 
     # The same photos as a dataset, re-evaluated: the same report.
     same = Dataset.objects.create(name="same-photos", team=dataset.team)

@@ -75,12 +75,22 @@ def batch_create(*, named_model: NamedModel, user, archive=None, dataset=None) -
 
 
 def batch_cancel(*, batch: BatchPrediction) -> None:
-    """Queued: cancelled now. Running: the worker stops within one batch of photos and marks it cancelled."""
-    if not BatchPrediction.objects.filter(pk=batch.pk, status=BatchStatus.QUEUED).update(
+    """Queued: cancelled now (its upload deleted). Running: the worker stops within one batch of photos and marks
+    it cancelled."""
+    if BatchPrediction.objects.filter(pk=batch.pk, status=BatchStatus.QUEUED).update(
         status=BatchStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
     ):
+        batch_archive_delete(batch=batch)
+    else:
         BatchPrediction.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(cancel_requested=True)
     batch.refresh_from_db()
+
+
+def batch_archive_delete(*, batch: BatchPrediction) -> None:
+    """The uploaded zip's file (up to DATASETS_MAX_ARCHIVE_BYTES) goes once nothing will read it again; the row
+    keeps its name."""
+    if batch.archive.name:
+        batch.archive.storage.delete(batch.archive.name)
 
 
 # --- worker side: state transitions ---------------------------------------------------------------------------

@@ -105,7 +105,7 @@ class BatchPrediction(models.Model):
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="batches",
                                 help_text="The version that answered (the live one when the batch was made)")
     archive = models.FileField(upload_to=batch_archive_path, max_length=255, blank=True,
-                               help_text="The uploaded zip (kept until the batch is deleted)")
+                               help_text="The uploaded zip (its file is deleted once the worker has read it)")
     archive_name = models.CharField(max_length=255, blank=True)
     dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                 help_text="Or: the dataset whose photos were predicted")

@@ -151,7 +151,7 @@ def test_cancel_a_queued_batch_and_the_reaper_fails_a_silent_one(client_for, ann
     queued = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
     client_for(ann).post(reverse("serving:batch_cancel", args=["birds", queued.pk]))
     queued.refresh_from_db()
-    assert queued.status == BatchStatus.CANCELLED
+    assert queued.status == BatchStatus.CANCELLED and not queued.archive.storage.exists(queued.archive.name)
     running = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
     assert batch_services.batch_claim(batch_id=running.pk, worker="w1")
     assert not batch_services.batch_claim(batch_id=running.pk, worker="w2")  # a redelivered message does nothing
@@ -186,7 +186,12 @@ def test_a_finished_batch_stores_its_csv_and_sends_wrong_and_unsure_photos_to_re
         row("loose.jpg", "panda", 0.4, decision="unsure", path=str(photos[2])),
         row("dog/broken.jpg", "", 0, true="dog", error="damaged or truncated image"),
     ]
-    assert batch_services.batch_succeed(batch_id=batch.pk, rows=rows, report={"accuracy": 0.5})
+    report = {"accuracy": 0.5, "loss": 0.7, "macro_f1": 0.4, "class_names": ["cat", "dog", "panda"],
+              "per_class": [{"label": c, "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1}
+                            for c in ("cat", "dog", "panda")],
+              "confusion": [[1, 1, 0], [0, 0, 0], [0, 0, 0]],
+              "confusion_normalized": [[0.5, 0.5, 0], [0, 0, 0], [0, 0, 0]]}
+    assert batch_services.batch_succeed(batch_id=batch.pk, rows=rows, report=report)
     batch.refresh_from_db()
     assert (batch.status, batch.photo_count, batch.error_count, batch.unsure_count, batch.wrong_count) == (
         "succeeded", 4, 1, 1, 1)
@@ -211,6 +216,9 @@ def test_a_finished_batch_stores_its_csv_and_sends_wrong_and_unsure_photos_to_re
     assert f'<option value="{cat.pk}" selected>cat</option>' in page  # the folder's class, ready to add
     batch_page = client.get(batch.get_absolute_url()).content.decode()
     assert 'id="batch-csv"' in batch_page and "predictions to review" in batch_page
+    # the evaluation through the job page's partials: report rows, confusion chart data and table
+    assert batch_page.count('<th scope="row">') == 6 and 'id="confusion-data"' in batch_page
+    assert "data-filter-true" not in batch_page and "{#" not in batch_page and "comment" not in batch_page
 
 
 def test_a_spreadsheet_never_runs_a_file_name_as_a_formula():

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, help_text='Names its files', unique=True)),
-                ('archive', models.FileField(blank=True, help_text='The uploaded zip (kept until the batch is deleted)', max_length=255, upload_to=webapp.serving.models.batch_archive_path)),
+                ('archive', models.FileField(blank=True, help_text='The uploaded zip (its file is deleted once the worker has read it)', max_length=255, upload_to=webapp.serving.models.batch_archive_path)),
                 ('archive_name', models.CharField(blank=True, max_length=255)),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=10)),
                 ('progress_done', models.PositiveIntegerField(default=0)),
