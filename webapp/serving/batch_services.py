@@ -164,6 +164,10 @@ def batch_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def _is_wrong(row: dict) -> bool:
+    return bool(row.get("true")) and row["true"] != row["label"]
+
+
 def _to_review(batch: BatchPrediction, row: dict) -> Prediction:
     """A wrong or unsure row as a Prediction (with its photo), so it shows in the review list."""
     prediction = Prediction(
@@ -171,7 +175,7 @@ def _to_review(batch: BatchPrediction, row: dict) -> Prediction:
         status=PredictionStatus.SUCCEEDED, label=row["label"], confidence=row["confidence"],
         decision=row["decision"], probabilities=row["probabilities"], model_name=batch.named_model.name,
         model_version=batch.version.number, batch=batch, expected_label=row.get("true", ""),
-        marked_wrong=bool(row.get("true")) and row["true"] != row["label"], created_by=batch.created_by,
+        marked_wrong=_is_wrong(row), created_by=batch.created_by,
         finished_at=timezone.now(),
     )
     name = PurePosixPath(row["file"]).name or "photo"
@@ -182,22 +186,25 @@ def _to_review(batch: BatchPrediction, row: dict) -> Prediction:
 def batch_succeed(*, batch_id: int, rows: list[dict], report: dict, evaluation_note: str = "") -> bool:
     """Store a finished batch: the CSV (MEDIA_ROOT/batches/<uuid>/predictions.csv), its wrong and unsure rows as
     Predictions to review (rows: {file, true, error, label, confidence, decision, probabilities, content_hash,
-    path}), the counts and the evaluation report ({} when the true classes are unknown)."""
-    batch = BatchPrediction.objects.select_related("named_model", "version").get(pk=batch_id)
-    csv_name = f"batches/{batch.uuid}/predictions.csv"
-    csv_path = Path(settings.MEDIA_ROOT) / csv_name
-    csv_path.parent.mkdir(parents=True, exist_ok=True)  # a dataset's batch has no uploaded zip beside it
-    atomic_write(csv_path, batch_csv(rows))
+    path}), the counts and the evaluation report ({} when the true classes are unknown). False (nothing stored)
+    when the batch is no longer running (cancelled, reaped)."""
     read = [row for row in rows if not row["error"]]
-    review = [row for row in read if row["decision"] == "unsure" or (row.get("true") and row["true"] != row["label"])]
+    wrong = [row for row in read if _is_wrong(row)]
+    review = [row for row in read if row["decision"] == "unsure" or _is_wrong(row)]
     with transaction.atomic():
-        if not BatchPrediction.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
-            status=BatchStatus.SUCCEEDED, csv_file=csv_name, photo_count=len(rows),
-            error_count=len(rows) - len(read), unsure_count=sum(row["decision"] == "unsure" for row in read),
-            wrong_count=sum(bool(row.get("true")) and row["true"] != row["label"] for row in read),
-            report=report, evaluation_note=evaluation_note, progress_done=len(rows), progress_total=len(rows),
-            finished_at=timezone.now(),
-        ):
+        batch = (BatchPrediction.objects.select_for_update().select_related("named_model", "version")
+                 .filter(pk=batch_id, status=BatchStatus.RUNNING).first())
+        if batch is None:
             return False
+        csv_name = f"batches/{batch.uuid}/predictions.csv"
+        csv_path = Path(settings.MEDIA_ROOT) / csv_name
+        csv_path.parent.mkdir(parents=True, exist_ok=True)  # a dataset's batch has no uploaded zip beside it
+        atomic_write(csv_path, batch_csv(rows))
+        BatchPrediction.objects.filter(pk=batch_id).update(
+            status=BatchStatus.SUCCEEDED, csv_file=csv_name, photo_count=len(rows), error_count=len(rows) - len(read),
+            unsure_count=sum(row["decision"] == "unsure" for row in read), wrong_count=len(wrong), report=report,
+            evaluation_note=evaluation_note, progress_done=len(rows), progress_total=len(rows),
+            finished_at=timezone.now(),
+        )
         Prediction.objects.bulk_create([_to_review(batch, row) for row in review], batch_size=500)
     return True

@@ -224,3 +224,52 @@ def test_a_finished_batch_stores_its_csv_and_sends_wrong_and_unsure_photos_to_re
 def test_a_spreadsheet_never_runs_a_file_name_as_a_formula():
     text = batch_services.batch_csv([row("=HYPERLINK(1)", "cat", 0.9)])
     assert list(csv.reader(io.StringIO(text)))[1][0] == "'=HYPERLINK(1)"
+
+
+@pytest.fixture
+def roles(django_user_model, lab, ann, carl, bob, staff):
+    """Who may start a batch of the lab's model: its admin (ann), member (carl) and viewer (predicting is looking);
+    not another team, staff without permission or anonymous; an auditor sees every team but predicts nothing."""
+    from django.contrib.auth.models import Permission
+
+    from webapp.accounts.models import Membership, Role
+
+    viewer = django_user_model.objects.create_user("vic")
+    viewer.groups.add(lab)
+    Membership.objects.create(user=viewer, team=lab, role=Role.VIEWER)
+    auditor = django_user_model.objects.create_user("ida", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_all_teams"))
+    return {"admin": ann, "member": carl, "viewer": viewer, "other_team": bob, "staff": staff, "auditor": auditor,
+            "anonymous": None}
+
+
+@pytest.mark.parametrize("who, start, see", [
+    ("admin", 302, 200), ("member", 302, 200), ("viewer", 302, 200), ("other_team", 404, 404), ("staff", 404, 404),
+    ("auditor", 403, 200), ("anonymous", 302, 302),
+])
+def test_who_may_start_and_see_a_batch(client, roles, ann, live_birds, who, start, see):
+    existing = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
+    client.logout()
+    if roles[who]:
+        client.force_login(roles[who])
+    response = client.post(new_url(), {"archive": upload(class_folders())})
+    assert response.status_code == start
+    started = BatchPrediction.objects.exclude(pk=existing.pk)
+    assert started.exists() == (who in ("admin", "member", "viewer"))
+    if who == "anonymous":
+        assert "/accounts/login/" in response.url
+    assert client.get(existing.get_absolute_url()).status_code == see
+
+
+def test_a_running_batch_stops_when_cancelled(client_for, ann, live_birds):
+    from webapp.serving import batch_selectors
+
+    batch = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
+    assert batch_services.batch_claim(batch_id=batch.pk)
+    assert not batch_selectors.batch_cancel_requested(batch_id=batch.pk)
+    client_for(ann).post(reverse("serving:batch_cancel", args=["birds", batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.RUNNING and batch.cancel_requested  # the worker stops at its next check
+    assert batch_selectors.batch_cancel_requested(batch_id=batch.pk)
+    assert batch_services.batch_mark_cancelled(batch_id=batch.pk)
+    assert not batch_services.batch_succeed(batch_id=batch.pk, rows=[], report={})  # a late result is dropped
