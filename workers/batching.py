@@ -22,6 +22,7 @@ from webapp.serving import batch_services as services
 from workers.pipeline import JobError, _run_claimed
 
 logger = logging.getLogger(__name__)
+HEAD_CHUNK = 1024  # photos whose features are in memory at once
 
 
 def run_batch(batch_id: int, worker: str = "") -> str:
@@ -118,8 +119,10 @@ def _predict(batch_id: int) -> None:
         if not readable:
             raise JobError("None of the files could be read as a photo.")
         head = load_head(run_dir)
-        probabilities = np.asarray(head.predict(cache.load(spec, [row["content_hash"] for row in readable]),
-                                                batch_size=256, verbose=0))
+        hashes = [row["content_hash"] for row in readable]
+        probabilities = np.concatenate([  # features loaded a slice at a time: a big batch never fills the memory
+            np.asarray(head.predict(cache.load(spec, hashes[start:start + HEAD_CHUNK]), batch_size=256, verbose=0))
+            for start in range(0, len(hashes), HEAD_CHUNK)])
         for row, p in zip(readable, probabilities):
             order = np.argsort(-p, kind="stable")
             row["probabilities"] = [{"label": class_names[c], "probability": float(p[c])} for c in order]

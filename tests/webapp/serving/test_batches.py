@@ -273,3 +273,17 @@ def test_a_running_batch_stops_when_cancelled(client_for, ann, live_birds):
     assert batch_selectors.batch_cancel_requested(batch_id=batch.pk)
     assert batch_services.batch_mark_cancelled(batch_id=batch.pk)
     assert not batch_services.batch_succeed(batch_id=batch.pk, rows=[], report={})  # a late result is dropped
+
+
+def test_batches_run_on_the_train_queue_and_a_lost_worker_fails_its_batch_at_once(ann, live_birds):
+    from celery.exceptions import WorkerLostError
+
+    from workers.celery_app import app
+    from workers.tasks import _job_process_lost, batch_run
+
+    assert app.amqp.router.route({}, batch_run.name)["queue"].name == "train"  # long work, never before predictions
+    batch = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
+    assert batch_services.batch_claim(batch_id=batch.pk, worker="w1")
+    _job_process_lost(sender=batch_run, exception=WorkerLostError("killed"), args=[batch.pk])
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED and "stopped responding" in batch.error_message
