@@ -6,8 +6,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from webapp.core.ids import parse_id
 from webapp.accounts.permissions import Action, can
+from webapp.core.ids import parse_id
 from webapp.serving import batch_selectors, selectors, services
 from webapp.serving.forms import BatchForm, NamedModelForm, PromoteForm, RollbackForm
 from webapp.serving.permissions import can_promote
