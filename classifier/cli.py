@@ -276,7 +276,8 @@ def _audit(args) -> int:
     rows = [r for r in rows if r[0] in kept]
     x = embeddings(spec, cache.load(spec, [r[0] for r in rows]))
     result = audit(x, [r[2] for r in rows], [str(r[1]) for r in rows], [r[3] for r in rows],
-                   datasets=[r[4] for r in rows], audited=[r[4] == str(args.data_dir) for r in rows], seed=args.seed)
+                   datasets=[r[4] for r in rows], paths=[r[1] for r in rows],
+                   audited=[r[4] == str(args.data_dir) for r in rows], seed=args.seed)
     _print_audit(result, args.top)
     if args.json:
         write_json(args.json, result | {"spec": spec.to_dict(), "data_dir": str(args.data_dir)})

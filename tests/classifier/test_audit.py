@@ -1,6 +1,10 @@
-"""classifier.audit on synthetic embeddings: clusters per class with planted flips, copies and look-alikes."""
+"""classifier.audit on synthetic embeddings: clusters per class with planted flips, copies and look-alikes; the
+perceptual-hash check on real photos."""
+
+import io
 
 import numpy as np
+from PIL import Image
 
 from classifier.audit import (
     DUPLICATE_SIMILARITY,
@@ -8,8 +12,11 @@ from classifier.audit import (
     class_findings,
     duplicates_and_leaks,
     label_issues,
+    near_duplicate_pairs,
+    perceptual_hash,
     similar_pairs,
 )
+from tests.shared import shared_path
 
 
 def _clusters(per_class=(40, 40, 40), dims=32, spread=2.0, seed=0):
@@ -61,6 +68,23 @@ def test_near_copies_are_grouped_and_cross_split_or_dataset_pairs_are_leaks():
     by_pair = {tuple(leak["ids"]): leak for leak in leaks}
     assert by_pair[(45, n + 1)]["splits"] == ["train", "test"]
     assert by_pair[(90, n + 2)]["datasets"] == ["a", "b"]
+
+
+def test_perceptual_hashes_keep_altered_copies_and_drop_look_alikes(tmp_path):
+    """Embeddings all alike (cosine 1): only the same picture, resized, cropped and re-encoded, stays a pair."""
+    photos = sorted(shared_path("datasets", "animals3", "cats").iterdir())[:3]
+    with Image.open(photos[0]) as im:
+        w, h = im.size
+        altered = im.convert("RGB").crop((w // 40, h // 40, w - w // 40, h - h // 40)).resize((w * 2 // 3, h * 2 // 3))
+    out = io.BytesIO()
+    altered.save(out, "JPEG", quality=60)
+    (tmp_path / "copy.jpg").write_bytes(out.getvalue())
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    paths = [photos[0], photos[1], tmp_path / "copy.jpg", photos[2], tmp_path / "broken.jpg"]
+    x = np.ones((len(paths), 8), "float32")
+    assert [p[:2] for p in near_duplicate_pairs(x, paths)] == [(0, 2)]
+    assert perceptual_hash(tmp_path / "broken.jpg") is None
+    assert len(near_duplicate_pairs(x)) == 10  # without the files: the embeddings alone
 
 
 def test_similar_pairs_in_blocks_match_the_full_matrix():
