@@ -43,6 +43,7 @@ def model_detail(request, name):
         "events": named_model.events.select_related("version", "user")[:50],
         "can_promote": can_promote(request.user, named_model.team),
         "promote_form": PromoteForm(named_model=named_model, user=request.user),
+        "unsure_by_day": selectors.unsure_rate_by_day(named_model),
     }
     return render(request, "serving/model_detail.html", context)
 
