@@ -43,6 +43,22 @@ def embeddings(spec, features: np.ndarray) -> np.ndarray:
     return pooled_features(load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size), features)
 
 
+def cached_embeddings(spec, cache, hashes: list[str]) -> np.ndarray:
+    """embeddings() of cached features, for the last block's maps pooled once and kept in the cache under the
+    pooled spec (the whole backbone's global-average output: the same numbers, what an article job with average
+    pooling caches), so a second audit neither loads the maps nor runs TensorFlow."""
+    from dataclasses import replace
+
+    if spec.stage != "top_input":
+        return embeddings(spec, cache.load(spec, hashes))
+    pooled = replace(spec, stage="output", pooling="avg")
+    missing = list(dict.fromkeys(cache.missing(pooled, hashes)))
+    if missing:
+        for h, row in zip(missing, embeddings(spec, cache.load(spec, missing))):
+            cache.save(pooled, h, row)
+    return cache.load(pooled, hashes)
+
+
 def out_of_fold_probabilities(x: np.ndarray, y, *, num_classes: int, seed: int = 0, folds: int = 5,
                               should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
     """classifier.oof with the linear head (standardised features + logistic regression, C = AUDIT_C).

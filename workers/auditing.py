@@ -30,7 +30,7 @@ def run_audit(audit_id: int, worker: str = "") -> str:
 
 def _audit(audit: DatasetAudit) -> None:
     from classifier.audit import audit as run
-    from classifier.audit import embeddings
+    from classifier.audit import cached_embeddings
     from classifier.features import FeatureCache, extract
     from classifier.recipes import DEFAULT_RECIPE, feature_spec
 
@@ -51,7 +51,7 @@ def _audit(audit: DatasetAudit) -> None:
     images = [i for i in images if i.content_hash not in bad]
     if not any(i.dataset_id == dataset.pk for i in images):
         raise JobError("None of the dataset's photos could be read.")
-    x = embeddings(spec, cache.load(spec, [i.content_hash for i in images]))
+    x = cached_embeddings(spec, cache, [i.content_hash for i in images])
     result = run(x, [i.label.name for i in images], [i.pk for i in images], [i.split for i in images],
                  datasets=[i.dataset_id for i in images], paths=[i.file.path for i in images],
                  audited=[i.dataset_id == dataset.pk for i in images])

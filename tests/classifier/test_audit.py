@@ -127,3 +127,23 @@ def test_cancel_between_folds():
 def test_class_findings_without_probabilities():
     found = class_findings(None, np.array([0, 0, 1]), ["a", "b"], min_size=2)
     assert found == {"counts": {"a": 2, "b": 1}, "small": [{"label": "b", "count": 1}], "similar": []}
+
+
+def test_pooled_embeddings_are_cached_once_and_match_the_last_block_on_the_maps(tmp_path):
+    """The first audit pools the last block's maps and caches the result; the next one needs no maps at all."""
+    import shutil
+
+    from classifier.audit import cached_embeddings, embeddings
+    from classifier.features import FeatureCache, extract
+    from classifier.recipes import feature_spec
+    from tests.classifier.conftest import items_of, make_class_folders
+
+    items = items_of(make_class_folders(tmp_path / "data", per_class=2))
+    spec, cache = feature_spec("recommended", "mobilenet_v2", None, input_size=32), FeatureCache(tmp_path / "cache")
+    assert not extract(items, spec, cache).skipped
+    hashes = [h for h, _ in items]
+    expected = embeddings(spec, cache.load(spec, hashes))
+    first = cached_embeddings(spec, cache, hashes + hashes[:1])
+    np.testing.assert_allclose(first[:-1], expected, rtol=1e-5, atol=1e-6)
+    shutil.rmtree(cache.root / spec.key)  # the maps gone: the pooled ones answer
+    np.testing.assert_array_equal(cached_embeddings(spec, cache, hashes), first[:-1])
