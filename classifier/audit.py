@@ -5,9 +5,9 @@ datasets, classes too small or too similar. Plain numpy/scikit-learn/cleanlab; i
 Label errors: out-of-fold probabilities (classifier.oof, a standardised logistic regression per fold) go to
 cleanlab's `find_label_issues` (per-class pruning); the flagged photos are ranked by cleanlab's self-confidence (the out-of-fold
 probability of the given label: lowest first). Near duplicates: pairs whose L2-normalised pooled embeddings are
-close (cosine >= HASH_CANDIDATE_SIMILARITY) and whose perceptual hashes (imagehash's DCT hash) agree within
-MAX_HASH_DISTANCE bits: the embedding finds look-alikes cheaply, the hash tells the same picture (resized,
-re-encoded, slightly cropped) from another photo of the same thing; only candidates' files are read. Without the
+close (cosine >= HASH_CANDIDATE_SIMILARITY) and whose perceptual hashes (imagehash's DCT hash, of a few crops)
+agree within MAX_HASH_DISTANCE bits: the embedding finds look-alikes cheaply, the hash tells the same picture
+(resized, re-encoded, slightly cropped) from another photo of the same thing; only candidates' files are read. Without the
 files, embeddings alone (cosine >= DUPLICATE_SIMILARITY). The thresholds were chosen with bench/audit.py on
 caltech_animals only.
 """
@@ -22,8 +22,9 @@ from classifier.oof import out_of_fold, stratified_folds
 AUDIT_C = 0.03  # inverse L2 strength of the linear head on standardised features (bench/audit.py)
 ISSUE_FILTER = "prune_by_class"  # cleanlab's filter_by (bench/audit.py: more recall than its default, same precision)
 DUPLICATE_SIMILARITY = 0.9  # without the files: cosine of L2-normalised embeddings from which photos are duplicates
-HASH_CANDIDATE_SIMILARITY = 0.75  # with the files: cosine from which a pair's perceptual hashes are compared
-MAX_HASH_DISTANCE = 8  # differing bits (of 64) of two DCT hashes of the same picture altered (bench/audit.py: <= 8)
+HASH_CANDIDATE_SIMILARITY = 0.7  # with the files: cosine from which a pair's perceptual hashes are compared
+HASH_CROPS = (0.0, 0.025, 0.05)  # share of each border cut off before hashing: a copy may be cropped a little
+MAX_HASH_DISTANCE = 6  # differing bits (of 64) between the closest crops of the same picture altered
 MIN_CLASS_SIZE = 20  # fewer labelled photos than this: "too small"
 SIMILAR_CLASS_RATE = 0.05  # out-of-fold confusion between two classes (both directions) from which they are "too similar"
 MAX_SIMILAR_PAIRS = 10
@@ -114,17 +115,27 @@ def similar_pairs(x: np.ndarray, threshold: float = DUPLICATE_SIMILARITY, block:
 
 
 def perceptual_hash(path) -> np.ndarray | None:
-    """imagehash's DCT hash (64 bits) of the photo in grey, or None if it cannot be read. JPEG draft mode
-    decodes at 1/2 to 1/8 scale: the hash looks at 32x32 pixels anyway."""
+    """(len(HASH_CROPS), 64) bools: imagehash's DCT hash of the photo in grey, whole and with HASH_CROPS of each
+    border cut off (a DCT hash alone moves 8-14 bits when 4 % of each border is cropped; the closest pair of
+    crops moves <= 4); None if the file cannot be read. JPEG draft mode decodes at 1/2 to 1/8 scale: the hash
+    looks at 32x32 pixels anyway."""
     import imagehash
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
-            im.draft("L", (128, 128))
-            return imagehash.phash(im.convert("L")).hash.ravel()
+            im.draft("L", (256, 256))
+            im = im.convert("L")
+            w, h = im.size
+            return np.array([imagehash.phash(im.crop((int(w * c), int(h * c), w - int(w * c), h - int(h * c))))
+                             .hash.ravel() for c in HASH_CROPS])
     except (OSError, UnidentifiedImageError, ValueError):
         return None
+
+
+def hash_distance(a: np.ndarray, b: np.ndarray) -> int:
+    """Differing bits between the closest crops of two perceptual_hash results."""
+    return int((a[:, None, :] != b[None, :, :]).sum(axis=2).min())
 
 
 def near_duplicate_pairs(x: np.ndarray, paths: list | None = None, *, threshold: float | None = None,
@@ -136,7 +147,7 @@ def near_duplicate_pairs(x: np.ndarray, paths: list | None = None, *, threshold:
     candidates = similar_pairs(x, threshold or HASH_CANDIDATE_SIMILARITY)
     hashes = {i: perceptual_hash(paths[i]) for i in sorted({k for i, j, _ in candidates for k in (i, j)})}
     return [(i, j, s) for i, j, s in candidates if hashes[i] is not None and hashes[j] is not None
-            and np.count_nonzero(hashes[i] != hashes[j]) <= max_hash_distance]
+            and hash_distance(hashes[i], hashes[j]) <= max_hash_distance]
 
 
 def duplicates_and_leaks(x: np.ndarray, ids: list, splits: list[str], datasets: list | None = None, *,
