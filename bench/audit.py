@@ -209,11 +209,11 @@ def _timed_audit(data: Path, spec, cache, size: int, seed: int) -> dict:
     _embeddings(rows, spec, cache)  # make sure they are cached; not timed
     out = {"photos": len(rows)}
     for run in ("first", "again"):
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         x = embeddings(spec, cache.load(spec, hashes)) if run == "first" else cached_embeddings(spec, cache, hashes)
         pooled = time.monotonic() - started
         result = audit(x, [r[2] for r in rows], hashes, [r[3] for r in rows], paths=paths, seed=seed)
-        out[run] = {"seconds": time.monotonic() - started, "embeddings": pooled,
+        out[run] = {"seconds": time.monotonic() - started, "cpu": time.process_time() - cpu, "embeddings": pooled,
                     **{f"{k}_seconds": v for k, v in result["seconds"].items()},
                     "label_issues": len(result["label_issues"]), "duplicate_groups": len(result["duplicates"])}
     return out
@@ -271,7 +271,8 @@ def main() -> None:
         t = _timed_audit(args.data, spec, cache, args.time_size, args.seed)
         for run, how in (("first", "maps cached (pooled by the last block)"), ("again", "pooled embeddings cached")):
             r = t[run]
-            print(f"\naudit of {t['photos']} photos, {how}: {r['seconds']:.1f}s (embeddings {r['embeddings']:.1f}s, "
+            print(f"\naudit of {t['photos']} photos, {how}: {r['seconds']:.1f}s, {r['cpu']:.1f} CPU-s of this "
+                  f"process (embeddings {r['embeddings']:.1f}s, "
                   f"label issues {r['label_issues_seconds']:.1f}s, duplicates {r['duplicates_seconds']:.1f}s); "
                   f"{r['label_issues']} suspects, {r['duplicate_groups']} groups; load average "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
