@@ -45,6 +45,16 @@ def findings_by_kind(dataset: Dataset, *, limit: int = 200) -> dict[str, list[Au
     return out
 
 
+def findings_summary(dataset: Dataset) -> dict:
+    """For the dataset page: {"audit": the last finished audit or None, "open": {kind: count of open findings}}."""
+    from django.db.models import Count
+
+    rows = (AuditFinding.objects.filter(dataset=dataset, dismissed=False).order_by().values("kind")
+            .annotate(n=Count("id")))
+    counts = {row["kind"]: row["n"] for row in rows}
+    return {"audit": last_finished_audit(dataset), "open": {kind: counts.get(kind, 0) for kind in FindingKind.values}}
+
+
 def dismissed_count(dataset: Dataset) -> int:
     return AuditFinding.objects.filter(dataset=dataset, dismissed=True).count()
 

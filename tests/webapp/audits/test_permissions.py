@@ -58,3 +58,9 @@ def test_fix_buttons_are_shown_only_to_curators(client, world, who):
     html = client_as(client, world["users"][who]).get(
         reverse("audits:dataset_audit", args=[world["dataset"].pk])).content.decode()
     assert ("Exclude" in html and "Dismiss" in html and "Relabel as dog" in html) == (who == "member")
+
+
+@pytest.mark.parametrize("who", ["viewer", "member"])
+def test_the_dataset_page_offers_training_only_to_those_who_may_train(client, world, who):
+    html = client_as(client, world["users"][who]).get(world["dataset"].get_absolute_url()).content.decode()
+    assert ("Train a classifier on it" in html) == (who == "member")

@@ -141,3 +141,13 @@ def test_a_new_audit_uses_a_backbone_the_workers_have_weights_for(setup, setting
     assert audit_features(dataset) == {"backbone": "mobilenet_v2", "weights": "imagenet", "input_size": None}
     audit = services.audit_create(dataset=dataset, user=setup["member"])
     assert (audit.backbone, audit.weights) == ("mobilenet_v2", "imagenet")
+
+
+def test_the_dataset_page_counts_the_open_findings_of_the_last_audit(client, setup):
+    client.force_login(setup["member"])
+    url = f"/datasets/{setup['dataset'].pk}/"
+    assert "No audit has run" in client.get(url).content.decode()
+    _store(setup["dataset"], setup["images"])
+    AuditFinding.objects.filter(kind=FindingKind.DUPLICATE).update(dismissed=True)
+    html = client.get(url).content.decode()
+    assert "1 suspected label error," in html and "0 near-duplicate groups" in html and "0 leaks" in html
