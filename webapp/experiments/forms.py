@@ -33,7 +33,7 @@ def value_example(cast) -> str:
 
 
 class JobForm(forms.Form):
-    dataset = forms.ModelChoiceField(queryset=None, help_text="Only your team's datasets are listed.")
+    dataset = forms.ModelChoiceField(queryset=None, help_text="Only the datasets you may train on are listed.")
     recipe = forms.ChoiceField(
         choices=[("recommended", "Recommended: searched head on the last block, fine-tuned where it pays"),
                  ("article", "Article: the article's head on 7×7 maps (the settings below)")],
@@ -80,9 +80,11 @@ class JobForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from webapp.datasets.selectors import datasets_for_user
+        from webapp.accounts.permissions import Action
+        from webapp.datasets.selectors import datasets_user_can
 
-        self.fields["dataset"].queryset = datasets_for_user(user)
+        # Only datasets the user may train on: a viewer's team's datasets are neither listed nor accepted.
+        self.fields["dataset"].queryset = datasets_user_can(user, Action.TRAIN)
         self.fields["backbone"].choices = selectors.backbone_choices()
         self.fields["backbone"].initial = "vgg16"
 

@@ -48,6 +48,7 @@ def model_detail(request, name):
         "can_predict": can(request.user, Action.PREDICT, named_model.team),
         "batch_form": BatchForm(named_model=named_model),
         "batches": batch_selectors.model_batches(named_model)[:20],
+        "unsure_by_day": selectors.unsure_rate_by_day(named_model),
     }
     return render(request, "serving/model_detail.html", context)
 
