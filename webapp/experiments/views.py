@@ -83,7 +83,8 @@ def job_new(request):
         except ValidationError as error:  # the settings as a whole, or the dataset, cannot make a job
             form.add_error(None if error.code == "too_much_memory" else "dataset", _error_text(error))
         else:
-            messages.success(request, f"Job #{job.pk} queued.")
+            # tagged so the job page hides it once the job has left the queue (the page does not reload until then)
+            messages.success(request, f"Job #{job.pk} queued.", extra_tags="job-queued")
             return redirect(job)
     estimate = _estimate_for_form(form, request.user)
     return render(request, "experiments/job_new.html", {"form": form, "estimate": estimate})
@@ -170,7 +171,7 @@ def job_retry(request, pk):
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return redirect(job)
-    messages.success(request, f"Job #{new_job.pk} queued with the settings of job #{job.pk}.")
+    messages.success(request, f"Job #{new_job.pk} queued with the settings of job #{job.pk}.", extra_tags="job-queued")
     return redirect(new_job)
 
 

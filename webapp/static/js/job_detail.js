@@ -85,6 +85,9 @@
     error.hidden = !status.error_message;
     setText("job-error", status.error_message || "");
     drawCurves(status);
+    if (status.status !== "queued") {  // the "Job #N queued." banner is stale once a worker has it
+      document.querySelectorAll(".message.job-queued").forEach(function (el) { el.hidden = true; });
+    }
   }
 
   /* Polling: fast while something changes, slower while nothing does, paused in a hidden tab. */
