@@ -82,9 +82,17 @@ class JobForm(forms.Form):
         super().__init__(*args, **kwargs)
         from webapp.datasets.selectors import datasets_for_user
 
+        from webapp.workers_registry.selectors import imagenet_weights
+
         self.fields["dataset"].queryset = datasets_for_user(user)
-        self.fields["backbone"].choices = selectors.backbone_choices()
-        self.fields["backbone"].initial = "vgg16"
+        self.weights_status = imagenet_weights()
+        self.fields["backbone"].choices = selectors.backbone_choices(self.weights_status)
+        self.fields["backbone"].initial = selectors.default_backbone(self.weights_status)
+        self.fields["backbone"].help_text += (
+            " ImageNet weights as the training workers report them." if self.weights_status["source"] == "workers"
+            else f" No training worker has reported yet: ImageNet weights as found in this server's Keras cache "
+                 f"({self.weights_status['folder']})."
+        )
 
     def clean_recipe(self):
         return self.cleaned_data["recipe"] or "recommended"
@@ -106,7 +114,21 @@ class JobForm(forms.Form):
         hidden, dropout = data.get("hidden"), data.get("dropout")
         if hidden is not None and dropout is not None and len(hidden) != len(dropout):
             self.add_error("dropout", f"Give one dropout rate per hidden layer ({len(hidden)}).")
+        backbone = data.get("backbone")
+        if backbone and data.get("weights") == "imagenet" and backbone not in self.weights_status["available"]:
+            self.add_error("backbone", self._weights_missing(backbone))
         return data
+
+    def _weights_missing(self, backbone: str) -> str:
+        """Why a backbone cannot run now and what to do (the job would fail on the worker seconds later)."""
+        from classifier.backbones import BACKBONES
+
+        where = ("no training worker has them" if self.weights_status["source"] == "workers"
+                 else "no training worker has reported yet and this server's Keras cache lacks them")
+        ready = ", ".join(sorted(self.weights_status["available"])) or "none"
+        return (f"The ImageNet weights of {backbone} are missing ({where}): put "
+                f"{BACKBONES[backbone].imagenet_file} in {self.weights_status['folder']} on the training workers, "
+                f"or choose a backbone whose weights are there ({ready}), or weights None.")
 
     def head_config(self) -> dict:
         data = self.cleaned_data

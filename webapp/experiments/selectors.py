@@ -239,16 +239,29 @@ def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", 
             "memory": memory}
 
 
-def backbone_choices() -> list[tuple[str, str]]:
-    """(name, label) pairs for a form's choices, from the core's registry (plain data, no TF)."""
+def backbone_choices(weights: dict | None = None) -> list[tuple[str, str]]:
+    """(name, label) pairs for a form's choices, from the core's registry (plain data, no TF); with `weights`
+    (workers_registry.selectors.imagenet_weights) a backbone whose ImageNet weights are missing says which file to
+    put in which folder."""
     from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
 
     names = [DEFAULT_BACKBONE, *(n for n in BACKBONES if n != DEFAULT_BACKBONE)]
-    return [
-        (name, f"{BACKBONES[name].constructor} ({BACKBONES[name].channels} features"
-               f"{', the article' if name == DEFAULT_BACKBONE else ''})")
-        for name in names
-    ]
+    choices = []
+    for name in names:
+        label = (f"{BACKBONES[name].constructor} ({BACKBONES[name].channels} features"
+                 f"{', the article' if name == DEFAULT_BACKBONE else ''})")
+        if weights is not None and name not in weights["available"]:
+            label += f" — weights missing: put {BACKBONES[name].imagenet_file} in {weights['folder']}"
+        choices.append((name, label))
+    return choices
+
+
+def default_backbone(weights: dict) -> str:
+    """The article's backbone when its weights are there, else the first (in registry order) whose weights are."""
+    from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+
+    ready = [name for name in (DEFAULT_BACKBONE, *BACKBONES) if name in weights["available"]]
+    return ready[0] if ready else DEFAULT_BACKBONE
 
 
 # --- for the workers ----------------------------------------------------------------------------------------------

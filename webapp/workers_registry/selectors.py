@@ -61,3 +61,18 @@ def queue_lengths() -> dict[str, int | None]:
     except Exception:  # noqa: BLE001 - a page showing lengths must not fail with the broker
         logger.warning("could not read the queue lengths from the broker", exc_info=True)
         return dict.fromkeys(QUEUES)
+
+
+def imagenet_weights(queue: str = "train") -> dict:
+    """Which backbones' ImageNet weights a job can use, and where the missing ones go:
+    {"available": set of names, "source": "workers" | "web", "folder": Keras's cache folder}.
+
+    The alive workers serving `queue` say (what they report); before any has reported, this web process's own
+    Keras cache stands in (the same folder or volume in `make run` and the compose set-up)."""
+    from classifier.backbones import BACKBONES
+
+    folder = settings.KERAS_HOME / "models"
+    if queue_has_worker(queue):
+        return {"available": backbones_with_weights(queue), "source": "workers", "folder": folder}
+    available = {name for name, b in BACKBONES.items() if (folder / b.imagenet_file).is_file()}
+    return {"available": available, "source": "web", "folder": folder}

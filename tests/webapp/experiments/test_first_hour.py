@@ -1,11 +1,16 @@
 """Issue 14 ("A new user's first hour"), the job pages' part: items 1 (backbones with weights), 3 (evaluation-only
 datasets), 6 (stale and empty states) and 7 (stage and honest ETAs). Browser checks: tests/browser/test_first_hour.py."""
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
 from tests.webapp.experiments.conftest import FAST_HEAD
 from webapp.experiments import services
+from webapp.experiments.models import TrainingJob
+from webapp.workers_registry.services import worker_register
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +45,62 @@ def test_a_job_that_ended_before_its_first_epoch_shows_no_empty_chart_boxes(clie
 def test_a_running_job_keeps_its_chart_boxes(client_for, ann, queued_job):
     page = client_for(ann).get(queued_job.get_absolute_url()).content.decode()
     assert 'id="accuracy-chart"' in page and "The curves appear here after the first epoch" in page
+
+
+# --- item 1: the backbone whose weights are there ------------------------------------------------------------------
+
+JOB = {"recipe": "article", "weights": "imagenet", "pooling": "avg", "precision": "float32", "input_size": 32,
+       "hidden": "16", "dropout": "0.1", "activation": "relu", "optimizer": "adam", "learning_rate": 0.001,
+       "epochs": 2, "batch_size": 8}
+
+
+def selected_backbone(page: str) -> str:
+    return re.search(r'<option value="(\w+)" selected>', page.split('name="backbone"')[1]).group(1)
+
+
+def backbone_option(page: str, name: str) -> str:
+    return html.unescape(re.search(rf'<option value="{name}"[^>]*>(.*?)</option>', page).group(1))
+
+
+def test_the_form_preselects_a_backbone_the_workers_have_weights_for_and_marks_the_others(client_for, ann, dataset,
+                                                                                           settings):
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["mobilenet_v2"])
+    worker_register(name="predict@box", host="box", pid=2, queues=["predict"], backbones_with_weights=["resnet50"])
+    page = client_for(ann).get(reverse("experiments:job_new")).content.decode()
+    assert selected_backbone(page) == "mobilenet_v2"
+    folder = settings.KERAS_HOME / "models"
+    assert backbone_option(page, "vgg16").endswith(
+        f"weights missing: put vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 in {folder}")
+    assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in backbone_option(page, "resnet50")  # predict only
+    assert "missing" not in backbone_option(page, "mobilenet_v2")
+    assert "as the training workers report them" in page
+
+
+def test_a_job_whose_weights_are_missing_is_refused_before_it_is_queued(client_for, ann, dataset):
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["mobilenet_v2"])
+    client = client_for(ann)
+    response = client.post(reverse("experiments:job_new"), JOB | {"dataset": dataset.pk, "backbone": "vgg16"})
+    assert response.status_code == 200 and not TrainingJob.objects.exists()
+    error = html.unescape(re.search(r'id="id_backbone_error">(.*?)</ul>', response.content.decode(), re.S).group(1))
+    assert "ImageNet weights of vgg16 are missing" in error and "vgg16_weights_tf_dim_ordering" in error
+    assert "(mobilenet_v2)" in error
+    # random-init weights need no file; the backbone whose weights are there is accepted
+    assert client.post(reverse("experiments:job_new"),
+                       JOB | {"dataset": dataset.pk, "backbone": "vgg16", "weights": "none"}).status_code == 302
+    assert client.post(reverse("experiments:job_new"),
+                       JOB | {"dataset": dataset.pk, "backbone": "mobilenet_v2"}).status_code == 302
+    assert TrainingJob.objects.count() == 2
+
+
+def test_before_any_worker_reports_the_web_process_keras_cache_decides_and_the_form_says_so(client_for, ann, dataset,
+                                                                                             settings, tmp_path):
+    settings.KERAS_HOME = tmp_path / "keras"
+    (settings.KERAS_HOME / "models").mkdir(parents=True)
+    (settings.KERAS_HOME / "models" / "efficientnetb0_notop.h5").write_bytes(b"weights")
+    client = client_for(ann)
+    page = client.get(reverse("experiments:job_new")).content.decode()
+    assert selected_backbone(page) == "efficientnet_b0"
+    assert "No training worker has reported yet" in page and str(settings.KERAS_HOME / "models") in page
+    response = client.post(reverse("experiments:job_new"), JOB | {"dataset": dataset.pk, "backbone": "resnet50"})
+    assert response.status_code == 200 and not TrainingJob.objects.exists()
+    assert "no training worker has reported yet" in html.unescape(response.content.decode())

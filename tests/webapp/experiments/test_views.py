@@ -109,6 +109,9 @@ def test_job_list_query_count_does_not_grow_with_jobs(client_for, ann, dataset, 
 # --- new job -------------------------------------------------------------------------------------------------------
 
 def test_new_job_form_has_the_articles_defaults_and_the_extraction_estimate(client_for, ann, dataset, other_dataset):
+    from webapp.workers_registry.services import worker_register
+
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["vgg16"])
     page = client_for(ann).get(reverse("experiments:job_new")).content.decode()
     assert re.search(r'<option value="vgg16"[^>]*selected', page)
     assert 'value="100, 50"' in page and 'value="0.5, 0.3"' in page
