@@ -192,7 +192,10 @@ class EstimateForm(forms.Form):
 
 class ReevaluateForm(forms.Form):
     dataset = forms.ModelChoiceField(
-        queryset=None, label="Evaluate on", help_text="Another dataset with the same class names; its test split is used."
+        queryset=None, label="Evaluate on",
+        help_text="A dataset whose classes are among this job's (an evaluation-only one, for example). Every photo "
+                  "of it is scored, whatever its split (excluded photos left out); on this job's own dataset, only "
+                  "the test split.",
     )
 
     def __init__(self, *args, user, **kwargs):

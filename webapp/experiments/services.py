@@ -87,6 +87,11 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
     all_labels = {i.label.name for i in images}
     if len(all_labels) < 2:
         raise ValidationError(f"Dataset {dataset} needs images of at least 2 classes (it has {len(all_labels)}).")
+    if not train_labels:
+        raise ValidationError(
+            f"Dataset {dataset} is evaluation-only: none of its photos is in the train split. Use it to re-evaluate "
+            f"a trained job (job page) or as a named model's pinned evaluation set; train on another dataset."
+        )
     missing = sorted(all_labels - train_labels)
     if missing:
         raise ValidationError(f"These classes have no training image: {', '.join(missing)}.")

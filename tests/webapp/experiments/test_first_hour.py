@@ -7,8 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.experiments.conftest import FAST_HEAD
-from webapp.experiments import services
+from tests import factories
+from tests.webapp.experiments.conftest import FAST_HEAD, succeed_job
+from webapp.experiments import selectors, services
 from webapp.experiments.models import TrainingJob
 from webapp.workers_registry.services import worker_register
 
@@ -104,3 +105,33 @@ def test_before_any_worker_reports_the_web_process_keras_cache_decides_and_the_f
     response = client.post(reverse("experiments:job_new"), JOB | {"dataset": dataset.pk, "backbone": "resnet50"})
     assert response.status_code == 200 and not TrainingJob.objects.exists()
     assert "no training worker has reported yet" in html.unescape(response.content.decode())
+
+
+# --- item 3: evaluation-only datasets and what a re-evaluation scores ----------------------------------------------
+
+
+@pytest.fixture
+def held_out(lab):
+    return factories.make_dataset("held-out", team=lab, classes=("cat", "dog", "panda"), per_class=2, test=2,
+                                  validation=0, size=24, seed=3)
+
+
+def test_an_evaluation_only_dataset_cannot_train_and_the_form_says_why(client_for, ann, held_out):
+    response = client_for(ann).post(reverse("experiments:job_new"),
+                                    JOB | {"dataset": held_out.pk, "backbone": "vgg16", "weights": "none"})
+    assert response.status_code == 200 and not TrainingJob.objects.exists()
+    error = html.unescape(re.search(r'id="id_dataset_error">(.*?)</ul>', response.content.decode(), re.S).group(1))
+    assert "held-out is evaluation-only" in error and "re-evaluate" in error
+
+
+def test_an_evaluation_only_dataset_re_evaluates_a_job_on_every_photo(client_for, ann, dataset, held_out):
+    job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
+                                          pooling="avg", input_size=32, head_config=FAST_HEAD))
+    client = client_for(ann)
+    page = html.unescape(client.get(job.get_absolute_url()).content.decode())
+    assert "its test split is used" not in page
+    assert "Every photo of it is scored, whatever its split" in page
+    response = client.post(reverse("experiments:job_reevaluate", args=[job.pk]), {"dataset": held_out.pk})
+    assert response.status_code == 302
+    evaluation = job.evaluations.get(is_job_test_split=False)
+    assert len(selectors.evaluation_images(evaluation)) == 6 and evaluation.dataset == held_out
