@@ -122,6 +122,7 @@ def job_detail(request, pk):
         "gallery_labels": evaluation.dataset.labels.order_by("name") if evaluation else [],
         "gallery_next": f"{job.get_absolute_url()}?evaluation={evaluation.pk}#gallery" if evaluation else "",
         "duration": presenters.format_duration(job.duration_seconds),
+        "class_names": selectors.job_class_names(job) if job.status == "succeeded" else [],
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
             "finished": job.is_finished,
@@ -194,7 +195,8 @@ def job_reevaluate(request, pk):
 
 @require_GET
 def job_download(request, pk):
-    """The exported model (`model.keras`: raw RGB image in, probabilities out)."""
+    """The exported model (`model.keras`: a decoded RGB uint8 photo of any size in, one probability per class out,
+    classes in sorted order; the job page says how to call it)."""
     job = _get_job_for_user(request.user, pk)
     path = selectors.job_exported_model_path(job)
     if path is None:

@@ -135,3 +135,24 @@ def test_an_evaluation_only_dataset_re_evaluates_a_job_on_every_photo(client_for
     assert response.status_code == 302
     evaluation = job.evaluations.get(is_job_test_split=False)
     assert len(selectors.evaluation_images(evaluation)) == 6 and evaluation.dataset == held_out
+
+
+# --- item 2: what the downloaded model is and how to call it -------------------------------------------------------
+
+
+def test_a_succeeded_job_says_what_the_download_contains_and_which_output_is_which_class(client_for, ann, finished_job):
+    page = html.unescape(client_for(ann).get(finished_job.get_absolute_url()).content.decode())
+    usage = page[page.index('id="model-usage"'):page.index("</details>", page.index('id="model-usage"'))]
+    assert "<code>0: cat</code>, <code>1: dog</code>, <code>2: panda</code>" in usage
+    assert "do not resize or normalise yourself" in usage and "uint8, any size" in usage
+    assert f"menagerie-job-{finished_job.pk}-{finished_job.backbone}.keras" in usage  # the download's file name
+    assert 'classes = ["cat", "dog", "panda"]' in usage
+
+
+def test_the_readme_says_what_is_inside_the_export_and_how_to_call_it():
+    from tests.shared import REPO_DIR
+
+    readme = (REPO_DIR / "README.md").read_text()
+    section = readme[readme.index("### The exported model"):]
+    assert "uint8" in section and "labels.json" in section and "keras.saving.load_model" in section
+    assert "Do not resize" in section
