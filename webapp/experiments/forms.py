@@ -162,6 +162,7 @@ class EstimateForm(forms.Form):
     hidden = forms.CharField(required=False)
     optimizer = forms.ChoiceField(choices=JobForm.base_fields["optimizer"].choices, required=False)
     batch_size = forms.IntegerField(required=False, min_value=1, max_value=4096)
+    epochs = forms.IntegerField(required=False, min_value=1, max_value=500)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -179,7 +180,8 @@ class EstimateForm(forms.Form):
 
     def estimate_kwargs(self) -> dict:
         data = self.cleaned_data
-        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"]}
+        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"],
+                "epochs": data["epochs"]}
         head = {name: value for name, value in head.items() if value}
         if "hidden" in head:
             head["dropout"] = [0.0] * len(head["hidden"])

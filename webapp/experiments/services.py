@@ -246,7 +246,7 @@ def job_claim(*, job_id: int, worker: str) -> bool:
     now = timezone.now()
     return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
         status=JobStatus.EXTRACTING, started_at=now, stage_started_at=now, heartbeat_at=now, worker=worker,
-        progress_done=0, progress_total=0,
+        progress_done=0, progress_total=0, stage_detail="listing the photos",
     ))
 
 
@@ -254,6 +254,7 @@ def job_advance(*, job_id: int, to: str, progress_total: int = 0, **fields) -> b
     """Next stage (training, evaluating) if the job is still running and not asked to cancel."""
     now = timezone.now()
     stamp = {JobStatus.TRAINING: {"training_at": now}, JobStatus.EVALUATING: {"evaluating_at": now}}.get(to, {})
+    fields.setdefault("stage_detail", "")
     return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
         status=to, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=progress_total,
         **stamp, **fields,
@@ -262,7 +263,10 @@ def job_advance(*, job_id: int, to: str, progress_total: int = 0, **fields) -> b
 
 def job_progress(*, job_id: int, done: int | None = None, add: int = 0, total: int | None = None,
                  **fields) -> None:
-    values = dict(fields, heartbeat_at=timezone.now())
+    values = dict(heartbeat_at=timezone.now())
+    if done is not None or add:
+        values["stage_detail"] = ""  # work is moving: the stage's start-up note is over (unless `fields` sets one)
+    values.update(fields)
     if done is not None:
         values["progress_done"] = done
     elif add:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -76,3 +77,20 @@ def imagenet_weights(queue: str = "train") -> dict:
         return {"available": backbones_with_weights(queue), "source": "workers", "folder": folder}
     available = {name for name, b in BACKBONES.items() if (folder / b.imagenet_file).is_file()}
     return {"available": available, "source": "web", "folder": folder}
+
+
+def throughput_of(worker: str, backbone: str):
+    """What `worker` measured on `backbone` in earlier jobs (a Throughput row), or None."""
+    from webapp.workers_registry.models import Throughput
+
+    return Throughput.objects.filter(worker=worker, backbone=backbone).first() if worker else None
+
+
+def fastest_throughput(backbone: str, queue: str = "train"):
+    """The best measured extraction speed on `backbone` among the alive workers serving `queue` (the one a new
+    job most likely gets: any idle one), or None when none has measured it."""
+    from webapp.workers_registry.models import Throughput
+
+    names = [worker.name for worker in workers_alive().only("name", "queues") if queue in worker.queues]
+    return (Throughput.objects.filter(worker__in=names, backbone=backbone)
+            .order_by(models.F("extract_images_per_second").desc(nulls_last=True)).first())

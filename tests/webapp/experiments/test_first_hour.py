@@ -3,15 +3,18 @@ datasets), 6 (stale and empty states) and 7 (stage and honest ETAs). Browser che
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from tests.webapp.experiments.conftest import FAST_HEAD, succeed_job
 from webapp.experiments import selectors, services
 from webapp.experiments.models import TrainingJob
-from webapp.workers_registry.services import worker_register
+from webapp.workers_registry.models import Throughput
+from webapp.workers_registry.services import throughput_record, worker_register
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +159,80 @@ def test_the_readme_says_what_is_inside_the_export_and_how_to_call_it():
     section = readme[readme.index("### The exported model"):]
     assert "uint8" in section and "labels.json" in section and "keras.saving.load_model" in section
     assert "Do not resize" in section
+
+
+# --- item 7: the stage before the first progress, and first ETAs from measured speeds ------------------------------
+
+
+def claimed(job, worker="train@box"):
+    assert services.job_claim(job_id=job.pk, worker=worker)
+    job.refresh_from_db()
+    return job
+
+
+def test_the_job_page_names_the_start_up_stage_until_the_first_progress(client_for, ann, queued_job):
+    client = client_for(ann)
+    status_url = reverse("experiments:job_status", args=[queued_job.pk])
+    assert "Waiting for a training worker" in client.get(queued_job.get_absolute_url()).content.decode()
+    claimed(queued_job)
+    assert client.get(status_url).json()["stage_detail"] == "listing the photos"
+    services.job_progress(job_id=queued_job.pk, done=0, total=15, stage_detail="loading the backbone")
+    assert client.get(status_url).json()["stage_detail"] == "loading the backbone"
+    page = html.unescape(client.get(queued_job.get_absolute_url()).content.decode())
+    assert "Images through the backbone: loading the backbone…" in page
+    services.job_progress(job_id=queued_job.pk, add=4)  # the first photos: the start-up is over
+    assert client.get(status_url).json()["stage_detail"] == ""
+
+
+def test_the_first_extraction_eta_comes_from_this_workers_earlier_speed(client_for, ann, queued_job):
+    job = claimed(queued_job)
+    services.job_progress(job_id=job.pk, done=10, total=100)
+    TrainingJob.objects.filter(pk=job.pk).update(stage_started_at=timezone.now() - timedelta(seconds=60))
+    status_url = reverse("experiments:job_status", args=[job.pk])
+    stage_rate = client_for(ann).get(status_url).json()  # 10 photos in 60 s of which most were start-up
+    assert stage_rate["eta_seconds"] == pytest.approx(540, rel=0.05)
+    throughput_record(worker="train@box", backbone=job.backbone, extract_images_per_second=10)
+    throughput_record(worker="train@other", backbone=job.backbone, extract_images_per_second=1)  # another worker
+    status = client_for(ann).get(status_url).json()
+    assert status["eta_seconds"] == pytest.approx(9.0) and "earlier jobs" in status["eta_basis"]
+
+
+def test_a_training_eta_uses_its_own_epochs_else_the_remembered_seconds_per_photo(ann, dataset):
+    job = claimed(services.job_create(dataset=dataset, user=ann, recipe="article", backbone="mobilenet_v2",
+                                      weights="none", pooling="avg", input_size=32, head_config=FAST_HEAD))
+    assert services.job_advance(job_id=job.pk, to="training", progress_total=3)
+    throughput_record(worker="train@box", backbone=job.backbone, train_seconds_per_image_epoch=0.5)
+    job.refresh_from_db()
+    train = job.job_images.filter(split="train").count()
+    assert selectors.job_status(job)["eta_seconds"] == pytest.approx(3 * train * 0.5)
+    services.job_epoch_record(job_id=job.pk, epoch=1, metrics={"loss": 1, "accuracy": 0.5, "seconds": 2.0})
+    job.refresh_from_db()
+    status = selectors.job_status(job)
+    assert status["eta_seconds"] == pytest.approx(4.0) and status["eta_basis"] == "this job's epochs"
+
+
+def test_speeds_are_remembered_per_worker_and_backbone_and_smoothed(db):
+    throughput_record(worker="train@box", backbone="vgg16", extract_images_per_second=10)
+    throughput_record(worker="train@box", backbone="vgg16", extract_images_per_second=20)
+    throughput_record(worker="train@box", backbone="vgg16", train_seconds_per_image_epoch=0.01)
+    row = Throughput.objects.get(worker="train@box", backbone="vgg16")
+    assert row.extract_images_per_second == 15 and row.train_seconds_per_image_epoch == 0.01
+    assert not Throughput.objects.filter(backbone="resnet50").exists()
+
+
+def test_the_job_form_estimates_the_time_from_the_fastest_alive_workers_speed(client_for, ann, dataset):
+    client = client_for(ann)
+    query = {"dataset": dataset.pk, "recipe": "article", "backbone": "mobilenet_v2", "weights": "none",
+             "precision": "float32", "epochs": 4}
+    assert "No worker has measured its speed on mobilenet_v2 yet" in client.get(
+        reverse("experiments:job_estimate"), query).json()["time"]["text"]
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["mobilenet_v2"])
+    throughput_record(worker="train@box", backbone="mobilenet_v2", extract_images_per_second=5,
+                      train_seconds_per_image_epoch=0.25)
+    throughput_record(worker="train@gone", backbone="mobilenet_v2", extract_images_per_second=500)  # not alive
+    time = client.get(reverse("experiments:job_estimate"), query).json()["time"]
+    assert time["extract_seconds"] == pytest.approx(15 / 5) and time["worker"] == "train@box"
+    assert time["train_seconds"] == pytest.approx(4 * 9 * 0.25)  # 4 epochs of the 9 training photos
+    assert "About 3 s of extraction (5.0 photos/s) and 9 s of training (4 epochs)" in time["text"]
+    page = client.get(reverse("experiments:job_new") + f"?dataset={dataset.pk}").content.decode()
+    assert 'id="time-estimate"' in page and "measured on train@box" in page
