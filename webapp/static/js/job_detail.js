@@ -36,6 +36,8 @@
     lastEpochsKey = key;
     var empty = document.getElementById("curves-empty");
     if (empty) empty.hidden = status.epochs.length > 0;
+    var charts = document.getElementById("curves-charts");  // no empty boxes before the first epoch
+    if (charts) charts.hidden = status.epochs.length === 0;
     if (!status.epochs.length) return;
     MenagerieCharts.curves(document.getElementById("accuracy-chart"), status.epochs, status.best_epoch, "accuracy");
     MenagerieCharts.curves(document.getElementById("loss-chart"), status.epochs, status.best_epoch, "loss");
