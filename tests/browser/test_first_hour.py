@@ -125,3 +125,46 @@ def test_the_import_page_fits_a_1280_px_window(page, ann, shot, tmp_path):
     expect(page.get_by_text("The archive was refused")).to_be_visible()
     assert fits_the_window(page), page.evaluate("document.documentElement.scrollWidth")
     shot(page, "first-hour-import-refused")
+
+
+@pytest.mark.slow
+def test_the_default_job_succeeds_with_only_mobilenet_v2_weights(page, shot, live_server, start_worker,
+                                                                 django_user_model, tmp_path):
+    """The first hour on a fresh data folder whose Keras cache holds only MobileNetV2's ImageNet weights
+    (tests/environment.py seeds it so): import in the browser, start a job without touching the backbone field,
+    and it succeeds (the article's VGG16 was preselected and failed seconds after the submit)."""
+    import io
+    import zipfile
+
+    from tests.images import jpeg_bytes
+    from tests.processes import child_env, wait_for
+    from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
+    from webapp.datasets.models import Dataset
+    from webapp.workers_registry.selectors import backbones_with_weights
+
+    shared_path("weights", MOBILENET_V2_LEGACY_FILE)
+    django_user_model.objects.create_user("ann", password=PASSWORD).groups.add(Group.objects.create(name="lab"))
+    worker = start_worker(queues="train", env=child_env())
+    wait_for(lambda: backbones_with_weights() == {"mobilenet_v2"}, 60, message="the worker's report")
+    archive = tmp_path / "colours.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for c, (name, colour) in enumerate({"red": (220, 30, 30), "green": (30, 200, 40),
+                                            "blue": (40, 50, 220)}.items()):
+            for i in range(10):
+                zf.writestr(f"colours/{name}/{i}.jpg", jpeg_bytes(colour, 5000 + 100 * c + i, 64))
+
+    log_in(page)
+    page.goto("/datasets/import/")
+    page.get_by_label("Name").fill("colours")
+    page.get_by_label("Archive").set_input_files(str(archive))
+    page.get_by_role("button", name="Import").click()
+    page.get_by_role("link", name="Train a classifier on it").click()  # the dataset's page
+    expect(page.get_by_label("Backbone")).to_have_value("mobilenet_v2")
+    expect(page.locator('#id_backbone option[value="vgg16"]')).to_contain_text("weights missing: put "
+                                                                               "vgg16_weights_tf_dim_ordering")
+    expect(page.get_by_label("Dataset")).to_have_value(str(Dataset.objects.get(name="colours").pk))
+    page.get_by_role("button", name="Start training").click()
+    expect(page.locator("#job-status")).to_have_text("Succeeded", timeout=300_000)
+    job = TrainingJob.objects.get()
+    assert (job.backbone, job.weights, job.status) == ("mobilenet_v2", "imagenet", "succeeded"), worker.log()[-3000:]
+    shot(page, "first-hour-default-job-succeeded")
