@@ -167,4 +167,5 @@ def test_the_default_job_succeeds_with_only_mobilenet_v2_weights(page, shot, liv
     expect(page.locator("#job-status")).to_have_text("Succeeded", timeout=300_000)
     job = TrainingJob.objects.get()
     assert (job.backbone, job.weights, job.status) == ("mobilenet_v2", "imagenet", "succeeded"), worker.log()[-3000:]
+    expect(page.locator("#confusion-chart .heatmaplayer")).to_have_count(1)  # the results page, drawn
     shot(page, "first-hour-default-job-succeeded")
