@@ -115,20 +115,11 @@ class JobForm(forms.Form):
         if hidden is not None and dropout is not None and len(hidden) != len(dropout):
             self.add_error("dropout", f"Give one dropout rate per hidden layer ({len(hidden)}).")
         backbone = data.get("backbone")
-        if backbone and data.get("weights") == "imagenet" and backbone not in self.weights_status["available"]:
-            self.add_error("backbone", self._weights_missing(backbone))
+        if backbone and data.get("weights"):
+            missing = weights_missing(backbone, data["weights"], self.weights_status)
+            if missing:
+                self.add_error("backbone", missing)
         return data
-
-    def _weights_missing(self, backbone: str) -> str:
-        """Why a backbone cannot run now and what to do (the job would fail on the worker seconds later)."""
-        from classifier.backbones import BACKBONES
-
-        where = ("no training worker has them" if self.weights_status["source"] == "workers"
-                 else "no training worker has reported yet and this server's Keras cache lacks them")
-        ready = ", ".join(sorted(self.weights_status["available"])) or "none"
-        return (f"The ImageNet weights of {backbone} are missing ({where}): put "
-                f"{BACKBONES[backbone].imagenet_file} in {self.weights_status['folder']} on the training workers, "
-                f"or choose a backbone whose weights are there ({ready}), or weights None.")
 
     def head_config(self) -> dict:
         data = self.cleaned_data
@@ -146,6 +137,21 @@ class JobForm(forms.Form):
             "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
             "head_config": self.head_config(),
         }
+
+
+def weights_missing(backbone: str, weights: str, status: dict) -> str:
+    """Why a job with these weights cannot run now and what to do ("" when it can): the worker would fail it
+    seconds after it is queued. `status`: workers_registry.selectors.imagenet_weights()."""
+    from classifier.backbones import BACKBONES
+
+    if weights != "imagenet" or backbone in status["available"]:
+        return ""
+    where = ("no training worker has them" if status["source"] == "workers"
+             else "no training worker has reported yet and this server's Keras cache lacks them")
+    ready = ", ".join(sorted(status["available"])) or "none"
+    return (f"The ImageNet weights of {backbone} are missing ({where}): put {BACKBONES[backbone].imagenet_file} in "
+            f"{status['folder']} on the training workers, or choose a backbone whose weights are there ({ready}), "
+            f"or weights None.")
 
 
 class EstimateForm(forms.Form):

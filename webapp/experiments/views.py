@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from webapp.accounts.permissions import Action, can, powers
 from webapp.core.ids import parse_id
 from webapp.experiments import presenters, selectors, services
-from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm
+from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm, weights_missing
 from webapp.experiments.models import Evaluation, TrainingJob
+from webapp.workers_registry.selectors import imagenet_weights
 
 
 def _get_job_for_user(user, pk) -> TrainingJob:
@@ -167,6 +168,10 @@ def job_cancel(request, pk):
 def job_retry(request, pk):
     job = _get_job_for_user(request.user, pk)
     _check_can_train(request.user, job.dataset)
+    missing = weights_missing(job.backbone, job.weights, imagenet_weights())
+    if missing:  # it would fail again seconds after it is queued
+        messages.error(request, missing)
+        return redirect(job)
     try:
         new_job = services.job_retry(job=job, user=request.user)
     except ValidationError as error:

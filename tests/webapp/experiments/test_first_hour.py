@@ -236,3 +236,14 @@ def test_the_job_form_estimates_the_time_from_the_fastest_alive_workers_speed(cl
     assert "About 3 s of extraction (5.0 photos/s) and 9 s of training (4 epochs)" in time["text"]
     page = client.get(reverse("experiments:job_new") + f"?dataset={dataset.pk}").content.decode()
     assert 'id="time-estimate"' in page and "measured on train@box" in page
+
+
+def test_retrying_a_job_whose_weights_are_still_missing_is_refused_with_the_reason(client_for, ann, dataset):
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["mobilenet_v2"])
+    job = services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="imagenet", pooling="avg",
+                              input_size=32, head_config=FAST_HEAD)
+    services.job_fail(job_id=job.pk, message="weights missing")
+    client = client_for(ann)
+    response = client.post(reverse("experiments:job_retry", args=[job.pk]), follow=True)
+    assert TrainingJob.objects.count() == 1
+    assert "ImageNet weights of vgg16 are missing" in html.unescape(response.content.decode())
