@@ -45,6 +45,9 @@ class TrainingJob(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     stage_started_at = models.DateTimeField(null=True, blank=True)
+    stage_detail = models.CharField(
+        max_length=100, blank=True, help_text='What the stage does before its first progress, e.g. "loading the '
+        'backbone"; cleared by the first progress')
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Written by the worker while it runs")
     worker = models.CharField(max_length=200, blank=True, help_text="Celery worker running (or last running) it")
     cancel_requested = models.BooleanField(default=False)

@@ -8,7 +8,8 @@ from webapp.experiments.selectors import jobs_for_user
 class NamedModelForm(forms.Form):
     name = forms.SlugField(max_length=60, help_text="Letters, digits, - and _; what scripts call it")
     evaluation_dataset = forms.ModelChoiceField(
-        queryset=None, help_text="Pinned: every version is scored on this dataset's photos, side by side")
+        queryset=None, help_text="Pinned: every version is scored on all of this dataset's photos, side by side (on its "
+                                "test split only, for a version trained on it). An evaluation-only dataset fits.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, user, **kwargs):

@@ -14,7 +14,8 @@ EXPECTED_LAYOUTS = (
     "Expected one of these layouts (a single top folder around either is fine):\n"
     "  1. one folder per class: cats/001.jpg, dogs/002.jpg, ... (splits are assigned for you);\n"
     "  2. train/, validation/ and test/ folders, each with one folder per class: train/cats/001.jpg, "
-    "validation/cats/007.jpg, test/dogs/042.jpg, ... (splits are kept)."
+    "validation/cats/007.jpg, test/dogs/042.jpg, ... (splits are kept); a test/ folder alone makes an "
+    "evaluation-only dataset (for re-evaluating trained jobs, not for training)."
 )
 
 
@@ -56,8 +57,10 @@ def layout_detect(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str
     if by_split:
         others = sorted(top for top in tops if top.lower() not in SPLIT_FOLDERS)
         problems += [(f"{top}/", "a folder beside train/validation/test") for top in others]
-        if "train" not in {top.lower() for top in tops}:
-            problems.append(("train/", "missing: the split layout needs a train/ folder"))
+        split_tops = {SPLIT_FOLDERS[top.lower()] for top in tops if top.lower() in SPLIT_FOLDERS}
+        if Split.TRAIN not in split_tops and split_tops != {Split.TEST}:  # test/ alone: an evaluation-only set
+            problems.append(("train/", "missing: the split layout needs a train/ folder (or only a test/ folder, "
+                                       "for an evaluation-only dataset)"))
         classes |= {parts[1] for parts in dirs if len(parts) >= 2}
     else:
         classes |= {parts[0] for parts in dirs}
