@@ -304,6 +304,19 @@ CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no 
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# E-mail (job-end notices users opt into): Django's e-mail backend; the console backend prints them by default.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))  # the file-based backend's folder
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "menagerie@localhost")
+# Links in notices point here (workers have no request to build them from).
+SITE_URL = env("MENAGERIE_SITE_URL", "http://localhost:8000").rstrip("/")
+WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "10"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

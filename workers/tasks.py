@@ -95,9 +95,14 @@ def reap_stale_jobs() -> list[int]:
     from webapp.audits.services import audits_reap_stale
     from webapp.experiments import services
 
+    from webapp.experiments.notifications import job_end_notify
+
     close_old_connections()
     audits_reap_stale()
-    return services.jobs_reap()
+    reaped = services.jobs_reap()
+    for job_id in reaped:  # their worker died: nobody else tells the users who opted in
+        job_end_notify(job_id=job_id)
+    return reaped
 
 
 @task_failure.connect
