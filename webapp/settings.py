@@ -296,9 +296,13 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
+# Uploaded prediction photos are removed after this many days (0: kept for ever); the prediction log stays.
+PREDICTION_PHOTO_RETENTION_DAYS = int(env("MENAGERIE_PREDICTION_PHOTO_RETENTION_DAYS", "90"))
 CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)
     "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS,
                         "options": {"expires": max(REAPER_INTERVAL_SECONDS, 30)}},
+    "prune-prediction-photos": {"task": "workers.tasks.prediction_photos_prune", "schedule": 3600,
+                                "options": {"expires": 3600}},
 }
 # Pool processes load TensorFlow when they start (workers/presence.py), which takes longer than Celery's 4 s.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300

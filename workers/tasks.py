@@ -105,6 +105,17 @@ def reap_stale_jobs() -> list[int]:
     return reaped
 
 
+@app.task(name="workers.tasks.prediction_photos_prune")
+def prediction_photos_prune() -> int:
+    """Remove uploaded prediction photos past PREDICTION_PHOTO_RETENTION_DAYS (hourly, by beat; `predict` queue)."""
+    from django.db import close_old_connections
+
+    from webapp.core.cleanup import prediction_photos_prune as prune
+
+    close_old_connections()
+    return prune()
+
+
 @task_failure.connect
 def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
     """The pool child died (OOM killer, segfault) or hit the hard time limit: the worker's main process gets

@@ -145,6 +145,31 @@ def job_cancel(*, job: TrainingJob) -> None:
     job.refresh_from_db()
 
 
+def job_delete(*, job: TrainingJob) -> None:
+    """Delete a finished job, its results and its files (trained model, heatmaps). Its predictions stay in the
+    log (job NULL; team, model name and version kept). Refused while it runs, or while a version of it is live
+    (its other versions go with it)."""
+    import shutil
+
+    if not job.is_finished:
+        raise ValidationError(f"Job #{job.pk} has not finished: cancel it first.", code="running")
+    with transaction.atomic():
+        locked = TrainingJob.objects.select_for_update().filter(pk=job.pk).first()
+        if locked is None:
+            return
+        live = job.model_versions.filter(named_model__live_version=F("pk")).select_related("named_model").first()
+        if live is not None:
+            raise ValidationError(f"Job #{job.pk} is the live version of model {live.named_model.name} "
+                                  f"(v{live.number}): make another version live first.", code="live")
+        folders = [path for path in (job.artifact_path, Path(settings.MEDIA_ROOT) / f"heatmaps/job_{job.pk}") if path]
+        job.model_versions.all().delete()
+        job.delete()
+    # after the commit: a crash in between leaves folders the clean-up command finds (media_orphans --all)
+    for folder in folders:
+        transaction.on_commit(lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
+    logger.info("deleted job %s and %s", job.pk, ", ".join(map(str, folders)))
+
+
 def job_retry(*, job: TrainingJob, user) -> TrainingJob:
     """A new job with the same settings on the dataset's current images."""
     return job_create(dataset=job.dataset, user=user, backbone=job.backbone, weights=job.weights,
