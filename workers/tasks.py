@@ -72,6 +72,9 @@ def prediction_run(prediction_id: int) -> dict:
     prediction = selectors.prediction_for_run(prediction_id=prediction_id)
     if prediction is None or prediction.status != PredictionStatus.PENDING:
         return {"status": prediction.status if prediction else "missing"}
+    if prediction.job is None:  # its job was deleted while the photo waited
+        services.prediction_fail(prediction_id=prediction_id, message="Its model's job was deleted.")
+        return {"status": PredictionStatus.FAILED}
     prepare_tensorflow()
     started = time.perf_counter()
     try:

@@ -88,3 +88,14 @@ def test_the_live_version_s_job_is_refused_until_another_version_is_live(client_
     assert list(birds.versions.values_list("number", flat=True)) == [1]
     birds.refresh_from_db()
     assert birds.live_version == first
+
+
+def test_a_prediction_left_waiting_by_a_deleted_job_fails_with_a_message(ann, finished_job):
+    from workers.tasks import prediction_run
+
+    upload = SimpleUploadedFile("cat.jpg", jpeg_bytes((120, 80, 40), 8), content_type="image/jpeg")
+    waiting = services.prediction_create(job=finished_job, upload=upload, user=ann)
+    services.job_delete(job=finished_job)
+    assert prediction_run(waiting.pk) == {"status": "failed"}
+    waiting.refresh_from_db()
+    assert waiting.status == "failed" and waiting.error_message == "Its model's job was deleted."
