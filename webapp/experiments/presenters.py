@@ -179,7 +179,7 @@ def compare_rows(jobs) -> list[dict]:
              for name, values in settings]
     for name, raw, shown, best_of in metrics:
         known = [value for value in raw if value is not None]
-        best = best_of(known) if len(known) > 1 else None
+        best = best_of(known) if len(set(known)) > 1 else None  # a tie of all: no job is better
         rows.append({"metric": name, "kind": "metric", "values": [shown(value) for value in raw],
                      "best": [best is not None and value == best for value in raw]})
     rows += [

@@ -370,7 +370,7 @@ def test_compare_shows_every_setting_highlights_the_differing_ones_and_marks_the
     assert {"Recipe", "Keep best epoch", "Class weights", "Input size", "Learning rate"} <= set(rows)
     differing = {name for name, (head, _) in rows.items() if "differs-mark" in head}
     assert differing == {"Keep best epoch", "Epochs"}
-    assert re.search(r'<tr class="setting differs"><th scope="row">Keep best epoch', table)
+    assert re.search(r'<tr class="row-setting differs"><th scope="row">Keep best epoch', table)
     # the newer job is the first column: it is best in accuracy, macro-F1 and loss
     for metric in ("Test accuracy", "Test macro-F1", "Test loss"):
         cells = re.findall(r"<td([^>]*)>", rows[metric][1])
