@@ -47,13 +47,18 @@ def feature_files(root: Path):
     for spec in root.iterdir() if root.is_dir() else []:
         for shard in spec.iterdir() if spec.is_dir() else []:
             for path in shard.iterdir() if shard.is_dir() else []:
+                try:
+                    size = path.stat().st_size
+                except FileNotFoundError:  # removed while we walked
+                    continue
                 if path.suffix == ".npy":
-                    yield path.stem, path, path.stat().st_size
+                    yield path.stem, path, size
 
 
-def _job_folders(root: Path, prefix: str) -> dict[int, Path]:
-    return {int(path.name[len(prefix):]): path for path in (root.iterdir() if root.is_dir() else [])
-            if path.name.startswith(prefix) and path.name[len(prefix):].isdigit()}
+def _job_folders(root: Path, prefix: str) -> list[tuple[int, Path]]:
+    """(job id, folder) of root/<prefix><job id>."""
+    return [(int(path.name[len(prefix):]), path) for path in (root.iterdir() if root.is_dir() else [])
+            if path.name.startswith(prefix) and path.name[len(prefix):].isdigit()]
 
 
 def prediction_photo_cutoff():
@@ -67,10 +72,10 @@ def store_orphans_find(*, stale_after: float = 3600) -> StoreOrphans:
     held = set(Image.objects.values_list("content_hash", flat=True).distinct())
     found.features = [path for digest, path, _ in feature_files(Path(settings.FEATURES_DIR))
                       if digest not in held and _old(path, cutoff)]
-    folders = {**_job_folders(Path(settings.ARTIFACTS_DIR) / "jobs", ""),
-               **{-pk: path for pk, path in _job_folders(Path(settings.MEDIA_ROOT) / "heatmaps", "job_").items()}}
-    jobs = set(TrainingJob.objects.filter(pk__in=[abs(pk) for pk in folders]).values_list("pk", flat=True))
-    found.job_folders = sorted(path for pk, path in folders.items() if abs(pk) not in jobs and _old(path, cutoff))
+    folders = (_job_folders(Path(settings.ARTIFACTS_DIR) / "jobs", "")
+               + _job_folders(Path(settings.MEDIA_ROOT) / "heatmaps", "job_"))
+    jobs = set(TrainingJob.objects.filter(pk__in=[pk for pk, _ in folders]).values_list("pk", flat=True))
+    found.job_folders = sorted(path for pk, path in folders if pk not in jobs and _old(path, cutoff))
     photo_cutoff = prediction_photo_cutoff()
     if photo_cutoff:
         found.expired_predictions = list(Prediction.objects.filter(created_at__lt=photo_cutoff).exclude(file="")
