@@ -38,7 +38,7 @@ def test_the_tab_title_and_a_notification_say_that_the_job_ended(page, live_serv
     page.get_by_label("Username").fill("ann")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_title(f"0% queued · Job #{job.pk} · Menagerie")
+    expect(page).to_have_title(f"0% queued · Job #{job.pk} · Menagerie", timeout=30_000)
 
     assert services.job_fail(job_id=job.pk, message="The weights are missing.")  # no worker runs: end it here
     expect(page).to_have_title(f"Failed · Job #{job.pk} · Menagerie")
@@ -56,4 +56,5 @@ def test_the_job_page_offers_to_ask_for_notifications(page, live_server, django_
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     assert page.evaluate("Notification.permission") == "default"  # a fresh context has not answered yet
-    expect(page.get_by_role("button", name="Notify me when it ends")).to_be_visible()
+    # shown by job_detail.js, which runs after Plotly (deferred): give a loaded machine time
+    expect(page.get_by_role("button", name="Notify me when it ends")).to_be_visible(timeout=30_000)
