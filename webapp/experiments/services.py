@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
 from classifier.files import content_hash
@@ -162,8 +162,12 @@ def job_delete(*, job: TrainingJob) -> None:
             raise ValidationError(f"Job #{job.pk} is the live version of model {live.named_model.name} "
                                   f"(v{live.number}): make another version live first.", code="live")
         folders = [path for path in (job.artifact_path, Path(settings.MEDIA_ROOT) / f"heatmaps/job_{job.pk}") if path]
-        job.model_versions.all().delete()
-        job.delete()
+        # only versions that are not live: one made live meanwhile keeps the job (PROTECT), and all of this rolls back
+        job.model_versions.exclude(named_model__live_version=F("pk")).delete()
+        try:
+            job.delete()
+        except ProtectedError:  # raised by the collector, before any row is deleted
+            raise ValidationError(f"Job #{job.pk} was just made a live model version.", code="live") from None
     # after the commit: a crash in between leaves folders the clean-up command finds (media_orphans --all)
     for folder in folders:
         transaction.on_commit(lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
