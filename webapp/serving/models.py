@@ -1,5 +1,7 @@
 """Named models: a team's name ("birds") whose versions are succeeded jobs; one version is live and serves."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -33,7 +35,12 @@ class NamedModel(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("serving:model_detail", args=[self.name])
+        return reverse("serving:model_detail", args=[self.name]) + self.team_query
+
+    @property
+    def team_query(self) -> str:
+        """`?team=...` for its pages' URLs: names are unique per team only, and a user may be in several teams."""
+        return "?" + urlencode({"team": self.team.name})
 
 
 class ModelVersion(models.Model):

@@ -14,6 +14,23 @@ def named_models_for_user(user) -> QuerySet[NamedModel]:
     return queryset if sees_all_teams(user) else queryset.filter(team__in=user.groups.all())
 
 
+class AmbiguousName(Exception):
+    """The user's teams have several models of that name, and the request did not say which team."""
+
+
+def named_model_for_user(user, name: str, *, team: str | None = None) -> NamedModel | None:
+    """The user's model of that name (None: none). Names are unique per team only: when several of the user's
+    teams have it, `team` (a team name) picks one, and without it AmbiguousName says which teams to choose from."""
+    models = named_models_for_user(user).filter(name=name)
+    if team:
+        models = models.filter(team__name=team)
+    found = list(models[:10])
+    if len(found) > 1:
+        teams = ", ".join(sorted(m.team.name for m in found))
+        raise AmbiguousName(f"Several of your teams have a model named {name!r} ({teams}): say which with team=<team>.")
+    return found[0] if found else None
+
+
 def model_versions(named_model: NamedModel) -> QuerySet[ModelVersion]:
     """Its versions, newest first, each with the job and its evaluation on the pinned set."""
     return named_model.versions.select_related("job", "job__dataset", "evaluation", "created_by")

@@ -1,7 +1,7 @@
 """Pages of named models: the list (and a new name), a model's versions side by side, promote and roll back."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,8 +12,12 @@ from webapp.serving.forms import NamedModelForm, PromoteForm, RollbackForm
 from webapp.serving.permissions import can_promote
 
 
-def _get_model_for_user(user, name):
-    named_model = selectors.named_models_for_user(user).filter(name=name).first()
+def _get_model_for_user(request, name):
+    """The model of that name in the `team` of the query string, or in the user's only team that has one."""
+    try:
+        named_model = selectors.named_model_for_user(request.user, name, team=request.GET.get("team"))
+    except selectors.AmbiguousName as exc:
+        raise BadRequest(str(exc)) from exc
     if named_model is None:
         raise Http404("No such model.")
     return named_model
@@ -36,7 +40,11 @@ def model_list(request):
 
 
 def model_detail(request, name):
-    named_model = _get_model_for_user(request.user, name)
+    try:
+        named_model = _get_model_for_user(request, name)
+    except BadRequest as exc:  # the name is in several of the user's teams: the list links each one
+        messages.error(request, str(exc).replace("say which with team=<team>", "pick one below"))
+        return redirect("serving:model_list")
     context = {
         "model": named_model,
         "versions": selectors.model_versions(named_model),
@@ -49,7 +57,7 @@ def model_detail(request, name):
 
 @require_POST
 def model_promote(request, name):
-    named_model = _get_model_for_user(request.user, name)
+    named_model = _get_model_for_user(request, name)
     form = PromoteForm(request.POST, named_model=named_model, user=request.user)
     if not form.is_valid():
         messages.error(request, "Pick a job of the team that succeeded.")
@@ -66,7 +74,7 @@ def model_promote(request, name):
 
 @require_POST
 def model_rollback(request, name, number):
-    named_model = _get_model_for_user(request.user, name)
+    named_model = _get_model_for_user(request, name)
     number = parse_id(number)
     version = named_model.versions.filter(number=number).first() if number else None
     form = RollbackForm(request.POST)
