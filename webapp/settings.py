@@ -294,6 +294,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.audit_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
+    "workers.tasks.bundle_run": {"time_limit": 1800, "soft_time_limit": 1740},  # TFLite/ONNX conversions
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
 CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)

@@ -84,3 +84,34 @@ class ModelEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.version}"
+
+
+class BundleStatus(models.TextChoices):
+    PENDING = "pending", "Queued"
+    RUNNING = "running", "Building"
+    SUCCEEDED = "succeeded", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportBundle(models.Model):
+    """A job's export bundle (classifier.bundle: model.keras, labels.json, MODEL_CARD.md, TFLite, ONNX, predict.py),
+    built once by a `train` worker (the conversions take minutes) and kept as bundle.zip in the job's run folder."""
+
+    job = models.OneToOneField(TrainingJob, on_delete=models.CASCADE, related_name="export_bundle")
+    status = models.CharField(max_length=10, choices=BundleStatus.choices, default=BundleStatus.PENDING)
+    step = models.CharField(max_length=200, blank=True, help_text="What the worker is converting now")
+    formats = models.JSONField(default=dict, blank=True, help_text="{format: 'ok, N bytes' | 'not included: why'}")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was (last) asked for")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Bundle of job {self.job_id} ({self.status})"
+
+    @property
+    def path(self):
+        """Where the zip is (or will be): bundle.zip in the job's run folder."""
+        return self.job.artifact_path / "bundle.zip" if self.job.artifact_path else None

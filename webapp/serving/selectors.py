@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from webapp.accounts.permissions import sees_all_teams
-from webapp.serving.models import ModelVersion, NamedModel
+from webapp.serving.models import ExportBundle, ModelVersion, NamedModel
 
 
 def named_models_for_user(user) -> QuerySet[NamedModel]:
@@ -67,3 +67,20 @@ def available_models_text(user) -> str:
     if not names:
         return "You have no model with a live version yet: promote a job that succeeded on the Models page."
     return "Available models: " + ", ".join(names) + "."
+
+
+def bundle_of(job) -> "ExportBundle | None":
+    return ExportBundle.objects.filter(job=job).first()
+
+
+def bundle_inputs(job) -> tuple[list[str], dict]:
+    """What the bundle's build needs from the job's snapshot: the paths of its training photos still stored
+    (int8 calibration; content-hash order spreads them over the classes) and {split: {label: count}} (the card)."""
+    counts: dict = {}
+    photos = []
+    for item in job.job_images.select_related("image").order_by("content_hash"):
+        split = counts.setdefault(item.split, {})
+        split[item.label_name] = split.get(item.label_name, 0) + 1
+        if item.split == "train" and item.image is not None and item.image.file:
+            photos.append(item.image.file.path)
+    return photos, counts

@@ -1,12 +1,15 @@
-"""Pages of named models: the list (and a new name), a model's versions side by side, promote and roll back."""
+"""Pages of named models: the list (and a new name), a model's versions side by side, promote and roll back; a job's
+export bundle (ask for it, watch it build, download it)."""
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.http import Http404
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.core.ids import parse_id
+from webapp.experiments.selectors import jobs_for_user
 from webapp.serving import selectors, services
 from webapp.serving.forms import NamedModelForm, PromoteForm, RollbackForm
 from webapp.serving.permissions import can_promote
@@ -88,3 +91,52 @@ def model_rollback(request, name, number):
     else:
         messages.success(request, f"Version {version.number} of {named_model} is live again.")
     return redirect(named_model)
+
+
+def _get_job_for_user(user, pk):
+    return get_object_or_404(jobs_for_user(user).select_related("dataset"), pk=pk)
+
+
+def _bundle_json(job, bundle) -> dict:
+    if bundle is None:
+        return {"status": "none", "step": "", "error": None, "download_url": None, "formats": {}}
+    ready = bundle.status == "succeeded"
+    return {
+        "status": bundle.status, "status_display": bundle.get_status_display(), "step": bundle.step,
+        "error": bundle.error_message or None, "formats": bundle.formats, "size_bytes": bundle.size_bytes,
+        "download_url": reverse("serving:job_bundle_download", args=[job.pk]) if ready else None,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def job_bundle(request, pk):
+    """The job's export bundle: what is inside and how to call it; POST asks a `train` worker to build it (once;
+    then it is kept), and the page polls its status until the download link appears."""
+    job = _get_job_for_user(request.user, pk)
+    if request.method == "POST":
+        try:
+            services.bundle_request(job=job, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("serving:job_bundle", pk=job.pk)
+    bundle = selectors.bundle_of(job)
+    return render(request, "serving/bundle.html", {
+        "job": job, "bundle": bundle, "bundle_json": _bundle_json(job, bundle),
+        "models": selectors.named_models_for_user(request.user).filter(versions__job=job).distinct(),
+    })
+
+
+@require_GET
+def job_bundle_status(request, pk):
+    job = _get_job_for_user(request.user, pk)
+    return JsonResponse(_bundle_json(job, selectors.bundle_of(job)))
+
+
+@require_GET
+def job_bundle_download(request, pk):
+    job = _get_job_for_user(request.user, pk)
+    bundle = selectors.bundle_of(job)
+    if bundle is None or bundle.status != "succeeded" or not bundle.path.is_file():
+        raise Http404("This job's bundle is not built: ask for it on the export page.")
+    filename = f"menagerie-job-{job.pk}-{job.backbone}-bundle.zip"
+    return FileResponse(open(bundle.path, "rb"), as_attachment=True, filename=filename)
