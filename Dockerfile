@@ -14,4 +14,4 @@ RUN useradd --create-home --uid 1000 menagerie && mkdir -p /data && chown menage
 USER menagerie
 
 EXPOSE 8000
-CMD ["gunicorn", "webapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+CMD ["gunicorn", "webapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "64"]

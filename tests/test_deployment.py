@@ -55,3 +55,13 @@ def test_worker_commands_serve_the_queues_the_tasks_are_routed_to():
     assert "gunicorn webapp.wsgi" in services["web"]["command"] and "gunicorn webapp.wsgi" in procfile["web"]
     assert "celery -A workers beat" in services["beat"]["command"] and "celery -A workers beat" in procfile["beat"]
     assert settings.CELERY_BEAT_SCHEDULE, "beat has nothing to schedule"
+
+
+def test_every_web_server_keeps_threads_free_beyond_the_api_waiting_bound():
+    """A web process lets API_PREDICT_MAX_WAITING requests wait for a prediction: its gunicorn threads must be more,
+    so pages and /health/ always find a free one during a burst (issue "Serving")."""
+    procfile = dict(line.split(": ", 1) for line in (REPO_DIR / "Procfile").read_text().splitlines() if line)
+    dockerfile = " ".join(re.findall(r'"([^"]*)"', (REPO_DIR / "Dockerfile").read_text().split("CMD", 1)[1]))
+    for command in (procfile["web"], compose()["services"]["web"]["command"], dockerfile):
+        threads = int(re.search(r"--threads (\d+)", command).group(1))
+        assert threads >= settings.API_PREDICT_MAX_WAITING + 8, command

@@ -246,7 +246,10 @@ EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
 # Web-process bound on API requests waiting for a prediction at once; past it, 503 with Retry-After, so a burst
 # never takes every web thread (the UI and /health/ stay responsive).
-API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "4"))
+# API requests of one web process that may wait for a prediction at once; keep it below gunicorn's --threads
+# (Procfile: 64) so pages and /health/ always find a free thread. 48 lets a burst of 50 wait even if one process
+# takes them all (bench/predict_latency.py --burst 50).
+API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "48"))
 API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS", "30"))  # then 422, failed
 # Dataset audits (webapp/audits) use the default recipe's features of this backbone: a job's cache serves them.
 AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
