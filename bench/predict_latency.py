@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/predict_latency.py [--n 40] [--via http|client|service] [--data ../shared/datasets/animals3]
 
-A throw-away installation in a temp folder (SQLite, Redis db 14 (--redis-db) when Redis runs, else the embedded broker, or
-as --broker says;
+A throw-away installation in a temp folder (SQLite, Redis db 14 (--redis-db) when Redis runs, else the embedded
+broker, or as --broker says;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
 job trained on a subset of --data, then a long training (7x7 feature maps, endless epochs) started on the `train`
 worker, and --n predictions of different 256 px JPEGs timed end to end:

@@ -208,8 +208,8 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
         for name, status in formats.items():
             if name in FORMAT_FILES and FORMAT_FILES[name] in files and status.startswith("ok"):
                 formats[name] = f"{status}, {len(files[FORMAT_FILES[name]]):,} bytes"
-        files["MODEL_CARD.md"] = _card(run, dataset=dataset or {}, counts=counts or _dataset_counts(run_dir), report=report,
-                                       formats=formats, calibrated=calibrated, created=created).encode()
+        files["MODEL_CARD.md"] = _card(run, dataset=dataset or {}, counts=counts or _dataset_counts(run_dir),
+                                       report=report, formats=formats, calibrated=calibrated, created=created).encode()
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out, suffix=".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in files.items():

@@ -1,8 +1,8 @@
 """Celery tasks: thin wrappers that take row ids and call workers.pipeline / webapp services.
 
 `train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
-evaluation_run, audit_run, bundle_run (a job's export bundle: minutes of conversions). `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, gradcam_run
-(a Grad-CAM heatmap), reap_stale_jobs.
+evaluation_run, audit_run, bundle_run (a job's export bundle: minutes of conversions). `predict` queue (routed by
+name, see CELERY_TASK_ROUTES): prediction_run, gradcam_run (a Grad-CAM heatmap), reap_stale_jobs.
 Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is imported inside the bodies only.
 """
 

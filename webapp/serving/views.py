@@ -99,7 +99,8 @@ def _get_job_for_user(user, pk):
 
 def _bundle_json(job, bundle) -> dict:
     if bundle is None:
-        return {"status": "none", "step": "", "error": None, "download_url": None, "formats": {}}
+        return {"status": "none", "status_display": "Not built", "step": "", "error": None, "formats": {},
+                "size_bytes": None, "download_url": None}
     ready = bundle.status == "succeeded"
     return {
         "status": bundle.status, "status_display": bundle.get_status_display(), "step": bundle.step,
