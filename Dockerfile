@@ -18,4 +18,4 @@ RUN useradd --create-home --uid 1000 menagerie \
 USER menagerie
 
 EXPOSE 8000
-CMD ["gunicorn", "webapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+CMD ["gunicorn", "webapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "64"]

@@ -2,17 +2,20 @@
 
     .venv/bin/python bench/predict_latency.py [--n 40] [--via http|client|service] [--data ../shared/datasets/animals3]
 
-A throw-away installation in a temp folder (SQLite, Redis db 14 when Redis runs, else the embedded broker, or
-as --broker says;
+A throw-away installation in a temp folder (SQLite, Redis db 14 (--redis-db) when Redis runs, else the embedded
+broker, or as --broker says;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
 job trained on a subset of --data, then a long training (7x7 feature maps, endless epochs) started on the `train`
 worker, and --n predictions of different 256 px JPEGs timed end to end:
 - http: POST over HTTP to the named-model JSON API (`/api/models/bench/predict/`; the job is promoted to the
-  name "bench") of a gunicorn server (2 processes x 4 threads, as `make run`) with an API token, as a script would;
+  name "bench") of a gunicorn server (processes x threads as the Procfile's, i.e. `make run`) with an API token, as
+  a script would;
 - client: POST to the same API through Django's whole request stack (middleware, auth, form, view,
   prediction_run), in this process, no socket;
 - service: webapp.experiments.services.prediction_run directly.
-The first --warmup predictions (TensorFlow import and model build in the predict worker) are not timed.
+The first --warmup predictions (TensorFlow import and model build in the predict worker) and 4 more through the
+chosen path (warming the web processes) are not timed; then the predict worker is restarted (it warms the live
+models at start) and the first prediction after the registry says it is ready is timed.
 Prints p50/p95/mean/max in ms, the worker-side latency stored on the rows, and checks the training was
 still running. Target: p50 < 300 ms, p95 < 600 ms.
 --burst N (http only): then N concurrent API predictions while /health/ and the login page are timed; prints how
@@ -81,10 +84,10 @@ class BenchEnv:
 
         return settings.CELERY_BROKER_URL
 
-    def start_worker(self, queues: str, **env):
+    def start_worker(self, queues: str, concurrency: int = 1, **env):
         from tests.processes import WorkerProcess, child_env
 
-        worker = WorkerProcess(queues=queues, log_dir=self.root, env=child_env(**env)).start()
+        worker = WorkerProcess(queues=queues, log_dir=self.root, concurrency=concurrency, env=child_env(**env)).start()
         self.workers.append(worker)
         return worker
 
@@ -131,8 +134,17 @@ class BenchEnv:
             worker.stop(timeout=20)
 
 
-def _http_session(bench: BenchEnv, port: int = 8799):
-    """A gunicorn server on the bench's installation, and a requests session holding an API token."""
+def procfile_web_server() -> tuple[str, str]:
+    """gunicorn's --workers and --threads as `make run` starts it (the Procfile's web line)."""
+    import re
+
+    web = next(line for line in (REPO_DIR / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    return re.search(r"--workers (\d+)", web).group(1), re.search(r"--threads (\d+)", web).group(1)
+
+
+def _http_session(bench: BenchEnv):
+    """A gunicorn server on the bench's installation (a free port), and a requests session holding an API token."""
+    import socket
     import subprocess
 
     import requests
@@ -140,10 +152,14 @@ def _http_session(bench: BenchEnv, port: int = 8799):
     from tests.processes import wait_for
     from webapp.accounts.models import ApiToken
 
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     log = open(bench.root / "gunicorn.log", "wb")
+    workers, threads = procfile_web_server()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4"], cwd=REPO_DIR, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", workers,
+         "--threads", threads], cwd=REPO_DIR, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
     bench.servers.append(server)
 
     def up() -> bool:
@@ -223,18 +239,22 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=30, help="training photos per class")
     parser.add_argument("--broker", choices=["auto", "embedded", "redis"], default="auto",
                         help="auto: Redis (db 14) when it runs, else the embedded default")
+    parser.add_argument("--redis-db", type=int, default=14, help="the Redis database the bench may flush")
+    parser.add_argument("--predict-concurrency", type=int, default=1, help="the predict worker's -c (Procfile: 1)")
     args = parser.parse_args()
 
-    bench = BenchEnv(broker=args.broker)
+    bench = BenchEnv(broker=args.broker, redis_db=args.redis_db)
     try:
         from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from django.conf import settings
 
         from webapp.experiments import services
         from webapp.experiments.models import JobStatus
 
         print(f"broker: {bench.broker()}", flush=True)
         bench.start_worker("train")
-        bench.start_worker("predict")
+        predict_worker = bench.start_worker("predict", concurrency=args.predict_concurrency)
         dataset = bench.dataset("bench", args.data, args.per_class)
         trained = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
                                       recipe="article", pooling="avg", head_config={"epochs": 10, "batch_size": 16,
@@ -289,6 +309,20 @@ def main() -> None:
             start = time.perf_counter()
             warm = services.prediction_run(job=trained, upload=upload, user=bench.user, timeout=600)
             print(f"warm-up {i + 1}: {(time.perf_counter() - start) * 1000:.0f} ms ({warm.status})", flush=True)
+        # A fresh predict worker loads TensorFlow and the live model ("bench") before it reports ready: time the
+        # first prediction after that (the web processes already served predictions: only the worker is new).
+        for i, data in enumerate(queries[:4]):
+            predict(data, i)
+        from tests.processes import wait_for
+        from webapp.workers_registry.selectors import queue_has_worker
+
+        predict_worker.stop()
+        bench.workers.remove(predict_worker)
+        bench.start_worker("predict", concurrency=args.predict_concurrency)  # its "ready." comes before warm-up
+        wait_for(lambda: queue_has_worker("predict", ready=True), 300, interval=0.05,
+                 message="the predict worker to report ready")
+        first_ms, first_status, _ = predict(queries[-1], -1)
+        print(f"first prediction after the worker reported ready: {first_ms:.0f} ms ({first_status})", flush=True)
         times, stored, failures = [], [], 0
         for i, data in enumerate(queries[args.warmup:]):
             elapsed, status, latency = predict(data, i)
@@ -305,7 +339,12 @@ def main() -> None:
             "mean_ms": round(statistics.mean(times), 1), "max_ms": round(max(times), 1),
             "stored_latency_p50_ms": round(statistics.median(stored), 1) if stored else None,
             "training_still_running": busy.status == JobStatus.TRAINING, "busy_job_epochs": busy.epochs.count(),
-            "cpu_count": os.cpu_count(), "broker": bench.broker().split(":")[0],
+            "first_after_ready_ms": round(first_ms, 1),
+            "cpu_count": os.cpu_count(), "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "broker": bench.broker().split(":")[0],
+            "web": "gunicorn {} x {} threads".format(*procfile_web_server()) if args.via == "http" else None,
+            "api_predict_max_waiting": settings.API_PREDICT_MAX_WAITING,
+            "predict_concurrency": args.predict_concurrency,
         }
         if args.burst and session:
             result["burst"] = burst

@@ -158,10 +158,11 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
 
 
 def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | None = None,
-                  on_step: Callable[[str], None] | None = None) -> dict:
+                  counts: dict | None = None, on_step: Callable[[str], None] | None = None) -> dict:
     """Write the bundle zip of `run_dir` to `out` (atomically). `photos`: training photos for the int8
     calibration (default: training_photos(run_dir); none readable: no int8 file, the card says why). `dataset`:
-    {"name": ...} for the card. Returns {"path", "bytes", "formats": {format: "ok, N bytes" | "not included: why"}}.
+    {"name": ...} and `counts` ({split: {label: count}}, default: from the run's features.json) for the card.
+    Returns {"path", "bytes", "formats": {format: "ok, N bytes" | "not included: why"}}.
     """
     from classifier.model_io import build_photo_model, load_head, load_run
 
@@ -207,8 +208,8 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
         for name, status in formats.items():
             if name in FORMAT_FILES and FORMAT_FILES[name] in files and status.startswith("ok"):
                 formats[name] = f"{status}, {len(files[FORMAT_FILES[name]]):,} bytes"
-        files["MODEL_CARD.md"] = _card(run, dataset=dataset or {}, counts=_dataset_counts(run_dir), report=report,
-                                       formats=formats, calibrated=calibrated, created=created).encode()
+        files["MODEL_CARD.md"] = _card(run, dataset=dataset or {}, counts=counts or _dataset_counts(run_dir),
+                                       report=report, formats=formats, calibrated=calibrated, created=created).encode()
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out, suffix=".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in files.items():

@@ -90,3 +90,13 @@ def test_every_app_volume_mount_point_is_created_in_the_image_and_owned_by_the_u
     for target in sorted(targets):
         assert _covers(created, target, recursive=False), f"{target} is not created in the image"
         assert _covers(chowned, target, False) or _covers(chowned_tree, target, True), f"{target} is not chowned"
+
+
+def test_every_web_server_keeps_threads_free_beyond_the_api_waiting_bound():
+    """A web process lets API_PREDICT_MAX_WAITING requests wait for a prediction: its gunicorn threads must be more,
+    so pages and /health/ always find a free one during a burst (issue "Serving")."""
+    procfile = dict(line.split(": ", 1) for line in (REPO_DIR / "Procfile").read_text().splitlines() if line)
+    dockerfile = " ".join(re.findall(r'"([^"]*)"', (REPO_DIR / "Dockerfile").read_text().split("CMD", 1)[1]))
+    for command in (procfile["web"], compose()["services"]["web"]["command"], dockerfile):
+        threads = int(re.search(r"--threads (\d+)", command).group(1))
+        assert threads >= settings.API_PREDICT_MAX_WAITING + 8, command

@@ -246,7 +246,10 @@ EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
 # Web-process bound on API requests waiting for a prediction at once; past it, 503 with Retry-After, so a burst
 # never takes every web thread (the UI and /health/ stay responsive).
-API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "4"))
+# API requests of one web process that may wait for a prediction at once; keep it below gunicorn's --threads
+# (Procfile: 64) so pages and /health/ always find a free thread. 48 lets a burst of 50 wait even if one process
+# takes them all (bench/predict_latency.py --burst 50).
+API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "48"))
 API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS", "30"))  # then 422, failed
 # Dataset audits (webapp/audits) use the default recipe's features: the dataset's last job's backbone, else this
 # one, else one whose weights a train worker has (webapp.audits.selectors.audit_features).
@@ -296,6 +299,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.batch_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
+    "workers.tasks.bundle_run": {"time_limit": 1800, "soft_time_limit": 1740},  # TFLite/ONNX conversions
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
 # Uploaded prediction photos are removed after this many days (0: kept for ever); the prediction log stays.

@@ -2,7 +2,7 @@
 
 TensorFlow is imported the first time a child process predicts, once; after that a prediction costs one
 decode and one forward pass. A predict worker's processes build the live named models' predictors when they start
-(`warm_live_models`, from workers.presence.warm_up)."""
+(`warm_live_models`, from workers.presence.warm_up), and predict once with each."""
 
 import logging
 import threading
@@ -43,9 +43,21 @@ def warm_live_models() -> list[int]:
     warmed = []
     for job in live_jobs(limit=max(1, settings.PREDICTOR_CACHE_SIZE)):
         try:
-            get_predictor(job)
+            # one prediction too: Keras traces its graphs on the first call (seconds), not when the model loads
+            get_predictor(job).predict([_warm_up_photo()])
             warmed.append(job.pk)
         except Exception:  # noqa: BLE001 - a missing artifact fails its own predictions, readably
             logger.exception("warming the predictor of job %s failed", job.pk)
     logger.info("warmed the live models: jobs %s", warmed)
     return warmed
+
+
+def _warm_up_photo() -> bytes:
+    """A small grey JPEG: what a first real prediction goes through (decode, resize, the model)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (128, 128, 128)).save(buffer, "JPEG")
+    return buffer.getvalue()

@@ -1,8 +1,9 @@
 """Celery tasks: thin wrappers that take row ids and call workers.pipeline / webapp services.
 
 `train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
-evaluation_run, audit_run, batch_run (a batch prediction). `predict` queue (routed by name, see
-CELERY_TASK_ROUTES): prediction_run, gradcam_run (a Grad-CAM heatmap), reap_stale_jobs.
+evaluation_run, audit_run, batch_run (a batch prediction), bundle_run (a job's export bundle: minutes of
+conversions). `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, gradcam_run (a Grad-CAM
+heatmap), reap_stale_jobs.
 Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is imported inside the bodies only.
 """
 
@@ -152,6 +153,10 @@ def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
         from webapp.serving.batch_services import batch_fail
 
         what, fail = "batch", lambda message: batch_fail(batch_id=args[0], message=message)
+    elif sender.name == bundle_run.name:
+        from webapp.serving.services import bundle_fail
+
+        what, fail = "export", lambda message: bundle_fail(bundle_id=args[0], message=message)
     else:
         return
     logger.error("%s %s: %r", what, args[0], exception)
@@ -181,4 +186,29 @@ def gradcam_run(heatmap_id: int) -> str:
         services.heatmap_fail(heatmap_id=heatmap_id, message=readable_error(exc, "heatmap"))
         return "failed"
     services.heatmap_succeed(heatmap_id=heatmap_id, png=result["overlay_png"], label=result["label"])
+    return "succeeded"
+
+
+@app.task(name="workers.tasks.bundle_run")
+def bundle_run(bundle_id: int) -> str:
+    """Build a job's export bundle (classifier.bundle) into its run folder; a redelivered message does nothing."""
+    from webapp.serving import selectors, services
+    from workers.pipeline import prepare_tensorflow, readable_error
+
+    bundle = services.bundle_claim(bundle_id=bundle_id)
+    if bundle is None:
+        return "skipped"
+    prepare_tensorflow()
+    try:
+        from classifier.bundle import export_bundle
+
+        photos, counts = selectors.bundle_inputs(bundle.job)
+        result = export_bundle(bundle.job.artifact_path, bundle.path, photos=photos, counts=counts,
+                               dataset={"name": bundle.job.dataset.name},
+                               on_step=lambda step: services.bundle_step(bundle_id=bundle_id, step=step))
+    except Exception as exc:  # noqa: BLE001 - stored as a readable message
+        logger.exception("bundle %s failed", bundle_id)
+        services.bundle_fail(bundle_id=bundle_id, message=readable_error(exc, "export"))
+        return "failed"
+    services.bundle_succeed(bundle_id=bundle_id, formats=result["formats"], size_bytes=result["bytes"])
     return "succeeded"

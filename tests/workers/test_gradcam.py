@@ -13,19 +13,24 @@ from tests.images import jpeg_bytes
 from tests.processes import wait_for, worker_env
 from tests.factories import COLOURS, make_dataset
 from webapp.experiments import services
-from webapp.experiments.models import Heatmap, HeatmapStatus, JobStatus, PredictionStatus, TrainingJob
+from webapp.experiments.models import (
+    Heatmap, HeatmapStatus, JobImage, JobStatus, PredictionStatus, TrainingJob,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 
 
 def _succeeded_job(dataset, user) -> TrainingJob:
-    """A job row whose run folder is a tiny article-recipe model (random-init VGG16 on 32 px, trained here)."""
+    """A job row (with its snapshot of the dataset's photos) whose run folder is a tiny article-recipe model
+    (random-init VGG16 on 32 px, trained here)."""
     from classifier.recipes import feature_spec
     from classifier.model_io import save_run
     from classifier.workflow import train_and_evaluate
 
     job = TrainingJob.objects.create(dataset=dataset, backbone="vgg16", weights="none", input_size=32,
                                      recipe="article", status=JobStatus.SUCCEEDED, created_by=user)
+    JobImage.objects.bulk_create(JobImage(job=job, image=i, content_hash=i.content_hash, label_name=i.label.name,
+                                          split=i.split) for i in dataset.images.select_related("label"))
     spec = feature_spec("article", "vgg16", None, input_size=32)
     rng = np.random.default_rng(0)
     y = np.arange(12) % 3
@@ -75,16 +80,26 @@ def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_wo
     assert prediction.heatmap == heatmap
 
 
-def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start_worker, ann, client):
-    from webapp.accounts.services import api_token_create
+@pytest.mark.parametrize("api", ["job", "named model"])
+def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start_worker, ann, client, api):
+    from webapp.accounts.services import api_token_create, membership_change
+    from webapp.serving.services import model_promote, named_model_create
 
-    job = _succeeded_job(make_dataset("shapes", per_class=1), ann)
+    dataset = make_dataset("shapes", per_class=1)
+    job = _succeeded_job(dataset, ann)
+    url, fields = "/api/predict/", {"job": job.pk}
+    if api == "named model":
+        membership_change(team=dataset.team, user=ann, role="admin")
+        birds = named_model_create(team=dataset.team, name="birds", evaluation_dataset=dataset, user=ann)
+        model_promote(named_model=birds, job=job, user=ann)
+        url, fields = "/api/models/birds/predict/", {}
     start_worker(queues="predict", env=worker_env())
     _, key = api_token_create(user=ann, name="script")
     auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["red"], 9, 52), content_type="image/jpeg")
-    answer = client.post("/api/predict/", {"image": upload, "job": job.pk, "heatmap": "1"}, **auth).json()
+    answer = client.post(url, {"image": upload, "heatmap": "1", **fields}, **auth).json()
     assert answer["status"] == "succeeded" and answer["heatmap"]["status"] in ("pending", "running", "succeeded")
+    assert (answer["model"], answer["version"]) == (("birds", 1) if api == "named model" else (None, None))
 
     def ready():
         state = client.get(answer["heatmap"]["status_url"], **auth).json()

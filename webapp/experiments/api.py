@@ -62,12 +62,16 @@ def api_predict(request):
         return JsonResponse({"error": "Say which model: POST to /api/models/<name>/predict/ (or send job=ID "
                                       f"here). {available_models_text(user)}"}, status=400)
     prediction, busy = predict_bounded(job=job, upload=form.cleaned_data["image"], user=user)
-    if busy:
-        return busy
+    return busy or prediction_response(request, prediction, heatmap=form.cleaned_data["heatmap"])
+
+
+def prediction_response(request, prediction, *, heatmap: bool) -> JsonResponse:
+    """The finished prediction as JSON (422 when it failed); heatmap: also ask the predict worker for its Grad-CAM
+    overlay, and say where to poll for it (`heatmap.status_url`, then `heatmap.url`, a PNG)."""
     body = presenters.prediction_json(prediction)
-    if form.cleaned_data["heatmap"] and prediction.status == "succeeded":
-        heatmap = services.heatmap_request(job=job, prediction=prediction)
-        body["heatmap"] = _heatmap_json(request, heatmap, prediction)
+    if heatmap and prediction.status == "succeeded":
+        body["heatmap"] = _heatmap_json(request, services.heatmap_request(job=prediction.job, prediction=prediction),
+                                        prediction)
     return JsonResponse(body, status=200 if prediction.status == "succeeded" else 422)
 
 

@@ -276,14 +276,18 @@ class PredictForm(forms.Form):
         return named_model.live_version.job, named_model.live_version
 
 
+def heatmap_option() -> forms.Field:
+    """heatmap=1: also ask the predict worker for the Grad-CAM overlay; the answer says where to poll for it."""
+    return forms.TypedChoiceField(choices=[(v, v) for v in ("0", "1", "false", "true")], required=False,
+                                  coerce=lambda value: value in ("1", "true"), empty_value=False)
+
+
 class ApiPredictForm(forms.Form):
     """The JSON API's input: one image, optionally the job to use (default: the latest succeeded one)."""
 
     image = forms.FileField()
     job = forms.ModelChoiceField(queryset=None, required=False)
-    # heatmap=1: also ask the predict worker for the Grad-CAM overlay; the answer says where to poll for it
-    heatmap = forms.TypedChoiceField(choices=[(v, v) for v in ("0", "1", "false", "true")], required=False,
-                                     coerce=lambda value: value in ("1", "true"), empty_value=False)
+    heatmap = heatmap_option()
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

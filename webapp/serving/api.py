@@ -1,5 +1,6 @@
 """JSON API of named models: `GET /api/models/` lists the team's names, `POST /api/models/<name>/predict/` an
-image (optional `version`, default the live one). Authentication and errors as in webapp.experiments.api; other
+image (optional `version`, default the live one; `heatmap=1` also asks for the Grad-CAM overlay; `team` when several
+of the user's teams have a model of that name). Authentication and errors as in webapp.experiments.api; other
 teams' names are missing ones (404)."""
 
 from django.contrib.auth.decorators import login_not_required
@@ -7,8 +8,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.experiments import presenters
-from webapp.experiments.api import _api_user
+from webapp.experiments.api import _api_user, prediction_response
 from webapp.serving import selectors
 from webapp.serving.forms import ModelPredictForm
 from webapp.serving.waiting import predict_bounded
@@ -31,9 +31,14 @@ def api_model_predict(request, name):
     user, error = _api_user(request)
     if error:
         return error
-    named_model = selectors.named_models_for_user(user).filter(name=name).first()
+    team = request.POST.get("team") or request.GET.get("team")
+    try:
+        named_model = selectors.named_model_for_user(user, name, team=team)
+    except selectors.AmbiguousName as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     if named_model is None:
-        return JsonResponse({"error": f"No model named {name!r}. {selectors.available_models_text(user)}"},
+        of_team = f" in team {team!r}" if team else ""
+        return JsonResponse({"error": f"No model named {name!r}{of_team}. {selectors.available_models_text(user)}"},
                             status=404)
     form = ModelPredictForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -46,6 +51,4 @@ def api_model_predict(request, name):
         return JsonResponse({"error": message}, status=404 if wanted else 409)
     prediction, busy = predict_bounded(job=version.job, upload=form.cleaned_data["image"], user=user,
                                        model_version=version)
-    if busy:
-        return busy
-    return JsonResponse(presenters.prediction_json(prediction), status=200 if prediction.status == "succeeded" else 422)
+    return busy or prediction_response(request, prediction, heatmap=form.cleaned_data["heatmap"])

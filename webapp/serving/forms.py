@@ -1,6 +1,7 @@
 from django import forms
 
 from webapp.datasets.selectors import datasets_for_user
+from webapp.experiments.forms import heatmap_option
 from webapp.experiments.models import JobStatus
 from webapp.experiments.selectors import jobs_for_user
 
@@ -32,10 +33,12 @@ class RollbackForm(forms.Form):
 
 
 class ModelPredictForm(forms.Form):
-    """The named-model API's input: one image, optionally a version (default: the live one)."""
+    """The named-model API's input: one image, optionally a version (default: the live one), heatmap=1, and the
+    team when the user's teams have several models of that name."""
 
     image = forms.FileField()
     version = forms.IntegerField(required=False, min_value=1)
+    heatmap = heatmap_option()
 
     def clean_image(self):
         from webapp.experiments.forms import validate_photo

@@ -1,6 +1,7 @@
 """Named models: a team's name ("birds") whose versions are succeeded jobs; one version is live and serves."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -35,7 +36,12 @@ class NamedModel(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("serving:model_detail", args=[self.name])
+        return reverse("serving:model_detail", args=[self.name]) + self.team_query
+
+    @property
+    def team_query(self) -> str:
+        """`?team=...` for its pages' URLs: names are unique per team only, and a user may be in several teams."""
+        return "?" + urlencode({"team": self.team.name})
 
 
 class ModelVersion(models.Model):
@@ -148,3 +154,34 @@ class BatchPrediction(models.Model):
     @property
     def source_name(self) -> str:
         return self.archive_name or (f"dataset {self.dataset}" if self.dataset_id else "")
+
+
+class BundleStatus(models.TextChoices):
+    PENDING = "pending", "Queued"
+    RUNNING = "running", "Building"
+    SUCCEEDED = "succeeded", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportBundle(models.Model):
+    """A job's export bundle (classifier.bundle: model.keras, labels.json, MODEL_CARD.md, TFLite, ONNX, predict.py),
+    built once by a `train` worker (the conversions take minutes) and kept as bundle.zip in the job's run folder."""
+
+    job = models.OneToOneField(TrainingJob, on_delete=models.CASCADE, related_name="export_bundle")
+    status = models.CharField(max_length=10, choices=BundleStatus.choices, default=BundleStatus.PENDING)
+    step = models.CharField(max_length=200, blank=True, help_text="What the worker is converting now")
+    formats = models.JSONField(default=dict, blank=True, help_text="{format: 'ok, N bytes' | 'not included: why'}")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was (last) asked for")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Bundle of job {self.job_id} ({self.status})"
+
+    @property
+    def path(self):
+        """Where the zip is (or will be): bundle.zip in the job's run folder."""
+        return self.job.artifact_path / "bundle.zip" if self.job.artifact_path else None

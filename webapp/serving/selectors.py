@@ -7,7 +7,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from webapp.accounts.permissions import sees_all_teams
-from webapp.serving.models import ModelVersion, NamedModel
+from webapp.serving.models import ExportBundle, ModelVersion, NamedModel
 
 
 def named_models_for_user(user) -> QuerySet[NamedModel]:
@@ -16,6 +16,23 @@ def named_models_for_user(user) -> QuerySet[NamedModel]:
         return NamedModel.objects.none()
     queryset = NamedModel.objects.select_related("team", "live_version", "live_version__job")
     return queryset if sees_all_teams(user) else queryset.filter(team__in=user.groups.all())
+
+
+class AmbiguousName(Exception):
+    """The user's teams have several models of that name, and the request did not say which team."""
+
+
+def named_model_for_user(user, name: str, *, team: str | None = None) -> NamedModel | None:
+    """The user's model of that name (None: none). Names are unique per team only: when several of the user's
+    teams have it, `team` (a team name) picks one, and without it AmbiguousName says which teams to choose from."""
+    models = named_models_for_user(user).filter(name=name)
+    if team:
+        models = models.filter(team__name=team)
+    found = list(models[:10])
+    if len(found) > 1:
+        teams = ", ".join(sorted(m.team.name for m in found))
+        raise AmbiguousName(f"Several of your teams have a model named {name!r} ({teams}): say which with team=<team>.")
+    return found[0] if found else None
 
 
 def model_versions(named_model: NamedModel) -> QuerySet[ModelVersion]:
@@ -70,3 +87,20 @@ def available_models_text(user) -> str:
     if not names:
         return "You have no model with a live version yet: promote a job that succeeded on the Models page."
     return "Available models: " + ", ".join(names) + "."
+
+
+def bundle_of(job) -> "ExportBundle | None":
+    return ExportBundle.objects.filter(job=job).first()
+
+
+def bundle_inputs(job) -> tuple[list[str], dict]:
+    """What the bundle's build needs from the job's snapshot: the paths of its training photos still stored
+    (int8 calibration; content-hash order spreads them over the classes) and {split: {label: count}} (the card)."""
+    counts: dict = {}
+    photos = []
+    for item in job.job_images.select_related("image").order_by("content_hash"):
+        split = counts.setdefault(item.split, {})
+        split[item.label_name] = split.get(item.label_name, 0) + 1
+        if item.split == "train" and item.image is not None and item.image.file:
+            photos.append(item.image.file.path)
+    return photos, counts

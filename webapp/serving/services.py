@@ -1,12 +1,18 @@
-"""Writes on named models: create a name, promote a succeeded job as its next version, roll back."""
+"""Writes on named models: create a name, promote a succeeded job as its next version, roll back; a job's export
+bundle (asked for here, built by a `train` worker)."""
+
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
+from django.utils import timezone
 
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import JobStatus, TrainingJob
-from webapp.serving.models import ModelEvent, ModelEventAction, ModelVersion, NamedModel
+from webapp.serving.models import (
+    BundleStatus, ExportBundle, ModelEvent, ModelEventAction, ModelVersion, NamedModel,
+)
 from webapp.serving.permissions import can_promote
 
 
@@ -55,3 +61,52 @@ def _make_live(*, named_model, version, action, user, note) -> None:
     NamedModel.objects.filter(pk=named_model.pk).update(live_version=version)
     named_model.live_version = version
     ModelEvent.objects.create(named_model=named_model, version=version, action=action, note=note, user=user)
+
+
+# --- export bundles (classifier.bundle, built by workers.tasks.bundle_run on the `train` queue) ---------------------
+
+BUNDLE_STALE_SECONDS = 3600  # unfinished after this (worker gone, or the message lost): asked for again
+
+
+def bundle_request(*, job: TrainingJob, user) -> ExportBundle:
+    """The job's bundle: the built one, or a new (or failed, lost, or deleted) one sent to a `train` worker once
+    this commits. Converting takes minutes, so the web never builds it; the page polls the row."""
+    from workers.tasks import bundle_run
+
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
+        raise ValidationError("Only a job that succeeded can be exported.")
+    bundle, created = ExportBundle.objects.get_or_create(job=job, defaults={"requested_by": user})
+    stale = timezone.now() - timedelta(seconds=BUNDLE_STALE_SECONDS)
+    again = Q(status=BundleStatus.FAILED) | Q(created_at__lt=stale, status__in=[BundleStatus.PENDING,
+                                                                              BundleStatus.RUNNING])
+    if bundle.status == BundleStatus.SUCCEEDED and not bundle.path.is_file():  # the zip was deleted since
+        again |= Q(status=BundleStatus.SUCCEEDED)
+    resent = not created and ExportBundle.objects.filter(again, pk=bundle.pk).update(
+        status=BundleStatus.PENDING, step="", error_message="", formats={}, size_bytes=None, finished_at=None,
+        requested_by=user, created_at=timezone.now())
+    if created or resent:
+        bundle_run.delay_on_commit(bundle.pk)
+        bundle.refresh_from_db()
+    return bundle
+
+
+def bundle_claim(*, bundle_id: int) -> ExportBundle | None:
+    """pending -> running; the row (with its job) when this call claimed it, else None (redelivered, or done)."""
+    if not ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.PENDING).update(
+            status=BundleStatus.RUNNING, step="starting"):
+        return None
+    return ExportBundle.objects.select_related("job", "job__dataset").get(pk=bundle_id)
+
+
+def bundle_step(*, bundle_id: int, step: str) -> None:
+    ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.RUNNING).update(step=step[:200])
+
+
+def bundle_succeed(*, bundle_id: int, formats: dict, size_bytes: int) -> bool:
+    return bool(ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.RUNNING).update(
+        status=BundleStatus.SUCCEEDED, step="", formats=formats, size_bytes=size_bytes, finished_at=timezone.now()))
+
+
+def bundle_fail(*, bundle_id: int, message: str) -> bool:
+    return bool(ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.RUNNING).update(
+        status=BundleStatus.FAILED, step="", error_message=message, finished_at=timezone.now()))

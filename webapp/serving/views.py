@@ -1,20 +1,27 @@
-"""Pages of named models: the list (and a new name), a model's versions side by side, promote and roll back."""
+"""Pages of named models: the list (and a new name), a model's versions side by side, promote and roll back; a job's
+export bundle (ask for it, watch it build, download it)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.accounts.permissions import Action, can
 from webapp.core.ids import parse_id
+from webapp.experiments.selectors import jobs_for_user
 from webapp.serving import batch_selectors, selectors, services
 from webapp.serving.forms import BatchForm, NamedModelForm, PromoteForm, RollbackForm
 from webapp.serving.permissions import can_promote
 
 
-def _get_model_for_user(user, name):
-    named_model = selectors.named_models_for_user(user).filter(name=name).first()
+def _get_model_for_user(request, name):
+    """The model of that name in the `team` of the query string, or in the user's only team that has one."""
+    try:
+        named_model = selectors.named_model_for_user(request.user, name, team=request.GET.get("team"))
+    except selectors.AmbiguousName as exc:
+        raise BadRequest(str(exc)) from exc
     if named_model is None:
         raise Http404("No such model.")
     return named_model
@@ -37,7 +44,11 @@ def model_list(request):
 
 
 def model_detail(request, name):
-    named_model = _get_model_for_user(request.user, name)
+    try:
+        named_model = _get_model_for_user(request, name)
+    except BadRequest as exc:  # the name is in several of the user's teams: the list links each one
+        messages.error(request, str(exc).replace("say which with team=<team>", "pick one below"))
+        return redirect("serving:model_list")
     context = {
         "model": named_model,
         "versions": selectors.model_versions(named_model),
@@ -55,7 +66,7 @@ def model_detail(request, name):
 
 @require_POST
 def model_promote(request, name):
-    named_model = _get_model_for_user(request.user, name)
+    named_model = _get_model_for_user(request, name)
     form = PromoteForm(request.POST, named_model=named_model, user=request.user)
     if not form.is_valid():
         messages.error(request, "Pick a job of the team that succeeded.")
@@ -72,7 +83,7 @@ def model_promote(request, name):
 
 @require_POST
 def model_rollback(request, name, number):
-    named_model = _get_model_for_user(request.user, name)
+    named_model = _get_model_for_user(request, name)
     number = parse_id(number)
     version = named_model.versions.filter(number=number).first() if number else None
     form = RollbackForm(request.POST)
@@ -86,3 +97,53 @@ def model_rollback(request, name, number):
     else:
         messages.success(request, f"Version {version.number} of {named_model} is live again.")
     return redirect(named_model)
+
+
+def _get_job_for_user(user, pk):
+    return get_object_or_404(jobs_for_user(user).select_related("dataset"), pk=pk)
+
+
+def _bundle_json(job, bundle) -> dict:
+    if bundle is None:
+        return {"status": "none", "status_display": "Not built", "step": "", "error": None, "formats": {},
+                "size_bytes": None, "download_url": None}
+    ready = bundle.status == "succeeded"
+    return {
+        "status": bundle.status, "status_display": bundle.get_status_display(), "step": bundle.step,
+        "error": bundle.error_message or None, "formats": bundle.formats, "size_bytes": bundle.size_bytes,
+        "download_url": reverse("serving:job_bundle_download", args=[job.pk]) if ready else None,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def job_bundle(request, pk):
+    """The job's export bundle: what is inside and how to call it; POST asks a `train` worker to build it (once;
+    then it is kept), and the page polls its status until the download link appears."""
+    job = _get_job_for_user(request.user, pk)
+    if request.method == "POST":
+        try:
+            services.bundle_request(job=job, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("serving:job_bundle", pk=job.pk)
+    bundle = selectors.bundle_of(job)
+    return render(request, "serving/bundle.html", {
+        "job": job, "bundle": bundle, "bundle_json": _bundle_json(job, bundle),
+        "models": selectors.named_models_for_user(request.user).filter(versions__job=job).distinct(),
+    })
+
+
+@require_GET
+def job_bundle_status(request, pk):
+    job = _get_job_for_user(request.user, pk)
+    return JsonResponse(_bundle_json(job, selectors.bundle_of(job)))
+
+
+@require_GET
+def job_bundle_download(request, pk):
+    job = _get_job_for_user(request.user, pk)
+    bundle = selectors.bundle_of(job)
+    if bundle is None or bundle.status != "succeeded" or not bundle.path.is_file():
+        raise Http404("This job's bundle is not built: ask for it on the export page.")
+    filename = f"menagerie-job-{job.pk}-{job.backbone}-bundle.zip"
+    return FileResponse(open(bundle.path, "rb"), as_attachment=True, filename=filename)

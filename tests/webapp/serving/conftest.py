@@ -4,7 +4,7 @@ users come from tests/conftest.py."""
 import pytest
 
 from tests.webapp.experiments.conftest import (  # noqa: F401 - fixtures
-    dataset, finished_job, other_dataset, other_job, succeed_job,
+    dataset, finished_job, other_dataset, other_job, queued_job, succeed_job,
 )
 from webapp.accounts.services import membership_change
 from webapp.serving import services

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from tests.webapp.experiments.test_views import photo
 from webapp.accounts.models import ApiToken
+from webapp.accounts.services import membership_change
 from webapp.experiments.models import Prediction
 from webapp.serving import services
 from webapp.serving.api import api_model_predict
@@ -86,3 +87,52 @@ def test_past_the_bound_on_waiting_requests_the_api_answers_503_with_retry_after
     assert response.status_code == 503 and response["Retry-After"] == "1"
     assert "retry" in response.content.decode()
     assert not Prediction.objects.exists()
+
+
+def test_a_name_in_several_of_the_users_teams_is_picked_by_team(client_for, ann, bob, other_team, other_dataset,
+                                                                 birds, finished_job, other_job):
+    """Names are unique per team only: ann, in both teams, must say which "birds"; bob, in one, need not."""
+    services.model_promote(named_model=birds, job=finished_job, user=ann)
+    other_birds = services.named_model_create(team=other_team, name="birds", evaluation_dataset=other_dataset,
+                                              user=bob)
+    services.model_promote(named_model=other_birds, job=other_job, user=bob)
+    ann.groups.add(other_team)
+    membership_change(team=other_team, user=ann, role="admin")
+    client = Client()
+    response = client.post(predict_url("birds"), {"image": photo()}, **auth(ann))
+    assert response.status_code == 400
+    assert response.json()["error"] == ("Several of your teams have a model named 'birds' (lab, other-lab): say "
+                                        "which with team=<team>.")
+    response = client.post(predict_url("birds"), {"image": photo(), "team": "no-such-team"}, **auth(ann))
+    assert response.status_code == 404 and "in team 'no-such-team'" in response.json()["error"]
+    assert not Prediction.objects.exists()
+    client.post(predict_url("birds"), {"image": photo(), "team": "other-lab"}, **auth(ann))
+    client.post(predict_url("birds"), {"image": photo(), "team": "lab"}, **auth(ann))
+    client.post(predict_url("birds"), {"image": photo()}, **auth(bob))  # bob has one "birds": no team needed
+    assert list(Prediction.objects.order_by("pk").values_list("job", flat=True)) == [other_job.pk, finished_job.pk,
+                                                                                   other_job.pk]
+
+    pages = client_for(ann)
+    response = pages.get(reverse("serving:model_detail", args=["birds"]), follow=True)
+    assert response.redirect_chain == [(reverse("serving:model_list"), 302)]
+    assert "Several of your teams have a model named" in response.content.decode()
+    listing = response.content.decode()
+    assert birds.get_absolute_url() in listing and other_birds.get_absolute_url() in listing
+    page = pages.get(other_birds.get_absolute_url()).content.decode()
+    assert "Team other-lab" in page and f"job {other_job.pk}" in page and f"job {finished_job.pk}" not in page
+    promote = reverse("serving:model_promote", args=["birds"])
+    assert f'action="{promote}?team=other-lab"' in page
+    assert pages.post(promote, {"job": finished_job.pk}).status_code == 400  # which birds? nothing changes
+    assert birds.versions.count() == 1 and other_birds.versions.count() == 1
+
+
+def test_the_predict_page_names_each_models_team(client_for, ann, bob, other_team, other_dataset, birds,
+                                                 finished_job, other_job):
+    services.model_promote(named_model=birds, job=finished_job, user=ann)
+    other_birds = services.named_model_create(team=other_team, name="birds", evaluation_dataset=other_dataset,
+                                              user=bob)
+    services.model_promote(named_model=other_birds, job=other_job, user=bob)
+    ann.groups.add(other_team)
+    page = client_for(ann).get(reverse("experiments:predict")).content.decode()
+    assert f'<option value="{birds.pk}" selected>birds (v1, lab)</option>' in page
+    assert f'<option value="{other_birds.pk}">birds (v1, other-lab)</option>' in page
