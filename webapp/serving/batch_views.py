@@ -21,12 +21,12 @@ from webapp.experiments.api import _api_user
 from webapp.serving import batch_selectors as selectors
 from webapp.serving import batch_services as services
 from webapp.serving.forms import BatchForm
-from webapp.serving.selectors import named_models_for_user
+from webapp.serving.selectors import AmbiguousName, named_model_for_user
 from webapp.serving.views import _get_model_for_user
 
 
-def _get_batch_for_user(user, name, pk):
-    named_model = _get_model_for_user(user, name)
+def _get_batch_for_user(request, name, pk):
+    named_model = _get_model_for_user(request, name)
     return get_object_or_404(selectors.model_batches(named_model), pk=pk)
 
 
@@ -45,7 +45,7 @@ def _create(request, named_model, user):
 
 @require_POST
 def batch_new(request, name):
-    named_model = _get_model_for_user(request.user, name)
+    named_model = _get_model_for_user(request, name)
     if not can(request.user, Action.PREDICT, named_model.team):
         raise PermissionDenied
     batch, form = _create(request, named_model, request.user)
@@ -59,7 +59,7 @@ def batch_new(request, name):
 
 @require_GET
 def batch_detail(request, name, pk):
-    batch = _get_batch_for_user(request.user, name, pk)
+    batch = _get_batch_for_user(request, name, pk)
     return render(request, "serving/batch_detail.html", {
         "batch": batch, "status": selectors.batch_status(batch),
         "result": presenters.report_context(batch.report) if batch.report else None,
@@ -72,12 +72,12 @@ def batch_detail(request, name, pk):
 @require_GET
 @never_cache
 def batch_status(request, name, pk):
-    return JsonResponse(selectors.batch_status(_get_batch_for_user(request.user, name, pk)))
+    return JsonResponse(selectors.batch_status(_get_batch_for_user(request, name, pk)))
 
 
 @require_POST
 def batch_cancel(request, name, pk):
-    batch = _get_batch_for_user(request.user, name, pk)
+    batch = _get_batch_for_user(request, name, pk)
     if not can(request.user, Action.PREDICT, batch.named_model.team_id):
         raise PermissionDenied
     services.batch_cancel(batch=batch)
@@ -86,7 +86,7 @@ def batch_cancel(request, name, pk):
 
 @require_GET
 def batch_csv(request, name, pk):
-    batch = _get_batch_for_user(request.user, name, pk)
+    batch = _get_batch_for_user(request, name, pk)
     if not batch.csv_file:
         raise Http404("This batch has no CSV yet.")
     path = Path(settings.MEDIA_ROOT) / batch.csv_file
@@ -104,7 +104,10 @@ def _api_model(request, name):
     user, error = _api_user(request)
     if error:
         return None, None, error
-    named_model = named_models_for_user(user).filter(name=name).first()
+    try:  # names are unique per team: `team` picks one when several of the user's teams have it
+        named_model = named_model_for_user(user, name, team=request.POST.get("team") or request.GET.get("team"))
+    except AmbiguousName as exc:
+        return None, None, JsonResponse({"error": str(exc)}, status=400)
     if named_model is None:
         return None, None, JsonResponse({"error": f"No model named {name!r}."}, status=404)
     return user, named_model, None
