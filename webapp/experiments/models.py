@@ -55,6 +55,15 @@ class TrainingJob(models.Model):
     skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out of the job")
     chunks_total = models.PositiveIntegerField(default=0, help_text="Extraction chunks workers share")
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
+    unsure_threshold = models.FloatField(
+        null=True, blank=True,
+        help_text="Edited confidence threshold below which predictions answer \"unsure\"; empty = the one the "
+                  "job chose on validation (saved with the model)",
+    )
+    threshold_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    threshold_edited_at = models.DateTimeField(null=True, blank=True)
     artifact_dir = models.CharField(
         max_length=255, blank=True, help_text="Trained model folder, relative to ARTIFACTS_DIR (jobs/<id>)"
     )

@@ -155,6 +155,15 @@ def images_by_id(ids: list) -> dict[int, Image]:
     return {image.pk: image for image in Image.objects.filter(pk__in=wanted).select_related("label")}
 
 
+def job_threshold(job: TrainingJob) -> dict:
+    """The model's unsure threshold: `chosen` on validation by the job (None before it finished), `edited` by a
+    person (None if not), and `effective`, the one predictions use."""
+    evaluation = job_evaluation(job) if job.status == JobStatus.SUCCEEDED else None
+    chosen = ((evaluation.report or {}).get("calibration") or {}).get("threshold") if evaluation else None
+    effective = job.unsure_threshold if job.unsure_threshold is not None else chosen
+    return {"chosen": chosen, "edited": job.unsure_threshold, "effective": effective}
+
+
 def job_exported_model_path(job: TrainingJob) -> Path | None:
     """The job's exported `model.keras`, if the job succeeded and the file is there."""
     if job.status != JobStatus.SUCCEEDED or not job.artifact_path:

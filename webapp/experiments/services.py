@@ -152,6 +152,32 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
                       recipe=job.recipe, input_size=job.input_size, retry_of=job)
 
 
+def can_edit_threshold(user, job: TrainingJob) -> bool:
+    """Who may change a model's unsure threshold: whoever may train on the team; once the job is a version of a
+    named model (it may be serving), only whoever may promote the team's models."""
+    from webapp.accounts.permissions import Action, can
+
+    serving = job.model_versions.exists()
+    return can(user, Action.PROMOTE if serving else Action.TRAIN, job.dataset.team_id)
+
+
+def job_threshold_set(*, job: TrainingJob, threshold: float | None, user) -> None:
+    """Edit the confidence below which the job's predictions answer "unsure" (None: back to the threshold chosen
+    on validation). Predictions made from now on use it; earlier ones keep their decision."""
+    from django.core.exceptions import PermissionDenied
+
+    if not can_edit_threshold(user, job):
+        raise PermissionDenied("You may not change this model's threshold.")
+    if job.status != JobStatus.SUCCEEDED:
+        raise ValidationError("Only a model that finished training has a threshold.")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValidationError("The threshold is a confidence between 0 and 1.")
+    fields = {"unsure_threshold": threshold, "threshold_edited_by": user, "threshold_edited_at": timezone.now()}
+    TrainingJob.objects.filter(pk=job.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
 @transaction.atomic
 def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation:
     """Re-evaluate a finished job on another dataset whose classes are the job's (sent to `train`)."""
