@@ -175,7 +175,9 @@ def fine_tune(top_block, kernel, bias, maps_train, y_train, maps_val, y_val, *, 
 def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: int, seed: int = 0,
                       fine_tuning: bool = True, finetune_config: FineTuneConfig | None = None,
                       on_epoch_end=None, should_cancel=None, on_progress=None) -> dict:
-    """The recommended recipe on the labelled photos (train + validation together). Returns a dict with the
+    """The recommended recipe on the labelled photos (train + validation together). on_progress(done, total,
+    stage) counts the stage's own units: "search" (trials of the head search), then "fine-tune" (epochs, at
+    most max_epochs; fine-tuning's epochs also go to on_epoch_end). Returns a dict with the
     head (Keras), `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the
     search's `trials`, the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
     from classifier.backbones import load_top_block
@@ -189,13 +191,14 @@ def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: in
 
     started = time.monotonic()
     folds = stratified_folds(y, FOLDS, seed)
-    steps = len(SEARCH_C) + 1 + (1 if fine_tuning else 0)
-    done = [0]
+    progress = on_progress or (lambda done, total, step: None)
+    progress(0, len(SEARCH_C), "search")  # each stage counts its own units: search trials, then epochs
 
-    def trial_done(_trial):
-        done[0] += 1
-        if on_progress:
-            on_progress(done[0], steps)
+    done = []
+
+    def trial_done(trial):
+        done.append(trial)
+        progress(len(done), len(SEARCH_C), "search")
 
     trials, oof = search_linear(pooled, y, num_classes=num_classes, folds=folds, seed=seed,
                                 should_cancel=should_cancel, on_trial=trial_done)
@@ -206,7 +209,6 @@ def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: in
     linear = fit_linear(pooled, y, C=best["C"], num_classes=num_classes, seed=seed)
     kernel, bias = linear_weights(linear, num_classes)
     timings["search"] = time.monotonic() - started
-    trial_done(None)
     result |= {"head": top_head(top_block, num_classes, kernel, bias), "calibration_probabilities": oof,
                "calibration_labels": y, "chosen": {"head": "linear", "C": best["C"], "fine_tuned": False}}
     if not fine_tuning:
@@ -215,14 +217,16 @@ def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: in
     # Fine-tuning, judged on the first fold's held-out photos against the linear head that never saw them.
     started = time.monotonic()
     config = finetune_config or FineTuneConfig()
+    progress(0, config.max_epochs, "fine-tune")  # at most: early stopping usually ends it sooner
     train_index, held_out = folds[0]
     fold_linear = fit_linear(pooled[train_index], y[train_index], C=best["C"], num_classes=num_classes, seed=seed)
     model, history, best_epoch, cancelled = fine_tune(
         load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size),
         *linear_weights(fold_linear, num_classes), maps[train_index], y[train_index], maps[held_out], y[held_out],
-        num_classes=num_classes, config=config, seed=seed, on_epoch_end=on_epoch_end, should_cancel=should_cancel)
+        num_classes=num_classes, config=config, seed=seed, should_cancel=should_cancel,
+        on_epoch_end=lambda epoch, metrics: (progress(epoch, config.max_epochs, "fine-tune"),
+                                             on_epoch_end and on_epoch_end(epoch, metrics)))
     timings["fine_tuning"] = time.monotonic() - started
-    trial_done(None)
     if cancelled:
         return result | {"cancelled": True}
     tuned = np.asarray(model.predict(maps[held_out], batch_size=128, verbose=0), dtype="float64")

@@ -40,11 +40,13 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
                        fine_tuning: bool = True, run_dir=None,
                        on_epoch_end: Callable[[int, dict], None] | None = None,
                        should_cancel: Callable[[], bool] | None = None,
-                       on_progress: Callable[[int, int], None] | None = None,
+                       on_progress: Callable[[int, int, str], None] | None = None,
                        on_evaluating: Callable[[int], bool] | None = None) -> dict:
     """Train `recipe` on data {"train"|"validation"|"test": (x, y)} (features of `spec`), calibrate, score the
     test split and, with run_dir, save the run (head.keras, model.json, history.json, report.json, model.keras).
 
+    on_progress(done, total, stage) reports the recommended recipe's stages in their own units ("search":
+    trials, "fine-tune": epochs); the article's progress is its epochs (on_epoch_end).
     on_evaluating(test count) is called before scoring; returning False stops (the job was cancelled meanwhile).
     Returns plain data {"cancelled", "report", "history", "best_epoch", "recipe", "search": {"trials",
     "chosen"}, "calibration": {"temperature", "threshold", ...}, "timings": {...}}, plus "head" (the Keras

@@ -212,8 +212,9 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     from classifier.workflow import train_and_evaluate
 
     config = HeadConfig.from_dict(job.head_config)
-    total = config.epochs if job.recipe == "article" else 0  # recommended: on_progress sets its search steps
-    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=total):
+    article = job.recipe == "article"  # its progress counts epochs; recommended's on_progress sets its steps
+    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs if article else 0,
+                                progress_step="epochs" if article else ""):
         services.job_mark_cancelled(job_id=job.pk)
         return
     spec, cache = _spec(job), _cache()
@@ -231,7 +232,8 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
         run_dir=Path(settings.ARTIFACTS_DIR) / relative,
         on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
         should_cancel=lambda: selectors.job_cancel_requested(job_id=job.pk),
-        on_progress=lambda done, total: services.job_progress(job_id=job.pk, done=done, total=total),
+        on_progress=lambda done, total, step: services.job_progress(job_id=job.pk, done=done, total=total,
+                                                                    step=step),
         on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
                                                          progress_total=count),
     )

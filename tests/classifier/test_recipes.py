@@ -92,10 +92,27 @@ def tiny_recommended(tmp_path_factory):
     test = np.arange(len(y)) % 4 == 0
     data = {"train": (x[~test], y[~test]), "validation": (x[:0], y[:0]), "test": (x[test], y[test])}
 
-    def run(out=None):
-        return train_and_evaluate("recommended", data, class_names=sorted(COLORS), spec=spec, seed=3, run_dir=out)
+    def run(out=None, **kwargs):
+        return train_and_evaluate("recommended", data, class_names=sorted(COLORS), spec=spec, seed=3, run_dir=out,
+                                  **kwargs)
 
-    return {"root": root, "run": run, "first": run(root / "run"), "data_dir": data_dir}
+    progress = []
+    first = run(root / "run", on_progress=lambda *args: progress.append(args))
+    return {"root": root, "run": run, "first": first, "data_dir": data_dir, "progress": progress}
+
+
+def test_the_recommended_recipe_reports_each_stage_in_its_own_units(tiny_recommended):
+    from classifier.recipes import SEARCH_C, FineTuneConfig
+
+    progress, trials = tiny_recommended["progress"], len(SEARCH_C)
+    search = [(done, total) for done, total, stage in progress if stage == "search"]
+    tuning = [(done, total) for done, total, stage in progress if stage == "fine-tune"]
+    assert search == [(i, trials) for i in range(trials + 1)]  # trial i of n, from 0
+    assert tiny_recommended["first"]["search"]["trials"][-1]["head"] == "fine-tune last block"  # it ran
+    most = FineTuneConfig().max_epochs
+    assert tuning[0] == (0, most) and [d for d, _ in tuning] == list(range(len(tuning)))
+    assert all(total == most for _, total in tuning) and 2 <= len(tuning) <= most + 1
+    assert [stage for _, _, stage in progress] == ["search"] * (trials + 1) + ["fine-tune"] * len(tuning)
 
 
 def test_the_recommended_recipe_is_seeded_and_reproducible(tiny_recommended):

@@ -44,6 +44,10 @@ class TrainingJob(models.Model):
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    progress_step = models.CharField(
+        max_length=20, blank=True,
+        help_text='What the training progress counts: "epochs" (article), "search" trials or "fine-tune" epochs',
+    )
     stage_started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Written by the worker while it runs")
     worker = models.CharField(max_length=200, blank=True, help_text="Celery worker running (or last running) it")
@@ -123,7 +127,8 @@ class TrainingJob(models.Model):
 
     @property
     def items_per_second(self) -> float | None:
-        """Rate of the current stage (images/s while extracting, epochs/s while training)."""
+        """Rate of the current stage or step (images/s while extracting and evaluating; epochs/s or search
+        trials/s while training: stage_started_at restarts with each step)."""
         if not self.stage_started_at or not self.progress_done:
             return None
         elapsed = (timezone.now() - self.stage_started_at).total_seconds()

@@ -98,6 +98,23 @@ def job_evaluation(job: TrainingJob) -> Evaluation | None:
     return job.evaluations.select_related("dataset").filter(is_job_test_split=True).first()
 
 
+def job_progress_label(job: TrainingJob) -> tuple[str, str]:
+    """(what the progress bar counts, the unit of its speed): each stage and step in its own units, so the
+    recommended recipe's search trials and fine-tuning epochs are never added up as one count."""
+    if job.status == JobStatus.EXTRACTING:
+        return "Images through the backbone", "images/s"
+    if job.status == JobStatus.EVALUATING:
+        return "Evaluating on the test split", "images/s"
+    if job.status != JobStatus.TRAINING:
+        return "Progress", ""
+    return {
+        "epochs": ("Epochs", "epochs/s"),
+        "search": ("Step 1 of 2, head search: trials", "trials/s"),
+        "fine-tune": ("Step 2 of 2, fine-tuning the last block: epochs (at most; early stopping may end it sooner)",
+                      "epochs/s"),
+    }.get(job.progress_step, ("Preparing the head search: photos through the last block", ""))
+
+
 def job_status(job: TrainingJob) -> dict:
     """JSON-ready live state of a job, for the job page's polling (pass a freshly loaded job)."""
     epochs = [
@@ -113,6 +130,9 @@ def job_status(job: TrainingJob) -> dict:
         "status": job.status,
         "status_display": job.get_status_display(),
         "stage": job.status,
+        "step": job.progress_step,
+        "progress_label": job_progress_label(job)[0],
+        "rate_unit": job_progress_label(job)[1],
         "progress": {"done": done, "total": total},
         "percent": round(100 * done / total, 1) if total else (100.0 if job.status == JobStatus.SUCCEEDED else 0.0),
         "items_per_second": round(rate, 3) if rate else None,

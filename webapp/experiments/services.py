@@ -271,19 +271,24 @@ def job_claim(*, job_id: int, worker: str) -> bool:
     ))
 
 
-def job_advance(*, job_id: int, to: str, progress_total: int = 0, **fields) -> bool:
+def job_advance(*, job_id: int, to: str, progress_total: int = 0, progress_step: str = "", **fields) -> bool:
     """Next stage (training, evaluating) if the job is still running and not asked to cancel."""
     now = timezone.now()
     stamp = {JobStatus.TRAINING: {"training_at": now}, JobStatus.EVALUATING: {"evaluating_at": now}}.get(to, {})
     return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
         status=to, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=progress_total,
-        **stamp, **fields,
+        progress_step=progress_step, **stamp, **fields,
     ))
 
 
 def job_progress(*, job_id: int, done: int | None = None, add: int = 0, total: int | None = None,
-                 **fields) -> None:
+                 step: str | None = None, **fields) -> None:
+    """Progress of the current stage; a new `step` (the recommended recipe's "search", then "fine-tune") counts
+    its own units from 0, and its speed and ETA restart with it."""
     values = dict(fields, heartbeat_at=timezone.now())
+    if step is not None:
+        TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).exclude(progress_step=step).update(
+            progress_step=step, stage_started_at=timezone.now())
     if done is not None:
         values["progress_done"] = done
     elif add:

@@ -13,6 +13,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='trainingjob',
+            name='progress_step',
+            field=models.CharField(blank=True, help_text='What the training progress counts: "epochs" (article), "search" trials or "fine-tune" epochs', max_length=20),
+        ),
+        migrations.AddField(
+            model_name='trainingjob',
             name='unsure_threshold',
             field=models.FloatField(blank=True, help_text='Edited confidence threshold below which predictions answer "unsure"; empty = the one the job chose on validation (saved with the model)', null=True),
         ),

@@ -1,0 +1,55 @@
+"""The job page's progress says what it counts: each stage, and each step of the recommended recipe (search
+trials, then fine-tuning epochs), in its own units, with its speed and ETA restarting per step."""
+
+import re
+
+from webapp.experiments import selectors, services
+from webapp.experiments.models import JobStatus, TrainingJob
+
+
+def _job(dataset, ann, recipe):
+    job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none", pooling="avg",
+                              input_size=32, recipe=recipe, head_config={"epochs": 3, "batch_size": 8})
+    assert services.job_claim(job_id=job.pk, worker="test")
+    return job
+
+
+def _status(job):
+    return selectors.job_status(TrainingJob.objects.get(pk=job.pk))
+
+
+def test_the_recommended_recipe_shows_search_trials_then_fine_tuning_epochs(dataset, ann):
+    job = _job(dataset, ann, "recommended")
+    assert _status(job)["progress_label"] == "Images through the backbone"
+    assert services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_step="")
+    assert _status(job)["progress_label"].startswith("Preparing the head search")  # pooling, before trial 1
+
+    services.job_progress(job_id=job.pk, done=0, total=5, step="search")
+    search_started = TrainingJob.objects.get(pk=job.pk).stage_started_at
+    services.job_progress(job_id=job.pk, done=3, total=5, step="search")
+    status = _status(job)
+    assert status["progress_label"] == "Step 1 of 2, head search: trials" and status["rate_unit"] == "trials/s"
+    assert (status["progress"], status["percent"]) == ({"done": 3, "total": 5}, 60.0)
+    assert TrainingJob.objects.get(pk=job.pk).stage_started_at == search_started  # same step: same clock
+
+    services.job_progress(job_id=job.pk, done=0, total=12, step="fine-tune")
+    assert TrainingJob.objects.get(pk=job.pk).stage_started_at > search_started  # a new step: speed, ETA anew
+    services.job_epoch_record(job_id=job.pk, epoch=2, metrics={"loss": 0.5, "accuracy": 0.8})
+    status = _status(job)
+    assert status["progress_label"].startswith("Step 2 of 2, fine-tuning the last block: epochs (at most")
+    assert status["rate_unit"] == "epochs/s" and status["progress"] == {"done": 2, "total": 12}
+
+    assert services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING, progress_total=3)
+    status = _status(job)
+    assert (status["step"], status["progress_label"]) == ("", "Evaluating on the test split")
+
+
+def test_the_article_recipe_counts_epochs_and_the_page_says_so(client_for, dataset, ann):
+    job = _job(dataset, ann, "article")
+    assert services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=3, progress_step="epochs")
+    services.job_epoch_record(job_id=job.pk, epoch=1, metrics={"loss": 0.5, "accuracy": 0.8})
+    status = _status(job)
+    assert (status["progress_label"], status["rate_unit"], status["progress"]) == (
+        "Epochs", "epochs/s", {"done": 1, "total": 3})
+    page = client_for(ann).get(job.get_absolute_url()).content.decode()
+    assert re.search(r'id="job-progress-label">Epochs</label>', page) and "ETA of this step" in page
