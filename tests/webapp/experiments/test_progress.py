@@ -53,3 +53,23 @@ def test_the_article_recipe_counts_epochs_and_the_page_says_so(client_for, datas
         "Epochs", "epochs/s", {"done": 1, "total": 3})
     page = client_for(ann).get(job.get_absolute_url()).content.decode()
     assert re.search(r'id="job-progress-label">Epochs</label>', page) and "ETA of this step" in page
+
+
+def test_the_forms_estimate_counts_the_photos_the_chosen_recipe_would_extract(client_for, dataset, ann, settings):
+    """Features cached for the article's maps do not make a recommended job free: it caches another stage."""
+    import numpy as np
+    from django.urls import reverse
+
+    from classifier.features import FeatureCache, FeatureSpec
+    from webapp.datasets.models import Image
+
+    cache = FeatureCache(settings.FEATURES_DIR)
+    article = FeatureSpec("mobilenet_v2", None, None, "float32", 32)
+    for content_hash in Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True)[:5]:
+        cache.save(article, content_hash, np.zeros(article.shape, "float32"))
+    query = {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none", "precision": "float32",
+             "input_size": 32}
+    client = client_for(ann)
+    url = reverse("experiments:job_estimate")
+    assert client.get(url, query | {"recipe": "article"}).json()["uncached"] == 10
+    assert client.get(url, query | {"recipe": "recommended"}).json()["uncached"] == 15
