@@ -7,8 +7,8 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.calibration import (apply_temperature, expected_calibration_error, fit_temperature, reliability,
-                                    unsure_threshold)
+from classifier.calibration import (apply_temperature, cross_fitted_ece, expected_calibration_error, fit_temperature,
+                                    reliability, unsure_threshold)
 from classifier.features import FeatureSpec
 from classifier.head import HeadConfig
 
@@ -18,8 +18,10 @@ TARGET_PRECISION = 0.95  # the confident answers should be right this often (cho
 def _calibrate(probabilities: np.ndarray, y) -> dict:
     temperature = fit_temperature(probabilities, y)
     calibrated = apply_temperature(probabilities, temperature)
+    before, after = cross_fitted_ece(probabilities, y)
     return {"temperature": temperature, "threshold": unsure_threshold(calibrated, y, TARGET_PRECISION),
-            "target_precision": TARGET_PRECISION, "fitted_on": len(y)}
+            "target_precision": TARGET_PRECISION, "fitted_on": len(y),
+            "ece_held_out_before": before, "ece_held_out_after": None if np.isnan(after) else after}
 
 
 def _test_calibration(raw: np.ndarray, y, temperature: float, threshold: float) -> dict:

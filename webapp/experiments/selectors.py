@@ -100,7 +100,7 @@ def job_evaluation(job: TrainingJob) -> Evaluation | None:
 
 def job_progress_label(job: TrainingJob) -> tuple[str, str]:
     """(what the progress bar counts, the unit of its speed): each stage and step in its own units, so the
-    recommended recipe's search trials and fine-tuning epochs are never added up as one count."""
+    recommended recipe's search folds and fine-tuning epochs are never added up as one count."""
     if job.status == JobStatus.EXTRACTING:
         return "Images through the backbone", "images/s"
     if job.status == JobStatus.EVALUATING:
@@ -109,7 +109,7 @@ def job_progress_label(job: TrainingJob) -> tuple[str, str]:
         return "Progress", ""
     return {
         "epochs": ("Epochs", "epochs/s"),
-        "search": ("Step 1 of 2, head search: trials", "trials/s"),
+        "search": ("Step 1 of 2, head search: cross-validation folds", "folds/s"),
         "fine-tune": ("Step 2 of 2, fine-tuning the last block: epochs (at most; early stopping may end it sooner)",
                       "epochs/s"),
     }.get(job.progress_step, ("Preparing the head search: photos through the last block", ""))
