@@ -114,3 +114,12 @@ def test_the_model_page_shows_each_versions_threshold(client, world, job):  # no
     services.job_threshold_set(job=job, threshold=0.7, user=admin)
     page = client.get(birds.get_absolute_url()).content.decode()
     assert "0.700 (edited)" in page
+
+
+def test_the_job_page_shows_the_cross_fitted_ece_on_the_held_out_photos(client, world, job):  # noqa: F811
+    evaluation = Evaluation.objects.get(job=job)
+    evaluation.report["calibration"] |= {"ece_before": 0.1, "ece_after": 0.05, "unsure_rate": 0.1,
+                                         "ece_held_out_before": 0.12, "ece_held_out_after": 0.021}
+    evaluation.save()
+    page = client_as(client, world["users"]["viewer"]).get(job.get_absolute_url()).content.decode()
+    assert 'id="ece-held-out">0.1200 before, 0.0210 after<' in page and "On the 9 held-out photos" in page
