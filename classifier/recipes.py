@@ -20,7 +20,7 @@ from classifier.oof import out_of_fold, stratified_folds
 
 RECIPES = ("article", "recommended")
 DEFAULT_RECIPE = "recommended"
-SEARCH_C = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # inverse L2 strength on standardised features (bench/quality.py)
+SEARCH_C = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # inverse L2 strength on standardised features (bench/quality.py)
 FOLDS = 5
 
 
