@@ -4,8 +4,12 @@ datasets, classes too small or too similar. Plain numpy/scikit-learn/cleanlab; i
 
 Label errors: out-of-fold probabilities (classifier.oof, a standardised logistic regression per fold) go to
 cleanlab's `find_label_issues` (per-class pruning); the flagged photos are ranked by cleanlab's self-confidence (the out-of-fold
-probability of the given label: lowest first). Near duplicates: cosine similarity of the L2-normalised pooled
-embeddings above DUPLICATE_SIMILARITY. The thresholds were chosen with bench/audit.py on caltech_animals only.
+probability of the given label: lowest first). Near duplicates: pairs whose L2-normalised pooled embeddings are
+close (cosine >= HASH_CANDIDATE_SIMILARITY) and whose perceptual hashes (imagehash's DCT hash, of a few crops)
+agree within MAX_HASH_DISTANCE bits: the embedding finds look-alikes cheaply, the hash tells the same picture
+(resized, re-encoded, slightly cropped) from another photo of the same thing; only candidates' files are read.
+Without the files, embeddings alone (cosine >= DUPLICATE_SIMILARITY). The thresholds were chosen with
+bench/audit.py on caltech_animals only (seed 0).
 """
 
 import time
@@ -17,7 +21,10 @@ from classifier.oof import out_of_fold, stratified_folds
 
 AUDIT_C = 0.03  # inverse L2 strength of the linear head on standardised features (bench/audit.py)
 ISSUE_FILTER = "prune_by_class"  # cleanlab's filter_by (bench/audit.py: more recall than its default, same precision)
-DUPLICATE_SIMILARITY = 0.9  # cosine of L2-normalised embeddings above which two photos are near duplicates
+DUPLICATE_SIMILARITY = 0.9  # without the files: cosine of L2-normalised embeddings from which photos are duplicates
+HASH_CANDIDATE_SIMILARITY = 0.7  # with the files: cosine from which a pair's perceptual hashes are compared
+HASH_CROPS = (0.0, 0.025, 0.05)  # share of each border cut off before hashing: a copy may be cropped a little
+MAX_HASH_DISTANCE = 6  # differing bits (of 64) between the closest crops of the same picture altered
 MIN_CLASS_SIZE = 20  # fewer labelled photos than this: "too small"
 SIMILAR_CLASS_RATE = 0.05  # out-of-fold confusion between two classes (both directions) from which they are "too similar"
 MAX_SIMILAR_PAIRS = 10
@@ -35,6 +42,22 @@ def embeddings(spec, features: np.ndarray) -> np.ndarray:
     from classifier.recipes import pooled_features
 
     return pooled_features(load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size), features)
+
+
+def cached_embeddings(spec, cache, hashes: list[str]) -> np.ndarray:
+    """embeddings() of cached features, for the last block's maps pooled once and kept in the cache under the
+    pooled spec (the whole backbone's global-average output: the same numbers, what an article job with average
+    pooling caches), so a second audit neither loads the maps nor runs TensorFlow."""
+    from dataclasses import replace
+
+    if spec.stage != "top_input":
+        return embeddings(spec, cache.load(spec, hashes))
+    pooled = replace(spec, stage="output", pooling="avg")
+    missing = list(dict.fromkeys(cache.missing(pooled, hashes)))
+    if missing:
+        for h, row in zip(missing, embeddings(spec, cache.load(spec, missing))):
+            cache.save(pooled, h, row)
+    return cache.load(pooled, hashes)
 
 
 def out_of_fold_probabilities(x: np.ndarray, y, *, num_classes: int, seed: int = 0, folds: int = 5,
@@ -91,16 +114,53 @@ def similar_pairs(x: np.ndarray, threshold: float = DUPLICATE_SIMILARITY, block:
     return pairs
 
 
+def perceptual_hash(path) -> np.ndarray | None:
+    """(len(HASH_CROPS), 64) bools: imagehash's DCT hash of the photo in grey, whole and with HASH_CROPS of each
+    border cut off (a DCT hash alone moves 8-14 bits when 4 % of each border is cropped; the closest pair of
+    crops moves <= 4); None if the file cannot be read. The hash looks at 32x32 pixels, so the photo is first
+    brought to 128 px (JPEG draft mode decodes at 1/2 to 1/8 scale): a third of the time, the same robustness."""
+    import imagehash
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.draft("L", (128, 128))
+            im = im.convert("L")
+            im.thumbnail((128, 128))
+            w, h = im.size
+            return np.array([imagehash.phash(im.crop((round(w * c), round(h * c), w - round(w * c),
+                                                      h - round(h * c)))).hash.ravel() for c in HASH_CROPS])
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def hash_distance(a: np.ndarray, b: np.ndarray) -> int:
+    """Differing bits between the closest crops of two perceptual_hash results."""
+    return int((a[:, None, :] != b[None, :, :]).sum(axis=2).min())
+
+
+def near_duplicate_pairs(x: np.ndarray, paths: list | None = None, *, threshold: float | None = None,
+                         max_hash_distance: int = MAX_HASH_DISTANCE) -> list[tuple]:
+    """[(i, j, cosine)]: embedding candidates confirmed by perceptual hashes of the files at `paths`; without
+    paths, the embeddings alone at `threshold` (default DUPLICATE_SIMILARITY)."""
+    if paths is None:
+        return similar_pairs(x, threshold or DUPLICATE_SIMILARITY)
+    candidates = similar_pairs(x, threshold or HASH_CANDIDATE_SIMILARITY)
+    hashes = {i: perceptual_hash(paths[i]) for i in sorted({k for i, j, _ in candidates for k in (i, j)})}
+    return [(i, j, s) for i, j, s in candidates if hashes[i] is not None and hashes[j] is not None
+            and hash_distance(hashes[i], hashes[j]) <= max_hash_distance]
+
+
 def duplicates_and_leaks(x: np.ndarray, ids: list, splits: list[str], datasets: list | None = None, *,
-                         threshold: float = DUPLICATE_SIMILARITY) -> tuple[list[dict], list[dict]]:
+                         paths: list | None = None, threshold: float | None = None) -> tuple[list[dict], list[dict]]:
     """Near-duplicate groups (connected photos, whatever their splits) and leaks: pairs of near-same photos in
-    two splits or two datasets. Groups: [{ids, similarity (lowest linked pair)}]; leaks: [{ids, splits,
-    datasets, similarity}], highest similarity first."""
+    two splits or two datasets (near_duplicate_pairs). Groups: [{ids, similarity (lowest linked pair)}]; leaks:
+    [{ids, splits, datasets, similarity}], highest similarity first."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     datasets = datasets or [None] * len(ids)
-    pairs = similar_pairs(x, threshold)
+    pairs = near_duplicate_pairs(x, paths, threshold=threshold)
     leaks = [{"ids": [ids[i], ids[j]], "splits": [splits[i], splits[j]], "datasets": [datasets[i], datasets[j]],
               "similarity": round(s, 4)}
              for i, j, s in pairs if splits[i] != splits[j] or datasets[i] != datasets[j]]
@@ -148,11 +208,12 @@ def class_findings(probabilities: np.ndarray | None, y, class_names: list[str], 
 
 
 def audit(x: np.ndarray, labels: list[str], ids: list, splits: list[str], *, datasets: list | None = None,
-          audited: np.ndarray | None = None, seed: int = 0, duplicate_threshold: float = DUPLICATE_SIMILARITY,
-          should_cancel: Callable[[], bool] | None = None) -> dict | None:
+          paths: list | None = None, audited: np.ndarray | None = None, seed: int = 0,
+          duplicate_threshold: float | None = None, should_cancel: Callable[[], bool] | None = None) -> dict | None:
     """The whole audit on pooled embeddings x (N, C) of photos `ids` with their class names, splits and (optional)
-    dataset. `audited` (bool mask): the photos whose labels and classes are audited (default all); the others
-    (e.g. the team's other datasets) only take part in duplicate and leak search. None if cancelled.
+    dataset and file paths (for perceptual hashes: see near_duplicate_pairs). `audited` (bool mask): the photos
+    whose labels and classes are audited (default all); the others (e.g. the team's other datasets) only take
+    part in duplicate and leak search. None if cancelled.
 
     Returns {"label_issues": [...], "duplicates": [...], "leaks": [...], "classes": {counts, small, similar},
     "class_names", "oof_accuracy", "seconds": {...}}."""
@@ -181,7 +242,7 @@ def audit(x: np.ndarray, labels: list[str], ids: list, splits: list[str], *, dat
     seconds["label_issues"] = time.monotonic() - started
 
     started = time.monotonic()
-    groups, leaks = duplicates_and_leaks(x, ids, splits, datasets, threshold=duplicate_threshold)
+    groups, leaks = duplicates_and_leaks(x, ids, splits, datasets, paths=paths, threshold=duplicate_threshold)
     audited_ids = {ids[i] for i in own}
     groups = [g for g in groups if audited_ids & set(g["ids"])]
     leaks = [leak for leak in leaks if audited_ids & set(leak["ids"])]

@@ -258,7 +258,7 @@ def _audit_rows(data_dir: Path, fractions, dataset: str) -> list[tuple]:
 
 
 def _audit(args) -> int:
-    from classifier.audit import audit, embeddings
+    from classifier.audit import audit, cached_embeddings
     from classifier.features import FeatureCache
     from classifier.model_io import write_json
     from classifier.recipes import DEFAULT_RECIPE, feature_spec
@@ -274,9 +274,10 @@ def _audit(args) -> int:
     kept = {h for split_rows in _extract_splits(by_split, {r[1]: r[0] for r in rows}, spec, cache,
                                                 args.extract_batch_size).values() for h, _, _ in split_rows}
     rows = [r for r in rows if r[0] in kept]
-    x = embeddings(spec, cache.load(spec, [r[0] for r in rows]))
+    x = cached_embeddings(spec, cache, [r[0] for r in rows])
     result = audit(x, [r[2] for r in rows], [str(r[1]) for r in rows], [r[3] for r in rows],
-                   datasets=[r[4] for r in rows], audited=[r[4] == str(args.data_dir) for r in rows], seed=args.seed)
+                   datasets=[r[4] for r in rows], paths=[r[1] for r in rows],
+                   audited=[r[4] == str(args.data_dir) for r in rows], seed=args.seed)
     _print_audit(result, args.top)
     if args.json:
         write_json(args.json, result | {"spec": spec.to_dict(), "data_dir": str(args.data_dir)})

@@ -248,7 +248,8 @@ EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
 # never takes every web thread (the UI and /health/ stay responsive).
 API_PREDICT_MAX_WAITING = int(env("MENAGERIE_API_PREDICT_MAX_WAITING", "4"))
 API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS", "30"))  # then 422, failed
-# Dataset audits (webapp/audits) use the default recipe's features of this backbone: a job's cache serves them.
+# Dataset audits (webapp/audits) use the default recipe's features: the dataset's last job's backbone, else this
+# one, else one whose weights a train worker has (webapp.audits.selectors.audit_features).
 AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
 # A job whose estimated training memory (classifier.sizing) exceeds this is refused before it is queued.
 JOB_MAX_MEMORY_BYTES = int(env("MENAGERIE_JOB_MAX_MEMORY_BYTES", str(8 * 1024**3)))
@@ -292,6 +293,7 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.job_extract_chunks": _long,
     "workers.tasks.evaluation_run": _long,
     "workers.tasks.audit_run": _long,
+    "workers.tasks.batch_run": _long,
     "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},

@@ -30,7 +30,7 @@ def run_audit(audit_id: int, worker: str = "") -> str:
 
 def _audit(audit: DatasetAudit) -> None:
     from classifier.audit import audit as run
-    from classifier.audit import embeddings
+    from classifier.audit import cached_embeddings
     from classifier.features import FeatureCache, extract
     from classifier.recipes import DEFAULT_RECIPE, feature_spec
 
@@ -38,7 +38,9 @@ def _audit(audit: DatasetAudit) -> None:
     cache = FeatureCache(settings.FEATURES_DIR)
     dataset = audit.dataset
     # The team's other datasets take part in the search for the same photo (leaks), not in the label audit.
-    images = list(Image.objects.filter(dataset__team_id=dataset.team_id).select_related("label").order_by("id"))
+    # Excluded photos are in no job, so they neither need a label check nor leak.
+    images = list(Image.objects.filter(dataset__team_id=dataset.team_id, excluded=False).select_related("label")
+                  .order_by("id"))
     total = len(images)
     report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
                      batch_size=settings.EXTRACT_BATCH_SIZE,
@@ -49,8 +51,9 @@ def _audit(audit: DatasetAudit) -> None:
     images = [i for i in images if i.content_hash not in bad]
     if not any(i.dataset_id == dataset.pk for i in images):
         raise JobError("None of the dataset's photos could be read.")
-    x = embeddings(spec, cache.load(spec, [i.content_hash for i in images]))
+    x = cached_embeddings(spec, cache, [i.content_hash for i in images])
     result = run(x, [i.label.name for i in images], [i.pk for i in images], [i.split for i in images],
-                 datasets=[i.dataset_id for i in images], audited=[i.dataset_id == dataset.pk for i in images])
+                 datasets=[i.dataset_id for i in images], paths=[i.file.path for i in images],
+                 audited=[i.dataset_id == dataset.pk for i in images])
     services.audit_succeed(audit_id=audit.pk, result=result, images={i.pk: i for i in images},
                            skipped_images=skipped)

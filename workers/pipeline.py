@@ -123,6 +123,8 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
     """Claim and extract chunks of the job until none is left or the job stops; returns chunks done here."""
     from classifier.features import extract
 
+    from webapp.workers_registry.services import throughput_record
+
     job = selectors.job_for_run(job_id=job_id)
     spec, cache = _spec(job), _cache()
     done = 0
@@ -134,6 +136,9 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
         report = extract([tuple(item) for item in chunk.items], spec, cache, batch_size=settings.EXTRACT_BATCH_SIZE,
                          on_progress=progress, should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
+        if report.extracted and report.seconds > 0:  # the backbone was loaded before: photos/s of this worker
+            throughput_record(worker=worker, backbone=job.backbone,
+                              extract_images_per_second=report.extracted / report.seconds)
         if report.cancelled:
             services.chunk_release(chunk_id=chunk.pk)
             return done
@@ -176,8 +181,15 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
     spec, cache = _spec(job), _cache()
     usable, skipped = _plan_extraction(job, spec, cache)
     # One helper message per extra chunk; late ones find nothing to do.
-    for _ in range(selectors.job_chunk_count(job_id=job.pk) - 1):
+    chunks = selectors.job_chunk_count(job_id=job.pk)
+    for _ in range(chunks - 1):
         job_extract_chunks.delay(job.pk)
+    if chunks:  # the page says why it sits at the start (seconds, loading TensorFlow's graph and the weights)
+        from classifier.features import feature_model
+
+        services.job_progress(job_id=job.pk, stage_detail="loading the backbone")
+        feature_model(spec)  # kept per process: extract() reuses it, so its time is the photos' alone
+        services.job_progress(job_id=job.pk, stage_detail="")
     extract_chunks(job.pk, worker)
     # Wait for the chunks other workers hold; redo one whose worker stopped beating.
     while (selectors.job_chunks_unfinished(job_id=job.pk)
@@ -240,9 +252,20 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     if result["cancelled"]:
         services.job_mark_cancelled(job_id=job.pk)
         return
+    _remember_training_speed(job, train_count=len(arrays["train"][1]))
     services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
+
+
+def _remember_training_speed(job: TrainingJob, *, train_count: int) -> None:
+    """Seconds per training photo per epoch of the article's head on this worker: the next job's first ETA."""
+    from webapp.workers_registry.services import throughput_record
+
+    seconds = [s for s in job.epochs.values_list("seconds", flat=True) if s]
+    if job.recipe == "article" and seconds and train_count:
+        throughput_record(worker=job.worker, backbone=job.backbone,
+                          train_seconds_per_image_epoch=sum(seconds) / len(seconds) / train_count)
 
 
 def _run_claimed(*, what: str, row_id: int, claim, beat, body, fail, status) -> str:

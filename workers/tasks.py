@@ -1,8 +1,8 @@
 """Celery tasks: thin wrappers that take row ids and call workers.pipeline / webapp services.
 
 `train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
-evaluation_run, audit_run. `predict` queue (routed by name, see CELERY_TASK_ROUTES): prediction_run, gradcam_run
-(a Grad-CAM heatmap), reap_stale_jobs.
+evaluation_run, audit_run, batch_run (a batch prediction). `predict` queue (routed by name, see
+CELERY_TASK_ROUTES): prediction_run, gradcam_run (a Grad-CAM heatmap), reap_stale_jobs.
 Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is imported inside the bodies only.
 """
 
@@ -61,6 +61,15 @@ def audit_run(self, audit_id: int) -> str:
     return run_audit(audit_id, worker=self.request.hostname or socket.gethostname())
 
 
+@app.task(name="workers.tasks.batch_run", bind=True)
+def batch_run(self, batch_id: int) -> str:
+    """Predict a zip of photos (or a dataset's photos) with a named model: a CSV, and an evaluation when the true
+    classes are known."""
+    from workers.batching import run_batch
+
+    return run_batch(batch_id, worker=self.request.hostname or socket.gethostname())
+
+
 @app.task(name="workers.tasks.prediction_run", ignore_result=False)
 def prediction_run(prediction_id: int) -> dict:
     """Predict one uploaded image with the job's warm Predictor (cached per worker process)."""
@@ -95,9 +104,11 @@ def reap_stale_jobs() -> list[int]:
 
     from webapp.audits.services import audits_reap_stale
     from webapp.experiments import services
+    from webapp.serving.batch_services import batches_reap_stale
 
     close_old_connections()
     audits_reap_stale()
+    batches_reap_stale()
     return services.jobs_reap()
 
 
@@ -120,6 +131,10 @@ def _job_process_lost(sender=None, exception=None, args=None, **kwargs):
         from webapp.audits.services import audit_fail
 
         what, fail = "audit", lambda message: audit_fail(audit_id=args[0], message=message)
+    elif sender.name == batch_run.name:
+        from webapp.serving.batch_services import batch_fail
+
+        what, fail = "batch", lambda message: batch_fail(batch_id=args[0], message=message)
     else:
         return
     logger.error("%s %s: %r", what, args[0], exception)

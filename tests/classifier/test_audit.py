@@ -1,6 +1,10 @@
-"""classifier.audit on synthetic embeddings: clusters per class with planted flips, copies and look-alikes."""
+"""classifier.audit on synthetic embeddings: clusters per class with planted flips, copies and look-alikes; the
+perceptual-hash check on real photos."""
+
+import io
 
 import numpy as np
+from PIL import Image
 
 from classifier.audit import (
     DUPLICATE_SIMILARITY,
@@ -8,8 +12,11 @@ from classifier.audit import (
     class_findings,
     duplicates_and_leaks,
     label_issues,
+    near_duplicate_pairs,
+    perceptual_hash,
     similar_pairs,
 )
+from tests.shared import shared_path
 
 
 def _clusters(per_class=(40, 40, 40), dims=32, spread=2.0, seed=0):
@@ -63,6 +70,24 @@ def test_near_copies_are_grouped_and_cross_split_or_dataset_pairs_are_leaks():
     assert by_pair[(90, n + 2)]["datasets"] == ["a", "b"]
 
 
+def test_perceptual_hashes_keep_altered_copies_and_drop_look_alikes(tmp_path):
+    """Embeddings all alike (cosine 1): only the same picture, resized, 4 % cropped off each border and re-encoded,
+    stays a pair."""
+    photos = sorted(shared_path("datasets", "animals3", "cats").iterdir())[:3]
+    with Image.open(photos[0]) as im:
+        w, h = im.size
+        altered = im.convert("RGB").crop((w // 25, h // 25, w - w // 25, h - h // 25)).resize((w * 2 // 3, h * 2 // 3))
+    out = io.BytesIO()
+    altered.save(out, "JPEG", quality=60)
+    (tmp_path / "copy.jpg").write_bytes(out.getvalue())
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    paths = [photos[0], photos[1], tmp_path / "copy.jpg", photos[2], tmp_path / "broken.jpg"]
+    x = np.ones((len(paths), 8), "float32")
+    assert [p[:2] for p in near_duplicate_pairs(x, paths)] == [(0, 2)]
+    assert perceptual_hash(tmp_path / "broken.jpg") is None
+    assert len(near_duplicate_pairs(x)) == 10  # without the files: the embeddings alone
+
+
 def test_similar_pairs_in_blocks_match_the_full_matrix():
     x, _ = _clusters(per_class=(30, 30), spread=0.05)
     full = similar_pairs(x, 0.95, block=10_000)
@@ -103,3 +128,23 @@ def test_cancel_between_folds():
 def test_class_findings_without_probabilities():
     found = class_findings(None, np.array([0, 0, 1]), ["a", "b"], min_size=2)
     assert found == {"counts": {"a": 2, "b": 1}, "small": [{"label": "b", "count": 1}], "similar": []}
+
+
+def test_pooled_embeddings_are_cached_once_and_match_the_last_block_on_the_maps(tmp_path):
+    """The first audit pools the last block's maps and caches the result; the next one needs no maps at all."""
+    import shutil
+
+    from classifier.audit import cached_embeddings, embeddings
+    from classifier.features import FeatureCache, extract
+    from classifier.recipes import feature_spec
+    from tests.classifier.conftest import items_of, make_class_folders
+
+    items = items_of(make_class_folders(tmp_path / "data", per_class=2))
+    spec, cache = feature_spec("recommended", "mobilenet_v2", None, input_size=32), FeatureCache(tmp_path / "cache")
+    assert not extract(items, spec, cache).skipped
+    hashes = [h for h, _ in items]
+    expected = embeddings(spec, cache.load(spec, hashes))
+    first = cached_embeddings(spec, cache, hashes + hashes[:1])
+    np.testing.assert_allclose(first[:-1], expected, rtol=1e-5, atol=1e-6)
+    shutil.rmtree(cache.root / spec.key)  # the maps gone: the pooled ones answer
+    np.testing.assert_array_equal(cached_embeddings(spec, cache, hashes), first[:-1])

@@ -71,6 +71,12 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     status = selectors.job_status(job)
     assert status["finished"] and status["percent"] == pytest.approx(100) and len(status["epochs"]) == 3
     assert status["evaluation"]["accuracy"] == evaluation.accuracy
+    # issue 14 item 7: this worker's speed on the backbone is remembered for the next job's first ETAs
+    from webapp.workers_registry.models import Throughput
+
+    speed = Throughput.objects.get(worker=job.worker, backbone="mobilenet_v2")
+    assert speed.extract_images_per_second > 0 and speed.train_seconds_per_image_epoch > 0
+    assert job.stage_detail == ""
 
     again = services.job_retry(job=job, user=ann)  # same settings, same images: features all cached
     finished(again)

@@ -28,6 +28,8 @@ def api_tokens(request):
         "tokens": selectors.tokens_for_user(request.user),
         "api_url": request.build_absolute_uri(reverse("experiments:api_predict")),
         "jobs_url": request.build_absolute_uri(reverse("experiments:api_jobs")),
+        "models_url": request.build_absolute_uri(reverse("serving:api_models")),
+        "model_predict_url": request.build_absolute_uri(reverse("serving:api_model_predict", args=["NAME"])),
     }
     response = render(request, "accounts/api_tokens.html", context)
     response["Cache-Control"] = "no-store"  # a page showing a key must not be cached

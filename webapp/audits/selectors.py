@@ -1,5 +1,6 @@
 """Reads of audits and findings; the dataset itself is fetched through datasets_for_user by the views."""
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from webapp.audits.models import AuditFinding, DatasetAudit, FindingKind
@@ -14,6 +15,25 @@ def last_finished_audit(dataset: Dataset) -> DatasetAudit | None:
     return DatasetAudit.objects.filter(dataset=dataset, finished_at__isnull=False, status="succeeded").first()
 
 
+def audit_features(dataset: Dataset) -> dict:
+    """{backbone, weights, input_size} of a new audit's features: the dataset's most recent ImageNet job's (its
+    features are cached already) when a train worker has that backbone's weights, else AUDIT_BACKBONE if a worker
+    has its weights, else a backbone whose weights a worker has (an offline install may have only MobileNetV2's).
+    With no worker reporting yet: the recent job's backbone, else AUDIT_BACKBONE."""
+    from webapp.experiments.models import TrainingJob
+    from webapp.workers_registry.selectors import backbones_with_weights
+
+    available = backbones_with_weights("train")
+    job = (TrainingJob.objects.filter(dataset=dataset, weights="imagenet").order_by("-created_at", "-id")
+           .values("backbone", "input_size").first())
+    if job and (job["backbone"] in available or not available):
+        return {"backbone": job["backbone"], "weights": "imagenet", "input_size": job["input_size"]}
+    if settings.AUDIT_BACKBONE in available or not available:
+        return {"backbone": settings.AUDIT_BACKBONE, "weights": "imagenet", "input_size": None}
+    backbone = "mobilenet_v2" if "mobilenet_v2" in available else sorted(available)[0]  # the cheapest first
+    return {"backbone": backbone, "weights": "imagenet", "input_size": None}
+
+
 def findings_by_kind(dataset: Dataset, *, limit: int = 200) -> dict[str, list[AuditFinding]]:
     """Open (not dismissed) findings per kind, most severe first, with their photos (3 queries)."""
     images = Image.objects.select_related("label", "dataset").order_by("id")
@@ -23,6 +43,16 @@ def findings_by_kind(dataset: Dataset, *, limit: int = 200) -> dict[str, list[Au
     for kind in FindingKind.values:
         out[kind] = list(findings.filter(kind=kind).order_by("-score", "id")[:limit])
     return out
+
+
+def findings_summary(dataset: Dataset) -> dict:
+    """For the dataset page: {"audit": the last finished audit or None, "open": {kind: count of open findings}}."""
+    from django.db.models import Count
+
+    rows = (AuditFinding.objects.filter(dataset=dataset, dismissed=False).order_by().values("kind")
+            .annotate(n=Count("id")))
+    counts = {row["kind"]: row["n"] for row in rows}
+    return {"audit": last_finished_audit(dataset), "open": {kind: counts.get(kind, 0) for kind in FindingKind.values}}
 
 
 def dismissed_count(dataset: Dataset) -> int:

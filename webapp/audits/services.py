@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from webapp.audits.models import AuditFinding, AuditStatus, DatasetAudit, FindingKind, finding_key
@@ -31,8 +32,12 @@ def audit_create(*, dataset: Dataset, user, backbone: str | None = None, weights
         return running
     if not Image.objects.filter(dataset=dataset).exists():
         raise ValidationError(f"Dataset {dataset} has no photos to audit.")
-    audit = DatasetAudit.objects.create(dataset=dataset, backbone=backbone or settings.AUDIT_BACKBONE,
-                                        weights=weights, input_size=input_size,
+    if backbone is None:  # what the workers have weights for, or the dataset's last job's (audit_features)
+        from webapp.audits.selectors import audit_features
+
+        features = audit_features(dataset)
+        backbone, weights, input_size = features["backbone"], features["weights"], features["input_size"]
+    audit = DatasetAudit.objects.create(dataset=dataset, backbone=backbone, weights=weights, input_size=input_size,
                                         created_by=user if user and user.pk else None)
     audit_run.delay_on_commit(audit.pk)
     return audit
@@ -48,26 +53,46 @@ def finding_restore(*, finding: AuditFinding) -> None:
 
 
 @transaction.atomic
-def finding_relabel(*, finding: AuditFinding) -> int:
-    """A suspected label error fixed: its photo moves to the suggested class; the finding goes."""
+def finding_relabel(*, finding: AuditFinding, user=None) -> int:
+    """A suspected label error fixed: its photo moves to the suggested class (recorded in its history); the
+    finding goes."""
     if finding.kind != FindingKind.LABEL or not finding.suggested_label:
         raise ValidationError("Only a suspected label error has a suggested class.")
     label = Label.objects.filter(dataset=finding.dataset, name=finding.suggested_label).first()
     if label is None:
         raise ValidationError(f"Class {finding.suggested_label!r} no longer exists in {finding.dataset}.")
-    changed = dataset_services.images_relabel(images=finding.images.filter(dataset=finding.dataset), label=label)
+    changed = dataset_services.images_relabel(images=finding.images.filter(dataset=finding.dataset), label=label,
+                                              user=user)
     finding.delete()
     return changed
 
 
-@transaction.atomic
-def finding_image_delete(*, finding: AuditFinding, image: Image) -> None:
-    """Delete one photo of a finding (e.g. the copy of a duplicate pair); the finding goes when it is resolved."""
+def _finding_image(finding: AuditFinding, image: Image) -> QuerySet[Image]:
     if not finding.images.filter(pk=image.pk).exists():
         raise ValidationError("That photo is not part of this finding.")
-    dataset_services.images_delete(images=Image.objects.filter(pk=image.pk))
-    if finding.kind == FindingKind.LABEL or finding.images.count() < 2:
+    return Image.objects.filter(pk=image.pk)
+
+
+def _resolve_if_done(finding: AuditFinding) -> None:
+    """A label finding is done once its photo is dealt with; a group once fewer than 2 of its photos are left in
+    use (not deleted, not excluded). Excluded photos are left out of later audits, so it does not come back."""
+    if finding.kind == FindingKind.LABEL or finding.images.filter(excluded=False).count() < 2:
         finding.delete()
+
+
+@transaction.atomic
+def finding_image_delete(*, finding: AuditFinding, image: Image, user=None) -> None:
+    """Delete one photo of a finding (e.g. the copy of a duplicate pair); the finding goes when it is resolved."""
+    dataset_services.images_delete(images=_finding_image(finding, image), user=user)
+    _resolve_if_done(finding)
+
+
+@transaction.atomic
+def finding_image_exclude(*, finding: AuditFinding, image: Image, user=None) -> None:
+    """Exclude one photo of a finding from jobs (kept in the dataset; the dataset service records the change in
+    the photo's history); the finding goes when it is resolved."""
+    dataset_services.images_exclude(images=_finding_image(finding, image), user=user)
+    _resolve_if_done(finding)
 
 
 # --- worker side ----------------------------------------------------------------------------------------------

@@ -10,4 +10,6 @@ urlpatterns = [
     path("findings/<int:pk>/dismiss/", views.finding_dismiss, name="finding_dismiss"),
     path("findings/<int:pk>/relabel/", views.finding_relabel, name="finding_relabel"),
     path("findings/<int:pk>/images/<int:image_id>/delete/", views.finding_image_delete, name="finding_image_delete"),
+    path("findings/<int:pk>/images/<int:image_id>/exclude/", views.finding_image_exclude,
+         name="finding_image_exclude"),
 ]

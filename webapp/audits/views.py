@@ -1,12 +1,14 @@
 """The audit of a dataset: start one, see its findings, fix or dismiss them. Thin views: fetch through
-datasets_for_user (a foreign id is a 404), call a service, redirect."""
+datasets_for_user (a foreign id is a 404), check the role (starting, fixing and dismissing are curating: a
+viewer gets 403), call a service, redirect."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from webapp.accounts.permissions import Action, can, powers
 from webapp.audits import selectors, services
 from webapp.audits.models import AuditFinding, FindingKind
 from webapp.datasets.models import Image
@@ -22,6 +24,20 @@ def _get_finding_for_user(user, pk) -> AuditFinding:
         dataset__in=datasets_for_user(user)), pk=pk)
 
 
+def _check_can_curate(user, dataset) -> None:
+    if not can(user, Action.CURATE, dataset.team_id):
+        raise PermissionDenied(f"Your role in team {dataset.team} does not allow curating its photos.")
+
+
+def _get_finding_to_fix(request, pk, image_id=None):
+    """(finding, image or None) the user may fix: both of the user's teams (else 404), a curator's (else 403)."""
+    finding = _get_finding_for_user(request.user, pk)
+    _check_can_curate(request.user, finding.dataset)
+    if image_id is None:
+        return finding, None
+    return finding, get_object_or_404(Image.objects.filter(dataset__in=datasets_for_user(request.user)), pk=image_id)
+
+
 def dataset_audit(request, pk):
     dataset = _get_dataset_for_user(request.user, pk)
     audit = selectors.latest_audit(dataset)
@@ -29,7 +45,7 @@ def dataset_audit(request, pk):
         "dataset": dataset, "audit": audit, "finished": selectors.last_finished_audit(dataset),
         "findings": selectors.findings_by_kind(dataset), "kinds": FindingKind,
         "dismissed_count": selectors.dismissed_count(dataset), "counts": dataset_counts(dataset),
-        "status": selectors.audit_status(audit),
+        "status": selectors.audit_status(audit), "powers": powers(request.user, dataset.team_id),
     })
 
 
@@ -41,6 +57,7 @@ def audit_status(request, pk):
 @require_POST
 def audit_start(request, pk):
     dataset = _get_dataset_for_user(request.user, pk)
+    _check_can_curate(request.user, dataset)
     try:
         services.audit_create(dataset=dataset, user=request.user)
     except ValidationError as exc:
@@ -50,16 +67,16 @@ def audit_start(request, pk):
 
 @require_POST
 def finding_dismiss(request, pk):
-    finding = _get_finding_for_user(request.user, pk)
+    finding, _ = _get_finding_to_fix(request, pk)
     services.finding_dismiss(finding=finding, user=request.user)
     return redirect("audits:dataset_audit", finding.dataset_id)
 
 
 @require_POST
 def finding_relabel(request, pk):
-    finding = _get_finding_for_user(request.user, pk)
+    finding, _ = _get_finding_to_fix(request, pk)
     try:
-        services.finding_relabel(finding=finding)
+        services.finding_relabel(finding=finding, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -69,12 +86,23 @@ def finding_relabel(request, pk):
 
 @require_POST
 def finding_image_delete(request, pk, image_id):
-    finding = _get_finding_for_user(request.user, pk)
-    image = get_object_or_404(Image.objects.filter(dataset__in=datasets_for_user(request.user)), pk=image_id)
+    finding, image = _get_finding_to_fix(request, pk, image_id)
     try:
-        services.finding_image_delete(finding=finding, image=image)
+        services.finding_image_delete(finding=finding, image=image, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"Deleted {image}.")
+    return redirect("audits:dataset_audit", finding.dataset_id)
+
+
+@require_POST
+def finding_image_exclude(request, pk, image_id):
+    finding, image = _get_finding_to_fix(request, pk, image_id)
+    try:
+        services.finding_image_exclude(finding=finding, image=image, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Excluded {image} from jobs.")
     return redirect("audits:dataset_audit", finding.dataset_id)

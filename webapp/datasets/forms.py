@@ -17,7 +17,10 @@ class DatasetImportForm(forms.Form):
     archive = forms.FileField(help_text="A .zip of class folders (see the expected layouts below).")
     validation_percent = forms.IntegerField(min_value=0, max_value=50, initial=5,
                                             help_text="For one-folder-per-class zips; kept splits are not changed.")
-    test_percent = forms.IntegerField(min_value=0, max_value=50, initial=10)
+    test_percent = forms.IntegerField(
+        min_value=0, max_value=100, initial=10,
+        help_text="100 (with validation 0): an evaluation-only dataset, for re-evaluating trained jobs; not for "
+                  "training.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -26,6 +29,12 @@ class DatasetImportForm(forms.Form):
         else:  # a team's viewers look; members and admins add datasets
             teams = Group.objects.filter(pk__in=[team for team in team_roles(user) if can(user, Action.CURATE, team)])
         self.fields["team"].queryset = teams.order_by("name")
+        # One team to choose from: chosen, and shown as text instead of a select that starts at "---------".
+        only = list(teams[:2])
+        self.single_team = only[0] if len(only) == 1 else None
+        if self.single_team:
+            self.fields["team"].initial = self.single_team.pk
+            self.fields["team"].widget = forms.HiddenInput()
         default = settings.DATASETS_SPLIT_FRACTIONS
         self.fields["validation_percent"].initial = round(default[1] * 100)
         self.fields["test_percent"].initial = round(default[2] * 100)
@@ -48,8 +57,9 @@ class DatasetImportForm(forms.Form):
         if name and team and Dataset.objects.filter(team=team, name=name).exists():  # names are unique per team
             self.add_error("name", f"A dataset with this name already exists in team {team.name}.")
         validation, test = data.get("validation_percent"), data.get("test_percent")
-        if validation is not None and test is not None and validation + test >= 100:
-            raise forms.ValidationError("Validation and test together must leave photos for training.")
+        if validation is not None and test is not None and validation + test >= 100 and (test, validation) != (100, 0):
+            raise forms.ValidationError("Validation and test together must leave photos for training (or make the "
+                                        "test split 100% and validation 0% for an evaluation-only dataset).")
         return data
 
     def import_kwargs(self) -> dict:

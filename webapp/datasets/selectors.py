@@ -3,7 +3,7 @@
 from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from webapp.accounts.permissions import sees_all_teams
+from webapp.accounts.permissions import can, sees_all_teams, team_roles
 from webapp.datasets.models import Dataset, Image, ImageChange, Label, Split
 
 IMBALANCE_RATIO = 3  # warn when the largest class has more than this many times the smallest one's images
@@ -18,6 +18,14 @@ def datasets_for_user(user) -> QuerySet[Dataset]:
     if sees_all_teams(user):
         return datasets
     return datasets.filter(team__in=user.groups.all())
+
+
+def datasets_user_can(user, action) -> QuerySet[Dataset]:
+    """The datasets of `datasets_for_user` on whose team the user may do `action` (e.g. train: not a viewer's)."""
+    datasets = datasets_for_user(user)
+    if user.is_authenticated and user.is_superuser:
+        return datasets
+    return datasets.filter(team_id__in=[team for team in team_roles(user) if can(user, action, team)])
 
 
 def split_count_annotations(prefix: str = "images") -> dict:

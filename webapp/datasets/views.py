@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.permissions import Action, can, powers
+from webapp.audits.selectors import findings_summary
 from webapp.core.pagination import IdsFirstPaginator
 from webapp.datasets import selectors, services
 from webapp.datasets.forms import (
@@ -63,6 +64,7 @@ def dataset_detail(request, pk):
         "powers": powers(request.user, dataset.team_id), "filters": filters, "page": page,
         "filter_items": filter_items, "filter_query": urlencode(filter_items),
         "actions": PHOTO_ACTIONS, "changes": selectors.dataset_recent_changes(dataset),
+        "findings": findings_summary(dataset),
     })
 
 

@@ -33,7 +33,7 @@ def value_example(cast) -> str:
 
 
 class JobForm(forms.Form):
-    dataset = forms.ModelChoiceField(queryset=None, help_text="Only your team's datasets are listed.")
+    dataset = forms.ModelChoiceField(queryset=None, help_text="Only the datasets you may train on are listed.")
     recipe = forms.ChoiceField(
         choices=[("recommended", "Recommended: searched head on the last block, fine-tuned where it pays"),
                  ("article", "Article: the article's head on 7×7 maps (the settings below)")],
@@ -80,11 +80,20 @@ class JobForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from webapp.datasets.selectors import datasets_for_user
+        from webapp.accounts.permissions import Action
+        from webapp.datasets.selectors import datasets_user_can
+        from webapp.workers_registry.selectors import imagenet_weights
 
-        self.fields["dataset"].queryset = datasets_for_user(user)
-        self.fields["backbone"].choices = selectors.backbone_choices()
-        self.fields["backbone"].initial = "vgg16"
+        # Only datasets the user may train on: a viewer's team's datasets are neither listed nor accepted.
+        self.fields["dataset"].queryset = datasets_user_can(user, Action.TRAIN)
+        self.weights_status = imagenet_weights()
+        self.fields["backbone"].choices = selectors.backbone_choices(self.weights_status)
+        self.fields["backbone"].initial = selectors.default_backbone(self.weights_status)
+        self.fields["backbone"].help_text += (
+            " ImageNet weights as the training workers report them." if self.weights_status["source"] == "workers"
+            else f" No training worker has reported yet: ImageNet weights as found in this server's Keras cache "
+                 f"({self.weights_status['folder']})."
+        )
 
     def clean_recipe(self):
         return self.cleaned_data["recipe"] or "recommended"
@@ -106,6 +115,11 @@ class JobForm(forms.Form):
         hidden, dropout = data.get("hidden"), data.get("dropout")
         if hidden is not None and dropout is not None and len(hidden) != len(dropout):
             self.add_error("dropout", f"Give one dropout rate per hidden layer ({len(hidden)}).")
+        backbone = data.get("backbone")
+        if backbone and data.get("weights"):
+            missing = weights_missing(backbone, data["weights"], self.weights_status)
+            if missing:
+                self.add_error("backbone", missing)
         return data
 
     def head_config(self) -> dict:
@@ -126,6 +140,21 @@ class JobForm(forms.Form):
         }
 
 
+def weights_missing(backbone: str, weights: str, status: dict) -> str:
+    """Why a job with these weights cannot run now and what to do ("" when it can): the worker would fail it
+    seconds after it is queued. `status`: workers_registry.selectors.imagenet_weights()."""
+    from classifier.backbones import BACKBONES
+
+    if weights != "imagenet" or backbone in status["available"]:
+        return ""
+    where = ("no training worker has them" if status["source"] == "workers"
+             else "no training worker has reported yet and this server's Keras cache lacks them")
+    ready = ", ".join(sorted(status["available"])) or "none"
+    return (f"The ImageNet weights of {backbone} are missing ({where}): put {BACKBONES[backbone].imagenet_file} in "
+            f"{status['folder']} on the training workers, or choose a backbone whose weights are there ({ready}), "
+            f"or weights None.")
+
+
 class EstimateForm(forms.Form):
     """The subset of the job form that decides the extraction work and the training memory (the live estimate).
     Head settings left out (or not valid yet) count as the article's."""
@@ -140,6 +169,7 @@ class EstimateForm(forms.Form):
     hidden = forms.CharField(required=False)
     optimizer = forms.ChoiceField(choices=JobForm.base_fields["optimizer"].choices, required=False)
     batch_size = forms.IntegerField(required=False, min_value=1, max_value=4096)
+    epochs = forms.IntegerField(required=False, min_value=1, max_value=500)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,7 +187,8 @@ class EstimateForm(forms.Form):
 
     def estimate_kwargs(self) -> dict:
         data = self.cleaned_data
-        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"]}
+        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"],
+                "epochs": data["epochs"]}
         head = {name: value for name, value in head.items() if value}
         if "hidden" in head:
             head["dropout"] = [0.0] * len(head["hidden"])
@@ -170,7 +201,10 @@ class EstimateForm(forms.Form):
 
 class ReevaluateForm(forms.Form):
     dataset = forms.ModelChoiceField(
-        queryset=None, label="Evaluate on", help_text="Another dataset with the same class names; its test split is used."
+        queryset=None, label="Evaluate on",
+        help_text="A dataset whose classes are among this job's (an evaluation-only one, for example). Every photo "
+                  "of it is scored, whatever its split (excluded photos left out); on this job's own dataset, only "
+                  "the test split.",
     )
 
     def __init__(self, *args, user, **kwargs):

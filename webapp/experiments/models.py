@@ -49,6 +49,9 @@ class TrainingJob(models.Model):
         help_text='What the training progress counts: "epochs" (article), "search" trials or "fine-tune" epochs',
     )
     stage_started_at = models.DateTimeField(null=True, blank=True)
+    stage_detail = models.CharField(
+        max_length=100, blank=True, help_text='What the stage does before its first progress, e.g. "loading the '
+        'backbone"; cleared by the first progress')
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Written by the worker while it runs")
     worker = models.CharField(max_length=200, blank=True, help_text="Celery worker running (or last running) it")
     cancel_requested = models.BooleanField(default=False)
@@ -270,7 +273,12 @@ class Prediction(models.Model):
     latency_ms = models.FloatField(null=True, blank=True, help_text="Upload received to result stored")
     model_name = models.CharField(max_length=60, blank=True, help_text="The named model asked for, if any")
     model_version = models.PositiveIntegerField(null=True, blank=True, help_text="Its version that answered")
-    marked_wrong = models.BooleanField(default=False, help_text="A person said the label is wrong")
+    marked_wrong = models.BooleanField(default=False, help_text="A person (or a batch's class folder) said the label "
+                                       "is wrong")
+    batch = models.ForeignKey("serving.BatchPrediction", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="predictions", help_text="The batch it came from (its wrong or unsure rows)")
+    expected_label = models.CharField(max_length=100, blank=True,
+                                      help_text="The true class when known (a batch's class folder)")
     added_image = models.ForeignKey(
         Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The dataset photo made from it, with the right label",

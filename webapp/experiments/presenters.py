@@ -77,28 +77,13 @@ def _gallery(items: list[dict], images: dict) -> list[dict]:
     return gallery
 
 
-def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -> dict | None:
-    """Report rows, confusion matrix and gallery of a finished evaluation (None while there is none).
-    gallery_images: the Images of `gallery_items(evaluation)` by id."""
-    if evaluation is None or evaluation.status != EvaluationStatus.SUCCEEDED:
-        return None
-    report = evaluation.report or {}
+def report_context(report: dict) -> dict:
+    """The classification report and confusion matrix of a report (classifier.evaluate.scores), as the partials
+    experiments/_classification_report.html and _confusion_matrix.html show them (job page, batch page)."""
     class_names = report.get("class_names") or [row["label"] for row in report.get("per_class", [])]
-    gallery = _gallery(gallery_items(evaluation), gallery_images)
-    calibration = report.get("calibration") or {}
-    search = report.get("search") or {}
     return {
         "per_class": report.get("per_class", []),
         "class_names": class_names,
-        "recipe": report.get("recipe", ""),
-        "trials": search.get("trials", []),
-        "chosen": search.get("chosen"),
-        "calibration": calibration,
-        "reliability": {"before": calibration.get("reliability_before"),
-                        "after": calibration.get("reliability_after")} if calibration else None,
-        "gallery": gallery,
-        "correct_count": sum(1 for item in gallery if item["correct"]),
-        "misclassified_count": len(report.get("misclassified", [])),
         "chart": {
             "class_names": class_names,
             "confusion": report.get("confusion", []),
@@ -113,6 +98,28 @@ def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -
                 class_names, report.get("confusion", []), report.get("confusion_normalized", [])
             )
         ],
+    }
+
+
+def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -> dict | None:
+    """Report rows, confusion matrix and gallery of a finished evaluation (None while there is none).
+    gallery_images: the Images of `gallery_items(evaluation)` by id."""
+    if evaluation is None or evaluation.status != EvaluationStatus.SUCCEEDED:
+        return None
+    report = evaluation.report or {}
+    gallery = _gallery(gallery_items(evaluation), gallery_images)
+    calibration = report.get("calibration") or {}
+    search = report.get("search") or {}
+    return report_context(report) | {
+        "recipe": report.get("recipe", ""),
+        "trials": search.get("trials", []),
+        "chosen": search.get("chosen"),
+        "calibration": calibration,
+        "reliability": {"before": calibration.get("reliability_before"),
+                        "after": calibration.get("reliability_after")} if calibration else None,
+        "gallery": gallery,
+        "correct_count": sum(1 for item in gallery if item["correct"]),
+        "misclassified_count": len(report.get("misclassified", [])),
     }
 
 

@@ -105,6 +105,8 @@ def job_progress_label(job: TrainingJob) -> tuple[str, str]:
         return "Images through the backbone", "images/s"
     if job.status == JobStatus.EVALUATING:
         return "Evaluating on the test split", "images/s"
+    if job.status == JobStatus.QUEUED:
+        return "Waiting for a training worker", ""
     if job.status != JobStatus.TRAINING:
         return "Progress", ""
     return {
@@ -125,6 +127,7 @@ def job_status(job: TrainingJob) -> dict:
     done, total = job.progress_done, job.progress_total
     rate = job.items_per_second
     evaluation = job_evaluation(job)
+    eta, eta_basis = job_eta(job, epochs)
     return {
         "id": job.pk,
         "status": job.status,
@@ -133,10 +136,12 @@ def job_status(job: TrainingJob) -> dict:
         "step": job.progress_step,
         "progress_label": job_progress_label(job)[0],
         "rate_unit": job_progress_label(job)[1],
+        "stage_detail": job.stage_detail,
         "progress": {"done": done, "total": total},
         "percent": round(100 * done / total, 1) if total else (100.0 if job.status == JobStatus.SUCCEEDED else 0.0),
         "items_per_second": round(rate, 3) if rate else None,
-        "eta_seconds": round(job.eta_seconds, 1) if job.eta_seconds is not None else None,
+        "eta_seconds": round(eta, 1) if eta is not None else None,
+        "eta_basis": eta_basis,
         "error_message": job.error_message,
         "cancel_requested": job.cancel_requested,
         "epochs": epochs,
@@ -151,6 +156,29 @@ def job_status(job: TrainingJob) -> dict:
         "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
         "evaluation": _evaluation_summary(evaluation) if evaluation else None,
     }
+
+
+def job_eta(job: TrainingJob, epochs: list[dict]) -> tuple[float | None, str]:
+    """(seconds left in the current stage, what they are based on). The stage's own rate counts its start-up
+    (TensorFlow, the weights, the features), so the first ETAs come from this worker's speed on this backbone
+    measured in earlier jobs, and a training's from its own epochs once there are some."""
+    from webapp.workers_registry.selectors import throughput_of
+
+    if job.is_finished or job.status == JobStatus.QUEUED:
+        return None, ""
+    remaining = max(job.progress_total - job.progress_done, 0)
+    measured = throughput_of(job.worker, job.backbone)
+    if job.status == JobStatus.EXTRACTING and job.progress_total and measured and measured.extract_images_per_second:
+        return remaining / measured.extract_images_per_second, "this worker's speed in earlier jobs"
+    if job.status == JobStatus.TRAINING and job.recipe == "article":
+        seconds = [e["seconds"] for e in epochs if e["seconds"]]
+        if seconds:
+            return remaining * sum(seconds) / len(seconds), "this job's epochs"
+        if measured and measured.train_seconds_per_image_epoch:
+            train = job.job_images.filter(split=Split.TRAIN).count()
+            return remaining * train * measured.train_seconds_per_image_epoch, "this worker's speed in earlier jobs"
+    eta = job.eta_seconds
+    return eta, "this stage's rate so far" if eta is not None else ""
 
 
 def job_evaluations(job: TrainingJob) -> QuerySet[Evaluation]:
@@ -265,19 +293,65 @@ def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", 
                                  head_config=head_config or {}, image_count=total, class_count=classes,
                                  recipe=recipe)
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
-            "memory": memory}
+            "memory": memory, "time": job_time_estimate(dataset=dataset, backbone=backbone, uncached=uncached,
+                                                        recipe=recipe, head_config=head_config or {})}
 
 
-def backbone_choices() -> list[tuple[str, str]]:
-    """(name, label) pairs for a form's choices, from the core's registry (plain data, no TF)."""
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe: str, head_config: dict) -> dict:
+    """How long the job's extraction (and the article's training) would take on the fastest alive `train`
+    worker, from its speed on this backbone in earlier jobs; JSON-ready, `text` says which worker measured it, or
+    that nobody has yet."""
+    from classifier.head import HeadConfig
+    from webapp.workers_registry.selectors import fastest_throughput
+
+    measured = fastest_throughput(backbone)
+    if measured is None:
+        return {"extract_seconds": None, "train_seconds": None, "worker": None,
+                "text": f"No worker has measured its speed on {backbone} yet: the first job does (its ETA starts "
+                        f"after the first photos)."}
+    parts, extract_seconds, train_seconds = [], None, None
+    if measured.extract_images_per_second:
+        extract_seconds = uncached / measured.extract_images_per_second
+        parts.append(f"{_duration(extract_seconds)} of extraction ({measured.extract_images_per_second:.1f} photos/s)")
+    if recipe == "article" and measured.train_seconds_per_image_epoch:
+        epochs = HeadConfig.from_dict(head_config).epochs
+        train = Image.objects.filter(dataset=dataset, split=Split.TRAIN, excluded=False).count()
+        train_seconds = epochs * train * measured.train_seconds_per_image_epoch
+        parts.append(f"{_duration(train_seconds)} of training ({epochs} epochs)")
+    text = (f"About {' and '.join(parts)}, as measured on {measured.worker} in earlier jobs (plus its start-up)."
+            if parts else f"{measured.worker} has not measured this part yet.")
+    return {"extract_seconds": extract_seconds, "train_seconds": train_seconds, "worker": measured.worker,
+            "text": text}
+
+
+def backbone_choices(weights: dict | None = None) -> list[tuple[str, str]]:
+    """(name, label) pairs for a form's choices, from the core's registry (plain data, no TF); with `weights`
+    (workers_registry.selectors.imagenet_weights) a backbone whose ImageNet weights are missing says which file to
+    put in which folder."""
     from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
 
     names = [DEFAULT_BACKBONE, *(n for n in BACKBONES if n != DEFAULT_BACKBONE)]
-    return [
-        (name, f"{BACKBONES[name].constructor} ({BACKBONES[name].channels} features"
-               f"{', the article' if name == DEFAULT_BACKBONE else ''})")
-        for name in names
-    ]
+    choices = []
+    for name in names:
+        label = (f"{BACKBONES[name].constructor} ({BACKBONES[name].channels} features"
+                 f"{', the article' if name == DEFAULT_BACKBONE else ''})")
+        if weights is not None and name not in weights["available"]:
+            label += f" — weights missing: put {BACKBONES[name].imagenet_file} in {weights['folder']}"
+        choices.append((name, label))
+    return choices
+
+
+def default_backbone(weights: dict) -> str:
+    """The article's backbone when its weights are there, else the first (in registry order) whose weights are."""
+    from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+
+    ready = [name for name in (DEFAULT_BACKBONE, *BACKBONES) if name in weights["available"]]
+    return ready[0] if ready else DEFAULT_BACKBONE
 
 
 # --- for the workers ----------------------------------------------------------------------------------------------
@@ -337,10 +411,14 @@ def evaluation_status_value(*, evaluation_id: int) -> str:
 
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
-    """What an evaluation scores: the test split of the job's own dataset, or all images of another one (excluded
-    photos left out)."""
-    images = Image.objects.filter(dataset=evaluation.dataset, excluded=False).select_related("label").order_by("id")
-    if evaluation.dataset_id == evaluation.job.dataset_id:
+    return scored_images(dataset=evaluation.dataset, job=evaluation.job)
+
+
+def scored_images(*, dataset: Dataset, job: TrainingJob) -> list[Image]:
+    """What an evaluation (or a batch on a dataset) scores: the test split of the job's own dataset, or all images
+    of another one (excluded photos left out)."""
+    images = Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id")
+    if dataset.pk == job.dataset_id:
         images = images.filter(split=Split.TEST)
     return list(images)
 

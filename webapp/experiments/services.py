@@ -87,6 +87,11 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
     all_labels = {i.label.name for i in images}
     if len(all_labels) < 2:
         raise ValidationError(f"Dataset {dataset} needs images of at least 2 classes (it has {len(all_labels)}).")
+    if not train_labels:
+        raise ValidationError(
+            f"Dataset {dataset} is evaluation-only: none of its photos is in the train split. Use it to re-evaluate "
+            f"a trained job (job page) or as a named model's pinned evaluation set; train on another dataset."
+        )
     missing = sorted(all_labels - train_labels)
     if missing:
         raise ValidationError(f"These classes have no training image: {', '.join(missing)}.")
@@ -267,7 +272,7 @@ def job_claim(*, job_id: int, worker: str) -> bool:
     now = timezone.now()
     return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
         status=JobStatus.EXTRACTING, started_at=now, stage_started_at=now, heartbeat_at=now, worker=worker,
-        progress_done=0, progress_total=0,
+        progress_done=0, progress_total=0, stage_detail="listing the photos",
     ))
 
 
@@ -275,6 +280,7 @@ def job_advance(*, job_id: int, to: str, progress_total: int = 0, progress_step:
     """Next stage (training, evaluating) if the job is still running and not asked to cancel."""
     now = timezone.now()
     stamp = {JobStatus.TRAINING: {"training_at": now}, JobStatus.EVALUATING: {"evaluating_at": now}}.get(to, {})
+    fields.setdefault("stage_detail", "")
     return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
         status=to, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=progress_total,
         progress_step=progress_step, **stamp, **fields,
@@ -285,7 +291,10 @@ def job_progress(*, job_id: int, done: int | None = None, add: int = 0, total: i
                  step: str | None = None, **fields) -> None:
     """Progress of the current stage; a new `step` (the recommended recipe's "search", then "fine-tune") counts
     its own units from 0, and its speed and ETA restart with it."""
-    values = dict(fields, heartbeat_at=timezone.now())
+    values = dict(heartbeat_at=timezone.now())
+    if done is not None or add:
+        values["stage_detail"] = ""  # work is moving: the stage's start-up note is over (unless `fields` sets one)
+    values.update(fields)
     if step is not None:
         TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).exclude(progress_step=step).update(
             progress_step=step, stage_started_at=timezone.now())

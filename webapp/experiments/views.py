@@ -16,8 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from webapp.accounts.permissions import Action, can, powers
 from webapp.core.ids import parse_id
 from webapp.experiments import presenters, selectors, services
-from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm, ThresholdForm
+from webapp.experiments.forms import (CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm, ThresholdForm,
+                                      weights_missing)
 from webapp.experiments.models import Evaluation, TrainingJob
+from webapp.workers_registry.selectors import imagenet_weights
 
 
 def _get_job_for_user(user, pk) -> TrainingJob:
@@ -83,7 +85,8 @@ def job_new(request):
         except ValidationError as error:  # the settings as a whole, or the dataset, cannot make a job
             form.add_error(None if error.code == "too_much_memory" else "dataset", _error_text(error))
         else:
-            messages.success(request, f"Job #{job.pk} queued.")
+            # tagged so the job page hides it once the job has left the queue (the page does not reload until then)
+            messages.success(request, f"Job #{job.pk} queued.", extra_tags="job-queued")
             return redirect(job)
     estimate = _estimate_for_form(form, request.user)
     return render(request, "experiments/job_new.html", {"form": form, "estimate": estimate})
@@ -124,6 +127,7 @@ def job_detail(request, pk):
         "gallery_labels": evaluation.dataset.labels.order_by("name") if evaluation else [],
         "gallery_next": f"{job.get_absolute_url()}?evaluation={evaluation.pk}#gallery" if evaluation else "",
         "duration": presenters.format_duration(job.duration_seconds),
+        "class_names": selectors.job_class_names(job) if job.status == "succeeded" else [],
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
             "finished": job.is_finished,
@@ -168,12 +172,16 @@ def job_cancel(request, pk):
 def job_retry(request, pk):
     job = _get_job_for_user(request.user, pk)
     _check_can_train(request.user, job.dataset)
+    missing = weights_missing(job.backbone, job.weights, imagenet_weights())
+    if missing:  # it would fail again seconds after it is queued
+        messages.error(request, missing)
+        return redirect(job)
     try:
         new_job = services.job_retry(job=job, user=request.user)
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return redirect(job)
-    messages.success(request, f"Job #{new_job.pk} queued with the settings of job #{job.pk}.")
+    messages.success(request, f"Job #{new_job.pk} queued with the settings of job #{job.pk}.", extra_tags="job-queued")
     return redirect(new_job)
 
 
@@ -218,7 +226,8 @@ def job_threshold(request, pk):
 
 @require_GET
 def job_download(request, pk):
-    """The exported model (`model.keras`: raw RGB image in, probabilities out)."""
+    """The exported model (`model.keras`: a decoded RGB uint8 photo of any size in, one probability per class out,
+    classes in sorted order; the job page says how to call it)."""
     job = _get_job_for_user(request.user, pk)
     path = selectors.job_exported_model_path(job)
     if path is None:

@@ -1,5 +1,7 @@
 """Named models: a team's name ("birds") whose versions are succeeded jobs; one version is live and serves."""
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -77,3 +79,72 @@ class ModelEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.version}"
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+BATCH_ACTIVE_STATUSES = [BatchStatus.QUEUED, BatchStatus.RUNNING]
+
+
+def batch_archive_path(batch: "BatchPrediction", filename: str) -> str:
+    return f"batches/{batch.uuid}/photos.zip"
+
+
+class BatchPrediction(models.Model):
+    """A zip of photos (or a dataset's photos) predicted by a version of a named model in a `train` worker: a CSV,
+    and, when the photos' true classes are known (class folders, a dataset), an evaluation report."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True, help_text="Names its files")
+    named_model = models.ForeignKey(NamedModel, on_delete=models.CASCADE, related_name="batches")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="batches",
+                                help_text="The version that answered (the live one when the batch was made)")
+    archive = models.FileField(upload_to=batch_archive_path, max_length=255, blank=True,
+                               help_text="The uploaded zip (its file is deleted once the worker has read it)")
+    archive_name = models.CharField(max_length=255, blank=True)
+    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                help_text="Or: the dataset whose photos were predicted")
+
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error_message = models.TextField(blank=True, help_text="Shown to users: readable, never a traceback")
+
+    csv_file = models.CharField(max_length=255, blank=True, help_text="The result CSV, relative to MEDIA_ROOT")
+    photo_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0, help_text="Photos that could not be read")
+    unsure_count = models.PositiveIntegerField(default=0)
+    wrong_count = models.PositiveIntegerField(default=0, help_text="Labelled photos predicted as another class")
+    report = models.JSONField(default=dict, help_text="classifier.evaluate.scores() of the labelled photos")
+    evaluation_note = models.CharField(max_length=500, blank=True, help_text="Why there is no evaluation")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Batch {self.pk} of {self.named_model.name}"
+
+    def get_absolute_url(self):
+        return reverse("serving:batch_detail", args=[self.named_model.name, self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in BATCH_ACTIVE_STATUSES
+
+    @property
+    def source_name(self) -> str:
+        return self.archive_name or (f"dataset {self.dataset}" if self.dataset_id else "")

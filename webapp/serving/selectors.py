@@ -1,6 +1,10 @@
 """Reads on named models. Nothing here imports TensorFlow."""
 
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from webapp.accounts.permissions import sees_all_teams
 from webapp.serving.models import ModelVersion, NamedModel
@@ -17,6 +21,22 @@ def named_models_for_user(user) -> QuerySet[NamedModel]:
 def model_versions(named_model: NamedModel) -> QuerySet[ModelVersion]:
     """Its versions, newest first, each with the job and its evaluation on the pinned set."""
     return named_model.versions.select_related("job", "job__dataset", "evaluation", "created_by")
+
+
+def unsure_rate_by_day(named_model: NamedModel, *, days: int = 90) -> list[dict]:
+    """[{day, predictions, unsure, rate}] per day of the last `days`, oldest first: the recorded predictions
+    (predict page, API) this name answered, and the share its threshold left "unsure". One query. Batches are
+    left out: they record only their wrong and unsure rows (for review), which would inflate the rate."""
+    from webapp.experiments.models import Prediction, PredictionStatus
+
+    since = timezone.now() - timedelta(days=days)
+    rows = (Prediction.objects.filter(model_name=named_model.name, job__dataset__team_id=named_model.team_id,
+                                      status=PredictionStatus.SUCCEEDED, created_at__gte=since,
+                                      batch__isnull=True)
+            .annotate(day=TruncDate("created_at")).values("day")
+            .annotate(predictions=Count("id"), unsure=Count("id", filter=Q(decision="unsure"))).order_by("day"))
+    return [{"day": row["day"].isoformat(), "predictions": row["predictions"], "unsure": row["unsure"],
+             "rate": round(row["unsure"] / row["predictions"], 4)} for row in rows]
 
 
 def model_json(named_model: NamedModel) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.serving import api, views
+from webapp.serving import api, batch_views, views
 
 app_name = "serving"
 urlpatterns = [
@@ -8,6 +8,13 @@ urlpatterns = [
     path("models/<slug:name>/", views.model_detail, name="model_detail"),
     path("models/<slug:name>/promote/", views.model_promote, name="model_promote"),
     path("models/<slug:name>/versions/<str:number>/rollback/", views.model_rollback, name="model_rollback"),
+    path("models/<slug:name>/batches/", batch_views.batch_new, name="batch_new"),
+    path("models/<slug:name>/batches/<int:pk>/", batch_views.batch_detail, name="batch_detail"),
+    path("models/<slug:name>/batches/<int:pk>/status/", batch_views.batch_status, name="batch_status"),
+    path("models/<slug:name>/batches/<int:pk>/cancel/", batch_views.batch_cancel, name="batch_cancel"),
+    path("models/<slug:name>/batches/<int:pk>/predictions.csv", batch_views.batch_csv, name="batch_csv"),
     path("api/models/", api.api_models, name="api_models"),
+    path("api/models/<slug:name>/batches/", batch_views.api_batch_create, name="api_batch_create"),
+    path("api/models/<slug:name>/batches/<int:pk>/", batch_views.api_batch_detail, name="api_batch_detail"),
     path("api/models/<slug:name>/predict/", api.api_model_predict, name="api_model_predict"),
 ]

@@ -6,9 +6,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from webapp.accounts.permissions import Action, can
 from webapp.core.ids import parse_id
-from webapp.serving import selectors, services
-from webapp.serving.forms import NamedModelForm, PromoteForm, RollbackForm
+from webapp.serving import batch_selectors, selectors, services
+from webapp.serving.forms import BatchForm, NamedModelForm, PromoteForm, RollbackForm
 from webapp.serving.permissions import can_promote
 
 
@@ -43,6 +44,11 @@ def model_detail(request, name):
         "events": named_model.events.select_related("version", "user")[:50],
         "can_promote": can_promote(request.user, named_model.team),
         "promote_form": PromoteForm(named_model=named_model, user=request.user),
+        # batch prediction (webapp/serving/batch_views.py)
+        "can_predict": can(request.user, Action.PREDICT, named_model.team),
+        "batch_form": BatchForm(named_model=named_model),
+        "batches": batch_selectors.model_batches(named_model)[:20],
+        "unsure_by_day": selectors.unsure_rate_by_day(named_model),
     }
     return render(request, "serving/model_detail.html", context)
 

@@ -33,3 +33,23 @@ class Worker(models.Model):
     def is_alive(self) -> bool:
         cutoff = timezone.now() - timedelta(seconds=settings.WORKER_DEAD_SECONDS)
         return self.stopped_at is None and self.last_seen >= cutoff
+
+
+class Throughput(models.Model):
+    """How fast a worker runs a backbone, measured on its jobs and remembered across them: the first ETAs of the
+    next job (job page, job form) come from here instead of a rate that counts TensorFlow's start-up."""
+
+    worker = models.CharField(max_length=200, help_text="Celery node name, e.g. train@host")
+    backbone = models.CharField(max_length=40)
+    extract_images_per_second = models.FloatField(
+        null=True, blank=True, help_text="Photos through the backbone per second, loading left out")
+    train_seconds_per_image_epoch = models.FloatField(
+        null=True, blank=True, help_text="An epoch of the article's head: seconds per training photo")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["worker", "backbone"]
+        constraints = [models.UniqueConstraint(fields=["worker", "backbone"], name="unique_throughput_per_worker")]
+
+    def __str__(self):
+        return f"{self.worker} / {self.backbone}"

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -61,3 +62,35 @@ def queue_lengths() -> dict[str, int | None]:
     except Exception:  # noqa: BLE001 - a page showing lengths must not fail with the broker
         logger.warning("could not read the queue lengths from the broker", exc_info=True)
         return dict.fromkeys(QUEUES)
+
+
+def imagenet_weights(queue: str = "train") -> dict:
+    """Which backbones' ImageNet weights a job can use, and where the missing ones go:
+    {"available": set of names, "source": "workers" | "web", "folder": Keras's cache folder}.
+
+    The alive workers serving `queue` say (what they report); before any has reported, this web process's own
+    Keras cache stands in (the same folder or volume in `make run` and the compose set-up)."""
+    from classifier.backbones import BACKBONES
+
+    folder = settings.KERAS_HOME / "models"
+    if queue_has_worker(queue):
+        return {"available": backbones_with_weights(queue), "source": "workers", "folder": folder}
+    available = {name for name, b in BACKBONES.items() if (folder / b.imagenet_file).is_file()}
+    return {"available": available, "source": "web", "folder": folder}
+
+
+def throughput_of(worker: str, backbone: str):
+    """What `worker` measured on `backbone` in earlier jobs (a Throughput row), or None."""
+    from webapp.workers_registry.models import Throughput
+
+    return Throughput.objects.filter(worker=worker, backbone=backbone).first() if worker else None
+
+
+def fastest_throughput(backbone: str, queue: str = "train"):
+    """The best measured extraction speed on `backbone` among the alive workers serving `queue` (the one a new
+    job most likely gets: any idle one), or None when none has measured it."""
+    from webapp.workers_registry.models import Throughput
+
+    names = [worker.name for worker in workers_alive().only("name", "queues") if queue in worker.queues]
+    return (Throughput.objects.filter(worker__in=names, backbone=backbone)
+            .order_by(models.F("extract_images_per_second").desc(nulls_last=True)).first())

@@ -33,3 +33,22 @@ def worker_mark_ready(*, name: str) -> bool:
 def worker_stop(*, name: str, pid: int) -> bool:
     """The worker shut down cleanly."""
     return bool(Worker.objects.filter(name=name, pid=pid).update(stopped_at=timezone.now(), ready=False))
+
+
+def throughput_record(*, worker: str, backbone: str, extract_images_per_second: float | None = None,
+                      train_seconds_per_image_epoch: float | None = None) -> None:
+    """Remember a measured speed of `worker` on `backbone`: the mean of the last value and the new one, so one
+    odd job (a busy machine) moves the estimate only halfway."""
+    from webapp.workers_registry.models import Throughput
+
+    measured = {"extract_images_per_second": extract_images_per_second,
+                "train_seconds_per_image_epoch": train_seconds_per_image_epoch}
+    measured = {name: value for name, value in measured.items() if value and value > 0}
+    if not measured or not worker:
+        return
+    row, created = Throughput.objects.get_or_create(worker=worker, backbone=backbone, defaults=measured)
+    if not created:
+        for name, value in measured.items():
+            old = getattr(row, name)
+            setattr(row, name, value if old is None else (old + value) / 2)
+        row.save()

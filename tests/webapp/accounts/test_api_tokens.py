@@ -51,3 +51,12 @@ def test_a_deactivated_users_token_stops_working(ann, ann_key):
     ann.is_active = False
     ann.save()
     assert Client().get(reverse("experiments:api_jobs"), **auth(ann_key)).status_code == 401
+
+
+def test_the_tokens_page_links_the_json_apis_not_the_html_jobs_list(client_for, ann):
+    """base.html's navigation once set `jobs_url` itself, so the page linked the HTML jobs list."""
+    page = client_for(ann).get(reverse("accounts:api_tokens")).content.decode()
+    assert f'href="http://testserver{reverse("experiments:api_jobs")}"' in page
+    assert f'href="http://testserver{reverse("serving:api_models")}"' in page
+    assert f'http://testserver{reverse("serving:api_model_predict", args=["NAME"])}' in page
+    assert f'href="http://testserver{reverse("experiments:job_list")}"' not in page

@@ -137,3 +137,21 @@ def test_createadmin_makes_the_default_teams_admin(db, monkeypatch, settings):
 def test_new_datasets_go_only_into_teams_where_the_user_curates(client, world, who, offered):
     response = client_as(client, world["users"][who]).get(reverse("datasets:import"))
     assert (world["lab"] in response.context["form"].fields["team"].queryset) == offered
+
+
+@pytest.mark.parametrize("who, offered", [("admin", True), ("member", True), ("viewer", False),
+                                          ("auditor", False), ("other_team", False)])
+def test_the_job_form_lists_only_datasets_the_user_may_train_on(client, world, who, offered):
+    response = client_as(client, world["users"][who]).get(reverse("experiments:job_new"))
+    assert (world["dataset"] in response.context["form"].fields["dataset"].queryset) == offered
+
+
+def test_a_viewer_posting_their_teams_dataset_to_the_job_form_is_refused(client, world):
+    from webapp.experiments.models import TrainingJob
+
+    response = client_as(client, world["users"]["viewer"]).post(reverse("experiments:job_new"), {
+        "dataset": world["dataset"].pk, "recipe": "recommended", "backbone": "mobilenet_v2", "weights": "none",
+        "precision": "float32", "hidden": "8", "dropout": "0", "activation": "relu", "optimizer": "adam",
+        "learning_rate": "0.001", "epochs": "1", "batch_size": "8"})
+    assert response.status_code == 200 and "dataset" in response.context["form"].errors
+    assert not TrainingJob.objects.exists()

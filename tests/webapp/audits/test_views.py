@@ -91,3 +91,63 @@ def test_relabel_delete_and_a_dismissal_that_outlives_the_next_audit(client, set
     assert client.post(f"/findings/{label.pk}/images/{images[1].pk}/delete/").status_code == 302
     assert not Image.objects.filter(pk=images[1].pk).exists()
     assert not AuditFinding.objects.filter(pk=label.pk).exists()
+
+
+def test_excluding_a_copy_goes_through_the_curation_service_and_resolves_the_pair(client, setup):
+    from webapp.datasets.models import ImageChange
+
+    dataset, images = setup["dataset"], setup["images"]
+    _store(dataset, images)
+    client.force_login(setup["member"])
+    duplicate = AuditFinding.objects.get(kind=FindingKind.DUPLICATE)
+    response = client.post(f"/findings/{duplicate.pk}/images/{images[2].pk}/exclude/")
+    assert response.status_code == 302
+    assert Image.objects.get(pk=images[2].pk).excluded
+    change = ImageChange.objects.get(image=images[2])
+    assert (change.kind, change.old, change.new, change.user) == ("excluded", "no", "yes", setup["member"])
+    assert not AuditFinding.objects.filter(pk=duplicate.pk).exists()  # one photo left in use: nothing to fix
+    # A photo outside the finding is refused and changes nothing.
+    label = AuditFinding.objects.get(kind=FindingKind.LABEL)
+    client.post(f"/findings/{label.pk}/images/{images[0].pk}/exclude/")
+    assert not Image.objects.get(pk=images[0].pk).excluded and AuditFinding.objects.filter(pk=label.pk).exists()
+
+
+def test_relabelling_from_the_audit_records_who_did_it(client, setup):
+    from webapp.datasets.models import ImageChange
+
+    _store(setup["dataset"], setup["images"])
+    client.force_login(setup["member"])
+    client.post(f"/findings/{AuditFinding.objects.get(kind=FindingKind.LABEL).pk}/relabel/")
+    change = ImageChange.objects.get(image=setup["images"][1])
+    assert (change.kind, change.old, change.new, change.user) == ("label", "cats", "dogs", setup["member"])
+
+
+def test_a_new_audit_uses_a_backbone_the_workers_have_weights_for(setup, settings):
+    """Offline with only MobileNetV2's weights, the audit follows the workers (not AUDIT_BACKBONE); a dataset's
+    recent ImageNet job gives its backbone (its features are cached) when a worker has the weights."""
+    from webapp.audits.selectors import audit_features
+    from webapp.experiments.models import TrainingJob
+    from webapp.workers_registry.services import worker_register
+
+    settings.AUDIT_BACKBONE = "vgg16"
+    dataset = setup["dataset"]
+    assert audit_features(dataset)["backbone"] == "vgg16"  # no worker reports yet: the setting
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["mobilenet_v2"])
+    assert audit_features(dataset) == {"backbone": "mobilenet_v2", "weights": "imagenet", "input_size": None}
+    TrainingJob.objects.create(dataset=dataset, backbone="mobilenet_v2", input_size=160)
+    TrainingJob.objects.create(dataset=dataset, backbone="resnet50", weights="none")  # random features: not used
+    assert audit_features(dataset)["input_size"] == 160
+    TrainingJob.objects.create(dataset=dataset, backbone="vgg16")  # no worker has its weights
+    assert audit_features(dataset) == {"backbone": "mobilenet_v2", "weights": "imagenet", "input_size": None}
+    audit = services.audit_create(dataset=dataset, user=setup["member"])
+    assert (audit.backbone, audit.weights) == ("mobilenet_v2", "imagenet")
+
+
+def test_the_dataset_page_counts_the_open_findings_of_the_last_audit(client, setup):
+    client.force_login(setup["member"])
+    url = f"/datasets/{setup['dataset'].pk}/"
+    assert "No audit has run" in client.get(url).content.decode()
+    _store(setup["dataset"], setup["images"])
+    AuditFinding.objects.filter(kind=FindingKind.DUPLICATE).update(dismissed=True)
+    html = client.get(url).content.decode()
+    assert "1 suspected label error," in html and "0 near-duplicate groups" in html and "0 leaks" in html

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 
 from classifier.images import ImageError
-from webapp.datasets.importing.layout import Layout, is_junk, layout_detect
+from webapp.datasets.importing.layout import Layout, is_junk, layout_detect, layout_detect_optional
 from webapp.datasets.importing.result import ImportRejected
 
 MiB = 1024 * 1024
@@ -70,8 +70,10 @@ class ZipArchive:
         self.zf.close()
 
 
-def zip_open(archive) -> ZipArchive:
-    """Open and check the archive as a container, reading no entry yet. Raises ImportRejected."""
+def zip_open(archive, *, classes_optional: bool = False) -> ZipArchive:
+    """Open and check the archive as a container, reading no entry yet. Raises ImportRejected.
+    classes_optional (photos to predict): folders that match no dataset layout leave the photos unlabelled
+    instead of refusing the archive."""
     max_bytes = settings.DATASETS_MAX_ARCHIVE_BYTES
     archive_bytes = _archive_size(archive)
     if archive_bytes > max_bytes:
@@ -123,6 +125,7 @@ def zip_open(archive) -> ZipArchive:
         )
     if problems:
         raise ImportRejected("The archive was refused and nothing was imported.", problems)
-    layout = layout_detect([(info.filename, parts) for info, parts in files], dirs)
+    detect = layout_detect_optional if classes_optional else layout_detect
+    layout = detect([(info.filename, parts) for info, parts in files], dirs)
     by_name = {info.filename: info for info, _ in files}
     return ZipArchive(zf, [by_name[name] for name, _, _ in layout.files], layout, ignored, max_inflated)

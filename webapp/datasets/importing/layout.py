@@ -14,7 +14,8 @@ EXPECTED_LAYOUTS = (
     "Expected one of these layouts (a single top folder around either is fine):\n"
     "  1. one folder per class: cats/001.jpg, dogs/002.jpg, ... (splits are assigned for you);\n"
     "  2. train/, validation/ and test/ folders, each with one folder per class: train/cats/001.jpg, "
-    "validation/cats/007.jpg, test/dogs/042.jpg, ... (splits are kept)."
+    "validation/cats/007.jpg, test/dogs/042.jpg, ... (splits are kept); a test/ folder alone makes an "
+    "evaluation-only dataset (for re-evaluating trained jobs, not for training)."
 )
 
 
@@ -56,8 +57,10 @@ def layout_detect(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str
     if by_split:
         others = sorted(top for top in tops if top.lower() not in SPLIT_FOLDERS)
         problems += [(f"{top}/", "a folder beside train/validation/test") for top in others]
-        if "train" not in {top.lower() for top in tops}:
-            problems.append(("train/", "missing: the split layout needs a train/ folder"))
+        split_tops = {SPLIT_FOLDERS[top.lower()] for top in tops if top.lower() in SPLIT_FOLDERS}
+        if Split.TRAIN not in split_tops and split_tops != {Split.TEST}:  # test/ alone: an evaluation-only set
+            problems.append(("train/", "missing: the split layout needs a train/ folder (or only a test/ folder, "
+                                       "for an evaluation-only dataset)"))
         classes |= {parts[1] for parts in dirs if len(parts) >= 2}
     else:
         classes |= {parts[0] for parts in dirs}
@@ -79,6 +82,17 @@ def layout_detect(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str
     order = {s: i for i, s in enumerate(SPLIT_ORDER)}
     layout_files.sort(key=lambda item: (order.get(item[1], 0), item[2], item[0]))
     return Layout("splits" if by_split else "classes", layout_files, classes, loose)
+
+
+def layout_detect_optional(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str, ...]]) -> Layout:
+    """For photos to predict (a batch): the dataset layout when the folders match one (class folders are then
+    the photos' true classes; loose files stay unlabelled), else every file unlabelled (class name "")."""
+    try:
+        layout = layout_detect(files, dirs)
+    except ImportRejected:
+        return Layout("flat", sorted((name, None, "") for name, _ in files), set(), [])
+    loose = [(name, None, "") for name in sorted(layout.loose)]
+    return Layout(layout.kind, layout.files + loose, layout.classes, [])
 
 
 def folder_scan(root: Path) -> tuple[Layout, list[str], int]:

@@ -36,6 +36,8 @@
     lastEpochsKey = key;
     var empty = document.getElementById("curves-empty");
     if (empty) empty.hidden = status.epochs.length > 0;
+    var charts = document.getElementById("curves-charts");  // no empty boxes before the first epoch
+    if (charts) charts.hidden = status.epochs.length === 0;
     if (!status.epochs.length) return;
     MenagerieCharts.curves(document.getElementById("accuracy-chart"), status.epochs, status.best_epoch, "accuracy");
     MenagerieCharts.curves(document.getElementById("loss-chart"), status.epochs, status.best_epoch, "loss");
@@ -66,13 +68,15 @@
     var progress = document.getElementById("job-progress");
     progress.value = status.percent;
     progress.textContent = status.percent + "%";
-    setText("job-progress-label", status.progress_label);  // the stage or step's own units (selectors)
+    setText("job-progress-label", status.progress_label +  // the stage or step's own units (selectors)
+      (status.stage_detail && !status.finished ? ": " + status.stage_detail + "…" : ""));
     setText("job-progress-text", status.progress.done + " / " + status.progress.total + " (" + status.percent + "%)");
     var unit = " " + status.rate_unit;
     setText("job-rate", status.items_per_second != null && !status.finished ?
       (status.items_per_second >= 10 ? status.items_per_second.toFixed(0) : status.items_per_second.toFixed(2)) + unit
       : "–");
     setText("job-eta", status.finished ? "–" : formatSeconds(status.eta_seconds));
+    setText("job-eta-basis", !status.finished && status.eta_basis ? "(from " + status.eta_basis + ")" : "");
     var took = status.finished && status.started_at && status.finished_at;
     document.getElementById("job-speed").hidden = status.finished;
     document.getElementById("job-took").hidden = !took;
@@ -83,6 +87,9 @@
     error.hidden = !status.error_message;
     setText("job-error", status.error_message || "");
     drawCurves(status);
+    if (status.status !== "queued") {  // the "Job #N queued." banner is stale once a worker has it
+      document.querySelectorAll(".message.job-queued").forEach(function (el) { el.hidden = true; });
+    }
   }
 
   /* Polling: fast while something changes, slower while nothing does, paused in a hidden tab. */

@@ -4,9 +4,10 @@
   var form = document.querySelector(".job-form");
   var out = document.getElementById("estimate");
   var memory = document.getElementById("memory-estimate");
+  var time = document.getElementById("time-estimate");
   if (!form || !out) return;
   var names = ["dataset", "recipe", "backbone", "weights", "pooling", "precision", "input_size", "hidden", "optimizer",
-               "batch_size"];
+               "batch_size", "epochs"];
   var pending = null;
 
   function update() {
@@ -35,6 +36,7 @@
         out.append(strong, " of " + data.total + " images " + (data.uncached === 0
           ? "(all features already cached)."
           : "to run through the backbone (" + data.cached + " already cached)."));
+        if (time) time.textContent = data.time.text;
         if (memory) {
           memory.replaceChildren();
           memory.classList.toggle("error", !data.memory.fits);

@@ -84,8 +84,11 @@ class Command(BaseCommand):
         default = settings.DATASETS_SPLIT_FRACTIONS
         validation = default[1] if validation is None else validation
         test = default[2] if test is None else test
+        if (test, validation) == (1, 0):  # an evaluation-only dataset: every photo in the test split
+            return (0.0, 0.0, 1.0)
         if validation < 0 or test < 0 or validation + test >= 1:
-            raise CommandError("--validation and --test must be >= 0 and leave something for training.")
+            raise CommandError("--validation and --test must be >= 0 and leave something for training (or use "
+                               "--test 1 --validation 0 for an evaluation-only dataset).")
         return (1 - validation - test, validation, test)
 
     def _print(self, report: dict, seconds: float):

@@ -1,0 +1,140 @@
+"""The `batch_run` task's body: predict a zip of photos (or a dataset's photos) with a named model's version, on
+the `train` queue (a batch is long work: it must never delay single predictions).
+
+The photos go through the same path as a re-evaluation: features through the shared cache
+(classifier.features.extract, which also reports unreadable photos), then the run's calibrated head; so when the
+true classes are known (class folders, a dataset) the report equals a re-evaluation's on the same photos. Writes go
+through webapp.serving.batch_services; the claim, heartbeat and failure skeleton is the jobs' own."""
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+from classifier.files import content_hash
+from classifier.images import ImageError
+from webapp.datasets.importing.archive import zip_open
+from webapp.datasets.importing.result import ImportRejected
+from webapp.experiments.selectors import scored_images
+from webapp.serving import batch_selectors as selectors
+from webapp.serving import batch_services as services
+from workers.pipeline import JobError, _run_claimed
+
+logger = logging.getLogger(__name__)
+HEAD_CHUNK = 1024  # photos whose features are in memory at once
+
+
+def run_batch(batch_id: int, worker: str = "") -> str:
+    return _run_claimed(
+        what="batch", row_id=batch_id,
+        claim=lambda: services.batch_claim(batch_id=batch_id, worker=worker),
+        beat=lambda: services.batch_heartbeat(batch_id=batch_id),
+        body=lambda: _predict(batch_id),
+        fail=lambda message: services.batch_fail(batch_id=batch_id, message=message),
+        status=lambda: selectors.batch_status_value(batch_id=batch_id),
+    )
+
+
+def _row(name: str, true: str = "", **fields) -> dict:
+    return {"file": name, "true": true, "error": "", "content_hash": "", "path": "", "label": "",
+            "confidence": None, "decision": "", "probabilities": []} | fields
+
+
+def _zip_rows(batch, folder: Path) -> list[dict]:
+    """The zip's files written to `folder` (extraction reads paths), with their class folder ("" if none)."""
+    rows = []
+    with open(batch.archive.path, "rb") as archive:
+        opened = zip_open(archive, classes_optional=True)  # checked again: the rules may have changed since
+        try:
+            for index, (info, (name, _, class_name)) in enumerate(zip(opened.infos, opened.layout.files)):
+                try:
+                    data = opened.read(info, settings.DATASETS_MAX_IMAGE_BYTES)
+                except ImageError as exc:
+                    rows.append(_row(name, class_name, error=exc.reason))
+                    continue
+                path = folder / f"{index}{Path(name).suffix.lower()[:10]}"
+                path.write_bytes(data)
+                rows.append(_row(name, class_name, content_hash=content_hash(data), path=str(path)))
+        except ImportRejected as exc:
+            raise JobError(exc.text) from None
+        finally:
+            opened.close()
+    return rows
+
+
+def _dataset_rows(batch) -> list[dict]:
+    if batch.dataset is None:
+        raise JobError("The batch's dataset was deleted.")
+    return [_row(image.original_name or str(image), image.label.name, content_hash=image.content_hash,
+                 path=image.file.path) for image in scored_images(dataset=batch.dataset, job=batch.version.job)]
+
+
+def _truth_note(rows: list[dict], class_names: list[str]) -> str:
+    """Why the photos are not scored ("" when they are, or when no photo has a class folder)."""
+    folders = sorted({row["true"] for row in rows if row["true"]})
+    unknown = [name for name in folders if name not in class_names]
+    if not unknown:
+        return ""
+    return (f"Not evaluated: the folders {', '.join(unknown[:10])} are not classes of the model "
+            f"(it knows {', '.join(class_names)}).")
+
+
+def _predict(batch_id: int) -> None:
+    import numpy as np
+
+    from classifier.evaluate import scores
+    from classifier.features import FeatureCache, extract
+    from classifier.model_io import load_head, load_run
+
+    batch = selectors.batch_for_run(batch_id=batch_id)
+    run_dir = batch.version.job.artifact_path
+    run = load_run(run_dir)
+    spec, class_names = run["spec"], run["class_names"]
+    threshold = run["calibration"]["threshold"]
+    cache = FeatureCache(settings.FEATURES_DIR)
+    with tempfile.TemporaryDirectory(prefix="menagerie-batch-") as folder:
+        if batch.archive:
+            try:
+                rows = _zip_rows(batch, Path(folder))
+            finally:  # read once: a claimed batch is never run again, so the upload can go now
+                services.batch_archive_delete(batch=batch)
+        else:
+            rows = _dataset_rows(batch)
+        unread = sum(1 for row in rows if row["error"])
+        services.batch_progress(batch_id=batch_id, done=unread, total=len(rows))
+        readable = [row for row in rows if not row["error"]]
+        report = extract([(row["content_hash"], row["path"]) for row in readable], spec, cache,
+                         batch_size=settings.EXTRACT_BATCH_SIZE,
+                         on_progress=lambda done, _: services.batch_progress(batch_id=batch_id, done=unread + done),
+                         should_cancel=lambda: selectors.batch_cancel_requested(batch_id=batch_id))
+        if report.cancelled or selectors.batch_cancel_requested(batch_id=batch_id):
+            services.batch_mark_cancelled(batch_id=batch_id)
+            return
+        bad = {s.content_hash: s.reason for s in report.skipped}
+        for row in readable:
+            if row["content_hash"] in bad:  # the reason names the temporary file: keep only the reason
+                row["error"] = bad[row["content_hash"]].removeprefix(f"{row['path']}: ")
+        readable = [row for row in readable if not row["error"]]
+        if not readable:
+            raise JobError("None of the files could be read as a photo.")
+        head = load_head(run_dir)
+        hashes = [row["content_hash"] for row in readable]
+        probabilities = np.concatenate([  # features loaded a slice at a time: a big batch never fills the memory
+            np.asarray(head.predict(cache.load(spec, hashes[start:start + HEAD_CHUNK]), batch_size=256, verbose=0))
+            for start in range(0, len(hashes), HEAD_CHUNK)])
+        for row, p in zip(readable, probabilities):
+            order = np.argsort(-p, kind="stable")
+            row["probabilities"] = [{"label": class_names[c], "probability": float(p[c])} for c in order]
+            row["label"], row["confidence"] = class_names[order[0]], float(p[order[0]])
+            row["decision"] = "unsure" if row["confidence"] < threshold else "confident"
+        note = _truth_note(rows, class_names)
+        if note:
+            for row in rows:
+                row["true"] = ""
+        labelled = [i for i, row in enumerate(readable) if row["true"]]
+        evaluation = {}
+        if labelled:
+            y = [class_names.index(readable[i]["true"]) for i in labelled]
+            evaluation = scores(probabilities[labelled], y, class_names, ids=[readable[i]["file"] for i in labelled])
+        services.batch_succeed(batch_id=batch_id, rows=rows, report=evaluation, evaluation_note=note)
