@@ -137,7 +137,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
                          on_progress=progress, should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
         if report.extracted and report.seconds > 0:  # the backbone was loaded before: photos/s of this worker
-            throughput_record(worker=worker, backbone=job.backbone,
+            throughput_record(worker=worker, backbone=selectors.throughput_key(job.backbone, job.recipe),
                               extract_images_per_second=report.extracted / report.seconds)
         if report.cancelled:
             services.chunk_release(chunk_id=chunk.pk)
@@ -252,20 +252,27 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     if result["cancelled"]:
         services.job_mark_cancelled(job_id=job.pk)
         return
-    _remember_training_speed(job, train_count=len(arrays["train"][1]))
+    _remember_training_speed(job, train_count=len(arrays["train"][1]),
+                             labelled_count=len(arrays["train"][1]) + len(arrays["validation"][1]),
+                             timings=result["timings"])
     services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
 
 
-def _remember_training_speed(job: TrainingJob, *, train_count: int) -> None:
-    """Seconds per training photo per epoch of the article's head on this worker: the next job's first ETA."""
+def _remember_training_speed(job: TrainingJob, *, train_count: int, labelled_count: int, timings: dict) -> None:
+    """Seconds per training photo per epoch of the article's head on this worker, or the recommended recipe's
+    training seconds (pooling, search, fine-tuning) per labelled photo: the next job's estimate and first ETA."""
     from webapp.workers_registry.services import throughput_record
 
+    key = selectors.throughput_key(job.backbone, job.recipe)
     seconds = [s for s in job.epochs.values_list("seconds", flat=True) if s]
     if job.recipe == "article" and seconds and train_count:
-        throughput_record(worker=job.worker, backbone=job.backbone,
+        throughput_record(worker=job.worker, backbone=key,
                           train_seconds_per_image_epoch=sum(seconds) / len(seconds) / train_count)
+    elif job.recipe != "article" and labelled_count:
+        spent = sum(timings.get(part, 0.0) for part in ("pooling", "search", "fine_tuning"))
+        throughput_record(worker=job.worker, backbone=key, train_seconds_per_image_epoch=spent / labelled_count)
 
 
 def _run_claimed(*, what: str, row_id: int, claim, beat, body, fail, status) -> str:

@@ -167,7 +167,7 @@ def job_eta(job: TrainingJob, epochs: list[dict]) -> tuple[float | None, str]:
     if job.is_finished or job.status == JobStatus.QUEUED:
         return None, ""
     remaining = max(job.progress_total - job.progress_done, 0)
-    measured = throughput_of(job.worker, job.backbone)
+    measured = throughput_of(job.worker, throughput_key(job.backbone, job.recipe))
     if job.status == JobStatus.EXTRACTING and job.progress_total and measured and measured.extract_images_per_second:
         return remaining / measured.extract_images_per_second, "this worker's speed in earlier jobs"
     if job.status == JobStatus.TRAINING and job.recipe == "article":
@@ -302,18 +302,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
+def throughput_key(backbone: str, recipe: str) -> str:
+    """What workers' speeds are remembered under (workers_registry Throughput.backbone): the backbone, and for
+    the recommended recipe its own key, since its jobs cost differently. They extract up to the last block's input
+    (~20 % less per photo on MobileNetV2: bench/quality.py) and train by a search (+ fine-tuning), whose seconds
+    are kept per labelled photo in `train_seconds_per_image_epoch` (one pass, no epochs)."""
+    return backbone if recipe == "article" else f"{backbone}:{recipe}"
+
+
 def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe: str, head_config: dict) -> dict:
-    """How long the job's extraction (and the article's training) would take on the fastest alive `train`
-    worker, from its speed on this backbone in earlier jobs; JSON-ready, `text` says which worker measured it, or
+    """How long the job's extraction and training would take on the fastest alive `train` worker, from its
+    speed with this backbone and recipe in earlier jobs; JSON-ready, `text` says which worker measured it, or
     that nobody has yet."""
     from classifier.head import HeadConfig
     from webapp.workers_registry.selectors import fastest_throughput
 
-    measured = fastest_throughput(backbone)
+    measured = fastest_throughput(throughput_key(backbone, recipe))
     if measured is None:
         return {"extract_seconds": None, "train_seconds": None, "worker": None,
-                "text": f"No worker has measured its speed on {backbone} yet: the first job does (its ETA starts "
-                        f"after the first photos)."}
+                "text": f"No worker has measured its speed on {backbone} yet with the {recipe} recipe: the first "
+                        f"job does (its ETA starts after the first photos)."}
     parts, extract_seconds, train_seconds = [], None, None
     if measured.extract_images_per_second:
         extract_seconds = uncached / measured.extract_images_per_second
@@ -323,6 +331,11 @@ def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe:
         train = Image.objects.filter(dataset=dataset, split=Split.TRAIN, excluded=False).count()
         train_seconds = epochs * train * measured.train_seconds_per_image_epoch
         parts.append(f"{_duration(train_seconds)} of training ({epochs} epochs)")
+    if recipe != "article" and measured.train_seconds_per_image_epoch:
+        labelled = Image.objects.filter(dataset=dataset, split__in=[Split.TRAIN, Split.VALIDATION],
+                                        excluded=False).count()
+        train_seconds = labelled * measured.train_seconds_per_image_epoch
+        parts.append(f"{_duration(train_seconds)} of training (head search, fine-tuning)")
     text = (f"About {' and '.join(parts)}, as measured on {measured.worker} in earlier jobs (plus its start-up)."
             if parts else f"{measured.worker} has not measured this part yet.")
     return {"extract_seconds": extract_seconds, "train_seconds": train_seconds, "worker": measured.worker,

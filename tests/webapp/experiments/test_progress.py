@@ -3,6 +3,8 @@ folds, then fine-tuning epochs), in its own units, with its speed and ETA restar
 
 import re
 
+import pytest
+
 from webapp.experiments import selectors, services
 from webapp.experiments.models import JobStatus, TrainingJob
 
@@ -74,3 +76,29 @@ def test_the_forms_estimate_counts_the_photos_the_chosen_recipe_would_extract(cl
     url = reverse("experiments:job_estimate")
     assert client.get(url, query | {"recipe": "article"}).json()["uncached"] == 10
     assert client.get(url, query | {"recipe": "recommended"}).json()["uncached"] == 15
+
+
+def test_the_time_estimate_uses_the_chosen_recipes_own_speeds(client_for, dataset, ann):
+    """The article's and the recommended recipe's jobs cost differently (another extraction stage; epochs of a
+    head vs a search and fine-tuning): each is estimated from its own measured speeds, never the other's."""
+    from django.urls import reverse
+
+    from webapp.workers_registry.services import throughput_record, worker_register
+
+    worker_register(name="train@box", host="box", pid=1, queues=["train"], backbones_with_weights=["mobilenet_v2"])
+    throughput_record(worker="train@box", backbone="mobilenet_v2", extract_images_per_second=5,
+                      train_seconds_per_image_epoch=0.25)  # an article job's speeds
+    query = {"dataset": dataset.pk, "backbone": "mobilenet_v2", "weights": "none", "precision": "float32"}
+    client = client_for(ann)
+    url = reverse("experiments:job_estimate")
+    time = client.get(url, query | {"recipe": "recommended"}).json()["time"]
+    assert time["extract_seconds"] is None and "yet with the recommended recipe" in time["text"]
+    throughput_record(worker="train@box", backbone=selectors.throughput_key("mobilenet_v2", "recommended"),
+                      extract_images_per_second=6, train_seconds_per_image_epoch=0.5)  # a recommended job's
+    time = client.get(url, query | {"recipe": "recommended"}).json()["time"]
+    assert time["extract_seconds"] == pytest.approx(15 / 6)
+    assert time["train_seconds"] == pytest.approx(12 * 0.5)  # train + validation photos, one search
+    assert "of training (head search, fine-tuning)" in time["text"]
+    article = client.get(url, query | {"recipe": "article", "epochs": 2}).json()["time"]
+    assert article["extract_seconds"] == pytest.approx(15 / 5) and article["train_seconds"] == pytest.approx(
+        2 * 9 * 0.25)
