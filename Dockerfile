@@ -9,7 +9,11 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN useradd --create-home --uid 1000 menagerie && mkdir -p /data && chown menagerie /data \
+# The volume mount points exist in the image owned by the app user: Docker copies that ownership into a new
+# named volume (a missing mount point would be created owned by root, and the app could not write photos).
+RUN useradd --create-home --uid 1000 menagerie \
+    && mkdir -p /data/media /data/features /data/artifacts /data/keras \
+    && chown -R menagerie:menagerie /data \
     && SECRET_KEY=build-only python manage.py collectstatic --noinput
 USER menagerie
 

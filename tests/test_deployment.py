@@ -55,3 +55,38 @@ def test_worker_commands_serve_the_queues_the_tasks_are_routed_to():
     assert "gunicorn webapp.wsgi" in services["web"]["command"] and "gunicorn webapp.wsgi" in procfile["web"]
     assert "celery -A workers beat" in services["beat"]["command"] and "celery -A workers beat" in procfile["beat"]
     assert settings.CELERY_BEAT_SCHEDULE, "beat has nothing to schedule"
+
+
+def _dockerfile_run_commands() -> list[str]:
+    """The shell commands of the Dockerfile's RUN instructions, continuation lines joined, split at `&&`."""
+    text = re.sub(r"\\\n", " ", (REPO_DIR / "Dockerfile").read_text())
+    runs = [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("RUN ")]
+    return [command.strip() for run in runs for command in run.split("&&")]
+
+
+def _covers(paths: list[str], target: str, recursive: bool) -> bool:
+    return any(target == path or (recursive and target.startswith(path.rstrip("/") + "/")) for path in paths)
+
+
+def test_every_app_volume_mount_point_is_created_in_the_image_and_owned_by_the_user_the_app_runs_as():
+    # Docker gives a new named volume the ownership of the image's folder at the mount point; a folder missing
+    # from the image is created owned by root, and the app (uid 1000) could not write there.
+    dockerfile = (REPO_DIR / "Dockerfile").read_text()
+    user = re.search(r"^USER (\S+)", dockerfile, re.M).group(1)
+    assert re.search(rf"useradd .*--uid 1000 {user}\b", dockerfile), "the app user is not uid 1000"
+    created, chowned, chowned_tree = [], [], []
+    for command in _dockerfile_run_commands():
+        words = command.split()
+        if words[:2] == ["mkdir", "-p"]:
+            created += words[2:]
+        elif words and words[0] == "chown":
+            flags = [w for w in words[1:] if w.startswith("-")]
+            owner, *paths = [w for w in words[1:] if not w.startswith("-")]
+            if owner.split(":")[0] in (user, "1000"):
+                (chowned_tree if "-R" in flags else chowned).extend(paths)
+    services = compose()["services"]
+    targets = {volume.split(":")[1] for name in APP_SERVICES for volume in services[name]["volumes"]}
+    assert targets >= {"/data/media", "/data/features", "/data/artifacts", "/data/keras"}
+    for target in sorted(targets):
+        assert _covers(created, target, recursive=False), f"{target} is not created in the image"
+        assert _covers(chowned, target, False) or _covers(chowned_tree, target, True), f"{target} is not chowned"

@@ -298,13 +298,30 @@ CELERY_TASK_ANNOTATIONS = {
     "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
     "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
 }
+# Uploaded prediction photos are removed after this many days (0: kept for ever); the prediction log stays.
+PREDICTION_PHOTO_RETENTION_DAYS = int(env("MENAGERIE_PREDICTION_PHOTO_RETENTION_DAYS", "90"))
 CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)
     "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS,
                         "options": {"expires": max(REAPER_INTERVAL_SECONDS, 30)}},
+    "prune-prediction-photos": {"task": "workers.tasks.prediction_photos_prune", "schedule": 3600,
+                                "options": {"expires": 3600}},
 }
 # Pool processes load TensorFlow when they start (workers/presence.py), which takes longer than Celery's 4 s.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# E-mail (job-end notices users opt into): Django's e-mail backend; the console backend prints them by default.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))  # the file-based backend's folder
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "menagerie@localhost")
+# Links in notices point here (workers have no request to build them from).
+SITE_URL = env("MENAGERIE_SITE_URL", "http://localhost:8000").rstrip("/")
+WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from webapp.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("home/status/", core_views.home_status, name="home_status"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", core_views.health, name="health"),

@@ -16,6 +16,7 @@ from django.db import connection
 
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
+from webapp.experiments.notifications import job_end_notify
 
 logger = logging.getLogger(__name__)
 
@@ -307,11 +308,14 @@ def run_job(job_id: int, worker: str) -> str:
         else:
             _train_and_evaluate(job, *extracted)
 
-    return _run_claimed(
+    status = _run_claimed(
         what="job", row_id=job_id, claim=lambda: services.job_claim(job_id=job_id, worker=worker), beat=beat,
         body=body, fail=lambda message: services.job_fail(job_id=job_id, message=message),
         status=lambda: selectors.job_status_value(job_id=job_id),
     )
+    if status != "not claimed":  # the final state is committed (autocommit): tell whoever opted in
+        job_end_notify(job_id=job_id)
+    return status
 
 
 def help_extract(job_id: int, worker: str) -> int:

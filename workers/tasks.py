@@ -81,6 +81,9 @@ def prediction_run(prediction_id: int) -> dict:
     prediction = selectors.prediction_for_run(prediction_id=prediction_id)
     if prediction is None or prediction.status != PredictionStatus.PENDING:
         return {"status": prediction.status if prediction else "missing"}
+    if prediction.job is None:  # its job was deleted while the photo waited
+        services.prediction_fail(prediction_id=prediction_id, message="Its model's job was deleted.")
+        return {"status": PredictionStatus.FAILED}
     prepare_tensorflow()
     started = time.perf_counter()
     try:
@@ -104,12 +107,27 @@ def reap_stale_jobs() -> list[int]:
 
     from webapp.audits.services import audits_reap_stale
     from webapp.experiments import services
+    from webapp.experiments.notifications import job_end_notify
     from webapp.serving.batch_services import batches_reap_stale
 
     close_old_connections()
     audits_reap_stale()
     batches_reap_stale()
-    return services.jobs_reap()
+    reaped = services.jobs_reap()
+    for job_id in reaped:  # their worker died: nobody else tells the users who opted in
+        job_end_notify(job_id=job_id)
+    return reaped
+
+
+@app.task(name="workers.tasks.prediction_photos_prune")
+def prediction_photos_prune() -> int:
+    """Remove uploaded prediction photos past PREDICTION_PHOTO_RETENTION_DAYS (hourly, by beat; `predict` queue)."""
+    from django.db import close_old_connections
+
+    from webapp.core.cleanup import prediction_photos_prune as prune
+
+    close_old_connections()
+    return prune()
 
 
 @task_failure.connect

@@ -84,3 +84,18 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.team} ({self.role})"
+
+
+class NotificationPreference(models.Model):
+    """How a user wants to hear that one of their jobs ended (none of it by default). The worker sends the notices
+    once the job's final state is committed (webapp.experiments.notifications)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    email = models.BooleanField(default=False, help_text="E-mail me (at my account's address) when my job ends")
+    webhook_url = models.URLField(blank=True, max_length=500,
+                                  help_text="POST a JSON notice here when my job ends (empty: no webhook)")
+    webhook_secret = models.CharField(max_length=100, blank=True,
+                                      help_text="Signs each webhook body (HMAC-SHA256, X-Menagerie-Signature)")
+
+    def __str__(self):
+        return f"Notifications of {self.user}"

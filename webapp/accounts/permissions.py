@@ -19,6 +19,7 @@ class Action(StrEnum):
     TRAIN = "train"  # start, retry, re-evaluate jobs
     PROMOTE = "promote"  # promote a model (issue "Serving")
     DELETE_DATASET = "delete_dataset"
+    DELETE_JOB = "delete_job"  # any job of the team; whoever started a job deletes it with the TRAIN power
     MANAGE_MEMBERS = "manage_members"
 
 
@@ -28,7 +29,8 @@ ROLE_ACTIONS = {
     "admin": set(Action),
 }
 # Django permissions that grant an action on the teams a user sees, whatever the role (e.g. a data steward).
-ACTION_PERMISSIONS = {Action.DELETE_DATASET: "datasets.delete_dataset"}
+ACTION_PERMISSIONS = {Action.DELETE_DATASET: "datasets.delete_dataset",
+                      Action.DELETE_JOB: "experiments.delete_trainingjob"}
 
 
 def sees_all_teams(user) -> bool:
@@ -81,6 +83,13 @@ def can(user, action: Action | str, team) -> bool:
         return role == "member" and can_promote
     permission = ACTION_PERMISSIONS.get(action)
     return bool(permission) and user.has_perm(permission)
+
+
+def can_delete_job(user, job) -> bool:
+    """The job's creator (still allowed to train in its team), or whoever may delete the team's jobs."""
+    team = job.dataset.team_id
+    return (bool(job.created_by_id) and job.created_by_id == getattr(user, "pk", None) and can(user, Action.TRAIN, team)
+            ) or can(user, Action.DELETE_JOB, team)
 
 
 def powers(user, team) -> dict[str, bool]:

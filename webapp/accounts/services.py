@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from webapp.accounts.models import ApiToken, Membership, Role
+from webapp.accounts.models import ApiToken, Membership, NotificationPreference, Role
 
 
 def api_token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
@@ -15,6 +15,18 @@ def api_token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str
 
 def api_token_revoke(*, token: ApiToken) -> None:
     token.delete()
+
+
+def notification_preference_set(*, user, email: bool, webhook_url: str = "",
+                                webhook_secret: str = "") -> NotificationPreference:
+    """A user's job-end notices; a webhook without a secret gets a random one (a body is always signed)."""
+    import secrets
+
+    if webhook_url and not webhook_secret:
+        webhook_secret = secrets.token_urlsafe(32)
+    preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults={
+        "email": email, "webhook_url": webhook_url, "webhook_secret": webhook_secret if webhook_url else ""})
+    return preference
 
 
 def _admin_count(team: Group) -> int:

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from webapp.accounts import selectors, services
-from webapp.accounts.forms import ApiTokenForm
-from webapp.accounts.models import ApiToken
+from webapp.accounts.forms import ApiTokenForm, NotificationForm
+from webapp.accounts.models import ApiToken, NotificationPreference
 
 
 def _get_token_for_user(user, pk) -> ApiToken:
@@ -42,3 +42,18 @@ def api_token_revoke(request, pk):
     services.api_token_revoke(token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("accounts:api_tokens")
+
+
+def notifications(request):
+    """How the user hears that their job ended: e-mail, webhook (the browser tab tells them anyway)."""
+    preference = NotificationPreference.objects.filter(user=request.user).first()
+    initial = {"email": preference.email, "webhook_url": preference.webhook_url,
+               "webhook_secret": preference.webhook_secret} if preference else {}
+    form = NotificationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.notification_preference_set(user=request.user, **form.cleaned_data)
+        messages.success(request, "Notification settings saved.")
+        return redirect("accounts:notifications")
+    response = render(request, "accounts/notifications.html", {"form": form, "preference": preference})
+    response["Cache-Control"] = "no-store"  # shows the webhook secret
+    return response

@@ -7,9 +7,12 @@ from django.db import connection
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.utils._os import safe_join
 
 from webapp.accounts.permissions import sees_all_teams
+from webapp.core import selectors
 
 # datasets/<dataset id>/images|thumbs/<hash[:2]>/<hash><ext> (webapp.datasets.models.image_storage_name)
 DATASET_FILE = re.compile(
@@ -18,7 +21,14 @@ DATASET_FILE = re.compile(
 
 
 def home(request):
-    return render(request, "core/home.html")
+    """The team's morning glance; its running and queued jobs and the workers are polled (home_status)."""
+    overview = selectors.home_overview(request.user)
+    return render(request, "core/home.html", overview | {"home_config": {"status_url": reverse("home_status")}})
+
+
+@never_cache
+def home_status(request):
+    return JsonResponse(selectors.home_live(request.user))
 
 
 @login_not_required

@@ -85,7 +85,7 @@ def _heatmap_for_api(request, pk):
     if error:
         return None, None, error
     prediction = selectors.predictions_for_user(user).filter(pk=pk).first()
-    if prediction is None:
+    if prediction is None or prediction.job is None:  # a deleted job's model explains nothing any more
         return None, None, JsonResponse({"error": "No such prediction."}, status=404)
     return prediction, selectors.heatmap_of(job=prediction.job, prediction=prediction), None
 

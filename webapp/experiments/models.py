@@ -259,8 +259,14 @@ class PredictionStatus(models.TextChoices):
 
 
 class Prediction(models.Model):
-    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="predictions")
-    file = models.FileField(upload_to=prediction_upload_path, max_length=255)
+    # The log outlives its job (deleted: job is NULL; model_name/version and job_summary still say what answered)
+    # and its photo (removed after PREDICTION_PHOTO_RETENTION_DAYS: file is empty).
+    job = models.ForeignKey(TrainingJob, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="predictions")
+    team = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             help_text="Its job's team, kept when the job is deleted (who may see it)")
+    job_summary = models.CharField(max_length=200, blank=True, help_text='"#12 mobilenet_v2 on birds"')
+    file = models.FileField(upload_to=prediction_upload_path, max_length=255, blank=True)
     content_hash = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=PredictionStatus.choices, default=PredictionStatus.PENDING)
@@ -294,6 +300,16 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"Prediction {self.pk} ({self.label or self.status})"
+
+    @staticmethod
+    def summary_of(job: TrainingJob) -> str:
+        return f"#{job.pk} {job.backbone} on {job.dataset.name}"[:200]
+
+    def save(self, *args, **kwargs):
+        if self.job_id and (self.team_id is None or not self.job_summary):  # what outlives the job
+            self.team_id = self.team_id or self.job.dataset.team_id
+            self.job_summary = self.job_summary or self.summary_of(self.job)
+        super().save(*args, **kwargs)
 
 
 class HeatmapStatus(models.TextChoices):

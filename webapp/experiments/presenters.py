@@ -144,7 +144,8 @@ def compare_data(jobs) -> list[dict]:
 
 
 def compare_rows(jobs) -> list[dict]:
-    """Metrics side by side: one row per metric, one column per job."""
+    """Settings, then results, side by side: one row per setting or metric, one column per job. A setting row says
+    whether the jobs differ in it (`differs`); a metric row names the column(s) with the best value (`best`)."""
     jobs = list(jobs)
 
     def pct(value):
@@ -153,28 +154,52 @@ def compare_rows(jobs) -> list[dict]:
     def num(value):
         return f"{value:.4f}" if value is not None else "–"
 
-    rows = [
-        ("Status", [job.get_status_display() for job in jobs]),
+    def head(job, key, default=""):
+        return job.head_config.get(key, default)
+
+    settings = [
         ("Dataset", [job.dataset.name for job in jobs]),
+        ("Recipe", [job.recipe for job in jobs]),
         ("Backbone", [job.backbone for job in jobs]),
         ("Weights", [job.weights for job in jobs]),
+        ("Input size", [f"{job.input_size} px" if job.input_size else "backbone's own" for job in jobs]),
         ("Pooling", [job.pooling or "none (7×7 maps)" for job in jobs]),
         ("Precision", [job.precision for job in jobs]),
-        ("Hidden layers", [", ".join(map(str, job.head_config.get("hidden", []))) for job in jobs]),
-        ("Dropout", [", ".join(f"{d:g}" for d in job.head_config.get("dropout", [])) for job in jobs]),
-        ("Activation", [job.head_config.get("activation", "") for job in jobs]),
-        ("Optimizer", [job.head_config.get("optimizer", "") for job in jobs]),
-        ("Learning rate", [f"{job.head_config.get('learning_rate', 0):g}" for job in jobs]),
-        ("Epochs", [str(job.head_config.get("epochs", "")) for job in jobs]),
-        ("Batch size", [str(job.head_config.get("batch_size", "")) for job in jobs]),
-        ("Best epoch", [str(job.best_epoch or "–") for job in jobs]),
-        ("Test accuracy", [pct(job.test_accuracy) for job in jobs]),
-        ("Test macro-F1", [num(job.test_macro_f1) for job in jobs]),
-        ("Test loss", [num(job.test_loss) for job in jobs]),
-        ("Duration", [format_duration(job.duration_seconds) or "–" for job in jobs]),
-        ("Started by", [job.created_by.get_username() if job.created_by else "–" for job in jobs]),
+        ("Hidden layers", [", ".join(map(str, head(job, "hidden", []))) for job in jobs]),
+        ("Dropout", [", ".join(f"{d:g}" for d in head(job, "dropout", [])) for job in jobs]),
+        ("Activation", [head(job, "activation") for job in jobs]),
+        ("Optimizer", [head(job, "optimizer") for job in jobs]),
+        ("Learning rate", [f"{head(job, 'learning_rate', 0):g}" for job in jobs]),
+        ("Epochs", [str(head(job, "epochs")) for job in jobs]),
+        ("Batch size", [str(head(job, "batch_size")) for job in jobs]),
+        ("Class weights", [head(job, "class_weight") or "none" for job in jobs]),
+        ("Keep best epoch", ["yes" if head(job, "keep_best", False) else "no" for job in jobs]),
     ]
-    return [{"metric": metric, "values": values} for metric, values in rows]
+    # (label, values shown, raw values, which is best: max or min)
+    metrics = [
+        ("Test accuracy", [job.test_accuracy for job in jobs], pct, max),
+        ("Test macro-F1", [job.test_macro_f1 for job in jobs], num, max),
+        ("Test loss", [job.test_loss for job in jobs], num, min),
+    ]
+    rows = [{"metric": "Status", "values": [job.get_status_display() for job in jobs], "kind": "info"}]
+    rows += [{"metric": name, "values": values, "kind": "setting", "differs": len(set(values)) > 1}
+             for name, values in settings]
+    for name, raw, shown, best_of in metrics:
+        known = [value for value in raw if value is not None]
+        best = best_of(known) if len(set(known)) > 1 else None  # a tie of all: no job is better
+        rows.append({"metric": name, "kind": "metric", "values": [shown(value) for value in raw],
+                     "best": [best is not None and value == best for value in raw]})
+    rows += [
+        {"metric": "Best epoch", "values": [str(job.best_epoch or "–") for job in jobs], "kind": "info"},
+        {"metric": "Duration", "values": [format_duration(job.duration_seconds) or "–" for job in jobs],
+         "kind": "info"},
+        {"metric": "Started by", "values": [job.created_by.get_username() if job.created_by else "–"
+                                            for job in jobs], "kind": "info"},
+    ]
+    for row in rows:
+        row["cells"] = [{"value": value, "best": best}
+                        for value, best in zip(row["values"], row.get("best") or [False] * len(jobs))]
+    return rows
 
 
 # --- predict -------------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def prediction_review(request):
 @require_POST
 def prediction_mark(request, pk):
     prediction = _get_prediction_for_user(request.user, pk)
-    if not can(request.user, Action.PREDICT, prediction.job.dataset.team_id):
+    if not can(request.user, Action.PREDICT, prediction.team_id):
         raise PermissionDenied
     services.prediction_mark_wrong(prediction=prediction, wrong=request.POST.get("wrong") != "0")
     return _back(request)
@@ -45,6 +45,9 @@ def prediction_mark(request, pk):
 @require_POST
 def prediction_add(request, pk):
     prediction = _get_prediction_for_user(request.user, pk)
+    if prediction.job is None or not prediction.file:
+        messages.error(request, "This prediction's job or photo was deleted: it cannot be added to a dataset.")
+        return _back(request)
     dataset = prediction.job.dataset
     if not can(request.user, Action.CURATE, dataset.team_id):
         raise PermissionDenied(f"Your role in team {dataset.team_id} does not allow adding photos.")

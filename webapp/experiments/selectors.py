@@ -62,7 +62,11 @@ def jobs_with_epochs(jobs: QuerySet[TrainingJob]) -> QuerySet[TrainingJob]:
 
 
 def predictions_for_user(user) -> QuerySet[Prediction]:
-    return _visible(Prediction.objects.select_related("job", "job__dataset"), user, "job__dataset")
+    """By the prediction's own team: the log stays visible after its job is deleted."""
+    predictions = Prediction.objects.select_related("job", "job__dataset")
+    if not user or not user.is_authenticated:
+        return predictions.none()
+    return predictions if sees_all_teams(user) else predictions.filter(team__in=user.groups.all())
 
 
 def heatmaps_for_user(user) -> QuerySet[Heatmap]:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
 from classifier.files import content_hash
@@ -148,6 +148,35 @@ def job_cancel(*, job: TrainingJob) -> None:
         return
     TrainingJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
     job.refresh_from_db()
+
+
+def job_delete(*, job: TrainingJob) -> None:
+    """Delete a finished job, its results and its files (trained model, heatmaps). Its predictions stay in the
+    log (job NULL; team, model name and version kept). Refused while it runs, or while a version of it is live
+    (its other versions go with it)."""
+    import shutil
+
+    if not job.is_finished:
+        raise ValidationError(f"Job #{job.pk} has not finished: cancel it first.", code="running")
+    with transaction.atomic():
+        locked = TrainingJob.objects.select_for_update().filter(pk=job.pk).first()
+        if locked is None:
+            return
+        live = job.model_versions.filter(named_model__live_version=F("pk")).select_related("named_model").first()
+        if live is not None:
+            raise ValidationError(f"Job #{job.pk} is the live version of model {live.named_model.name} "
+                                  f"(v{live.number}): make another version live first.", code="live")
+        folders = [path for path in (job.artifact_path, Path(settings.MEDIA_ROOT) / f"heatmaps/job_{job.pk}") if path]
+        # only versions that are not live: one made live meanwhile keeps the job (PROTECT), and all of this rolls back
+        job.model_versions.exclude(named_model__live_version=F("pk")).delete()
+        try:
+            job.delete()
+        except ProtectedError:  # raised by the collector, before any row is deleted
+            raise ValidationError(f"Job #{job.pk} was just made a live model version.", code="live") from None
+    # after the commit: a crash in between leaves folders the clean-up command finds (media_orphans --all)
+    for folder in folders:
+        transaction.on_commit(lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
+    logger.info("deleted job %s and %s", job.pk, ", ".join(map(str, folders)))
 
 
 def job_retry(*, job: TrainingJob, user) -> TrainingJob:

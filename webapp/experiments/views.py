@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webapp.accounts.permissions import Action, can, powers
+from webapp.accounts.permissions import Action, can, can_delete_job, powers
 from webapp.core.ids import parse_id
 from webapp.experiments import presenters, selectors, services
 from webapp.experiments.forms import (CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm, ThresholdForm,
@@ -121,6 +121,7 @@ def job_detail(request, pk):
         "threshold": selectors.job_threshold(job),
         "threshold_form": ThresholdForm(initial={"threshold": job.unsure_threshold}),
         "can_edit_threshold": job.status == "succeeded" and services.can_edit_threshold(request.user, job),
+        "can_delete": can_delete_job(request.user, job),
         "dataset_changes": selectors.job_dataset_changes(job) if job.is_finished else None,
         # the gallery's relabel / exclude actions, on the evaluated dataset's photos
         "gallery_powers": powers(request.user, evaluation.dataset.team_id) if evaluation else {},
@@ -138,6 +139,21 @@ def job_detail(request, pk):
         },
     }
     return render(request, "experiments/job_detail.html", context)
+
+
+@require_POST
+def job_delete(request, pk):
+    job = _get_job_for_user(request.user, pk)
+    if not can_delete_job(request.user, job):
+        raise PermissionDenied("Only the person who started this job, or someone allowed to delete the team's "
+                               "jobs, can delete it.")
+    try:
+        services.job_delete(job=job)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect(job)
+    messages.success(request, f"Job #{pk} and its files were deleted; its predictions stay in the log.")
+    return redirect("experiments:job_list")
 
 
 @require_GET
@@ -304,7 +320,7 @@ def _heatmap_response(request, *, job, prediction=None, image=None, status_url: 
 @require_http_methods(["GET", "POST"])
 @never_cache
 def prediction_heatmap(request, pk):
-    prediction = get_object_or_404(selectors.predictions_for_user(request.user), pk=pk)
+    prediction = get_object_or_404(selectors.predictions_for_user(request.user), pk=pk, job__isnull=False)
     return _heatmap_response(request, job=prediction.job, prediction=prediction,
                              status_url=reverse("experiments:prediction_heatmap", args=[pk]))
 

@@ -171,7 +171,9 @@ def _is_wrong(row: dict) -> bool:
 def _to_review(batch: BatchPrediction, row: dict) -> Prediction:
     """A wrong or unsure row as a Prediction (with its photo), so it shows in the review list."""
     prediction = Prediction(
-        job_id=batch.version.job_id, content_hash=row["content_hash"], original_name=row["file"][-255:],
+        # bulk_create skips Prediction.save(): set what outlives the job (team, summary) here
+        job_id=batch.version.job_id, team_id=batch.named_model.team_id, job_summary=Prediction.summary_of(batch.version.job),
+        content_hash=row["content_hash"], original_name=row["file"][-255:],
         status=PredictionStatus.SUCCEEDED, label=row["label"], confidence=row["confidence"],
         decision=row["decision"], probabilities=row["probabilities"], model_name=batch.named_model.name,
         model_version=batch.version.number, batch=batch, expected_label=row.get("true", ""),

@@ -30,7 +30,7 @@ def unsure_rate_by_day(named_model: NamedModel, *, days: int = 90) -> list[dict]
     from webapp.experiments.models import Prediction, PredictionStatus
 
     since = timezone.now() - timedelta(days=days)
-    rows = (Prediction.objects.filter(model_name=named_model.name, job__dataset__team_id=named_model.team_id,
+    rows = (Prediction.objects.filter(model_name=named_model.name, team_id=named_model.team_id,
                                       status=PredictionStatus.SUCCEEDED, created_at__gte=since,
                                       batch__isnull=True)
             .annotate(day=TruncDate("created_at")).values("day")

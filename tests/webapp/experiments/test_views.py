@@ -360,6 +360,28 @@ def test_compare_overlays_curves_and_puts_metrics_side_by_side(client_for, ann, 
     assert html.count("plotly/plotly.min.js") == 1
 
 
+def test_compare_shows_every_setting_highlights_the_differing_ones_and_marks_the_best_job_per_metric(
+        client_for, ann, dataset):
+    first = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none",
+                                            recipe="article", head_config={"keep_best": False}))
+    second = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none",
+                                             recipe="article", head_config={"keep_best": True, "epochs": 9}))
+    Evaluation.objects.filter(job=second).update(accuracy=0.9, macro_f1=0.8, loss=0.2)
+    html = client_for(ann).get(reverse("experiments:compare"), {"jobs": [first.pk, second.pk]}).content.decode()
+    table = re.search(r'<table id="compare-table">.*?</table>', html, re.S).group(0)
+    rows = {re.sub(r"<span.*", "", row[0]).strip(): (row[0], row[1])
+            for row in re.findall(r'<tr class="[^"]*">\s*<th scope="row">(.*?)</th>(.*?)</tr>', table, re.S)}
+    assert {"Recipe", "Keep best epoch", "Class weights", "Input size", "Learning rate"} <= set(rows)
+    differing = {name for name, (head, _) in rows.items() if "differs-mark" in head}
+    assert differing == {"Keep best epoch", "Epochs"}
+    assert re.search(r'<tr class="row-setting differs"><th scope="row">Keep best epoch', table)
+    # the newer job is the first column: it is best in accuracy, macro-F1 and loss
+    for metric in ("Test accuracy", "Test macro-F1", "Test loss"):
+        cells = re.findall(r"<td([^>]*)>", rows[metric][1])
+        assert cells == [' class="best"', ""], metric
+    assert "best-mark" not in rows["Recipe"][1]
+
+
 def test_compare_needs_two_of_your_jobs(client_for, ann, finished_job, other_job):
     client = client_for(ann)
     response = client.get(reverse("experiments:compare"), {"jobs": [finished_job.pk]}, follow=True)

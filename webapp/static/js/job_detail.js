@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  var MIN_INTERVAL = 1000, MAX_INTERVAL = 10000, ERROR_INTERVAL = 15000;
+  var MIN_INTERVAL = 1000, MAX_INTERVAL = 10000, ERROR_INTERVAL = 15000, HIDDEN_INTERVAL = 15000;
 
   function readJson(id) {
     var el = document.getElementById(id);
@@ -59,7 +59,31 @@
     }
   }
 
+  /* The tab says how the job stands (the server renders the same title once it has ended); when the job ends
+     while the page is open, a desktop notification too if the user allowed them. */
+  var baseTitle = "Job #" + state.id + " · Menagerie";
+  function tabTitle(status) {
+    return (status.finished ? status.status_display : status.percent + "% " + status.status_display.toLowerCase())
+      + " · " + baseTitle;
+  }
+
+  function announceEnd(status) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    var accuracy = status.test_accuracy != null ? ", test accuracy " + (100 * status.test_accuracy).toFixed(1) + "%" : "";
+    new Notification("Job #" + status.id + " " + status.status_display.toLowerCase(),
+      { body: (status.error_message || "Finished" + accuracy), tag: "menagerie-job-" + status.id });
+  }
+
+  var notifyButton = document.getElementById("job-notify");
+  if (notifyButton && "Notification" in window && Notification.permission === "default" && !state.finished) {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { notifyButton.hidden = true; });
+    });
+  }
+
   function render(status) {
+    document.title = tabTitle(status);
     var statusEl = document.getElementById("job-status");
     statusEl.className = "status " + status.status;
     setText("job-status", status.status_display);
@@ -101,7 +125,6 @@
   }
 
   function poll() {
-    if (document.hidden) return;  // resumed by visibilitychange
     fetch(config.status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -114,10 +137,14 @@
         state = status;
         render(status);
         if (status.finished) {
-          if (!config.finished) window.location.reload();  // the results are rendered by the server
+          if (!config.finished) {
+            announceEnd(status);
+            window.location.reload();  // the results are rendered by the server
+          }
           return;
         }
-        schedule(interval);
+        // a hidden tab polls slowly (its title still tells when the job ends)
+        schedule(document.hidden ? Math.max(interval, HIDDEN_INTERVAL) : interval);
       })
       .catch(function () { schedule(ERROR_INTERVAL); });
   }

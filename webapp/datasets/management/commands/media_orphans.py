@@ -1,18 +1,24 @@
-"""python manage.py media_orphans [--delete]: files under media/datasets/ that no row owns, and staging folders of
-imports that never finished (a killed process). Dry run by default: lists what --delete would do."""
+"""python manage.py media_orphans [--all] [--delete]: files under media/datasets/ that no row owns, and staging
+folders of imports that never finished (a killed process). With --all, also what webapp.core.cleanup finds: feature
+cache files of photos no dataset holds, folders of deleted jobs, prediction photos past their retention. Dry run by
+default: lists what --delete would do."""
 
 from django.core.management.base import BaseCommand
 
+from webapp.core.cleanup import store_orphans_find, store_orphans_remove
 from webapp.datasets.services import media_orphans_remove
 
 
 class Command(BaseCommand):
-    help = "List (or with --delete, remove) dataset media files that no row owns."
+    help = "List (or with --delete, remove) files that no row owns: dataset media (with --all: every store)."
 
     def add_arguments(self, parser):
         parser.add_argument("--delete", action="store_true", help="remove them (default: only list them)")
+        parser.add_argument("--all", action="store_true",
+                            help="also the feature cache, deleted jobs' folders and expired prediction photos")
         parser.add_argument("--stale-after", type=float, default=3600, metavar="SECONDS",
-                            help="leave staging folders younger than this alone: an import may be writing there")
+                            help="leave staging folders (and, with --all, feature and job files) younger than this "
+                                 "alone: an import or a job may be writing there")
 
     def handle(self, *args, delete: bool, stale_after: float, **options):
         orphans = media_orphans_remove(delete=delete, stale_after=stale_after)
@@ -26,3 +32,15 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(orphans.files)} orphan files {verb}deleted, {len(orphans.moves)} interrupted moves "
                           f"{verb}completed, {len(orphans.stale_stages)} staging folders {verb}removed"
                           + ("" if delete else " (dry run: add --delete)") + ".")
+        if not options["all"]:
+            return
+        stores = store_orphans_find(stale_after=stale_after)
+        for path in stores.features:
+            self.stdout.write(f"feature of a photo no dataset holds: {path}")
+        for path in stores.job_folders:
+            self.stdout.write(f"folder of a deleted job: {path}")
+        if delete:
+            store_orphans_remove(stores)
+        self.stdout.write(f"{len(stores.features)} feature files {verb}deleted, {len(stores.job_folders)} job folders "
+                          f"{verb}removed, {len(stores.expired_predictions)} prediction photos past the retention "
+                          f"{verb}removed.")

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ('experiments', '0008_trainingjob_stage_detail'),
+        ('experiments', '0009_prediction_outlives_its_job'),
     ]
 
     operations = [
