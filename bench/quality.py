@@ -12,7 +12,9 @@ block (the same function as the whole backbone, to ~1e-4), so the three models s
 Extraction time per photo is measured for both stages on a sample (--time-sample photos, cold cache) and scaled
 to the dataset's count, so a job's time = extraction + training (+ search, fine-tuning) with no feature cached.
 Printed per dataset and model: test accuracy, macro-F1, ECE before/after temperature scaling (fitted on
-validation or out-of-fold photos, never on the test split), unsure rate on the test split and on photos of
+validation or out-of-fold photos, never on the test split; also on those held-out photos with each fold's
+temperature fitted on the other folds: many more photos than the test split, whose ECE is mostly noise), unsure
+rate on the test split and on photos of
 classes the model never saw (--unseen: another shared set), training time, and the time breakdown.
 """
 
@@ -158,10 +160,13 @@ def main() -> None:
         for model, out in results.items():
             r, c, t = out["report"], out["calibration"], out["timings"]
             total = sum(t.values())
-            table.append((n, model, r["accuracy"], r["macro_f1"], c["ece_before"], c["ece_after"],
-                          c["unsure_rate"], out["unseen"], total, t))
+            held = c.get("ece_held_out_after")
+            held = float("nan") if held is None else held
+            table.append((n, model, r["accuracy"], r["macro_f1"], c["ece_before"], c["ece_after"], held,
+                          c["fitted_on"], c["unsure_rate"], out["unseen"], total, t))
             print(f"{n:16} {model:15} acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f} "
-                  f"ECE {c['ece_before']:.3f}->{c['ece_after']:.3f} unsure {c['unsure_rate']:.2f} "
+                  f"ECE {c['ece_before']:.3f}->{c['ece_after']:.3f} (held-out {c['fitted_on']} photos, "
+                  f"cross-fitted: {c['ece_held_out_before']:.3f}->{held:.3f}) unsure {c['unsure_rate']:.2f} "
                   f"unseen-unsure {out['unseen']:.2f} time {total:.0f}s "
                   + " ".join(f"{k} {v:.0f}s" for k, v in t.items()), flush=True)
         search = results["recommended"]["search"]
@@ -172,10 +177,12 @@ def main() -> None:
               f"{sum(results['recommended']['timings'].values()) / sum(results['article']['timings'].values()):.2f}x",
               flush=True)
 
-    print("\n| dataset | model | accuracy | macro-F1 | ECE before | ECE after | unsure (test) | unsure (unseen "
-          "classes) | job time (s) | breakdown (s) |\n|---|---|---|---|---|---|---|---|---|---|")
-    for n, model, acc, f1, e0, e1, unsure, unseen, total, t in table:
-        print(f"| {n} | {model} | {acc:.1%} | {f1:.3f} | {e0:.1%} | {e1:.1%} | {unsure:.1%} | {unseen:.1%} | "
+    print("\n| dataset | model | accuracy | macro-F1 | ECE before (test) | ECE after (test) | ECE after (held-out, "
+          "cross-fitted; photos) | unsure (test) | unsure (unseen classes) | job time (s) | breakdown (s) |"
+          "\n|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, model, acc, f1, e0, e1, held, fitted_on, unsure, unseen, total, t in table:
+        print(f"| {n} | {model} | {acc:.1%} | {f1:.3f} | {e0:.1%} | {e1:.1%} | {held:.1%} ({fitted_on}) | "
+              f"{unsure:.1%} | {unseen:.1%} | "
               f"{total:.0f} | " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()) + " |")
 
 

@@ -41,16 +41,18 @@ class Predictor:
             return names[index]
         return None if isinstance(source, (str, Path)) else f"image #{index + 1}"
 
-    def predict(self, sources: list, top_k: int | None = None, names: list[str] | None = None) -> list[dict]:
+    def predict(self, sources: list, top_k: int | None = None, names: list[str] | None = None,
+                threshold: float | None = None) -> list[dict]:
         """Per image: the best class, its calibrated confidence, the decision ("confident", or "unsure" below
-        the model's threshold: then `label` is only the top candidate) and the class probabilities sorted
-        descending (top_k)."""
+        the threshold: then `label` is only the top candidate) and the class probabilities sorted descending
+        (top_k). `threshold` overrides the model's own (a person edited it); None keeps the model's."""
+        threshold = self.threshold if threshold is None else threshold
         results = []
         for p in self.probabilities(sources, names):
             order = np.argsort(-p, kind="stable")[:top_k]
             ranked = [{"label": self.class_names[c], "probability": float(p[c])} for c in order]
             confidence = ranked[0]["probability"]
             results.append({"label": ranked[0]["label"], "confidence": confidence,
-                            "decision": "unsure" if confidence < self.threshold else "confident",
-                            "threshold": self.threshold, "probabilities": ranked})
+                            "decision": "unsure" if confidence < threshold else "confident",
+                            "threshold": threshold, "probabilities": ranked})
         return results

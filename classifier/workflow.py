@@ -7,8 +7,8 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.calibration import (apply_temperature, expected_calibration_error, fit_temperature, reliability,
-                                    unsure_threshold)
+from classifier.calibration import (apply_temperature, cross_fitted_ece, expected_calibration_error, fit_temperature,
+                                    reliability, unsure_threshold)
 from classifier.features import FeatureSpec
 from classifier.head import HeadConfig
 
@@ -18,8 +18,10 @@ TARGET_PRECISION = 0.95  # the confident answers should be right this often (cho
 def _calibrate(probabilities: np.ndarray, y) -> dict:
     temperature = fit_temperature(probabilities, y)
     calibrated = apply_temperature(probabilities, temperature)
+    before, after = cross_fitted_ece(probabilities, y)
     return {"temperature": temperature, "threshold": unsure_threshold(calibrated, y, TARGET_PRECISION),
-            "target_precision": TARGET_PRECISION, "fitted_on": len(y)}
+            "target_precision": TARGET_PRECISION, "fitted_on": len(y),
+            "ece_held_out_before": before, "ece_held_out_after": None if np.isnan(after) else after}
 
 
 def _test_calibration(raw: np.ndarray, y, temperature: float, threshold: float) -> dict:
@@ -40,11 +42,13 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
                        fine_tuning: bool = True, run_dir=None,
                        on_epoch_end: Callable[[int, dict], None] | None = None,
                        should_cancel: Callable[[], bool] | None = None,
-                       on_progress: Callable[[int, int], None] | None = None,
+                       on_progress: Callable[[int, int, str], None] | None = None,
                        on_evaluating: Callable[[int], bool] | None = None) -> dict:
     """Train `recipe` on data {"train"|"validation"|"test": (x, y)} (features of `spec`), calibrate, score the
     test split and, with run_dir, save the run (head.keras, model.json, history.json, report.json, model.keras).
 
+    on_progress(done, total, stage) reports the recommended recipe's stages in their own units ("search":
+    trials, "fine-tune": epochs); the article's progress is its epochs (on_epoch_end).
     on_evaluating(test count) is called before scoring; returning False stops (the job was cancelled meanwhile).
     Returns plain data {"cancelled", "report", "history", "best_epoch", "recipe", "search": {"trials",
     "chosen"}, "calibration": {"temperature", "threshold", ...}, "timings": {...}}, plus "head" (the Keras

@@ -91,7 +91,8 @@ def _predict(batch_id: int) -> None:
     run_dir = batch.version.job.artifact_path
     run = load_run(run_dir)
     spec, class_names = run["spec"], run["class_names"]
-    threshold = run["calibration"]["threshold"]
+    edited = batch.version.job.unsure_threshold  # a person's edit wins over the one chosen on validation
+    threshold = run["calibration"]["threshold"] if edited is None else edited
     cache = FeatureCache(settings.FEATURES_DIR)
     with tempfile.TemporaryDirectory(prefix="menagerie-batch-") as folder:
         if batch.archive:

@@ -138,7 +138,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
                          on_progress=progress, should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
         if report.extracted and report.seconds > 0:  # the backbone was loaded before: photos/s of this worker
-            throughput_record(worker=worker, backbone=job.backbone,
+            throughput_record(worker=worker, backbone=selectors.throughput_key(job.backbone, job.recipe),
                               extract_images_per_second=report.extracted / report.seconds)
         if report.cancelled:
             services.chunk_release(chunk_id=chunk.pk)
@@ -225,8 +225,9 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     from classifier.workflow import train_and_evaluate
 
     config = HeadConfig.from_dict(job.head_config)
-    total = config.epochs if job.recipe == "article" else 0  # recommended: on_progress sets its search steps
-    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=total):
+    article = job.recipe == "article"  # its progress counts epochs; recommended's on_progress sets its steps
+    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs if article else 0,
+                                progress_step="epochs" if article else ""):
         services.job_mark_cancelled(job_id=job.pk)
         return
     spec, cache = _spec(job), _cache()
@@ -244,27 +245,35 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
         run_dir=Path(settings.ARTIFACTS_DIR) / relative,
         on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
         should_cancel=lambda: selectors.job_cancel_requested(job_id=job.pk),
-        on_progress=lambda done, total: services.job_progress(job_id=job.pk, done=done, total=total),
+        on_progress=lambda done, total, step: services.job_progress(job_id=job.pk, done=done, total=total,
+                                                                    step=step),
         on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
                                                          progress_total=count),
     )
     if result["cancelled"]:
         services.job_mark_cancelled(job_id=job.pk)
         return
-    _remember_training_speed(job, train_count=len(arrays["train"][1]))
+    _remember_training_speed(job, train_count=len(arrays["train"][1]),
+                             labelled_count=len(arrays["train"][1]) + len(arrays["validation"][1]),
+                             timings=result["timings"])
     services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
 
 
-def _remember_training_speed(job: TrainingJob, *, train_count: int) -> None:
-    """Seconds per training photo per epoch of the article's head on this worker: the next job's first ETA."""
+def _remember_training_speed(job: TrainingJob, *, train_count: int, labelled_count: int, timings: dict) -> None:
+    """Seconds per training photo per epoch of the article's head on this worker, or the recommended recipe's
+    training seconds (pooling, search, fine-tuning) per labelled photo: the next job's estimate and first ETA."""
     from webapp.workers_registry.services import throughput_record
 
+    key = selectors.throughput_key(job.backbone, job.recipe)
     seconds = [s for s in job.epochs.values_list("seconds", flat=True) if s]
     if job.recipe == "article" and seconds and train_count:
-        throughput_record(worker=job.worker, backbone=job.backbone,
+        throughput_record(worker=job.worker, backbone=key,
                           train_seconds_per_image_epoch=sum(seconds) / len(seconds) / train_count)
+    elif job.recipe != "article" and labelled_count:
+        spent = sum(timings.get(part, 0.0) for part in ("pooling", "search", "fine_tuning"))
+        throughput_record(worker=job.worker, backbone=key, train_seconds_per_image_epoch=spent / labelled_count)
 
 
 def _run_claimed(*, what: str, row_id: int, claim, beat, body, fail, status) -> str:

@@ -91,7 +91,8 @@ def prediction_run(prediction_id: int) -> dict:
         predictor = get_predictor(prediction.job)
         with prediction.file.open("rb") as f:
             data = f.read()
-        result = predictor.predict([data], names=[prediction.original_name or "the image"])[0]
+        result = predictor.predict([data], names=[prediction.original_name or "the image"],
+                                   threshold=prediction.job.unsure_threshold)[0]  # as edited (None: the model's)
     except Exception as exc:  # noqa: BLE001 - stored as a readable message
         logger.exception("prediction %s failed", prediction_id)
         services.prediction_fail(prediction_id=prediction_id, message=readable_error(exc, "prediction"))

@@ -67,6 +67,10 @@ def test_temperature_scaling_lowers_the_ece_of_an_over_confident_model():
     before = expected_calibration_error(probabilities[check], y[check])
     after = expected_calibration_error(apply_temperature(probabilities[check], temperature), y[check])
     assert temperature > 1.5 and before > 0.25 and after < 0.06
+    from classifier.calibration import cross_fitted_ece
+
+    held_out_before, held_out_after = cross_fitted_ece(probabilities, y)  # each fold's T from the others
+    assert held_out_before == pytest.approx(expected_calibration_error(probabilities, y)) and held_out_after < 0.06
 
 
 def test_unsure_threshold_is_the_lowest_reaching_the_target_precision():
@@ -92,10 +96,27 @@ def tiny_recommended(tmp_path_factory):
     test = np.arange(len(y)) % 4 == 0
     data = {"train": (x[~test], y[~test]), "validation": (x[:0], y[:0]), "test": (x[test], y[test])}
 
-    def run(out=None):
-        return train_and_evaluate("recommended", data, class_names=sorted(COLORS), spec=spec, seed=3, run_dir=out)
+    def run(out=None, **kwargs):
+        return train_and_evaluate("recommended", data, class_names=sorted(COLORS), spec=spec, seed=3, run_dir=out,
+                                  **kwargs)
 
-    return {"root": root, "run": run, "first": run(root / "run"), "data_dir": data_dir}
+    progress = []
+    first = run(root / "run", on_progress=lambda *args: progress.append(args))
+    return {"root": root, "run": run, "first": first, "data_dir": data_dir, "progress": progress}
+
+
+def test_the_recommended_recipe_reports_each_stage_in_its_own_units(tiny_recommended):
+    from classifier.recipes import FOLDS, FineTuneConfig
+
+    progress, folds = tiny_recommended["progress"], FOLDS
+    search = [(done, total) for done, total, stage in progress if stage == "search"]
+    tuning = [(done, total) for done, total, stage in progress if stage == "fine-tune"]
+    assert search == [(i, folds) for i in range(folds + 1)]  # fold i of k, from 0
+    assert tiny_recommended["first"]["search"]["trials"][-1]["head"] == "fine-tune last block"  # it ran
+    most = FineTuneConfig().max_epochs
+    assert tuning[0] == (0, most) and [d for d, _ in tuning] == list(range(len(tuning)))
+    assert all(total == most for _, total in tuning) and 2 <= len(tuning) <= most + 1
+    assert [stage for _, _, stage in progress] == ["search"] * (folds + 1) + ["fine-tune"] * len(tuning)
 
 
 def test_the_recommended_recipe_is_seeded_and_reproducible(tiny_recommended):

@@ -214,6 +214,15 @@ class ReevaluateForm(forms.Form):
         self.fields["dataset"].queryset = datasets_for_user(user)
 
 
+class ThresholdForm(forms.Form):
+    """A model's unsure threshold: a confidence in [0, 1]; empty goes back to the one chosen on validation."""
+
+    threshold = forms.FloatField(required=False, min_value=0.0, max_value=1.0,
+                                 widget=forms.NumberInput(attrs={"step": "0.001"}),
+                                 help_text="Below this calibrated confidence the answer is \"unsure\"; empty: "
+                                           "the threshold chosen on validation")
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

@@ -44,6 +44,10 @@ class TrainingJob(models.Model):
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    progress_step = models.CharField(
+        max_length=20, blank=True,
+        help_text='What the training progress counts: "epochs" (article), "search" trials or "fine-tune" epochs',
+    )
     stage_started_at = models.DateTimeField(null=True, blank=True)
     stage_detail = models.CharField(
         max_length=100, blank=True, help_text='What the stage does before its first progress, e.g. "loading the '
@@ -58,6 +62,15 @@ class TrainingJob(models.Model):
     skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out of the job")
     chunks_total = models.PositiveIntegerField(default=0, help_text="Extraction chunks workers share")
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
+    unsure_threshold = models.FloatField(
+        null=True, blank=True,
+        help_text="Edited confidence threshold below which predictions answer \"unsure\"; empty = the one the "
+                  "job chose on validation (saved with the model)",
+    )
+    threshold_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    threshold_edited_at = models.DateTimeField(null=True, blank=True)
     artifact_dir = models.CharField(
         max_length=255, blank=True, help_text="Trained model folder, relative to ARTIFACTS_DIR (jobs/<id>)"
     )
@@ -117,7 +130,8 @@ class TrainingJob(models.Model):
 
     @property
     def items_per_second(self) -> float | None:
-        """Rate of the current stage (images/s while extracting, epochs/s while training)."""
+        """Rate of the current stage or step (images/s while extracting and evaluating; epochs/s or search
+        trials/s while training: stage_started_at restarts with each step)."""
         if not self.stage_started_at or not self.progress_done:
             return None
         elapsed = (timezone.now() - self.stage_started_at).total_seconds()

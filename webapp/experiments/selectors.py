@@ -102,6 +102,25 @@ def job_evaluation(job: TrainingJob) -> Evaluation | None:
     return job.evaluations.select_related("dataset").filter(is_job_test_split=True).first()
 
 
+def job_progress_label(job: TrainingJob) -> tuple[str, str]:
+    """(what the progress bar counts, the unit of its speed): each stage and step in its own units, so the
+    recommended recipe's search folds and fine-tuning epochs are never added up as one count."""
+    if job.status == JobStatus.EXTRACTING:
+        return "Images through the backbone", "images/s"
+    if job.status == JobStatus.EVALUATING:
+        return "Evaluating on the test split", "images/s"
+    if job.status == JobStatus.QUEUED:
+        return "Waiting for a training worker", ""
+    if job.status != JobStatus.TRAINING:
+        return "Progress", ""
+    return {
+        "epochs": ("Epochs", "epochs/s"),
+        "search": ("Step 1 of 2, head search: cross-validation folds", "folds/s"),
+        "fine-tune": ("Step 2 of 2, fine-tuning the last block: epochs (at most; early stopping may end it sooner)",
+                      "epochs/s"),
+    }.get(job.progress_step, ("Preparing the head search: photos through the last block", ""))
+
+
 def job_status(job: TrainingJob) -> dict:
     """JSON-ready live state of a job, for the job page's polling (pass a freshly loaded job)."""
     epochs = [
@@ -118,6 +137,9 @@ def job_status(job: TrainingJob) -> dict:
         "status": job.status,
         "status_display": job.get_status_display(),
         "stage": job.status,
+        "step": job.progress_step,
+        "progress_label": job_progress_label(job)[0],
+        "rate_unit": job_progress_label(job)[1],
         "stage_detail": job.stage_detail,
         "progress": {"done": done, "total": total},
         "percent": round(100 * done / total, 1) if total else (100.0 if job.status == JobStatus.SUCCEEDED else 0.0),
@@ -149,7 +171,7 @@ def job_eta(job: TrainingJob, epochs: list[dict]) -> tuple[float | None, str]:
     if job.is_finished or job.status == JobStatus.QUEUED:
         return None, ""
     remaining = max(job.progress_total - job.progress_done, 0)
-    measured = throughput_of(job.worker, job.backbone)
+    measured = throughput_of(job.worker, throughput_key(job.backbone, job.recipe))
     if job.status == JobStatus.EXTRACTING and job.progress_total and measured and measured.extract_images_per_second:
         return remaining / measured.extract_images_per_second, "this worker's speed in earlier jobs"
     if job.status == JobStatus.TRAINING and job.recipe == "article":
@@ -183,6 +205,15 @@ def images_by_id(ids: list) -> dict[int, Image]:
     """The dataset images with these ids (an evaluation's gallery); ids of deleted images are simply missing."""
     wanted = [i for i in ids if isinstance(i, int)]
     return {image.pk: image for image in Image.objects.filter(pk__in=wanted).select_related("label")}
+
+
+def job_threshold(job: TrainingJob) -> dict:
+    """The model's unsure threshold: `chosen` on validation by the job (None before it finished), `edited` by a
+    person (None if not), and `effective`, the one predictions use."""
+    evaluation = job_evaluation(job) if job.status == JobStatus.SUCCEEDED else None
+    chosen = ((evaluation.report or {}).get("calibration") or {}).get("threshold") if evaluation else None
+    effective = job.unsure_threshold if job.unsure_threshold is not None else chosen
+    return {"chosen": chosen, "edited": job.unsure_threshold, "effective": effective}
 
 
 def job_exported_model_path(job: TrainingJob) -> Path | None:
@@ -275,18 +306,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
+def throughput_key(backbone: str, recipe: str) -> str:
+    """What workers' speeds are remembered under (workers_registry Throughput.backbone): the backbone, and for
+    the recommended recipe its own key, since its jobs cost differently. They extract up to the last block's input
+    (~20 % less per photo on MobileNetV2: bench/quality.py) and train by a search (+ fine-tuning), whose seconds
+    are kept per labelled photo in `train_seconds_per_image_epoch` (one pass, no epochs)."""
+    return backbone if recipe == "article" else f"{backbone}:{recipe}"
+
+
 def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe: str, head_config: dict) -> dict:
-    """How long the job's extraction (and the article's training) would take on the fastest alive `train`
-    worker, from its speed on this backbone in earlier jobs; JSON-ready, `text` says which worker measured it, or
+    """How long the job's extraction and training would take on the fastest alive `train` worker, from its
+    speed with this backbone and recipe in earlier jobs; JSON-ready, `text` says which worker measured it, or
     that nobody has yet."""
     from classifier.head import HeadConfig
     from webapp.workers_registry.selectors import fastest_throughput
 
-    measured = fastest_throughput(backbone)
+    measured = fastest_throughput(throughput_key(backbone, recipe))
     if measured is None:
         return {"extract_seconds": None, "train_seconds": None, "worker": None,
-                "text": f"No worker has measured its speed on {backbone} yet: the first job does (its ETA starts "
-                        f"after the first photos)."}
+                "text": f"No worker has measured its speed on {backbone} yet with the {recipe} recipe: the first "
+                        f"job does (its ETA starts after the first photos)."}
     parts, extract_seconds, train_seconds = [], None, None
     if measured.extract_images_per_second:
         extract_seconds = uncached / measured.extract_images_per_second
@@ -296,6 +335,11 @@ def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe:
         train = Image.objects.filter(dataset=dataset, split=Split.TRAIN, excluded=False).count()
         train_seconds = epochs * train * measured.train_seconds_per_image_epoch
         parts.append(f"{_duration(train_seconds)} of training ({epochs} epochs)")
+    if recipe != "article" and measured.train_seconds_per_image_epoch:
+        labelled = Image.objects.filter(dataset=dataset, split__in=[Split.TRAIN, Split.VALIDATION],
+                                        excluded=False).count()
+        train_seconds = labelled * measured.train_seconds_per_image_epoch
+        parts.append(f"{_duration(train_seconds)} of training (head search, fine-tuning)")
     text = (f"About {' and '.join(parts)}, as measured on {measured.worker} in earlier jobs (plus its start-up)."
             if parts else f"{measured.worker} has not measured this part yet.")
     return {"extract_seconds": extract_seconds, "train_seconds": train_seconds, "worker": measured.worker,

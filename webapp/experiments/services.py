@@ -186,6 +186,32 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
                       recipe=job.recipe, input_size=job.input_size, retry_of=job)
 
 
+def can_edit_threshold(user, job: TrainingJob) -> bool:
+    """Who may change a model's unsure threshold: whoever may train on the team; once the job is a version of a
+    named model (it may be serving), only whoever may promote the team's models."""
+    from webapp.accounts.permissions import Action, can
+
+    serving = job.model_versions.exists()
+    return can(user, Action.PROMOTE if serving else Action.TRAIN, job.dataset.team_id)
+
+
+def job_threshold_set(*, job: TrainingJob, threshold: float | None, user) -> None:
+    """Edit the confidence below which the job's predictions answer "unsure" (None: back to the threshold chosen
+    on validation). Predictions made from now on use it; earlier ones keep their decision."""
+    from django.core.exceptions import PermissionDenied
+
+    if not can_edit_threshold(user, job):
+        raise PermissionDenied("You may not change this model's threshold.")
+    if job.status != JobStatus.SUCCEEDED:
+        raise ValidationError("Only a model that finished training has a threshold.")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValidationError("The threshold is a confidence between 0 and 1.")
+    fields = {"unsure_threshold": threshold, "threshold_edited_by": user, "threshold_edited_at": timezone.now()}
+    TrainingJob.objects.filter(pk=job.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
 @transaction.atomic
 def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation:
     """Re-evaluate a finished job on another dataset whose classes are the job's (sent to `train`)."""
@@ -279,23 +305,28 @@ def job_claim(*, job_id: int, worker: str) -> bool:
     ))
 
 
-def job_advance(*, job_id: int, to: str, progress_total: int = 0, **fields) -> bool:
+def job_advance(*, job_id: int, to: str, progress_total: int = 0, progress_step: str = "", **fields) -> bool:
     """Next stage (training, evaluating) if the job is still running and not asked to cancel."""
     now = timezone.now()
     stamp = {JobStatus.TRAINING: {"training_at": now}, JobStatus.EVALUATING: {"evaluating_at": now}}.get(to, {})
     fields.setdefault("stage_detail", "")
     return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, cancel_requested=False).update(
         status=to, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=progress_total,
-        **stamp, **fields,
+        progress_step=progress_step, **stamp, **fields,
     ))
 
 
 def job_progress(*, job_id: int, done: int | None = None, add: int = 0, total: int | None = None,
-                 **fields) -> None:
+                 step: str | None = None, **fields) -> None:
+    """Progress of the current stage; a new `step` (the recommended recipe's "search", then "fine-tune") counts
+    its own units from 0, and its speed and ETA restart with it."""
     values = dict(heartbeat_at=timezone.now())
     if done is not None or add:
         values["stage_detail"] = ""  # work is moving: the stage's start-up note is over (unless `fields` sets one)
     values.update(fields)
+    if step is not None:
+        TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).exclude(progress_step=step).update(
+            progress_step=step, stage_started_at=timezone.now())
     if done is not None:
         values["progress_done"] = done
     elif add:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("jobs/<int:pk>/delete/", views.job_delete, name="job_delete"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:pk>/reevaluate/", views.job_reevaluate, name="job_reevaluate"),
+    path("jobs/<int:pk>/threshold/", views.job_threshold, name="job_threshold"),
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("evaluations/<int:pk>/status/", views.evaluation_status, name="evaluation_status"),
     path("predict/", views.predict, name="predict"),

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from webapp.accounts.permissions import Action, can, can_delete_job, powers
 from webapp.core.ids import parse_id
 from webapp.experiments import presenters, selectors, services
-from webapp.experiments.forms import CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm, weights_missing
+from webapp.experiments.forms import (CompareForm, EstimateForm, JobForm, PredictForm, ReevaluateForm, ThresholdForm,
+                                      weights_missing)
 from webapp.experiments.models import Evaluation, TrainingJob
 from webapp.workers_registry.selectors import imagenet_weights
 
@@ -117,6 +118,9 @@ def job_detail(request, pk):
         "reevaluate_form": ReevaluateForm(user=request.user),
         "can_cancel": _can_cancel(request.user, job),
         "can_train": can(request.user, Action.TRAIN, job.dataset.team_id),
+        "threshold": selectors.job_threshold(job),
+        "threshold_form": ThresholdForm(initial={"threshold": job.unsure_threshold}),
+        "can_edit_threshold": job.status == "succeeded" and services.can_edit_threshold(request.user, job),
         "can_delete": can_delete_job(request.user, job),
         "dataset_changes": selectors.job_dataset_changes(job) if job.is_finished else None,
         # the gallery's relabel / exclude actions, on the evaluated dataset's photos
@@ -212,6 +216,28 @@ def job_reevaluate(request, pk):
         return redirect(job)
     messages.success(request, f"Evaluation on {evaluation.dataset} queued.")
     return redirect(f"{job.get_absolute_url()}?evaluation={evaluation.pk}")
+
+
+@require_POST
+def job_threshold(request, pk):
+    """Edit (or reset) the model's unsure threshold; the job page shows the chosen and the edited values."""
+    job = _get_job_for_user(request.user, pk)
+    form = ThresholdForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The threshold is a confidence between 0 and 1 (empty: the one chosen on "
+                                "validation); nothing changed.")
+        return redirect(f"{job.get_absolute_url()}#model-threshold")
+    threshold = form.cleaned_data["threshold"]
+    try:  # PermissionDenied goes on: a 403
+        services.job_threshold_set(job=job, threshold=threshold, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        which = "as edited" if threshold is not None else "the one chosen on validation"
+        effective = selectors.job_threshold(job)["effective"] or 0.0
+        messages.success(request, f"Predictions of job #{job.pk} now answer \"unsure\" below a confidence of "
+                                  f"{effective:.3f} ({which}).")
+    return redirect(f"{job.get_absolute_url()}#model-threshold")
 
 
 @require_GET

@@ -191,8 +191,9 @@ def test_the_first_extraction_eta_comes_from_this_workers_earlier_speed(client_f
     status_url = reverse("experiments:job_status", args=[job.pk])
     stage_rate = client_for(ann).get(status_url).json()  # 10 photos in 60 s of which most were start-up
     assert stage_rate["eta_seconds"] == pytest.approx(540, rel=0.05)
-    throughput_record(worker="train@box", backbone=job.backbone, extract_images_per_second=10)
-    throughput_record(worker="train@other", backbone=job.backbone, extract_images_per_second=1)  # another worker
+    key = selectors.throughput_key(job.backbone, job.recipe)  # the recommended recipe's speeds: its own key
+    throughput_record(worker="train@box", backbone=key, extract_images_per_second=10)
+    throughput_record(worker="train@other", backbone=key, extract_images_per_second=1)  # another worker
     status = client_for(ann).get(status_url).json()
     assert status["eta_seconds"] == pytest.approx(9.0) and "earlier jobs" in status["eta_basis"]
 
@@ -234,6 +235,8 @@ def test_the_job_form_estimates_the_time_from_the_fastest_alive_workers_speed(cl
     assert time["extract_seconds"] == pytest.approx(15 / 5) and time["worker"] == "train@box"
     assert time["train_seconds"] == pytest.approx(4 * 9 * 0.25)  # 4 epochs of the 9 training photos
     assert "About 3 s of extraction (5.0 photos/s) and 9 s of training (4 epochs)" in time["text"]
+    throughput_record(worker="train@box", backbone=selectors.throughput_key("mobilenet_v2", "recommended"),
+                      extract_images_per_second=5)  # the form's default recipe has its own speeds
     page = client.get(reverse("experiments:job_new") + f"?dataset={dataset.pk}").content.decode()
     assert 'id="time-estimate"' in page and "measured on train@box" in page
 

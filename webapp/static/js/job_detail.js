@@ -92,13 +92,10 @@
     var progress = document.getElementById("job-progress");
     progress.value = status.percent;
     progress.textContent = status.percent + "%";
-    setText("job-progress-label", (status.stage === "training" ? "Epochs" :
-      status.stage === "extracting" ? "Images through the backbone" :
-      status.stage === "evaluating" ? "Evaluating on the test split" :
-      status.stage === "queued" ? "Waiting for a training worker" : "Progress") +
+    setText("job-progress-label", status.progress_label +  // the stage or step's own units (selectors)
       (status.stage_detail && !status.finished ? ": " + status.stage_detail + "…" : ""));
     setText("job-progress-text", status.progress.done + " / " + status.progress.total + " (" + status.percent + "%)");
-    var unit = status.stage === "training" ? " epochs/s" : " images/s";
+    var unit = " " + status.rate_unit;
     setText("job-rate", status.items_per_second != null && !status.finished ?
       (status.items_per_second >= 10 ? status.items_per_second.toFixed(0) : status.items_per_second.toFixed(2)) + unit
       : "–");
