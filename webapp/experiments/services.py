@@ -167,11 +167,17 @@ def job_delete(*, job: TrainingJob) -> None:
             raise ValidationError(f"Job #{job.pk} is the live version of model {live.named_model.name} "
                                   f"(v{live.number}): make another version live first.", code="live")
         folders = [path for path in (job.artifact_path, Path(settings.MEDIA_ROOT) / f"heatmaps/job_{job.pk}") if path]
-        # only versions that are not live: one made live meanwhile keeps the job (PROTECT), and all of this rolls back
-        job.model_versions.exclude(named_model__live_version=F("pk")).delete()
+        # Only versions that are not live go. PROTECT keeps the job when a version was made live meanwhile, or when
+        # a version answered batch predictions (their results stay readable); the collector raises before deleting.
         try:
+            job.model_versions.exclude(named_model__live_version=F("pk")).delete()
             job.delete()
-        except ProtectedError:  # raised by the collector, before any row is deleted
+        except ProtectedError as exc:
+            batches = sorted({obj.pk for obj in exc.protected_objects if obj._meta.model_name == "batchprediction"})
+            if batches:
+                raise ValidationError(f"Job #{job.pk} answered batch predictions (batch {', '.join(map(str, batches))}) "
+                                      f"as a model version: their results need it, so it is kept.",
+                                      code="batches") from None
             raise ValidationError(f"Job #{job.pk} was just made a live model version.", code="live") from None
     # after the commit: a crash in between leaves folders the clean-up command finds (media_orphans --all)
     for folder in folders:

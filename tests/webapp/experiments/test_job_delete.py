@@ -90,6 +90,22 @@ def test_the_live_version_s_job_is_refused_until_another_version_is_live(client_
     assert birds.live_version == first
 
 
+def test_a_job_whose_version_answered_a_batch_is_kept_with_a_message(client_for, ann, lab, dataset, finished_job):
+    from webapp.serving.batch_services import batch_create
+
+    membership_change(team=lab, user=ann, role="admin")
+    birds = serving.named_model_create(team=lab, name="birds", evaluation_dataset=dataset, user=ann)
+    serving.model_promote(named_model=birds, job=finished_job, user=ann)
+    birds.refresh_from_db()
+    batch = batch_create(named_model=birds, user=ann, dataset=dataset)
+    newer = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
+                                            pooling="avg", input_size=32, head_config=FAST_HEAD))
+    serving.model_promote(named_model=birds, job=newer, user=ann)  # the batch's version is no longer live
+    response = client_for(ann).post(reverse("experiments:job_delete", args=[finished_job.pk]), follow=True)
+    assert f"answered batch predictions (batch {batch.pk})" in response.content.decode()
+    assert TrainingJob.objects.filter(pk=finished_job.pk).exists() and birds.versions.count() == 2
+
+
 def test_a_prediction_left_waiting_by_a_deleted_job_fails_with_a_message(ann, finished_job):
     from workers.tasks import prediction_run
 
