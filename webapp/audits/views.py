@@ -72,37 +72,35 @@ def finding_dismiss(request, pk):
     return redirect("audits:dataset_audit", finding.dataset_id)
 
 
-@require_POST
-def finding_relabel(request, pk):
-    finding, _ = _get_finding_to_fix(request, pk)
+def _fix(request, finding, fix, done: str):
+    """Run a fix (a service call), say how it went, back to the audit page."""
     try:
-        services.finding_relabel(finding=finding, user=request.user)
+        fix()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Moved the photo to {finding.suggested_label}.")
+        messages.success(request, done)
     return redirect("audits:dataset_audit", finding.dataset_id)
+
+
+@require_POST
+def finding_relabel(request, pk):
+    finding, _ = _get_finding_to_fix(request, pk)
+    return _fix(request, finding, lambda: services.finding_relabel(finding=finding, user=request.user),
+                f"Moved the photo to {finding.suggested_label}.")
 
 
 @require_POST
 def finding_image_delete(request, pk, image_id):
     finding, image = _get_finding_to_fix(request, pk, image_id)
-    try:
-        services.finding_image_delete(finding=finding, image=image, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Deleted {image}.")
-    return redirect("audits:dataset_audit", finding.dataset_id)
+    return _fix(request, finding,
+                lambda: services.finding_image_delete(finding=finding, image=image, user=request.user),
+                f"Deleted {image}.")
 
 
 @require_POST
 def finding_image_exclude(request, pk, image_id):
     finding, image = _get_finding_to_fix(request, pk, image_id)
-    try:
-        services.finding_image_exclude(finding=finding, image=image, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Excluded {image} from jobs.")
-    return redirect("audits:dataset_audit", finding.dataset_id)
+    return _fix(request, finding,
+                lambda: services.finding_image_exclude(finding=finding, image=image, user=request.user),
+                f"Excluded {image} from jobs.")
