@@ -258,6 +258,8 @@ def test_job_page_shows_the_recipe_search_trials_and_calibration(client_for, ann
     trials = re.search(r'<table id="search-table".*?</table>', page, re.S).group(0)
     assert trials.count("<tr>") == 3 and "out-of-fold log loss 0.2500" in trials and "hold-out accuracy 0.900" in trials
     assert "Chosen: linear head, C 0.1, last block not fine-tuned." in page
+    note = re.search(r'<p id="curves-note".*?</p>', page, re.S).group(0)  # the curves are the trial's, not kept
+    assert "fine-tuning trial" in note and "not kept" in note
     assert 'id="ece-before">0.1200<' in page and 'id="ece-after">0.0300<' in page
     data = json.loads(re.search(r'id="reliability-data" type="application/json">(.*?)</script>', page).group(1))
     assert data == {"before": curve, "after": curve}
