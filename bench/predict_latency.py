@@ -1,4 +1,4 @@
-"""Prediction latency through the web path while a training occupies the `train` worker.
+"""Prediction latency through the web path, with or without (--training off) a training on the `train` worker.
 
     .venv/bin/python bench/predict_latency.py [--n 40] [--via http|client|service] [--data ../shared/datasets/animals3]
 
@@ -199,6 +199,7 @@ def _burst(session, url: str, queries: list[bytes], n: int) -> dict:
                                 timeout=120)
         return response.status_code, response.headers.get("Retry-After"), (time.perf_counter() - start) * 1000
 
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=n))  # one connection per caller, as n scripts
     watcher = threading.Thread(target=pages)
     watcher.start()
     with ThreadPoolExecutor(n) as pool:
@@ -241,6 +242,9 @@ def main() -> None:
                         help="auto: Redis (db 14) when it runs, else the embedded default")
     parser.add_argument("--redis-db", type=int, default=14, help="the Redis database the bench may flush")
     parser.add_argument("--predict-concurrency", type=int, default=1, help="the predict worker's -c (Procfile: 1)")
+    parser.add_argument("--training", choices=["on", "off"], default="on",
+                        help="on: a long training occupies the `train` worker while predictions are timed; off: the "
+                             "`train` worker waits idle, as in a fresh `make run`")
     args = parser.parse_args()
 
     bench = BenchEnv(broker=args.broker, redis_db=args.redis_db)
@@ -268,11 +272,15 @@ def main() -> None:
         named = serving_services.named_model_create(team=bench.team, name="bench", evaluation_dataset=dataset,
                                                     user=bench.user)
         serving_services.model_promote(named_model=named, job=trained, user=bench.user, note="bench")
-        busy = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
-                                   recipe="article", pooling="", head_config={"epochs": 1_000_000, "batch_size": 16})
-        bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
-                   "the long training to start")
-        print(f"model: job {trained.pk} (test accuracy {accuracy:.3f}); busy: job {busy.pk} training", flush=True)
+        busy = None
+        if args.training == "on":
+            busy = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2",
+                                       weights="imagenet", recipe="article", pooling="",
+                                       head_config={"epochs": 1_000_000, "batch_size": 16})
+            bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
+                       "the long training to start")
+        print(f"model: job {trained.pk} (test accuracy {accuracy:.3f}); "
+              f"{f'busy: job {busy.pk} training' if busy else 'the train worker idle'}", flush=True)
 
         queries = sorted(p for d in sorted(args.data.iterdir()) if d.is_dir()
                          for p in sorted(d.iterdir())[args.per_class:args.per_class + 40])
@@ -332,13 +340,16 @@ def main() -> None:
                 stored.append(latency)
         if args.burst and session:
             burst = _burst(session, url, queries, args.burst)
-        busy.refresh_from_db()
+        if busy:
+            busy.refresh_from_db()
         result = {
             "via": args.via, "n": len(times), "failures": failures,
             "p50_ms": round(statistics.median(times), 1), "p95_ms": round(_percentile(times, 95), 1),
             "mean_ms": round(statistics.mean(times), 1), "max_ms": round(max(times), 1),
             "stored_latency_p50_ms": round(statistics.median(stored), 1) if stored else None,
-            "training_still_running": busy.status == JobStatus.TRAINING, "busy_job_epochs": busy.epochs.count(),
+            "training": args.training,
+            "training_still_running": busy.status == JobStatus.TRAINING if busy else None,
+            "busy_job_epochs": busy.epochs.count() if busy else None,
             "first_after_ready_ms": round(first_ms, 1),
             "cpu_count": os.cpu_count(), "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
             "broker": bench.broker().split(":")[0],
@@ -348,7 +359,8 @@ def main() -> None:
         }
         if args.burst and session:
             result["burst"] = burst
-        services.job_cancel(job=busy)
+        if busy:
+            services.job_cancel(job=busy)
         print(json.dumps(result), flush=True)
     finally:
         bench.close()

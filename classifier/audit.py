@@ -32,7 +32,8 @@ MAX_SIMILAR_PAIRS = 10
 
 def embeddings(spec, features: np.ndarray) -> np.ndarray:
     """Pooled (N, C) embeddings from cached features of `spec`: already pooled, the mean of a map, or (stage
-    "top_input") the backbone's last block run on the cached maps (TensorFlow)."""
+    "top_input") the backbone's last block run on the cached maps (TensorFlow), pooled as the whole backbone
+    pools (without the recommended head's mid-level taps)."""
     features = np.asarray(features, dtype="float32")
     if features.ndim == 2:
         return features
@@ -41,7 +42,8 @@ def embeddings(spec, features: np.ndarray) -> np.ndarray:
     from classifier.backbones import load_top_block
     from classifier.recipes import pooled_features
 
-    return pooled_features(load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size), features)
+    return pooled_features(load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size, taps=False),
+                           features)
 
 
 def cached_embeddings(spec, cache, hashes: list[str]) -> np.ndarray:

@@ -30,6 +30,9 @@ class Backbone:
     top_block: str  # the first layer of the last block
     top_channels: int  # channels at its input
     top_stride: int  # input size / grid at its input
+    # Layers inside the last block whose average-pooled activations join its pooled output (mid-level features:
+    # on blurred or unusual photos they carry what the last layer's ImageNet-specific features lose).
+    top_taps: tuple[str, ...] = ()
 
 
 BACKBONES = {
@@ -42,7 +45,7 @@ BACKBONES = {
                  "conv5_block3_1_conv", 2048, 32),
         Backbone("mobilenet_v2", 224, 1280, 7, "MobileNetV2", "mobilenet_v2",
                  "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf", "mobilenet_v2/",
-                 "block_16_expand", 160, 32),
+                 "block_13_expand", 96, 16, ("block_13_expand_relu",)),  # blocks 13-16 (bench/quality.py)
         # EfficientNet rescales and normalises inside the model; its preprocess_input is the identity.
         Backbone("efficientnet_b0", 224, 1280, 7, "EfficientNetB0", "efficientnet", "efficientnetb0_notop.h5",
                  "none", "efficientnetb/", "block7a_expand_conv", 192, 32),
@@ -158,9 +161,10 @@ def load_backbone(name: str, *, weights: str | None = "imagenet", pooling: str |
 
 
 def load_top_block(name: str, *, weights: str | None = "imagenet", input_size: int | None = None,
-                   pooling: str | None = "avg"):
+                   pooling: str | None = "avg", taps: bool = True):
     """The backbone's last block, trainable (BatchNorm unfolded): maps at the "top_input" stage -> the features
-    the whole backbone computes with this pooling."""
+    the whole backbone computes with this pooling; with "avg" (and `taps`), the average-pooled `top_taps` come
+    first."""
     import keras
 
     b = get_backbone(name)
@@ -172,7 +176,13 @@ def load_top_block(name: str, *, weights: str | None = "imagenet", input_size: i
     model = constructor(include_top=False, weights=None, input_shape=(size, size, 3), pooling=pooling)
     if weights_file is not None:
         model.load_weights(str(weights_file))
-    return keras.Model(model.get_layer(b.top_block).input, model.output, name="top_block")
+    output = model.output
+    if pooling == "avg" and taps and b.top_taps:
+        taps = [keras.layers.GlobalAveragePooling2D(name=f"{tap}_pool")(model.get_layer(tap).output)
+                for tap in b.top_taps]
+        output = keras.layers.Concatenate(name="pooled")([*taps, output])
+    return keras.Model(model.get_layer(b.top_block).input, output, name="top_block")
+
 
 
 def preprocessing_layer(name: str):

@@ -45,7 +45,8 @@ class FeatureSpec:
     def key(self) -> str:
         """Cache folder name: preprocessing version, backbone, input size, pooling, precision and the weights'
         content id (features made with another resize are never mixed in)."""
-        pooling = self.pooling or ("top" if self.stage == "top_input" else "maps")
+        pooling = self.pooling or (f"top.{get_backbone(self.backbone).top_block}" if self.stage == "top_input"
+                                   else "maps")
         weights = weights_identity(self.backbone, self.weights)
         return (f"{CACHE_FORMAT}-{PREPROCESSING_VERSION}-{self.backbone}-{self.size}-{pooling}-{self.precision}-"
                 f"{weights}")

@@ -24,11 +24,31 @@ _RAMP_RGB = ((0, 0, 160), (0, 200, 255), (255, 230, 0), (220, 0, 0))
 
 def _without_pooling(model):
     """A nested backbone or last block (a keras.Model ending in global pooling) cut before that pooling:
-    (the cut model, the pooling layer)."""
+    (the cut model, the pooling layer). A last block whose pooled output also carries mid-level taps
+    (Backbone.top_taps: Concatenate of their pooled activations and the final pooling) is cut before the final
+    pooling; the taps, which do not depend on the last maps, become constants of the returned pooling."""
     import keras
 
     pool = model.layers[-1]
-    return keras.Model(model.input, pool.input, name=f"{model.name}_maps"), pool
+    if not isinstance(pool, keras.layers.Concatenate):
+        return keras.Model(model.input, pool.input, name=f"{model.name}_maps"), pool
+    *taps, last = pool.input
+    final_pool = last._keras_history.operation
+    cut = keras.Model(model.input, [final_pool.input, *taps], name=f"{model.name}_maps")
+    return cut, _TapsThenPool(final_pool)
+
+
+class _TapsThenPool:
+    """Called on [maps, *pooled taps]: the last block's Concatenate of the taps and the maps' pooling."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def __call__(self, inputs, **kwargs):
+        import keras
+
+        maps, *taps = inputs
+        return keras.ops.concatenate([*taps, self.pool(maps)], axis=-1)
 
 
 def _split_model(predictor):
@@ -68,11 +88,12 @@ def _split_model(predictor):
         after += [layer for layer in head.layers[1:-1]]
     if after is None:
         return trunk, keras.Model(head.input, final.input, name="gradcam_rest"), final
-    maps = keras.Input(trunk.output.shape[1:], name="activations")
-    x = maps
+    outputs = trunk.output if isinstance(trunk.output, (list, tuple)) else [trunk.output]  # maps, then any taps
+    inputs = [keras.Input(o.shape[1:], name=f"activations_{i}") for i, o in enumerate(outputs)]
+    x = inputs if len(inputs) > 1 else inputs[0]
     for layer in after:
         x = layer(x)
-    return trunk, keras.Model(maps, x, name="gradcam_rest"), final
+    return trunk, keras.Model(inputs if len(inputs) > 1 else inputs[0], x, name="gradcam_rest"), final
 
 
 def _gradcam_parts(predictor):
@@ -90,10 +111,13 @@ def class_activation_map(predictor, image: np.ndarray, class_index: int | None =
     import tensorflow as tf
 
     trunk, rest, final = _gradcam_parts(predictor)
-    activations = tf.convert_to_tensor(trunk(image[None].astype("float32"), training=False))
+    outputs = trunk(image[None].astype("float32"), training=False)
+    activations, *taps = outputs if isinstance(outputs, (list, tuple)) else [outputs]  # taps: constants here
+    activations = tf.convert_to_tensor(activations)
     with tf.GradientTape() as tape:
         tape.watch(activations)
-        logits = tf.matmul(rest(activations, training=False), final.kernel) + final.bias
+        logits = tf.matmul(rest([activations, *taps] if taps else activations, training=False),
+                           final.kernel) + final.bias
         probabilities = tf.nn.softmax(logits)
         if class_index is None:
             class_index = int(tf.argmax(probabilities[0]))

@@ -256,6 +256,9 @@ API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS",
 AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
 # A job whose estimated training memory (classifier.sizing) exceeds this is refused before it is queued.
 JOB_MAX_MEMORY_BYTES = int(env("MENAGERIE_JOB_MAX_MEMORY_BYTES", str(8 * 1024**3)))
+# A worker that only trains runs this much nicer (os.nice), so predictions and pages on the same machine get the
+# CPU first (bench/predict_latency.py --training on); 0 keeps the training's priority.
+TRAIN_WORKER_NICENESS = int(env("MENAGERIE_TRAIN_WORKER_NICENESS", "19"))
 PREDICTOR_CACHE_SIZE = int(env("MENAGERIE_PREDICTOR_CACHE_SIZE", "4"))  # trained models kept warm per process
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -98,6 +98,8 @@ def warm_up(worker_name: str) -> None:
     from webapp.workers_registry import services
     from workers.pipeline import prepare_tensorflow
 
+    if not _consumes_predict_queue():
+        yield_cpu_to_predictions()
     prepare_tensorflow()
     try:
         import keras  # noqa: F401 - imports TensorFlow too
@@ -115,6 +117,17 @@ def warm_up(worker_name: str) -> None:
         services.worker_mark_ready(name=worker_name)
     finally:
         connection.close()
+
+
+def yield_cpu_to_predictions() -> None:
+    """A worker that only trains runs at a lower CPU priority (`TRAIN_WORKER_NICENESS`), so on a machine it shares
+    with the web server and the `predict` worker, predictions and pages get the cores first and a training takes
+    what they leave. Called before TensorFlow starts its threads, which inherit it."""
+    if settings.TRAIN_WORKER_NICENESS > 0:
+        try:
+            os.nice(settings.TRAIN_WORKER_NICENESS)
+        except OSError:  # not permitted here: the training just keeps its priority
+            logger.warning("could not lower the training worker's CPU priority")
 
 
 def _consumes_predict_queue() -> bool:

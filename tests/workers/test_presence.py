@@ -81,6 +81,7 @@ def test_a_worker_reports_itself_ready_and_marks_itself_stopped(start_worker):
     assert row.is_alive and row.queues == ["predict", "train"] and row.name.startswith("test-train-predict-")
     assert row.backbones_with_weights == cached_backbones()  # the same Keras cache as this process
     assert selectors.queue_has_worker("predict", ready=True)
+    assert {_niceness(pid) for pid in _threads(worker)} == {os.nice(0)}  # it serves predictions: no lower priority
     seen = row.last_seen
     wait_for(lambda: Worker.objects.get(pk=row.pk).last_seen > seen, settings.WORKER_REPORT_SECONDS + 10,
              message="a periodic report")
@@ -88,6 +89,27 @@ def test_a_worker_reports_itself_ready_and_marks_itself_stopped(start_worker):
     worker.stop()
     row.refresh_from_db()
     assert row.stopped_at is not None and not row.is_alive and not selectors.queue_has_worker("train")
+
+
+@pytest.mark.usefixtures("clean_broker")
+def test_a_worker_that_only_trains_yields_the_cpu_to_predictions(start_worker):
+    worker = start_worker(queues="train", env=worker_env())
+    wait_for(lambda: Worker.objects.filter(pid=worker.proc.pid, ready=True).exists(), 120,
+             message="the worker to report itself ready (TensorFlow loaded)")
+    threads = _threads(worker)
+    assert len(threads) > 1  # TensorFlow's threads too, which inherit the priority set before they started
+    expected = min(19, os.nice(0) + settings.TRAIN_WORKER_NICENESS)
+    assert {_niceness(pid) for pid in threads} == {expected}
+
+
+def _threads(worker) -> list[int]:
+    """Every thread of the worker's pool processes."""
+    return [int(t) for pid in worker.child_pids() for t in os.listdir(f"/proc/{pid}/task")]
+
+
+def _niceness(thread_id: int) -> int:
+    with open(f"/proc/{thread_id}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])  # field 19 of proc(5), after "pid (comm)"
 
 
 @pytest.mark.slow
