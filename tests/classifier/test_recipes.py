@@ -119,6 +119,19 @@ def test_the_recommended_recipe_reports_each_stage_in_its_own_units(tiny_recomme
     assert [stage for _, _, stage in progress] == ["search"] * (folds + 1) + ["fine-tune"] * len(tuning)
 
 
+def test_fine_tuning_is_kept_only_for_a_held_out_gain_beyond_chance():
+    from classifier.recipes import fine_tuning_p_value
+
+    def p(wins, losses, both=100):  # photos only fine-tuning got right, only the linear head did, both
+        tuned = np.array([True] * wins + [False] * losses + [True] * both)
+        linear = np.array([False] * wins + [True] * losses + [True] * both)
+        return fine_tuning_p_value(tuned, linear)
+
+    assert p(3, 0) == 0.125  # caltech's fold: 3 photos of 148 is chance
+    assert p(10, 1) < 0.05 and p(10, 4) > 0.05
+    assert p(0, 0) == 1.0 and p(0, 5) > 0.9
+
+
 def test_the_recommended_recipe_is_seeded_and_reproducible(tiny_recommended):
     first, again = tiny_recommended["first"], tiny_recommended["run"]()
     assert first["search"]["trials"][0]["head"] == "linear" and first["search"]["chosen"]["head"] == "linear"

@@ -253,13 +253,17 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
     assert report["recipe"] == "recommended" and report["search"]["trials"] and report["calibration"]["threshold"] > 0
     start_worker(queues="predict", env=worker_env())
     decisions = []
-    for path in [sorted((flowers / label).iterdir())[0] for label in ("daisy", "rose", "tulip")]:
+    unseen = [p for label in ("daisy", "dandelion", "rose", "sunflower", "tulip")
+              for p in sorted((flowers / label).iterdir())[:5]]
+    for path in unseen:
         upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
         prediction = services.prediction_run(job=job, upload=upload, user=ann, timeout=120)
         assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
         assert len(prediction.probabilities) == 3  # probabilities still given
         decisions.append(prediction.decision)
-    assert decisions.count("unsure") >= 2, decisions
+    print(f"unseen flowers: {decisions.count('unsure')} of {len(decisions)} unsure; threshold "
+          f"{report['calibration']['threshold']:.3f}")
+    assert decisions.count("unsure") > len(decisions) / 2, decisions  # mostly (one photo is no measure)
     cat = sorted((animals / "cats").iterdir())[-1]
     prediction = services.prediction_run(job=job, upload=SimpleUploadedFile(cat.name, cat.read_bytes()), user=ann,
                                          timeout=120)
