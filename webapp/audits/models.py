@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from webapp.core.models import WorkerRun
 from webapp.datasets.models import Dataset, Image
 
 
@@ -17,7 +18,7 @@ class AuditStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class DatasetAudit(models.Model):
+class DatasetAudit(WorkerRun):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="audits")
     # The feature spec of the default recipe (classifier.recipes.feature_spec): the cache a training job fills.
     backbone = models.CharField(max_length=40)
@@ -25,24 +26,9 @@ class DatasetAudit(models.Model):
     input_size = models.PositiveIntegerField(null=True, blank=True)
 
     status = models.CharField(max_length=10, choices=AuditStatus.choices, default=AuditStatus.QUEUED)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    error_message = models.TextField(blank=True, help_text="Shown to users: readable, never a traceback")
     summary = models.JSONField(default=dict, help_text="class counts, small and look-alike classes, timings")
     image_count = models.PositiveIntegerField(default=0)
     skipped_images = models.JSONField(default=list, help_text="[{image_id, name, reason}] left out")
-
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"Audit {self.pk} of {self.dataset}"

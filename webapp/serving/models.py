@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
+from webapp.core.models import WorkerRun
 from webapp.datasets.models import Dataset
 from webapp.experiments.models import Evaluation, TrainingJob
 
@@ -102,7 +103,7 @@ def batch_archive_path(batch: "BatchPrediction", filename: str) -> str:
     return f"batches/{batch.uuid}/photos.zip"
 
 
-class BatchPrediction(models.Model):
+class BatchPrediction(WorkerRun):
     """A zip of photos (or a dataset's photos) predicted by a version of a named model in a `train` worker: a CSV,
     and, when the photos' true classes are known (class folders, a dataset), an evaluation report."""
 
@@ -117,12 +118,7 @@ class BatchPrediction(models.Model):
                                 help_text="Or: the dataset whose photos were predicted")
 
     status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
     cancel_requested = models.BooleanField(default=False)
-    error_message = models.TextField(blank=True, help_text="Shown to users: readable, never a traceback")
 
     csv_file = models.CharField(max_length=255, blank=True, help_text="The result CSV, relative to MEDIA_ROOT")
     photo_count = models.PositiveIntegerField(default=0)
@@ -131,15 +127,6 @@ class BatchPrediction(models.Model):
     wrong_count = models.PositiveIntegerField(default=0, help_text="Labelled photos predicted as another class")
     report = models.JSONField(default=dict, help_text="classifier.evaluate.scores() of the labelled photos")
     evaluation_note = models.CharField(max_length=500, blank=True, help_text="Why there is no evaluation")
-
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"Batch {self.pk} of {self.named_model.name}"
