@@ -178,11 +178,10 @@ def load_top_block(name: str, *, weights: str | None = "imagenet", input_size: i
         model.load_weights(str(weights_file))
     output = model.output
     if pooling == "avg" and taps and b.top_taps:
-        taps = [keras.layers.GlobalAveragePooling2D(name=f"{tap}_pool")(model.get_layer(tap).output)
-                for tap in b.top_taps]
-        output = keras.layers.Concatenate(name="pooled")([*taps, output])
+        pooled_taps = [keras.layers.GlobalAveragePooling2D(name=f"{tap}_pool")(model.get_layer(tap).output)
+                       for tap in b.top_taps]
+        output = keras.layers.Concatenate(name="pooled")([*pooled_taps, output])
     return keras.Model(model.get_layer(b.top_block).input, output, name="top_block")
-
 
 
 def preprocessing_layer(name: str):

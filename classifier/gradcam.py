@@ -33,7 +33,7 @@ def _without_pooling(model):
     if not isinstance(pool, keras.layers.Concatenate):
         return keras.Model(model.input, pool.input, name=f"{model.name}_maps"), pool
     *taps, last = pool.input
-    final_pool = last._keras_history.operation
+    final_pool = next(layer for layer in model.layers if layer.output is last)
     cut = keras.Model(model.input, [final_pool.input, *taps], name=f"{model.name}_maps")
     return cut, _TapsThenPool(final_pool)
 

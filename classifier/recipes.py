@@ -2,11 +2,12 @@
 
 - `article`: the article's head (classifier.head defaults) on the backbone's 7x7 maps, kept exactly.
 - `recommended`: features cached at the input of the backbone's last block; that block turns them into pooled
-  features (with mid-level taps, Backbone.top_taps); a small search over linear heads (standardised features + L2-regularised multinomial logistic
-  regression) scored by out-of-fold log loss; then, optionally, fine-tuning of the last block with the chosen
-  head on the cached maps (flip augmentation, label smoothing, early stopping with best-epoch restore), kept
-  only when it beats the linear head on held-out photos by more than chance (sign test). Temperature and the unsure threshold are fitted on
-  probabilities of photos the model did not train on (out-of-fold, or the fine-tuning hold-out).
+  features (with mid-level taps, Backbone.top_taps); a small search over linear heads (standardised features +
+  L2-regularised multinomial logistic regression) scored by out-of-fold log loss; then, optionally, fine-tuning
+  of the last block with the chosen head on the cached maps (flip augmentation, label smoothing, early stopping
+  with best-epoch restore), kept only when it beats the linear head on held-out photos by more than chance (sign
+  test). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
+  (out-of-fold, or the fine-tuning hold-out).
 """
 
 import time
