@@ -84,10 +84,11 @@ class BenchEnv:
 
         return settings.CELERY_BROKER_URL
 
-    def start_worker(self, queues: str, concurrency: int = 1, **env):
+    def start_worker(self, queues: str, concurrency: int = 1, extra_args: tuple = (), **env):
         from tests.processes import WorkerProcess, child_env
 
-        worker = WorkerProcess(queues=queues, log_dir=self.root, concurrency=concurrency, env=child_env(**env)).start()
+        worker = WorkerProcess(queues=queues, log_dir=self.root, concurrency=concurrency, env=child_env(**env),
+                               extra_args=extra_args).start()
         self.workers.append(worker)
         return worker
 
@@ -132,6 +133,16 @@ class BenchEnv:
             server.wait(10)
         for worker in self.workers:
             worker.stop(timeout=20)
+
+
+def procfile_prefetch(queue: str) -> tuple[str, ...]:
+    """The `--prefetch-multiplier N` of the Procfile's worker line for `queue` (none: the settings' 1)."""
+    import re
+
+    lines = (REPO_DIR / "Procfile").read_text().splitlines()
+    line = next(line for line in lines if line.startswith(f"worker-{queue}:"))
+    found = re.search(r"--prefetch-multiplier (\d+)", line)
+    return ("--prefetch-multiplier", found.group(1)) if found else ()
 
 
 def procfile_web_server() -> tuple[str, str]:
@@ -258,7 +269,8 @@ def main() -> None:
 
         print(f"broker: {bench.broker()}", flush=True)
         bench.start_worker("train")
-        predict_worker = bench.start_worker("predict", concurrency=args.predict_concurrency)
+        predict_args = {"concurrency": args.predict_concurrency, "extra_args": procfile_prefetch("predict")}
+        predict_worker = bench.start_worker("predict", **predict_args)
         dataset = bench.dataset("bench", args.data, args.per_class)
         trained = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
                                       recipe="article", pooling="avg", head_config={"epochs": 10, "batch_size": 16,
@@ -326,7 +338,7 @@ def main() -> None:
 
         predict_worker.stop()
         bench.workers.remove(predict_worker)
-        bench.start_worker("predict", concurrency=args.predict_concurrency)  # its "ready." comes before warm-up
+        bench.start_worker("predict", **predict_args)  # its "ready." comes before warm-up
         wait_for(lambda: queue_has_worker("predict", ready=True), 300, interval=0.05,
                  message="the predict worker to report ready")
         first_ms, first_status, _ = predict(queries[-1], -1)

@@ -57,6 +57,18 @@ def test_worker_commands_serve_the_queues_the_tasks_are_routed_to():
     assert settings.CELERY_BEAT_SCHEDULE, "beat has nothing to schedule"
 
 
+def test_the_predict_worker_holds_a_few_predictions_ahead_and_the_train_worker_one_message():
+    """Between two predictions a worker with one prefetched message waits for the broker's next look (the embedded
+    broker polls): the predict worker prefetches several; a training must not hold other jobs behind it."""
+    services = compose()["services"]
+    procfile = dict(line.split(": ", 1) for line in (REPO_DIR / "Procfile").read_text().splitlines() if line)
+    assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    for command in (services["worker-predict"]["command"], procfile["worker-predict"]):
+        assert int(re.search(r"--prefetch-multiplier (\d+)", command).group(1)) > 1, command
+    for command in (services["worker-train"]["command"], procfile["worker-train"]):
+        assert "--prefetch-multiplier" not in command, command
+
+
 def _dockerfile_run_commands() -> list[str]:
     """The shell commands of the Dockerfile's RUN instructions, continuation lines joined, split at `&&`."""
     text = re.sub(r"\\\n", " ", (REPO_DIR / "Dockerfile").read_text())
