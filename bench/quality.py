@@ -1,7 +1,7 @@
 """Model quality: the `article` and `recommended` recipes and a scikit-learn logistic-regression probe.
 
     .venv/bin/python bench/quality.py [--datasets animals3,caltech_animals,flowers] [--per-class 0|N|name=N,...]
-        [--cache DIR] [--data ../shared/datasets]
+        [--cache DIR] [--data ../shared/datasets] [--outer-folds K]
 
 MobileNetV2 with ImageNet weights (Keras cache seeded from ../shared/weights, as the tests do). One fixed split
 per dataset: the CLI's (85/5/10 %, within each class ordered by content hash); --per-class N takes the first N
@@ -99,8 +99,13 @@ def main() -> None:
     parser.add_argument("--time-sample", type=int, default=36)
     parser.add_argument("--unseen-count", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--outer-folds", type=int, default=0,
+                        help="instead: recommended vs the probe, each photo of the whole dataset predicted once by "
+                             "models trained on the other folds (a far smaller noise than one test split's)")
     args = parser.parse_args()
     _seed_keras_home()
+    if args.outer_folds:
+        return _outer_cross_validation(args)
 
     import numpy as np
 
@@ -184,6 +189,46 @@ def main() -> None:
         print(f"| {n} | {model} | {acc:.1%} | {f1:.3f} | {e0:.1%} | {e1:.1%} | {held:.1%} ({fitted_on}) | "
               f"{unsure:.1%} | {unseen:.1%} | "
               f"{total:.0f} | " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()) + " |")
+
+
+def _outer_cross_validation(args) -> None:
+    """Recommended (the whole recipe: search, fine-tuning trial) and the probe (C=1 on the backbone's own pooled
+    features) trained on k-1 outer folds of all the dataset's photos and scored on the k-th; accuracy over every
+    photo, and the photos only one of the two got right (a sign test on those: is the difference chance?)."""
+    import numpy as np
+    from scipy.stats import binomtest
+
+    from classifier.backbones import load_top_block
+    from classifier.features import FeatureCache, extract
+    from classifier.oof import stratified_folds
+    from classifier.recipes import feature_spec, fit_linear, linear_probabilities, pooled_features, train_recommended
+
+    cache = FeatureCache(args.cache)
+    spec = feature_spec("recommended", "mobilenet_v2")
+    maps_block = load_top_block("mobilenet_v2", pooling=None)
+    for name in args.datasets.split(","):
+        rows = [r for split in _rows(args.data / name, 0).values() for r in split]
+        extract([(h, p) for h, p, _ in rows], spec, cache)
+        class_names = sorted({label for _, _, label in rows})
+        k = len(class_names)
+        maps = cache.load(spec, [h for h, _, _ in rows])
+        y = np.array([class_names.index(label) for _, _, label in rows])
+        pooled = pooled_features(maps_block, maps).mean(axis=(1, 2))
+        recommended, probe = np.zeros(len(y), int), np.zeros(len(y), int)
+        started = time.monotonic()
+        for train, test in stratified_folds(y, args.outer_folds, args.seed):
+            out = train_recommended(spec, maps[train], y[train], num_classes=k, seed=args.seed)
+            recommended[test] = out["head"].predict(maps[test], batch_size=128, verbose=0).argmax(1)
+            probe[test] = linear_probabilities(fit_linear(pooled[train], y[train], C=1.0, num_classes=k),
+                                               pooled[test], k).argmax(1)
+        only_recommended = int(np.sum((recommended == y) & (probe != y)))
+        only_probe = int(np.sum((probe == y) & (recommended != y)))
+        p = binomtest(only_recommended, only_recommended + only_probe, 0.5).pvalue if only_recommended + only_probe \
+            else 1.0
+        print(f"{name}: {len(y)} photos, {args.outer_folds} outer folds ({time.monotonic() - started:.0f}s): "
+              f"recommended {np.mean(recommended == y):.1%}, probe {np.mean(probe == y):.1%}; right only by "
+              f"recommended {only_recommended}, only by the probe {only_probe} (two-sided sign test p {p:.3f})",
+              flush=True)
 
 
 def _linear(model, x, k):
