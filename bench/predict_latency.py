@@ -6,7 +6,8 @@ A throw-away installation in a temp folder (SQLite, Redis db 14 (--redis-db) whe
 broker, or as --broker says;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
 job trained on a subset of --data, then (--training on, the default) a long training (7x7 feature maps, endless
-epochs) started on the `train` worker (which runs at TRAIN_WORKER_NICENESS), and --n predictions of different 256 px JPEGs timed end to end:
+epochs) started on the `train` worker (which runs at TRAIN_WORKER_NICENESS), and --n predictions of different
+256 px JPEGs timed end to end (the predict worker with the Procfile's --prefetch-multiplier):
 - http: POST over HTTP to the named-model JSON API (`/api/models/bench/predict/`; the job is promoted to the
   name "bench") of a gunicorn server (processes x threads as the Procfile's, i.e. `make run`) with an API token, as
   a script would;
