@@ -45,7 +45,7 @@ BACKBONES = {
                  "conv5_block3_1_conv", 2048, 32),
         Backbone("mobilenet_v2", 224, 1280, 7, "MobileNetV2", "mobilenet_v2",
                  "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5", "tf", "mobilenet_v2/",
-                 "block_13_expand", 96, 16, ("block_13_expand_relu",)),  # blocks 13-16 (bench/quality.py)
+                 "block_13_expand", 96, 16, ("block_13_expand_relu",)),  # blocks 13-16 (docs/classifier-api.md)
         # EfficientNet rescales and normalises inside the model; its preprocess_input is the identity.
         Backbone("efficientnet_b0", 224, 1280, 7, "EfficientNetB0", "efficientnet", "efficientnetb0_notop.h5",
                  "none", "efficientnetb/", "block7a_expand_conv", 192, 32),

@@ -90,10 +90,11 @@ def _split_model(predictor):
         return trunk, keras.Model(head.input, final.input, name="gradcam_rest"), final
     outputs = trunk.output if isinstance(trunk.output, (list, tuple)) else [trunk.output]  # maps, then any taps
     inputs = [keras.Input(o.shape[1:], name=f"activations_{i}") for i, o in enumerate(outputs)]
-    x = inputs if len(inputs) > 1 else inputs[0]
+    inputs = inputs if len(inputs) > 1 else inputs[0]
+    x = inputs
     for layer in after:
         x = layer(x)
-    return trunk, keras.Model(inputs if len(inputs) > 1 else inputs[0], x, name="gradcam_rest"), final
+    return trunk, keras.Model(inputs, x, name="gradcam_rest"), final
 
 
 def _gradcam_parts(predictor):
