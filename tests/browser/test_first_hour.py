@@ -44,6 +44,8 @@ def log_in(page):
 
 
 def fits_the_window(page) -> bool:
+    # after a form post Playwright returns once the new page commits; its stylesheet may still be on the way
+    page.wait_for_load_state("load")
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
