@@ -28,6 +28,7 @@ def test_compare_highlights_differences_and_the_best_job(page, shot, django_user
     page.get_by_role("button", name="Log in").click()
     row = page.locator("#compare-table tr", has=page.get_by_role("rowheader", name="Keep best epoch"))
     expect(row).to_have_class("row-setting differs")
+    page.wait_for_load_state("load")  # the page after the login redirect may still wait for its stylesheet
     assert row.evaluate("r => getComputedStyle(r.cells[1]).backgroundColor") != "rgba(0, 0, 0, 0)"
     best = page.locator("#compare-table tr", has=page.get_by_role("rowheader", name="Test accuracy")).locator("td.best")
     expect(best).to_have_count(1)
