@@ -294,8 +294,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# ... except a worker that only predicts (workers/celery_app.py): it takes the next prediction without a broker look.
-PREDICT_WORKER_PREFETCH = int(env("MENAGERIE_PREDICT_WORKER_PREFETCH", "4"))
+# ... except the predict worker: `--prefetch-multiplier 4` on its command line (Procfile, compose), so it takes the
+# next prediction without a broker look (Celery's CLI reads this setting before any per-queue hook could change it).
 CELERY_TASK_IGNORE_RESULT = True  # rows are the results; tasks that are awaited set ignore_result=False
 _long = {"time_limit": JOB_TIME_LIMIT_SECONDS, "soft_time_limit": JOB_TIME_LIMIT_SECONDS - 60}
 CELERY_TASK_ANNOTATIONS = {
