@@ -161,10 +161,10 @@ def load_backbone(name: str, *, weights: str | None = "imagenet", pooling: str |
 
 
 def load_top_block(name: str, *, weights: str | None = "imagenet", input_size: int | None = None,
-                   pooling: str | None = "avg", taps: bool = True):
+                   pooling: str | None = "avg", taps: bool = True, name_suffix: str = ""):
     """The backbone's last block, trainable (BatchNorm unfolded): maps at the "top_input" stage -> the features
     the whole backbone computes with this pooling; with "avg" (and `taps`), the average-pooled `top_taps` come
-    first."""
+    first. Named "top_block" + name_suffix (a head with two views holds two)."""
     import keras
 
     b = get_backbone(name)
@@ -181,7 +181,7 @@ def load_top_block(name: str, *, weights: str | None = "imagenet", input_size: i
         pooled_taps = [keras.layers.GlobalAveragePooling2D(name=f"{tap}_pool")(model.get_layer(tap).output)
                        for tap in b.top_taps]
         output = keras.layers.Concatenate(name="pooled")([*pooled_taps, output])
-    return keras.Model(model.get_layer(b.top_block).input, output, name="top_block")
+    return keras.Model(model.get_layer(b.top_block).input, output, name=f"top_block{name_suffix}")
 
 
 def preprocessing_layer(name: str):
@@ -220,4 +220,5 @@ def build_feature_model(name: str, *, weights: str | None = "imagenet", pooling:
     x = keras.layers.Activation("linear", dtype="float32", name="to_float")(images)
     features = backbone(preprocessing_layer(name)(x))
     features = keras.layers.Activation("linear", dtype="float32", name="features")(features)
-    return keras.Model(images, features, name=f"{name}_features")
+    suffix = "" if size == get_backbone(name).input_size else f"_{size}"  # a model of two views holds two
+    return keras.Model(images, features, name=f"{name}_features{suffix}")

@@ -102,6 +102,7 @@ def _tflite(saved_model: Path, photos: list | None) -> bytes:
 def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, formats: dict, calibrated: bool,
           created: str) -> str:
     spec, config = run["spec"], run["config"]
+    sizes = " + ".join(str(s.size) for s in run["views"])  # several: the same photo at each size, side by side
     temperature, threshold = run["calibration"]["temperature"], run["calibration"]["threshold"]
     lines = [f"# Model card: {dataset.get('name') or 'image classifier'}", "",
              f"Exported {created} by Menagerie.", "",
@@ -123,7 +124,7 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
             json.dumps(run.get("chosen")))
     lines += ["", "## Recipe",
               f"- Recipe: {run['recipe']}",
-              f"- Backbone: {spec.backbone}, weights {spec.weights or 'random init'}, input {spec.size} px, "
+              f"- Backbone: {spec.backbone}, weights {spec.weights or 'random init'}, input {sizes} px, "
               f"features {spec.stage}, pooling {spec.pooling or 'none (feature maps)'}, {spec.precision}",
               f"- Head: {head}; best epoch {run.get('best_epoch')}", "", "## Metrics (test split)"]
     if report:
@@ -143,7 +144,8 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
               "Input: ONE decoded photo as uint8 RGB, shape (1, H, W, 3), any H and W (a batch must share one size). "
               "Output: float32 (1, classes) probabilities in the order of labels.json.",
               "The model resizes (bilinear to 4x the side, then a 4x4 average: an anti-aliased squash to "
-              f"{spec.size}x{spec.size}, aspect ratio not kept) and normalises by itself.", "",
+              f"{' and '.join(f'{s.size}x{s.size}' for s in run['views'])}, aspect ratio not kept) and normalises "
+              "by itself.", "",
               "What the caller must do: decode the file (JPEG, PNG, WebP, ...), apply its EXIF orientation "
               "(Pillow: `ImageOps.exif_transpose`), take the first frame of an animation, composite transparency on "
               "white and convert to RGB. Nothing else: no resize, no scaling.", "",
@@ -170,7 +172,7 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
     run_dir, out = Path(run_dir), Path(out)
     run = load_run(run_dir)
     calibrated = "calibration" in json.loads((run_dir / "model.json").read_text())  # older runs have none
-    model = build_photo_model(run["spec"], load_head(run_dir))
+    model = build_photo_model(run["views"], load_head(run_dir))
     photos = training_photos(run_dir) if photos is None else list(photos)
     report_path = run_dir / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else None

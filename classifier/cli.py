@@ -120,16 +120,19 @@ def _extract_splits(splits: dict, hashes: dict, spec, cache, batch_size: int) ->
 def _arrays(rows: list, spec, cache, class_names: list[str]):
     import numpy as np
 
-    x = cache.load(spec, [h for h, _, _ in rows])
+    from classifier.features import load_views
+
+    x = load_views(cache, spec, [h for h, _, _ in rows])
     y = np.array([class_names.index(label) for _, _, label in rows], dtype=int)
     return x, y
 
 
 def _train(args) -> int:
     from classifier.evaluate import format_report
-    from classifier.features import FeatureCache, FeatureSpec
+    from classifier.features import FeatureCache, FeatureSpec, views
+    from classifier.images import longer_sides
     from classifier.model_io import write_json
-    from classifier.recipes import feature_spec
+    from classifier.recipes import feature_specs
     from classifier.workflow import train_and_evaluate
 
     found = discover(args.data_dir)
@@ -140,8 +143,10 @@ def _train(args) -> int:
     if args.recipe == "article":
         spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling,
                            args.precision, args.input_size)
-    else:
-        spec = feature_spec(args.recipe, args.backbone, weights, args.precision, args.input_size)
+    else:  # the recommended recipe may add a view at the labelled photos' own size (classifier.recipes)
+        labelled = [p for split in ("train", "validation") for paths in splits.get(split, {}).values() for p in paths]
+        spec = feature_specs(args.recipe, args.backbone, weights, args.precision, args.input_size,
+                             photo_sides=longer_sides(labelled))
     config = HeadConfig(hidden=args.hidden, dropout=args.dropout, activation=args.activation,
                         optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
                         batch_size=args.batch_size, class_weight=args.class_weight, keep_best=args.keep_best)
@@ -175,7 +180,7 @@ def _train(args) -> int:
           f"{calibration['ece_after']:.3f}; unsure below {calibration['threshold']:.3f} "
           f"({calibration['unsure_rate']:.1%} of the test photos)")
     write_json(args.out / "features.json", {
-        "cache": str(args.cache.resolve()), "spec_key": spec.key,
+        "cache": str(args.cache.resolve()), "spec_key": views(spec)[0].key,
         "items": [{"hash": h, "path": str(p), "label": label, "split": s}
                   for s, split_rows in rows.items() for h, p, label in split_rows],
     })
@@ -210,7 +215,7 @@ def _evaluate(args) -> int:
     from classifier.model_io import load_head, load_run, write_json
 
     run = load_run(args.run_dir)
-    class_names, spec = run["class_names"], run["spec"]
+    class_names, spec = run["class_names"], run["views"]
     found = discover(args.data_dir)
     by_label = {}
     for split_by_label in found.values():

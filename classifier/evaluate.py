@@ -53,8 +53,9 @@ def scores(probabilities: np.ndarray, y, class_names: list[str], ids: list | Non
 
 
 def evaluate(model, x, y, class_names: list[str], ids: list | None = None) -> dict:
-    """Scores of `model` (a head: features -> probabilities) on features x with integer labels y."""
-    probabilities = np.asarray(model.predict(x, batch_size=256, verbose=0)) if len(x) else np.zeros((0, 1))
+    """Scores of `model` (a head: features -> probabilities) on features x (a list of arrays for a head of several
+    views) with integer labels y."""
+    probabilities = np.asarray(model.predict(x, batch_size=256, verbose=0)) if len(y) else np.zeros((0, 1))
     return scores(probabilities, y, class_names, ids)
 
 

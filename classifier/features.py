@@ -4,7 +4,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -115,16 +115,17 @@ class ExtractionReport:
     seconds: float = 0.0
 
 
-def _decode_dataset(paths: list[str], size: int, batch_size: int):
-    """tf.data: read + decode in parallel threads (Pillow releases the GIL), resize with the preprocessing layers,
-    batch, prefetch.
+def _decode_dataset(paths: list[str], sizes: list[int], batch_size: int):
+    """tf.data: read + decode in parallel threads (Pillow releases the GIL), resize with the preprocessing layers
+    to each size (one decode per photo, however many views), batch, prefetch.
 
-    Each element is (images float32 (B, S, S, 3), errors (B,) bytes: empty when the image decoded)."""
+    Each element is (tuple of images float32 (B, S, S, 3), one per size; errors (B,) bytes: empty when the image
+    decoded)."""
     import tensorflow as tf
 
     from classifier.preprocessing import resizer
 
-    resize = resizer(size)
+    resizes = [resizer(size) for size in sizes]
 
     def load(path: bytes):
         name = path.decode()
@@ -140,7 +141,7 @@ def _decode_dataset(paths: list[str], size: int, batch_size: int):
         image, error = tf.numpy_function(load, [path], [tf.uint8, tf.string], stateful=False)
         image.set_shape((None, None, 3))
         error.set_shape(())
-        return resize(image), error
+        return tuple(resize(image) for resize in resizes), error
 
     options = tf.data.Options()
     options.threading.private_threadpool_size = max(2, os.cpu_count() or 2)
@@ -166,22 +167,37 @@ def feature_model(spec: FeatureSpec):
     return _models[spec]
 
 
-def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec, cache: FeatureCache, *, batch_size: int = 32,
-            on_progress: Callable[[int, int], None] | None = None,
+def views(spec: FeatureSpec | Sequence[FeatureSpec]) -> list[FeatureSpec]:
+    """One spec or several (a run's views of each photo, classifier.recipes.feature_specs) as a list."""
+    return [spec] if isinstance(spec, FeatureSpec) else list(spec)
+
+
+def load_views(cache: FeatureCache, specs: FeatureSpec | Sequence[FeatureSpec], hashes: list[str]):
+    """Cached features as a run's head takes them: one array for one view, a list of arrays (one per view) for
+    several."""
+    arrays = [cache.load(spec, hashes) for spec in views(specs)]
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[FeatureSpec], cache: FeatureCache, *,
+            batch_size: int = 32, on_progress: Callable[[int, int], None] | None = None,
             should_cancel: Callable[[], bool] | None = None) -> ExtractionReport:
-    """Features of the items `(content_hash, path)` not yet cached, written to the cache batch by batch.
+    """Features of the items `(content_hash, path)` not yet cached, written to the cache batch by batch. With
+    several specs (views of each photo at other input sizes), each photo is read once and every view's features
+    are written; progress counts photos.
 
     Memory is one batch of images and features in flight, whatever the number of items."""
     start = time.monotonic()
+    specs = views(spec)
     unique = dict(items)  # the same content under two paths is extracted once
-    todo = [(h, str(p)) for h, p in unique.items() if not cache.has(spec, h)]
+    todo = [(h, str(p)) for h, p in unique.items() if any(not cache.has(s, h) for s in specs)]
     report = ExtractionReport(total=len(unique), cached=len(unique) - len(todo))
     done = report.cached
     if on_progress:
         on_progress(done, report.total)
     if todo:
-        _, run = feature_model(spec)
-        batches = _decode_dataset([p for _, p in todo], spec.size, batch_size)
+        runs = [feature_model(s)[1] for s in specs]
+        batches = _decode_dataset([p for _, p in todo], [s.size for s in specs], batch_size)
         for index, (images, errors) in enumerate(batches):
             if should_cancel and should_cancel():
                 report.cancelled = True
@@ -190,10 +206,11 @@ def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec, cache: Featu
             errors = [e.decode() for e in errors.numpy()]
             good = [i for i, e in enumerate(errors) if not e]
             report.skipped += [Skipped(h, p, errors[i]) for i, (h, p) in enumerate(chunk) if errors[i]]
-            if good:
-                features = run(images.numpy()[good] if len(good) < len(chunk) else images).numpy()
-                for i, feature in zip(good, features):
-                    cache.save(spec, chunk[i][0], feature)
+            for view, run, view_images in zip(specs, runs, images):
+                if good:
+                    features = run(view_images.numpy()[good] if len(good) < len(chunk) else view_images).numpy()
+                    for i, feature in zip(good, features):
+                        cache.save(view, chunk[i][0], feature)
             report.extracted += len(good)
             done += len(chunk)
             if on_progress:

@@ -13,7 +13,6 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from classifier.images import _read, _to_rgb, load_image, open_image
-from classifier.preprocessing import resize_image
 
 OVERLAY_ALPHA = 0.45  # share of the heatmap colour in the overlay
 OVERLAY_MAX_SIDE = 1024  # the overlay PNG is at most this wide/high (the heatmap itself is at full size)
@@ -61,6 +60,8 @@ def _split_model(predictor):
     import keras
 
     model = predictor.model
+    if len(model.inputs) > 1:
+        return _split_views(model)
     features, head = model.layers[1], model.layers[2]
     final = head.layers[-1]
     image = keras.Input(model.input.shape[1:], name="image")
@@ -97,6 +98,31 @@ def _split_model(predictor):
     return trunk, keras.Model(inputs, x, name="gradcam_rest"), final
 
 
+def _split_views(model):
+    """_split_model for a recommended head of several views (the same photo at several input sizes, pooled
+    features side by side): the evidence is mapped on the main view. The trunk also returns the other views'
+    pooled features, which the rest takes as constants."""
+    import keras
+
+    head = model.layers[-1]
+    final = head.layers[-1]
+    features = {layer.input.shape[1]: layer for layer in model.layers[:-1] if isinstance(layer, keras.Model)}
+    blocks = [layer for layer in head.layers if isinstance(layer, keras.Model)]  # one last block per view
+    images = [keras.Input(i.shape[1:], name=f"image_{n}") for n, i in enumerate(model.inputs)]
+    conv, pool = _without_pooling(blocks[0])
+    main = conv(features[images[0].shape[1]](images[0]))
+    main = main if isinstance(main, (list, tuple)) else [main]  # maps, then any taps
+    others = [block(features[image.shape[1]](image)) for block, image in zip(blocks[1:], images[1:])]
+    trunk = keras.Model(images, [*main, *others], name="gradcam_trunk")
+
+    inputs = [keras.Input(o.shape[1:], name=f"activations_{i}") for i, o in enumerate(trunk.outputs)]
+    pooled = pool(inputs[:len(main)] if len(main) > 1 else inputs[0])
+    x = keras.layers.Concatenate()([pooled, *inputs[len(main):]])
+    for layer in head.layers[head.layers.index(head.get_layer("views")) + 1:-1]:  # e.g. Dropout
+        x = layer(x)
+    return trunk, keras.Model(inputs, x, name="gradcam_rest"), final
+
+
 def _gradcam_parts(predictor):
     """Built once per Predictor (the worker keeps its predictors warm) and kept on it."""
     parts = getattr(predictor, "_gradcam_parts", None)
@@ -105,14 +131,17 @@ def _gradcam_parts(predictor):
     return parts
 
 
-def class_activation_map(predictor, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, int, np.ndarray]:
-    """Grad-CAM on one model-sized uint8 image (S, S, 3): (map on the activation grid, float32 0..1; the class
+def class_activation_map(predictor, image: np.ndarray | list[np.ndarray],
+                         class_index: int | None = None) -> tuple[np.ndarray, int, np.ndarray]:
+    """Grad-CAM on one model-sized image (S, S, 3) 0-255, or for a model of several views the list of the photo's
+    views (Predictor.resized; the map is of the first): (map on the activation grid, float32 0..1; the class
     explained, by default the predicted one; the class probabilities). Gradients are of the class's logit (the
     score before softmax), so a confident prediction does not saturate them."""
     import tensorflow as tf
 
     trunk, rest, final = _gradcam_parts(predictor)
-    outputs = trunk(image[None].astype("float32"), training=False)
+    views = [v[None].astype("float32") for v in (image if isinstance(image, list) else [image])]
+    outputs = trunk(views[0] if len(views) == 1 else views, training=False)
     activations, *taps = outputs if isinstance(outputs, (list, tuple)) else [outputs]  # taps: constants here
     activations = tf.convert_to_tensor(activations)
     with tf.GradientTape() as tape:
@@ -161,8 +190,9 @@ def gradcam(predictor, source, class_index: int | None = None) -> dict:
     oriented) size, `overlay_png` (bytes), the explained class's `class_index`, `label` and `probability`.
     ImageError for a photo that cannot be read."""
     photo = _photo(source)
-    image = resize_image(load_image(source), predictor.input_size)  # the pixels the model sees, as in Predictor
-    cam, class_index, probabilities = class_activation_map(predictor, image, class_index)
+    views = predictor.resized(load_image(source))  # the pixels the model sees, as in Predictor
+    cam, class_index, probabilities = class_activation_map(predictor, views if len(views) > 1 else views[0],
+                                                           class_index)
     heatmap = np.asarray(Image.fromarray(cam).resize(photo.size, Image.BILINEAR), dtype="float32")
     heatmap = np.clip(heatmap, 0.0, 1.0)
     return {"heatmap": heatmap, "overlay_png": overlay_png(photo, heatmap), "class_index": class_index,

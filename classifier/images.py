@@ -99,3 +99,16 @@ def load_image(source: str | Path | bytes, *, name: str | None = None) -> np.nda
 
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def longer_sides(paths) -> list[int]:
+    """The longer side in pixels of each readable image (header only, no decode); unreadable ones are left out.
+    What classifier.recipes.second_view_size reads."""
+    sides = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                sides.append(max(image.size))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+    return sides

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from classifier.features import FeatureSpec
+from classifier.features import FeatureSpec, views
 from classifier.files import atomic_path, atomic_write
 from classifier.head import HeadConfig
 
@@ -22,17 +22,22 @@ def _without_optimizer(model):
     return plain
 
 
-def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config: HeadConfig | None,
-             history: list[dict] | None = None, report: dict | None = None, best_epoch: int | None = None,
-             recipe: str = "article", calibration: dict | None = None, search: dict | None = None) -> Path:
-    """Write head.keras, model.json (class names, spec, recipe, config or the search's choice, best epoch,
-    temperature and unsure threshold), history.json, report.json."""
+def save_run(run_dir, *, head, spec: FeatureSpec | list[FeatureSpec], class_names: list[str],
+             config: HeadConfig | None, history: list[dict] | None = None, report: dict | None = None,
+             best_epoch: int | None = None, recipe: str = "article", calibration: dict | None = None,
+             search: dict | None = None) -> Path:
+    """Write head.keras, model.json (class names, spec, the views the head takes, recipe, config or the search's
+    choice, best epoch, temperature and unsure threshold), history.json, report.json. `spec`: the main view, or
+    the list of views (the main one first)."""
+    specs = views(spec)
+    spec = specs[0]
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _without_optimizer(head).save(run_dir / "head.keras")
     write_json(run_dir / "model.json", {
         "class_names": list(class_names),
         "spec": spec.to_dict(),
+        "views": [s.to_dict() for s in specs],  # the head's inputs, in order: the same photo at each input size
         "recipe": recipe,
         "config": config.to_dict() if config is not None else None,
         "chosen": (search or {}).get("chosen"),
@@ -49,10 +54,13 @@ def save_run(run_dir, *, head, spec: FeatureSpec, class_names: list[str], config
 
 
 def load_run(run_dir) -> dict:
-    """model.json plus `spec` as a FeatureSpec and `config` as a HeadConfig (None for a searched head); runs saved
-    before calibration existed get temperature 1 and threshold 0 (never unsure)."""
+    """model.json plus `spec` as a FeatureSpec, `views` as a list of them (the main one first; runs saved before
+    views existed have one) and `config` as a HeadConfig (None for a searched head); runs saved before
+    calibration existed get temperature 1 and threshold 0 (never unsure)."""
     meta = json.loads((Path(run_dir) / "model.json").read_text())
-    return meta | {"spec": FeatureSpec.from_dict(meta["spec"]), "recipe": meta.get("recipe", "article"),
+    return meta | {"spec": FeatureSpec.from_dict(meta["spec"]),
+                   "views": [FeatureSpec.from_dict(d) for d in meta.get("views") or [meta["spec"]]],
+                   "recipe": meta.get("recipe", "article"),
                    "config": HeadConfig.from_dict(meta["config"]) if meta.get("config") else None,
                    "calibration": meta.get("calibration") or {"temperature": 1.0, "threshold": 0.0}}
 
@@ -71,30 +79,40 @@ def load_head(run_dir, *, calibrated: bool = True):
     return head
 
 
-def build_full_model(spec: FeatureSpec, head):
+def build_full_model(spec: FeatureSpec | list[FeatureSpec], head):
     """Resized RGB image (N, S, S, 3) float 0-255 (classifier.preprocessing) -> probabilities: backbone
-    preprocessing + backbone + head, built-in layers only."""
+    preprocessing + backbone + head, built-in layers only. With several views, a list of images: the same photos
+    resized to each view's size."""
     import keras
 
     from classifier.features import feature_model
 
-    features, _ = feature_model(spec)
-    images = keras.Input((spec.size, spec.size, 3), name="image")
-    return keras.Model(images, head(features(images)), name="classifier")
+    specs = views(spec)
+    images = [keras.Input((s.size, s.size, 3), name="image" if i == 0 else f"image_{i}")
+              for i, s in enumerate(specs)]
+    features = [feature_model(s)[0](x) for s, x in zip(specs, images)]
+    if len(specs) == 1:
+        return keras.Model(images[0], head(features[0]), name="classifier")
+    return keras.Model(images, head(features), name="classifier")
 
 
-def build_photo_model(spec: FeatureSpec, head):
-    """Decoded RGB photo (N, H, W, 3) uint8 of any size -> probabilities: the app's resize layers, then
-    build_full_model. What the export bundle ships."""
+def build_photo_model(spec: FeatureSpec | list[FeatureSpec], head):
+    """Decoded RGB photo (N, H, W, 3) uint8 of any size -> probabilities: the app's resize layers (once per
+    view), then build_full_model. What the export bundle ships."""
     import keras
 
     from classifier.preprocessing import resize_layers
 
+    specs = views(spec)
     photos = keras.Input((None, None, 3), dtype="uint8", name="photo")
-    x = photos
-    for layer in resize_layers(spec.size):
-        x = layer(x)
-    return keras.Model(photos, build_full_model(spec, head)(x), name="photo_classifier")
+    resized = []
+    for i, s in enumerate(specs):
+        x = photos
+        for layer in resize_layers(s.size, name_suffix=f"_{i}" if i else ""):
+            x = layer(x)
+        resized.append(x)
+    full = build_full_model(specs, head)
+    return keras.Model(photos, full(resized[0] if len(specs) == 1 else resized), name="photo_classifier")
 
 
 def export_model(run_dir) -> Path:
@@ -102,7 +120,7 @@ def export_model(run_dir) -> Path:
     project code."""
     run = load_run(run_dir)
     path = Path(run_dir) / "model.keras"
-    model = build_photo_model(run["spec"], load_head(run_dir))
+    model = build_photo_model(run["views"], load_head(run_dir))
     with atomic_path(path, suffix=".keras") as tmp:  # keras wants the .keras suffix
         model.save(tmp)
     return path

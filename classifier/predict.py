@@ -10,19 +10,31 @@ from classifier.preprocessing import resize_image
 
 
 class Predictor:
-    def __init__(self, model, class_names: list[str], input_size: int, batch_size: int = 32, *,
+    def __init__(self, model, class_names: list[str], input_size: int | list[int], batch_size: int = 32, *,
                  threshold: float = 0.0):
         self.model = model
         self.class_names = list(class_names)
-        self.input_size = input_size
+        # one size per view the model takes (the main one first); a model of several views takes a list of images
+        self.sizes = list(input_size) if isinstance(input_size, (list, tuple)) else [input_size]
+        self.input_size = self.sizes[0]
         self.batch_size = batch_size
         self.threshold = threshold  # calibrated confidence below which the answer is "unsure"
 
     @classmethod
     def from_run_dir(cls, run_dir) -> "Predictor":
         run = load_run(run_dir)
-        model = build_full_model(run["spec"], load_head(run_dir))
-        return cls(model, run["class_names"], run["spec"].size, threshold=run["calibration"]["threshold"])
+        model = build_full_model(run["views"], load_head(run_dir))
+        return cls(model, run["class_names"], [s.size for s in run["views"]],
+                   threshold=run["calibration"]["threshold"])
+
+    def resized(self, photo: np.ndarray) -> list[np.ndarray]:
+        """A decoded uint8 photo resized to each view's size (the photo itself is not kept: it may be big)."""
+        return [resize_image(photo, size) for size in self.sizes]
+
+    def model_inputs(self, resized: list[list[np.ndarray]]):
+        """Photos' `resized` views -> what the model takes: one batch array, or a list of them (one per view)."""
+        views = [np.stack([r[v] for r in resized]) for v in range(len(self.sizes))]
+        return views[0] if len(views) == 1 else views
 
     def probabilities(self, sources: list, names: list[str] | None = None) -> np.ndarray:
         """(N, classes) float32, calibrated when the model is (load_head folds the run's temperature in);
@@ -30,9 +42,8 @@ class Predictor:
         out = []
         for start in range(0, len(sources), self.batch_size):
             chunk = sources[start:start + self.batch_size]
-            images = np.stack([resize_image(load_image(s, name=self._name(s, start + i, names)), self.input_size)
-                               for i, s in enumerate(chunk)])
-            out.append(np.asarray(self.model.predict_on_batch(images), dtype="float32"))
+            resized = [self.resized(load_image(s, name=self._name(s, start + i, names))) for i, s in enumerate(chunk)]
+            out.append(np.asarray(self.model.predict_on_batch(self.model_inputs(resized)), dtype="float32"))
         return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), "float32")
 
     @staticmethod

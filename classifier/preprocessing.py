@@ -17,21 +17,22 @@ PREPROCESSING_VERSION = "p2"  # p1: Pillow bilinear resize; p2: these layers
 SUPERSAMPLE = 4
 
 
-def resize_layers(size: int) -> list:
-    """Fresh layers mapping (N, H, W, 3) uint8/float 0-255 of any H, W to float32 (N, size, size, 3) 0-255."""
+def resize_layers(size: int, name_suffix: str = "") -> list:
+    """Fresh layers mapping (N, H, W, 3) uint8/float 0-255 of any H, W to float32 (N, size, size, 3) 0-255 (layer
+    names end with name_suffix: a model resizing to two sizes holds two sets)."""
     import keras
 
     average = keras.layers.Conv2D(3, SUPERSAMPLE, strides=SUPERSAMPLE, use_bias=False, trainable=False,
-                                  name="supersample")
+                                  name=f"supersample{name_suffix}")
     average.build((None, None, None, 3))
     kernel = np.zeros((SUPERSAMPLE, SUPERSAMPLE, 3, 3), "float32")
     for channel in range(3):
         kernel[:, :, channel, channel] = 1 / SUPERSAMPLE**2
     average.set_weights([kernel])
     # Rescaling(1) casts to float32 first: on uint8, Resizing called eagerly rounds its output back to uint8.
-    return [keras.layers.Rescaling(1.0, name="to_float"),
+    return [keras.layers.Rescaling(1.0, name=f"to_float{name_suffix}"),
             keras.layers.Resizing(size * SUPERSAMPLE, size * SUPERSAMPLE, interpolation="bilinear",
-                                  antialias=False, name="resize"), average]
+                                  antialias=False, name=f"resize{name_suffix}"), average]
 
 
 @lru_cache(maxsize=None)

@@ -8,10 +8,16 @@
   with best-epoch restore), kept only when it beats the linear head on held-out photos by more than chance (sign
   test). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
   (out-of-fold, or the fine-tuning hold-out).
+
+  When the photos are small for the backbone's input (median longer side at most 3/4 of its side), a second
+  view of each photo at about their own size is extracted too, and the search also scores one linear head on both
+  views' pooled features side by side; the saved model keeps the second view only when it wins (bench/scales.py:
+  flowers' 128 px photos +1.8 points by cross-validation). Fine-tuning applies to the one-view head.
 """
 
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -21,8 +27,16 @@ from classifier.oof import out_of_fold, stratified_folds
 
 RECIPES = ("article", "recommended")
 DEFAULT_RECIPE = "recommended"
-SEARCH_C = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)  # inverse L2 strength on standardised features (bench/quality.py)
+# Inverse L2 strength on standardised features (bench/quality.py); the smallest for two views side by side (flowers'
+# chose the grid's low end in bench/scales.py).
+SEARCH_C = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 FOLDS = 5
+# A second view at the photos' own size, for photos at most SMALL_PHOTOS of the main input's side: rounded to
+# VIEW_STEP, never below MIN_VIEW_SIZE. Never larger than the input: a larger view costs more extraction than the
+# article's whole job (bench/scales.py: 288 px is 1.7x the 224 px extraction); a smaller one costs at most ~half.
+SMALL_PHOTOS = 0.75
+VIEW_STEP = 32
+MIN_VIEW_SIZE = 96
 
 
 @dataclass
@@ -45,6 +59,29 @@ def feature_spec(recipe: str, backbone: str, weights: str | None = "imagenet", p
     if recipe == "recommended":
         return FeatureSpec(backbone, weights, None, precision, input_size, stage="top_input")
     raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+
+
+def second_view_size(photo_sides: list[int], main_size: int) -> int | None:
+    """The input size of a second view for photos whose median longer side is at most SMALL_PHOTOS of the main
+    input size: that side rounded to VIEW_STEP (at least MIN_VIEW_SIZE); None for photos near the input's size or
+    bigger (the main view already sees them whole)."""
+    if not photo_sides:
+        return None
+    median = statistics.median(photo_sides)
+    if median > SMALL_PHOTOS * main_size:
+        return None
+    return max(MIN_VIEW_SIZE, round(median / VIEW_STEP) * VIEW_STEP)
+
+
+def feature_specs(recipe: str, backbone: str, weights: str | None = "imagenet", precision: str = "float32",
+                  input_size: int | None = None, photo_sides: list[int] | None = None) -> list[FeatureSpec]:
+    """Every view a job of `recipe` extracts: feature_spec's, then for the recommended recipe at the automatic
+    input size (input_size None) a second view at the labelled photos' own size when they are small
+    (second_view_size of their longer sides). A chosen input size is kept as the only one."""
+    main = feature_spec(recipe, backbone, weights, precision, input_size)
+    second = (second_view_size(photo_sides or [], main.size) if recipe == "recommended" and input_size is None
+              else None)
+    return [main] if second is None else [main, replace(main, input_size=second)]
 
 
 # --- the linear head ----------------------------------------------------------------------------------------
@@ -83,11 +120,11 @@ def linear_weights(model, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int = 0,
                   should_cancel: Callable[[], bool] | None = None,
-                  on_fold: Callable[[int, int], None] | None = None) -> tuple[list[dict], np.ndarray | None]:
+                  on_fold: Callable[[int, int], None] | None = None) -> tuple[list[dict], dict | None]:
     """One trial per C: out-of-fold log loss and accuracy. Each fold fits the C values in ascending order, each fit
     warm-started from the previous C's weights (the same optimum, far fewer iterations than a fresh start).
-    on_fold(done, total) after each fold. Returns (trials, the best trial's OOF probabilities); ([], None) if
-    cancelled between folds."""
+    on_fold(done, total) after each fold. Returns (trials, OOF probabilities by C); ([], None) if cancelled
+    between folds."""
     from sklearn.metrics import log_loss
 
     y = np.asarray(y, dtype=int)
@@ -112,10 +149,7 @@ def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int 
     labels = list(range(num_classes))
     trials = [{"head": "linear", "C": C, "cv_log_loss": float(log_loss(y, oof[C], labels=labels)),
                "cv_accuracy": float((oof[C].argmax(1) == y).mean()), "seconds": seconds[C]} for C in grid]
-    best = min(trials, key=lambda t: t["cv_log_loss"])
-    for t in trials:
-        t["chosen"] = t is best
-    return trials, oof[best["C"]]
+    return trials, oof
 
 
 # --- the Keras heads saved with a run -----------------------------------------------------------------------
@@ -127,15 +161,20 @@ def pooled_features(top_block, maps: np.ndarray) -> np.ndarray:
 
 
 def top_head(top_block, num_classes: int, kernel: np.ndarray, bias: np.ndarray, dropout: float = 0.0):
-    """maps at the last block's input -> last block -> (dropout) -> softmax, the Dense set from a linear head."""
+    """maps at the last block's input -> last block -> (dropout) -> softmax, the Dense set from a linear head.
+    With a list of last blocks (one per view, each built for its view's size), the head takes a list of maps and
+    the Dense reads their pooled features side by side, in the views' order."""
     import keras
 
-    maps = keras.Input(top_block.input.shape[1:], name="features")
-    x = top_block(maps)
+    blocks = top_block if isinstance(top_block, (list, tuple)) else [top_block]
+    maps = [keras.Input(block.input.shape[1:], name="features" if i == 0 else f"features_{i}")
+            for i, block in enumerate(blocks)]
+    pooled = [block(m) for block, m in zip(blocks, maps)]
+    x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="views")(pooled)
     if dropout:
         x = keras.layers.Dropout(dropout)(x)
     dense = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")
-    model = keras.Model(maps, dense(x), name="head")
+    model = keras.Model(maps[0] if len(maps) == 1 else maps, dense(x), name="head")
     dense.set_weights([kernel, bias])
     return model
 
@@ -197,43 +236,66 @@ def fine_tuning_p_value(tuned_right: np.ndarray, linear_right: np.ndarray) -> fl
     return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue) if wins + losses else 1.0
 
 
-def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: int, seed: int = 0,
-                      fine_tuning: bool = True, finetune_config: FineTuneConfig | None = None,
-                      on_epoch_end=None, should_cancel=None, on_progress=None) -> dict:
-    """The recommended recipe on the labelled photos (train + validation together). on_progress(done, total,
-    stage) counts the stage's own units: "search" (cross-validation folds of the head search, each fitting every
-    C), then "fine-tune" (epochs, at
-    most max_epochs; fine-tuning's epochs also go to on_epoch_end). Returns a dict with the
-    head (Keras), `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the
-    search's `trials`, the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
+def view_blocks(specs: list[FeatureSpec]) -> list:
+    """One last block per view, built for the view's input size (the same weights)."""
     from classifier.backbones import load_top_block
 
+    return [load_top_block(s.backbone, weights=s.weights, input_size=s.size, name_suffix=f"_{i}" if i else "")
+            for i, s in enumerate(specs)]
+
+
+def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_classes: int, seed: int = 0,
+                      fine_tuning: bool = True, finetune_config: FineTuneConfig | None = None,
+                      on_epoch_end=None, should_cancel=None, on_progress=None) -> dict:
+    """The recommended recipe on the labelled photos (train + validation together). `spec` and `maps` are one
+    view or lists of views (classifier.recipes.feature_specs; the first is the main one). on_progress(done,
+    total, stage) counts the stage's own units: "search" (cross-validation folds of the head search, each fitting
+    every C, once per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also go to
+    on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
+    `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
+    the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
+    specs = [spec] if isinstance(spec, FeatureSpec) else list(spec)
+    maps = list(maps) if isinstance(maps, (list, tuple)) else [maps]
     y = np.asarray(y, dtype=int)
     timings = {}
     started = time.monotonic()
-    top_block = load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size)
-    pooled = pooled_features(top_block, maps)
+    blocks = view_blocks(specs)
+    pooled = [pooled_features(block, m) for block, m in zip(blocks, maps)]
     timings["pooling"] = time.monotonic() - started
 
     started = time.monotonic()
     folds = stratified_folds(y, FOLDS, seed)
+    view_sets = [1] if len(specs) == 1 else [1, len(specs)]  # the main view alone, then all side by side
     progress = on_progress or (lambda done, total, step: None)
-    progress(0, len(folds), "search")  # each stage counts its own units: search folds, then epochs
-    trials, oof = search_linear(pooled, y, num_classes=num_classes, folds=folds, seed=seed,
-                                should_cancel=should_cancel,
-                                on_fold=lambda done, total: progress(done, total, "search"))
-    result = {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": oof is None}
-    if oof is None:
-        return result
-    best = next(t for t in trials if t["chosen"])
-    linear = fit_linear(pooled, y, C=best["C"], num_classes=num_classes, seed=seed)
+    total = len(folds) * len(view_sets)
+    progress(0, total, "search")  # each stage counts its own units: search folds, then epochs
+    trials, oofs = [], {}
+    for n, k in enumerate(view_sets):
+        x = pooled[0] if k == 1 else np.hstack(pooled[:k])
+        found, oof = search_linear(x, y, num_classes=num_classes, folds=folds, seed=seed,
+                                   should_cancel=should_cancel,
+                                   on_fold=lambda done, _, n=n: progress(n * len(folds) + done, total, "search"))
+        if oof is None:
+            return {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": True}
+        sizes = "+".join(str(s.size) for s in specs[:k])
+        trials += [{"views": f"{sizes} px"} | t for t in found]
+        oofs |= {(k, t["C"]): oof[t["C"]] for t in found}
+    best = min(trials, key=lambda t: t["cv_log_loss"])
+    for t in trials:
+        t["chosen"] = t is best
+    k = len(best["views"].split("+"))
+    x = pooled[0] if k == 1 else np.hstack(pooled[:k])
+    linear = fit_linear(x, y, C=best["C"], num_classes=num_classes, seed=seed)
     kernel, bias = linear_weights(linear, num_classes)
     timings["search"] = time.monotonic() - started
-    result |= {"head": top_head(top_block, num_classes, kernel, bias), "calibration_probabilities": oof,
-               "calibration_labels": y, "chosen": {"head": "linear", "C": best["C"], "fine_tuned": False}}
-    if not fine_tuning:
+    oof = oofs[(k, best["C"])]
+    result = {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": False,
+              "head": top_head(blocks[:k] if k > 1 else blocks[0], num_classes, kernel, bias), "views": k,
+              "calibration_probabilities": oof, "calibration_labels": y,
+              "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "fine_tuned": False}}
+    if not fine_tuning or k > 1:  # fine-tuning is of the one-view head
         return result
-
+    maps, pooled = maps[0], pooled[0]
     # Fine-tuning, judged on the first fold's held-out photos against the linear head that never saw them.
     started = time.monotonic()
     config = finetune_config or FineTuneConfig()
@@ -241,8 +303,8 @@ def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: in
     train_index, held_out = folds[0]
     fold_linear = fit_linear(pooled[train_index], y[train_index], C=best["C"], num_classes=num_classes, seed=seed)
     model, history, best_epoch, cancelled = fine_tune(
-        load_top_block(spec.backbone, weights=spec.weights, input_size=spec.size),
-        *linear_weights(fold_linear, num_classes), maps[train_index], y[train_index], maps[held_out], y[held_out],
+        view_blocks(specs[:1])[0], *linear_weights(fold_linear, num_classes), maps[train_index], y[train_index],
+        maps[held_out], y[held_out],
         num_classes=num_classes, config=config, seed=seed, should_cancel=should_cancel,
         on_epoch_end=lambda epoch, metrics: (progress(epoch, config.max_epochs, "fine-tune"),
                                              on_epoch_end and on_epoch_end(epoch, metrics)))
@@ -254,11 +316,12 @@ def train_recommended(spec: FeatureSpec, maps: np.ndarray, y, *, num_classes: in
     tuned_accuracy, linear_accuracy = float(tuned_right.mean()), float(linear_right.mean())
     p_value = fine_tuning_p_value(tuned_right, linear_right)
     pays = tuned_accuracy >= linear_accuracy + config.min_gain and p_value < config.max_p_value
-    trials.append({"head": "fine-tune last block", "C": best["C"], "epochs": best_epoch,
+    trials.append({"views": best["views"], "head": "fine-tune last block", "C": best["C"], "epochs": best_epoch,
                    "holdout_accuracy": tuned_accuracy, "linear_holdout_accuracy": linear_accuracy,
                    "p_value": p_value, "seconds": timings["fine_tuning"], "chosen": pays})
     if pays:
         result |= {"head": model, "calibration_probabilities": tuned, "calibration_labels": y[held_out],
                    "history": history, "best_epoch": best_epoch,
-                   "chosen": {"head": "linear", "C": best["C"], "fine_tuned": True, "epochs": best_epoch}}
+                   "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "fine_tuned": True,
+                              "epochs": best_epoch}}
     return result

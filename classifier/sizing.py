@@ -4,13 +4,14 @@ The web app refuses a job that cannot fit its workers before queueing it, and th
 It is an estimate of the big parts (float32 throughout), not a measurement: the head's weights with their
 gradients and optimizer state, one batch's activations forward and backward, and the cached features of every
 photo, which training loads into memory at once. The `recommended` recipe ignores the head settings: its features
-are the maps at the backbone's last block's input, its head is linear, and fine-tuning uses FineTuneConfig's batch.
+are the maps at the backbone's last block's input (at the automatic input size, plus the largest second view's that
+small photos may add), its head is linear, and fine-tuning uses FineTuneConfig's batch.
 """
 
 import math
 from dataclasses import dataclass
 
-from classifier.backbones import feature_shape
+from classifier.backbones import feature_shape, get_backbone
 
 FLOAT_BYTES = 4
 OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adam": 2}  # per weight, besides the weight and its gradient
@@ -33,11 +34,16 @@ class TrainingFootprint:
 def training_footprint(*, backbone: str, pooling: str | None, input_size: int | None, hidden, num_classes: int,
                        batch_size: int, optimizer: str, image_count: int,
                        recipe: str = "article") -> TrainingFootprint:
+    loaded = 0  # features per photo loaded besides the head's input: a second view's
     if recipe == "recommended":
-        from classifier.recipes import FineTuneConfig
+        from classifier.recipes import SMALL_PHOTOS, FineTuneConfig, second_view_size
 
         features = math.prod(feature_shape(backbone, None, input_size, stage="top_input"))
         hidden, batch_size, optimizer = (), FineTuneConfig.batch_size, "adam"
+        if input_size is None:  # the largest second view classifier.recipes.second_view_size may add
+            main = get_backbone(backbone).input_size
+            second = second_view_size([int(SMALL_PHOTOS * main)], main)
+            loaded = math.prod(feature_shape(backbone, None, second, stage="top_input"))
     else:
         features = math.prod(feature_shape(backbone, pooling or None, input_size))
     widths = [features, *(int(h) for h in hidden), max(int(num_classes), 2)]
@@ -49,7 +55,7 @@ def training_footprint(*, backbone: str, pooling: str | None, input_size: int | 
         parameters=parameters,
         weights_bytes=parameters * slots * FLOAT_BYTES,
         batch_bytes=2 * batch_size * sum(widths) * FLOAT_BYTES,
-        features_bytes=image_count * features * FLOAT_BYTES,
+        features_bytes=image_count * (features + loaded) * FLOAT_BYTES,
     )
 
 

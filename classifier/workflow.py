@@ -9,7 +9,7 @@ import numpy as np
 
 from classifier.calibration import (apply_temperature, cross_fitted_ece, expected_calibration_error, fit_temperature,
                                     reliability, unsure_threshold)
-from classifier.features import FeatureSpec
+from classifier.features import FeatureSpec, views
 from classifier.head import HeadConfig
 
 TARGET_PRECISION = 0.95  # the confident answers should be right this often (chosen on held-out photos)
@@ -37,15 +37,28 @@ def _test_calibration(raw: np.ndarray, y, temperature: float, threshold: float) 
     }
 
 
-def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec: FeatureSpec,
+def _per_view(x) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def head_input(x, k: int):
+    """Features of the first k views as a head of k views takes them (x: one array, or a list per view)."""
+    if not isinstance(x, (list, tuple)):
+        return x
+    return x[0] if k == 1 else list(x[:k])
+
+
+def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec: FeatureSpec | list[FeatureSpec],
                        config: HeadConfig | None = None, test_ids: list | None = None, seed: int = 0,
                        fine_tuning: bool = True, run_dir=None,
                        on_epoch_end: Callable[[int, dict], None] | None = None,
                        should_cancel: Callable[[], bool] | None = None,
                        on_progress: Callable[[int, int, str], None] | None = None,
                        on_evaluating: Callable[[int], bool] | None = None) -> dict:
-    """Train `recipe` on data {"train"|"validation"|"test": (x, y)} (features of `spec`), calibrate, score the
-    test split and, with run_dir, save the run (head.keras, model.json, history.json, report.json, model.keras).
+    """Train `recipe` on data {"train"|"validation"|"test": (x, y)} (features of `spec`; with several specs, the
+    recommended recipe's views, x is a list with one array per view), calibrate, score the test split and, with
+    run_dir, save the run (head.keras, model.json, history.json, report.json, model.keras). The saved run keeps
+    the views its head takes (`views` in the result: the first 1 or all).
 
     on_progress(done, total, stage) reports the recommended recipe's stages in their own units ("search":
     trials, "fine-tune": epochs); the article's progress is its epochs (on_epoch_end).
@@ -59,8 +72,10 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     from classifier.train import train
 
     num_classes = len(class_names)
+    specs = views(spec)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = (data[s] for s in ("train", "validation", "test"))
-    out = {"recipe": recipe, "cancelled": False, "history": [], "best_epoch": 0, "search": None, "timings": {}}
+    out = {"recipe": recipe, "cancelled": False, "history": [], "best_epoch": 0, "search": None, "timings": {},
+           "views": 1}
     started = time.monotonic()
     if recipe == "article":
         config = config or HeadConfig()
@@ -72,9 +87,9 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
                     np.zeros((0, num_classes)), y_val)
         out["timings"]["training"] = time.monotonic() - started
     elif recipe == "recommended":
-        x = np.concatenate([x_train, x_val]) if len(x_val) else x_train
+        x = [np.concatenate([t, v]) if len(y_val) else t for t, v in zip(_per_view(x_train), _per_view(x_val))]
         y = np.concatenate([y_train, y_val]) if len(y_val) else np.asarray(y_train)
-        trained = train_recommended(spec, x, y, num_classes=num_classes, seed=seed, fine_tuning=fine_tuning,
+        trained = train_recommended(specs, x, y, num_classes=num_classes, seed=seed, fine_tuning=fine_tuning,
                                     on_epoch_end=on_epoch_end, should_cancel=should_cancel,
                                     on_progress=on_progress)
         out |= {"cancelled": trained["cancelled"], "history": trained["history"],
@@ -82,7 +97,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
                 "search": {"trials": trained["trials"], "chosen": trained.get("chosen")}}
         if trained["cancelled"]:
             return out
-        head = trained["head"]
+        head, out["views"] = trained["head"], trained["views"]
         held_out = (trained["calibration_probabilities"], trained["calibration_labels"])
         config = None
     else:
@@ -93,7 +108,8 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     started = time.monotonic()
     calibration = _calibrate(*held_out) if len(held_out[1]) else {
         "temperature": 1.0, "threshold": 0.0, "target_precision": TARGET_PRECISION, "fitted_on": 0}
-    raw = np.asarray(head.predict(x_test, batch_size=256, verbose=0)) if len(y_test) else np.zeros((0, num_classes))
+    raw = (np.asarray(head.predict(head_input(x_test, out["views"]), batch_size=256, verbose=0)) if len(y_test)
+           else np.zeros((0, num_classes)))
     report = scores(apply_temperature(raw, calibration["temperature"]) if len(y_test) else raw, y_test,
                     class_names, test_ids)
     calibration |= _test_calibration(raw, y_test, calibration["temperature"], calibration["threshold"])
@@ -101,7 +117,8 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     out |= {"report": report, "calibration": calibration, "head": head}
     out["timings"]["evaluation"] = time.monotonic() - started
     if run_dir is not None:
-        save_run(run_dir, head=head, spec=spec, class_names=class_names, config=config, history=out["history"],
+        save_run(run_dir, head=head, spec=specs[:out["views"]], class_names=class_names, config=config,
+                 history=out["history"],
                  report=report, best_epoch=out["best_epoch"], recipe=recipe,
                  calibration={"temperature": calibration["temperature"], "threshold": calibration["threshold"]},
                  search=out["search"])

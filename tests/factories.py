@@ -16,11 +16,22 @@ GREY = (128, 128, 128)  # classes without a colour: for tests that never train o
 
 
 def add_image(dataset, label_name: str, data: bytes, split: str, name: str, size: int = 48):
+    """An Image row with its file; width and height are the photo's own, as an import records them (`size` for
+    bytes that are not a photo)."""
+    import io
+
+    from PIL import Image as Pillow, UnidentifiedImageError
+
     from webapp.datasets.models import Image, Label
 
+    try:
+        with Pillow.open(io.BytesIO(data)) as photo:
+            width, height = photo.size
+    except UnidentifiedImageError:
+        width = height = size
     label, _ = Label.objects.get_or_create(dataset=dataset, name=label_name)
     image = Image(dataset=dataset, label=label, split=split, content_hash=hashlib.sha256(data).hexdigest(),
-                  width=size, height=size, original_name=name)
+                  width=width, height=height, original_name=name)
     image.file.save(name, ContentFile(data), save=False)
     image.save()
     return image

@@ -84,13 +84,13 @@ def _predict(batch_id: int) -> None:
     import numpy as np
 
     from classifier.evaluate import scores
-    from classifier.features import FeatureCache, extract
+    from classifier.features import FeatureCache, extract, load_views
     from classifier.model_io import load_head, load_run
 
     batch = selectors.batch_for_run(batch_id=batch_id)
     run_dir = batch.version.job.artifact_path
     run = load_run(run_dir)
-    spec, class_names = run["spec"], run["class_names"]
+    spec, class_names = run["views"], run["class_names"]
     edited = batch.version.job.unsure_threshold  # a person's edit wins over the one chosen on validation
     threshold = run["calibration"]["threshold"] if edited is None else edited
     cache = FeatureCache(settings.FEATURES_DIR)
@@ -122,7 +122,8 @@ def _predict(batch_id: int) -> None:
         head = load_head(run_dir)
         hashes = [row["content_hash"] for row in readable]
         probabilities = np.concatenate([  # features loaded a slice at a time: a big batch never fills the memory
-            np.asarray(head.predict(cache.load(spec, hashes[start:start + HEAD_CHUNK]), batch_size=256, verbose=0))
+            np.asarray(head.predict(load_views(cache, spec, hashes[start:start + HEAD_CHUNK]), batch_size=256,
+                                    verbose=0))
             for start in range(0, len(hashes), HEAD_CHUNK)])
         for row, p in zip(readable, probabilities):
             order = np.argsort(-p, kind="stable")

@@ -102,13 +102,18 @@ class _Throttled:
             services.chunk_heartbeat(chunk_id=self.chunk_id)
 
 
-def _spec(job: TrainingJob):
+def _specs(job: TrainingJob) -> list:
+    """The views the job extracts, the main one first: its feature spec, and the recommended recipe's second view
+    when _plan_views chose one (job.view_sizes)."""
+    from dataclasses import replace
+
     from classifier.features import FeatureSpec
     from classifier.recipes import feature_spec
 
     if job.recipe == "article":
-        return FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)
-    return feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
+        return [FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)]
+    main = feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
+    return [main] + [replace(main, input_size=size) for size in job.view_sizes[1:]]
 
 
 def _cache():
@@ -127,15 +132,16 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
     from webapp.workers_registry.services import throughput_record
 
     job = selectors.job_for_run(job_id=job_id)
-    spec, cache = _spec(job), _cache()
+    specs, cache = _specs(job), _cache()
     done = 0
     while not selectors.job_cancel_requested(job_id=job_id):
         chunk = services.chunk_claim(job_id=job_id, worker=worker, stale_running=stale_running)
         if chunk is None:
             return done
         progress = _Throttled(job_id, chunk.pk)
-        report = extract([tuple(item) for item in chunk.items], spec, cache, batch_size=settings.EXTRACT_BATCH_SIZE,
-                         on_progress=progress, should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
+        report = extract([tuple(item) for item in chunk.items], specs, cache,
+                         batch_size=settings.EXTRACT_BATCH_SIZE, on_progress=progress,
+                         should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
         if report.extracted and report.seconds > 0:  # the backbone was loaded before: photos/s of this worker
             throughput_record(worker=worker, backbone=selectors.throughput_key(job.backbone, job.recipe),
@@ -151,12 +157,24 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
     return done
 
 
-def _plan_extraction(job: TrainingJob, spec, cache) -> tuple[list, list]:
+def _plan_views(job: TrainingJob) -> list:
+    """Choose the job's views once (classifier.recipes.feature_specs on its labelled photos' sizes) and keep them
+    on the job, so its helpers and its training read the same ones."""
+    from classifier.recipes import feature_specs
+
+    sides = selectors.job_labelled_longer_sides(job) if job.recipe != "article" else []
+    job.view_sizes = [s.size for s in feature_specs(job.recipe, job.backbone, job.weights_arg, job.precision,
+                                                    job.input_size, photo_sides=sides)]
+    services.job_progress(job_id=job.pk, view_sizes=job.view_sizes)
+    return _specs(job)
+
+
+def _plan_extraction(job: TrainingJob, specs, cache) -> tuple[list, list]:
     """(usable job images, skipped [{image_id, name, reason}]); writes the chunks of uncached images."""
     usable, skipped, todo = [], [], {}
     for job_image in selectors.job_images_with_files(job):
         image = job_image.image
-        if cache.has(spec, job_image.content_hash):
+        if all(cache.has(spec, job_image.content_hash) for spec in specs):
             usable.append(job_image)  # features kept even if the photo was deleted since
         elif image is None or not image.file:
             skipped.append({"image_id": job_image.image_id, "name": str(job_image),
@@ -179,8 +197,8 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
     chunks. Returns (usable job images, skipped) or None when the job was cancelled or stopped."""
     from workers.tasks import job_extract_chunks
 
-    spec, cache = _spec(job), _cache()
-    usable, skipped = _plan_extraction(job, spec, cache)
+    specs, cache = _plan_views(job), _cache()
+    usable, skipped = _plan_extraction(job, specs, cache)
     # One helper message per extra chunk; late ones find nothing to do.
     chunks = selectors.job_chunk_count(job_id=job.pk)
     for _ in range(chunks - 1):
@@ -189,7 +207,8 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
         from classifier.features import feature_model
 
         services.job_progress(job_id=job.pk, stage_detail="loading the backbone")
-        feature_model(spec)  # kept per process: extract() reuses it, so its time is the photos' alone
+        for spec in specs:
+            feature_model(spec)  # kept per process: extract() reuses it, so its time is the photos' alone
         services.job_progress(job_id=job.pk, stage_detail="")
     extract_chunks(job.pk, worker)
     # Wait for the chunks other workers hold; redo one whose worker stopped beating.
@@ -210,11 +229,13 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
 # --- the job ---------------------------------------------------------------------------------------------------
 
 
-def _arrays(job_images: list, split: str, class_ids: dict, spec, cache):
+def _arrays(job_images: list, split: str, class_ids: dict, specs, cache):
     import numpy as np
 
+    from classifier.features import load_views
+
     rows = [ji for ji in job_images if ji.split == split]
-    x = cache.load(spec, [ji.content_hash for ji in rows])
+    x = load_views(cache, specs, [ji.content_hash for ji in rows])
     y = np.array([class_ids[ji.label_name] for ji in rows], dtype=int)
     return x, y, rows
 
@@ -230,17 +251,17 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                 progress_step="epochs" if article else ""):
         services.job_mark_cancelled(job_id=job.pk)
         return
-    spec, cache = _spec(job), _cache()
+    specs, cache = _specs(job), _cache()
     class_names = selectors.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
-    arrays = {split: _arrays(usable, split, class_ids, spec, cache) for split in ("train", "validation", "test")}
+    arrays = {split: _arrays(usable, split, class_ids, specs, cache) for split in ("train", "validation", "test")}
     if not len(arrays["train"][1]) or not len(arrays["test"][1]):
         raise JobError(f"No usable {'training' if not len(arrays['train'][1]) else 'test'} image is left after "
                        f"skipping {len(skipped)} unreadable image(s).")
     test_rows = arrays["test"][2]
     relative = Path("jobs") / str(job.pk)
     result = train_and_evaluate(
-        job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=spec,
+        job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=specs,
         config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
         run_dir=Path(settings.ARTIFACTS_DIR) / relative,
         on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
@@ -349,15 +370,15 @@ def _evaluate(evaluation: Evaluation) -> None:
     import numpy as np
 
     from classifier.evaluate import evaluate
-    from classifier.features import extract
+    from classifier.features import extract, load_views
     from classifier.model_io import load_head, load_run
 
     run_dir = evaluation.job.artifact_path
     run = load_run(run_dir)
-    spec, cache = run["spec"], _cache()
+    specs, cache = run["views"], _cache()
     class_ids = {name: i for i, name in enumerate(run["class_names"])}
     images = [i for i in selectors.evaluation_images(evaluation) if i.label.name in class_ids]
-    report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
+    report = extract([(i.content_hash, i.file.path) for i in images], specs, cache,
                      batch_size=settings.EXTRACT_BATCH_SIZE)
     bad = {s.content_hash: s.reason for s in report.skipped}
     skipped = [{"image_id": i.pk, "name": str(i), "reason": bad[i.content_hash]} for i in images
@@ -365,7 +386,7 @@ def _evaluate(evaluation: Evaluation) -> None:
     images = [i for i in images if i.content_hash not in bad]
     if not images:
         raise JobError("None of the dataset's images could be read.")
-    x = cache.load(spec, [i.content_hash for i in images])
+    x = load_views(cache, specs, [i.content_hash for i in images])
     y = np.array([class_ids[i.label.name] for i in images], dtype=int)
     result = evaluate(load_head(run_dir), x, y, run["class_names"], ids=[i.pk for i in images])
     services.evaluation_succeed(evaluation_id=evaluation.pk, report=result, image_count=len(images),

@@ -268,3 +268,31 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
     prediction = services.prediction_run(job=job, upload=SimpleUploadedFile(cat.name, cat.read_bytes()), user=ann,
                                          timeout=120)
     assert (prediction.label, prediction.decision) == ("cats", "confident")
+
+
+def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the_chosen_model(start_worker, ann,
+                                                                                               client):
+    from classifier.features import FeatureCache
+    from classifier.model_io import load_run
+
+    dataset = make_dataset("small photos", seed=5151)  # 48 px photos: a 96 px view joins the 224 px input
+    job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
+    start_worker(queues="train", env=worker_env())
+    finished(job, timeout=300)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.view_sizes == [224, 96] and job.images_extracted == 36  # counted per photo, not per view
+    run = load_run(job.artifact_path)
+    cache = FeatureCache(settings.FEATURES_DIR)
+    assert all(cache.has(spec, ji.content_hash) for spec in (run["spec"], *run["views"])
+               for ji in job.job_images.all())
+    search = selectors.job_evaluation(job).report["search"]
+    assert {t["views"] for t in search["trials"]} >= {"224 px", "224+96 px"}
+    assert [s.size for s in run["views"]] == [int(s) for s in search["chosen"]["views"].removesuffix(" px").split("+")]
+    client.force_login(ann)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "each photo seen at 224 and 96 px" in page and f"input {search['chosen']['views']}" in page
+    start_worker(queues="predict", env=worker_env())
+    photo = jpeg_bytes(COLOURS["green"], 777_777, 48)
+    prediction = services.prediction_run(job=job, upload=SimpleUploadedFile("new.jpg", photo), user=ann, timeout=120)
+    assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
+    assert prediction.label == "green"

@@ -36,6 +36,9 @@ class TrainingJob(models.Model):
         help_text='"recommended" (searched head, fine-tuned where it pays) or "article" (the article\'s head)',
     )
     head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict() (recipe article)")
+    view_sizes = models.JSONField(
+        default=list, blank=True, help_text="Input sizes extracted, the main one first: the recommended recipe adds a "
+        "view at small photos' own size (classifier.recipes.feature_specs); set when extraction is planned")
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
         help_text="The job this one retries, with the same settings",

@@ -240,15 +240,18 @@ def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "ima
     """How many of the dataset's images a new job would run through the backbone (not yet in the cache)."""
     from classifier.backbones import WeightsMissingError, weights_arg
     from classifier.features import FeatureCache, FeatureSpec
-    from classifier.recipes import feature_spec
+    from classifier.recipes import feature_specs
 
     hashes = list(Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True).distinct())
     try:
         if recipe == "article":
-            spec = FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)
-        else:  # the same spec as the job's (workers.pipeline._spec)
-            spec = feature_spec(recipe, backbone, weights_arg(weights), precision, input_size)
-        return len(FeatureCache(settings.FEATURES_DIR).missing(spec, hashes))
+            specs = [FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)]
+        else:  # the same views as the job's would be (workers.pipeline._plan_views; all the labelled photos here)
+            sides = [max(w, h) for w, h in Image.objects.filter(dataset=dataset).exclude(split=Split.TEST)
+                     .values_list("width", "height")]
+            specs = feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides)
+        cache = FeatureCache(settings.FEATURES_DIR)
+        return len({h for spec in specs for h in cache.missing(spec, hashes)})
     except (WeightsMissingError, ValueError, OSError):
         return len(hashes)  # weights not here yet (the worker downloads them): every image is work
 
@@ -390,6 +393,14 @@ def job_class_names(job: TrainingJob) -> list[str]:
 def job_images_with_files(job: TrainingJob) -> QuerySet:
     """The job's snapshot of images, each with its dataset Image (None when deleted since)."""
     return job.job_images.select_related("image")
+
+
+def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
+    """The longer side in pixels of the job's training and validation photos still in the dataset (what the
+    recommended recipe's second view is sized by; the test photos are not looked at)."""
+    rows = (job.job_images.filter(split__in=["train", "validation"], image__isnull=False)
+            .values_list("image__width", "image__height"))
+    return [max(width, height) for width, height in rows]
 
 
 def job_cancel_requested(*, job_id: int) -> bool:
