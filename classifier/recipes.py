@@ -120,36 +120,37 @@ def linear_weights(model, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int = 0,
                   should_cancel: Callable[[], bool] | None = None,
-                  on_fold: Callable[[int, int], None] | None = None) -> tuple[list[dict], dict | None]:
-    """One trial per C: out-of-fold log loss and accuracy. Each fold fits the C values in ascending order, each fit
-    warm-started from the previous C's weights (the same optimum, far fewer iterations than a fresh start).
-    on_fold(done, total) after each fold. Returns (trials, OOF probabilities by C); ([], None) if cancelled
-    between folds."""
+                  on_trial: Callable[[int, int], None] | None = None) -> tuple[list[dict], dict | None]:
+    """One trial per C, in ascending order: out-of-fold log loss and accuracy. Each fold's fit is warm-started from
+    its fit at the previous C (the same optimum, far fewer iterations than a fresh start). The search stops once
+    the log loss rises: it is smooth and U-shaped in C on held-out photos, and the larger C values past its
+    minimum are the slowest fits (bench/quality.py: flowers' search 191 -> ~100 s). on_trial(done, grid size)
+    after each C. Returns (trials, OOF probabilities by C); ([], None) if cancelled between fits."""
     from sklearn.metrics import log_loss
 
     y = np.asarray(y, dtype=int)
-    grid = sorted(SEARCH_C)
-    oof = {C: np.zeros((len(y), num_classes)) for C in grid}
-    seconds = dict.fromkeys(grid, 0.0)
-    for i, (train_index, held_out) in enumerate(folds):
-        if should_cancel and should_cancel():
-            return [], None
-        model = None
-        for C in grid:
-            started = time.monotonic()
-            if model is None:
-                model = fit_linear(x[train_index], y[train_index], C=C, num_classes=num_classes, seed=seed,
-                                   warm_start=True)
+    grid, labels = sorted(SEARCH_C), list(range(num_classes))
+    models, trials, oofs = [None] * len(folds), [], {}
+    for C in grid:
+        started = time.monotonic()
+        oof = np.zeros((len(y), num_classes))
+        for i, (train_index, held_out) in enumerate(folds):
+            if should_cancel and should_cancel():
+                return [], None
+            if models[i] is None:
+                models[i] = fit_linear(x[train_index], y[train_index], C=C, num_classes=num_classes, seed=seed,
+                                       warm_start=True)
             else:
-                model[-1].set_params(C=C).fit(model[0].transform(x[train_index]), y[train_index])
-            oof[C][held_out] = linear_probabilities(model, x[held_out], num_classes)
-            seconds[C] += time.monotonic() - started
-        if on_fold:
-            on_fold(i + 1, len(folds))
-    labels = list(range(num_classes))
-    trials = [{"head": "linear", "C": C, "cv_log_loss": float(log_loss(y, oof[C], labels=labels)),
-               "cv_accuracy": float((oof[C].argmax(1) == y).mean()), "seconds": seconds[C]} for C in grid]
-    return trials, oof
+                models[i][-1].set_params(C=C).fit(models[i][0].transform(x[train_index]), y[train_index])
+            oof[held_out] = linear_probabilities(models[i], x[held_out], num_classes)
+        trials.append({"head": "linear", "C": C, "cv_log_loss": float(log_loss(y, oof, labels=labels)),
+                       "cv_accuracy": float((oof.argmax(1) == y).mean()), "seconds": time.monotonic() - started})
+        oofs[C] = oof
+        if on_trial:
+            on_trial(len(trials), len(grid))
+        if len(trials) > 1 and trials[-1]["cv_log_loss"] > trials[-2]["cv_log_loss"]:
+            break  # past the minimum
+    return trials, oofs
 
 
 # --- the Keras heads saved with a run -----------------------------------------------------------------------
@@ -249,8 +250,8 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
                       on_epoch_end=None, should_cancel=None, on_progress=None) -> dict:
     """The recommended recipe on the labelled photos (train + validation together). `spec` and `maps` are one
     view or lists of views (classifier.recipes.feature_specs; the first is the main one). on_progress(done,
-    total, stage) counts the stage's own units: "search" (cross-validation folds of the head search, each fitting
-    every C, once per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also go to
+    total, stage) counts the stage's own units: "search" (C values of the head search, each fitted on every
+    cross-validation fold, per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also go to
     on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
     `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
     the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
@@ -267,16 +268,19 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     folds = stratified_folds(y, FOLDS, seed)
     view_sets = [1] if len(specs) == 1 else [1, len(specs)]  # the main view alone, then all side by side
     progress = on_progress or (lambda done, total, step: None)
-    total = len(folds) * len(view_sets)
-    progress(0, total, "search")  # each stage counts its own units: search folds, then epochs
+    grid = len(SEARCH_C)
+    total = grid * len(view_sets)
+    progress(0, total, "search")  # each stage counts its own units: C values tried, then epochs
     trials, oofs = [], {}
     for n, k in enumerate(view_sets):
         x = pooled[0] if k == 1 else np.hstack(pooled[:k])
         found, oof = search_linear(x, y, num_classes=num_classes, folds=folds, seed=seed,
                                    should_cancel=should_cancel,
-                                   on_fold=lambda done, _, n=n: progress(n * len(folds) + done, total, "search"))
+                                   on_trial=lambda done, _, n=n: progress(n * grid + done, total, "search"))
         if oof is None:
             return {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": True}
+        if len(found) < grid:  # stopped past the minimum: the values left are not tried
+            progress((n + 1) * grid, total, "search")
         sizes = "+".join(str(s.size) for s in specs[:k])
         trials += [{"views": f"{sizes} px"} | t for t in found]
         oofs |= {(k, t["C"]): oof[t["C"]] for t in found}

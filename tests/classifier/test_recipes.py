@@ -106,17 +106,31 @@ def tiny_recommended(tmp_path_factory):
 
 
 def test_the_recommended_recipe_reports_each_stage_in_its_own_units(tiny_recommended):
-    from classifier.recipes import FOLDS, FineTuneConfig
+    from classifier.recipes import SEARCH_C, FineTuneConfig
 
-    progress, folds = tiny_recommended["progress"], FOLDS
+    progress, grid = tiny_recommended["progress"], len(SEARCH_C)
+    trials = [t for t in tiny_recommended["first"]["search"]["trials"] if t["head"] == "linear"]
     search = [(done, total) for done, total, stage in progress if stage == "search"]
     tuning = [(done, total) for done, total, stage in progress if stage == "fine-tune"]
-    assert search == [(i, folds) for i in range(folds + 1)]  # fold i of k, from 0
+    # C value i of the grid, from 0; a search that stopped past the minimum then jumps to the end
+    assert search[:len(trials) + 1] == [(i, grid) for i in range(len(trials) + 1)] and search[-1] == (grid, grid)
     assert tiny_recommended["first"]["search"]["trials"][-1]["head"] == "fine-tune last block"  # it ran
     most = FineTuneConfig().max_epochs
     assert tuning[0] == (0, most) and [d for d, _ in tuning] == list(range(len(tuning)))
     assert all(total == most for _, total in tuning) and 2 <= len(tuning) <= most + 1
-    assert [stage for _, _, stage in progress] == ["search"] * (folds + 1) + ["fine-tune"] * len(tuning)
+    assert [stage for _, _, stage in progress] == ["search"] * len(search) + ["fine-tune"] * len(tuning)
+
+
+def test_the_head_search_stops_once_the_out_of_fold_loss_rises():
+    from classifier.recipes import SEARCH_C, search_linear
+
+    x, y = _blobs(40, spread=4.0)  # overlapping classes: strong regularisation wins, large C over-fits
+    folds = stratified_folds(y, 5, 0)
+    trials, oofs = search_linear(x, y, num_classes=3, folds=folds)
+    losses = [t["cv_log_loss"] for t in trials]
+    assert 2 <= len(trials) < len(SEARCH_C) and [t["C"] for t in trials] == sorted(SEARCH_C)[:len(trials)]
+    assert losses[-1] > losses[-2] and all(a >= b for a, b in zip(losses[:-2], losses[1:-1]))  # down, then up once
+    assert set(oofs) == {t["C"] for t in trials}
 
 
 def test_fine_tuning_is_kept_only_for_a_held_out_gain_beyond_chance():

@@ -115,7 +115,7 @@ def job_progress_label(job: TrainingJob) -> tuple[str, str]:
         return "Progress", ""
     return {
         "epochs": ("Epochs", "epochs/s"),
-        "search": ("Step 1 of 2, head search: cross-validation folds", "folds/s"),
+        "search": ("Step 1 of 2, head search: settings tried, each on every cross-validation fold", "trials/s"),
         "fine-tune": ("Step 2 of 2, fine-tuning the last block: epochs (at most; early stopping may end it sooner)",
                       "epochs/s"),
     }.get(job.progress_step, ("Preparing the head search: photos through the last block", ""))

@@ -20,7 +20,7 @@ def _status(job):
     return selectors.job_status(TrainingJob.objects.get(pk=job.pk))
 
 
-def test_the_recommended_recipe_shows_search_folds_then_fine_tuning_epochs(dataset, ann):
+def test_the_recommended_recipe_shows_search_trials_then_fine_tuning_epochs(dataset, ann):
     job = _job(dataset, ann, "recommended")
     assert _status(job)["progress_label"] == "Images through the backbone"
     assert services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_step="")
@@ -30,8 +30,8 @@ def test_the_recommended_recipe_shows_search_folds_then_fine_tuning_epochs(datas
     search_started = TrainingJob.objects.get(pk=job.pk).stage_started_at
     services.job_progress(job_id=job.pk, done=3, total=5, step="search")
     status = _status(job)
-    assert status["progress_label"] == "Step 1 of 2, head search: cross-validation folds"
-    assert status["rate_unit"] == "folds/s"
+    assert status["progress_label"] == "Step 1 of 2, head search: settings tried, each on every cross-validation fold"
+    assert status["rate_unit"] == "trials/s"
     assert (status["progress"], status["percent"]) == ({"done": 3, "total": 5}, 60.0)
     assert TrainingJob.objects.get(pk=job.pk).stage_started_at == search_started  # same step: same clock
 
