@@ -6,11 +6,13 @@
 MobileNetV2 with ImageNet weights (Keras cache seeded from ../shared/weights, as the tests do). One fixed split
 per dataset: the CLI's (85/5/10 %, within each class ordered by content hash); --per-class N takes the first N
 photos of each class in that order (0: all; per dataset with name=N). Features are extracted once into --cache through
-classifier.features.extract at the recommended recipe's stage (the last block's input) and reused by every
-later run; the article's 7x7 maps and the probe's pooled features are computed from them by the frozen last
-block (the same function as the whole backbone, to ~1e-4), so the three models see the same photos.
-Extraction time per photo is measured for both stages on a sample (--time-sample photos, cold cache) and scaled
-to the dataset's count, so a job's time = extraction + training (+ search, fine-tuning) with no feature cached.
+classifier.features.extract at the recommended recipe's stage (the last block's input; with the second view the
+recipe adds for small photos, classifier.recipes.feature_specs) and reused by every later run; the article's 7x7
+maps and the probe's pooled features are computed from the main view's by the frozen last block (the same function
+as the whole backbone, to ~1e-4), so the three models see the same photos.
+Extraction time per photo is measured per dataset for both recipes on a sample of its photos (--time-sample
+photos, cold cache; the recommended recipe's with all its views) and scaled to the dataset's count, so a job's
+time = extraction + training (+ search, fine-tuning) with no feature cached.
 Printed per dataset and model: test accuracy, macro-F1, ECE before/after temperature scaling (fitted on
 validation or out-of-fold photos, never on the test split; also on those held-out photos with each fold's
 temperature fitted on the other folds: many more photos than the test split, whose ECE is mostly noise), unsure
@@ -55,6 +57,15 @@ def _rows(folder: Path, per_class: int) -> dict:
             for s, by_label in splits.items()}
 
 
+def _views(rows: dict) -> list:
+    """The recommended recipe's views for a dataset, sized by its labelled photos as a job sizes them."""
+    from classifier.images import longer_sides
+    from classifier.recipes import feature_specs
+
+    labelled = [p for split in ("train", "validation") for _, p, _ in rows[split]]
+    return feature_specs("recommended", "mobilenet_v2", photo_sides=longer_sides(labelled))
+
+
 def _extract_seconds_per_photo(rows: list, spec, sample: int) -> float:
     from classifier.features import FeatureCache, extract
 
@@ -96,7 +107,7 @@ def main() -> None:
     parser.add_argument("--per-class", default="0", help="N for every dataset, or name=N,... (0: all photos)")
     parser.add_argument("--data", type=Path, default=SHARED / "datasets")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "menagerie" / "bench-features")
-    parser.add_argument("--time-sample", type=int, default=36)
+    parser.add_argument("--time-sample", type=int, default=200)  # 36 photos timed ~1 s: noise of +-50 %
     parser.add_argument("--unseen-count", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--outer-folds", type=int, default=0,
@@ -110,57 +121,61 @@ def main() -> None:
     import numpy as np
 
     from classifier.backbones import load_top_block
-    from classifier.features import FeatureCache, extract
+    from classifier.features import FeatureCache, extract, load_views
     from classifier.recipes import feature_spec, pooled_features
-    from classifier.workflow import train_and_evaluate
+    from classifier.workflow import head_input, train_and_evaluate
 
     cache = FeatureCache(args.cache)
-    trunk_spec = feature_spec("recommended", "mobilenet_v2")
     article_spec = feature_spec("article", "mobilenet_v2")
     names = args.datasets.split(",")
     caps = (dict((k, int(v)) for k, v in (item.split("=") for item in args.per_class.split(",")))
             if "=" in args.per_class else {n: int(args.per_class) for n in names})
     rows = {n: _rows(args.data / n, caps.get(n, 0)) for n in names}
-    unseen = {}
+    views = {n: _views(rows[n]) for n in names}
+    unseen, per_photo = {}, {}
     for n in names:  # photos of another set, spread over its classes, which this model never saw
         pool = [r for split in _rows(args.data / UNSEEN[n], 20).values() for r in split]
         unseen[n] = pool[::max(1, len(pool) // args.unseen_count)][:args.unseen_count]
-        extract([(h, p) for h, p, _ in unseen[n]], trunk_spec, cache)
+        extract([(h, p) for h, p, _ in unseen[n]], views[n], cache)
     for n, by_split in rows.items():
-        report = extract([(h, p) for split in by_split.values() for h, p, _ in split], trunk_spec, cache)
+        report = extract([(h, p) for split in by_split.values() for h, p, _ in split], views[n], cache)
+        sample = by_split["train"]
+        per_photo[n] = {"article": _extract_seconds_per_photo(sample, article_spec, args.time_sample),
+                        "recommended": _extract_seconds_per_photo(sample, views[n], args.time_sample)}
         print(f"{n}: {report.total} photos, {report.extracted} extracted ({report.seconds:.0f}s), "
-              f"{report.cached} cached, {len(report.skipped)} skipped", flush=True)
-    sample = rows[names[0]]["train"]
-    per_photo = {"article": _extract_seconds_per_photo(sample, article_spec, args.time_sample),
-                 "recommended": _extract_seconds_per_photo(sample, trunk_spec, args.time_sample)}
-    print(f"extraction per photo (cold cache): article maps {per_photo['article'] * 1000:.0f} ms, "
-          f"recommended (last block's input) {per_photo['recommended'] * 1000:.0f} ms", flush=True)
+              f"{report.cached} cached, {len(report.skipped)} skipped; views "
+              f"{'+'.join(str(s.size) for s in views[n])} px; extraction per photo (cold cache): article maps "
+              f"{per_photo[n]['article'] * 1000:.0f} ms, recommended {per_photo[n]['recommended'] * 1000:.0f} ms",
+              flush=True)
 
     maps_block = load_top_block("mobilenet_v2", pooling=None)
     pool = lambda x: pooled_features(maps_block, x).mean(axis=(1, 2))  # noqa: E731 - the backbone's own pooled output
     table = []
     for n in names:
         class_names = sorted({label for split in rows[n].values() for _, _, label in split})
-        trunk = {s: (cache.load(trunk_spec, [h for h, _, _ in r]),
+        trunk = {s: (load_views(cache, views[n], [h for h, _, _ in r]),
                      np.array([class_names.index(label) for _, _, label in r], dtype=int))
                  for s, r in rows[n].items()}
-        article_maps = {s: (pooled_features(maps_block, x), y) for s, (x, y) in trunk.items()}
-        pooled = {s: (pool(x), y) for s, (x, y) in trunk.items()}
-        unseen_trunk = cache.load(trunk_spec, [h for h, _, _ in unseen[n]])
+        main = {s: (head_input(x, 1), y) for s, (x, y) in trunk.items()}  # the 224 px view
+        article_maps = {s: (pooled_features(maps_block, x), y) for s, (x, y) in main.items()}
+        pooled = {s: (pool(x), y) for s, (x, y) in main.items()}
+        unseen_views = load_views(cache, views[n], [h for h, _, _ in unseen[n]])
+        unseen_trunk = head_input(unseen_views, 1)
         count = sum(len(r) for r in rows[n].values())
         results = {}
         for recipe, data in (("article", article_maps), ("recommended", trunk)):
-            out = train_and_evaluate(recipe, data, class_names=class_names, spec=feature_spec(recipe, "mobilenet_v2"),
-                                     seed=args.seed)
-            head_input = pooled_features(maps_block, unseen_trunk) if recipe == "article" else unseen_trunk
-            out["unseen"] = _unsure_rate(out["head"].predict(head_input, batch_size=128, verbose=0),
+            out = train_and_evaluate(recipe, data, class_names=class_names, seed=args.seed,
+                                     spec=article_spec if recipe == "article" else views[n])
+            unseen_x = (pooled_features(maps_block, unseen_trunk) if recipe == "article" else
+                        head_input(unseen_views, out["views"]))
+            out["unseen"] = _unsure_rate(out["head"].predict(unseen_x, batch_size=128, verbose=0),
                                          out["calibration"])
-            out["timings"]["extraction"] = per_photo[recipe] * count
+            out["timings"]["extraction"] = per_photo[n][recipe] * count
             results[recipe] = out
         probe = _probe(pooled, class_names)
         probe["unseen"] = _unsure_rate(_linear(probe["model"], pool(unseen_trunk),
                                                len(class_names)), probe["calibration"])
-        probe["timings"]["extraction"] = per_photo["recommended"] * count  # pooled features cost a full pass
+        probe["timings"]["extraction"] = per_photo[n]["article"] * count  # pooled features cost a full pass
         results["logistic probe"] = probe
         for model, out in results.items():
             r, c, t = out["report"], out["calibration"], out["timings"]
@@ -199,26 +214,32 @@ def _outer_cross_validation(args) -> None:
     from scipy.stats import binomtest
 
     from classifier.backbones import load_top_block
-    from classifier.features import FeatureCache, extract
+    from classifier.features import FeatureCache, extract, load_views
     from classifier.oof import stratified_folds
-    from classifier.recipes import feature_spec, fit_linear, linear_probabilities, pooled_features, train_recommended
+    from classifier.recipes import fit_linear, linear_probabilities, pooled_features, train_recommended
 
     cache = FeatureCache(args.cache)
-    spec = feature_spec("recommended", "mobilenet_v2")
     maps_block = load_top_block("mobilenet_v2", pooling=None)
     for name in args.datasets.split(","):
-        rows = [r for split in _rows(args.data / name, 0).values() for r in split]
-        extract([(h, p) for h, p, _ in rows], spec, cache)
+        by_split = _rows(args.data / name, 0)
+        specs = _views(by_split)  # sized by the labelled photos of the fixed split, as a job would
+        rows = [r for split in by_split.values() for r in split]
+        extract([(h, p) for h, p, _ in rows], specs, cache)
         class_names = sorted({label for _, _, label in rows})
         k = len(class_names)
-        maps = cache.load(spec, [h for h, _, _ in rows])
+        maps = load_views(cache, specs, [h for h, _, _ in rows])
+        maps = maps if isinstance(maps, list) else [maps]
         y = np.array([class_names.index(label) for _, _, label in rows])
-        pooled = pooled_features(maps_block, maps).mean(axis=(1, 2))
+        pooled = pooled_features(maps_block, maps[0]).mean(axis=(1, 2))
         recommended, probe = np.zeros(len(y), int), np.zeros(len(y), int)
         started = time.monotonic()
+        chosen = []
         for train, test in stratified_folds(y, args.outer_folds, args.seed):
-            out = train_recommended(spec, maps[train], y[train], num_classes=k, seed=args.seed)
-            recommended[test] = out["head"].predict(maps[test], batch_size=128, verbose=0).argmax(1)
+            out = train_recommended(specs, [m[train] for m in maps], y[train], num_classes=k, seed=args.seed)
+            chosen.append(out["chosen"]["views"])
+            held_out = [m[test] for m in maps[:out["views"]]]
+            recommended[test] = out["head"].predict(held_out[0] if len(held_out) == 1 else held_out, batch_size=128,
+                                                    verbose=0).argmax(1)
             probe[test] = linear_probabilities(fit_linear(pooled[train], y[train], C=1.0, num_classes=k),
                                                pooled[test], k).argmax(1)
         only_recommended = int(np.sum((recommended == y) & (probe != y)))
@@ -227,7 +248,8 @@ def _outer_cross_validation(args) -> None:
             else 1.0
         print(f"{name}: {len(y)} photos, {args.outer_folds} outer folds ({time.monotonic() - started:.0f}s): "
               f"recommended {np.mean(recommended == y):.1%}, probe {np.mean(probe == y):.1%}; right only by "
-              f"recommended {only_recommended}, only by the probe {only_probe} (two-sided sign test p {p:.3f})",
+              f"recommended {only_recommended}, only by the probe {only_probe} (two-sided sign test p {p:.3f}); "
+              f"views chosen per fold: {chosen}",
               flush=True)
 
 
