@@ -251,8 +251,8 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     """The recommended recipe on the labelled photos (train + validation together). `spec` and `maps` are one
     view or lists of views (classifier.recipes.feature_specs; the first is the main one). on_progress(done,
     total, stage) counts the stage's own units: "search" (C values of the head search, each fitted on every
-    cross-validation fold, per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also go to
-    on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
+    cross-validation fold, per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also
+    go to on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
     `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
     the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
     specs = [spec] if isinstance(spec, FeatureSpec) else list(spec)
@@ -271,23 +271,24 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     grid = len(SEARCH_C)
     total = grid * len(view_sets)
     progress(0, total, "search")  # each stage counts its own units: C values tried, then epochs
-    trials, oofs = [], {}
+    candidates, oofs = [], {}  # (trial, how many views it reads)
     for n, k in enumerate(view_sets):
         x = pooled[0] if k == 1 else np.hstack(pooled[:k])
         found, oof = search_linear(x, y, num_classes=num_classes, folds=folds, seed=seed,
                                    should_cancel=should_cancel,
                                    on_trial=lambda done, _, n=n: progress(n * grid + done, total, "search"))
         if oof is None:
-            return {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": True}
+            return {"trials": [t for t, _ in candidates], "history": [], "best_epoch": 0, "timings": timings,
+                    "cancelled": True}
         if len(found) < grid:  # stopped past the minimum: the values left are not tried
             progress((n + 1) * grid, total, "search")
         sizes = "+".join(str(s.size) for s in specs[:k])
-        trials += [{"views": f"{sizes} px"} | t for t in found]
+        candidates += [({"views": f"{sizes} px"} | t, k) for t in found]
         oofs |= {(k, t["C"]): oof[t["C"]] for t in found}
-    best = min(trials, key=lambda t: t["cv_log_loss"])
+    best, k = min(candidates, key=lambda c: c[0]["cv_log_loss"])
+    trials = [t for t, _ in candidates]
     for t in trials:
         t["chosen"] = t is best
-    k = len(best["views"].split("+"))
     x = pooled[0] if k == 1 else np.hstack(pooled[:k])
     linear = fit_linear(x, y, C=best["C"], num_classes=num_classes, seed=seed)
     kernel, bias = linear_weights(linear, num_classes)

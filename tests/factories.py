@@ -20,14 +20,14 @@ def add_image(dataset, label_name: str, data: bytes, split: str, name: str, size
     bytes that are not a photo)."""
     import io
 
-    from PIL import Image as Pillow, UnidentifiedImageError
+    from PIL import Image as Pillow
 
     from webapp.datasets.models import Image, Label
 
     try:
         with Pillow.open(io.BytesIO(data)) as photo:
             width, height = photo.size
-    except UnidentifiedImageError:
+    except OSError:  # not a photo, or a broken one (Pillow: unidentified, truncated)
         width = height = size
     label, _ = Label.objects.get_or_create(dataset=dataset, name=label_name)
     image = Image(dataset=dataset, label=label, split=split, content_hash=hashlib.sha256(data).hexdigest(),
