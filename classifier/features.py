@@ -207,10 +207,11 @@ def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[Fe
             good = [i for i, e in enumerate(errors) if not e]
             report.skipped += [Skipped(h, p, errors[i]) for i, (h, p) in enumerate(chunk) if errors[i]]
             for view, run, view_images in zip(specs, runs, images):
-                if good:
-                    features = run(view_images.numpy()[good] if len(good) < len(chunk) else view_images).numpy()
-                    for i, feature in zip(good, features):
-                        cache.save(view, chunk[i][0], feature)
+                if not good:
+                    break
+                features = run(view_images.numpy()[good] if len(good) < len(chunk) else view_images).numpy()
+                for i, feature in zip(good, features):
+                    cache.save(view, chunk[i][0], feature)
             report.extracted += len(good)
             done += len(chunk)
             if on_progress:
