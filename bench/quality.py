@@ -214,9 +214,10 @@ def _outer_cross_validation(args) -> None:
     from scipy.stats import binomtest
 
     from classifier.backbones import load_top_block
-    from classifier.features import FeatureCache, extract, load_views
+    from classifier.features import FeatureCache, extract, load_views, per_view
     from classifier.oof import stratified_folds
     from classifier.recipes import fit_linear, linear_probabilities, pooled_features, train_recommended
+    from classifier.workflow import head_input
 
     cache = FeatureCache(args.cache)
     maps_block = load_top_block("mobilenet_v2", pooling=None)
@@ -227,8 +228,7 @@ def _outer_cross_validation(args) -> None:
         extract([(h, p) for h, p, _ in rows], specs, cache)
         class_names = sorted({label for _, _, label in rows})
         k = len(class_names)
-        maps = load_views(cache, specs, [h for h, _, _ in rows])
-        maps = maps if isinstance(maps, list) else [maps]
+        maps = per_view(load_views(cache, specs, [h for h, _, _ in rows]))
         y = np.array([class_names.index(label) for _, _, label in rows])
         pooled = pooled_features(maps_block, maps[0]).mean(axis=(1, 2))
         recommended, probe = np.zeros(len(y), int), np.zeros(len(y), int)
@@ -237,9 +237,8 @@ def _outer_cross_validation(args) -> None:
         for train, test in stratified_folds(y, args.outer_folds, args.seed):
             out = train_recommended(specs, [m[train] for m in maps], y[train], num_classes=k, seed=args.seed)
             chosen.append(out["chosen"]["views"])
-            held_out = [m[test] for m in maps[:out["views"]]]
-            recommended[test] = out["head"].predict(held_out[0] if len(held_out) == 1 else held_out, batch_size=128,
-                                                    verbose=0).argmax(1)
+            held_out = head_input([m[test] for m in maps], out["views"])
+            recommended[test] = out["head"].predict(held_out, batch_size=128, verbose=0).argmax(1)
             probe[test] = linear_probabilities(fit_linear(pooled[train], y[train], C=1.0, num_classes=k),
                                                pooled[test], k).argmax(1)
         only_recommended = int(np.sum((recommended == y) & (probe != y)))

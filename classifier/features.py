@@ -172,6 +172,11 @@ def views(spec: FeatureSpec | Sequence[FeatureSpec]) -> list[FeatureSpec]:
     return [spec] if isinstance(spec, FeatureSpec) else list(spec)
 
 
+def per_view(x) -> list:
+    """Features of one view (an array) or of several (a list of arrays) as a list, one entry per view."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
 def load_views(cache: FeatureCache, specs: FeatureSpec | Sequence[FeatureSpec], hashes: list[str]):
     """Cached features as a run's head takes them: one array for one view, a list of arrays (one per view) for
     several."""

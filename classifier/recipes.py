@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.features import FeatureSpec
+from classifier.features import FeatureSpec, per_view
 from classifier.oof import out_of_fold, stratified_folds
 
 RECIPES = ("article", "recommended")
@@ -256,7 +256,7 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
     the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
     specs = [spec] if isinstance(spec, FeatureSpec) else list(spec)
-    maps = list(maps) if isinstance(maps, (list, tuple)) else [maps]
+    maps = per_view(maps)
     y = np.asarray(y, dtype=int)
     timings = {}
     started = time.monotonic()

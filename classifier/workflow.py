@@ -9,7 +9,7 @@ import numpy as np
 
 from classifier.calibration import (apply_temperature, cross_fitted_ece, expected_calibration_error, fit_temperature,
                                     reliability, unsure_threshold)
-from classifier.features import FeatureSpec, views
+from classifier.features import FeatureSpec, per_view, views
 from classifier.head import HeadConfig
 
 TARGET_PRECISION = 0.95  # the confident answers should be right this often (chosen on held-out photos)
@@ -35,10 +35,6 @@ def _test_calibration(raw: np.ndarray, y, temperature: float, threshold: float) 
         "unsure_rate": float(1 - confident.mean()) if len(y) else 0.0,
         "confident_accuracy": float(right[confident].mean()) if confident.any() else None,
     }
-
-
-def _per_view(x) -> list:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def head_input(x, k: int):
@@ -87,7 +83,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
                     np.zeros((0, num_classes)), y_val)
         out["timings"]["training"] = time.monotonic() - started
     elif recipe == "recommended":
-        x = [np.concatenate([t, v]) if len(y_val) else t for t, v in zip(_per_view(x_train), _per_view(x_val))]
+        x = [np.concatenate([t, v]) if len(y_val) else t for t, v in zip(per_view(x_train), per_view(x_val))]
         y = np.concatenate([y_train, y_val]) if len(y_val) else np.asarray(y_train)
         trained = train_recommended(specs, x, y, num_classes=num_classes, seed=seed, fine_tuning=fine_tuning,
                                     on_epoch_end=on_epoch_end, should_cancel=should_cancel,
