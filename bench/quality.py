@@ -11,8 +11,8 @@ recipe adds for small photos, classifier.recipes.feature_specs) and reused by ev
 maps and the probe's pooled features are computed from the main view's by the frozen last block (the same function
 as the whole backbone, to ~1e-4), so the three models see the same photos.
 Extraction time per photo is measured per dataset for both recipes on a sample of its photos (--time-sample
-photos, cold cache; the recommended recipe's with all its views) and scaled to the dataset's count, so a job's
-time = extraction + training (+ search, fine-tuning) with no feature cached.
+photos, cold cache; the recommended recipe's with all its views; median of three rounds taken in turn) and scaled
+to the dataset's count, so a job's time = extraction + training (+ search, fine-tuning) with no feature cached.
 Printed per dataset and model: test accuracy, macro-F1, ECE before/after temperature scaling (fitted on
 validation or out-of-fold photos, never on the test split; also on those held-out photos with each fold's
 temperature fitted on the other folds: many more photos than the test split, whose ECE is mostly noise), unsure
@@ -66,14 +66,23 @@ def _views(rows: dict) -> list:
     return feature_specs("recommended", "mobilenet_v2", photo_sides=longer_sides(labelled))
 
 
-def _extract_seconds_per_photo(rows: list, spec, sample: int) -> float:
+def _extract_seconds_per_photo(rows: list, specs: dict, sample: int, rounds: int = 3) -> dict:
+    """{name: seconds per photo} of extracting each of `specs` ({name: spec or views}) on the same photos with a
+    cold cache: the median of `rounds` rounds taken in turn (one run of each is noisy on a shared machine: +-30 %
+    seen between consecutive runs)."""
+    import statistics
+
     from classifier.features import FeatureCache, extract
 
-    with tempfile.TemporaryDirectory() as tmp:
-        items = [(h, p) for h, p, _ in rows[:sample]]
-        extract(items[:4], spec, FeatureCache(tmp))  # builds the model: not a per-photo cost
-        report = extract(items[4:], spec, FeatureCache(tmp))
-    return report.seconds / max(1, report.extracted)
+    items = [(h, p) for h, p, _ in rows[:sample]]
+    seconds = {name: [] for name in specs}
+    for _ in range(rounds):
+        for name, spec in specs.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                extract(items[:4], spec, FeatureCache(tmp))  # builds the model: not a per-photo cost
+                report = extract(items[4:], spec, FeatureCache(tmp))
+            seconds[name].append(report.seconds / max(1, report.extracted))
+    return {name: statistics.median(values) for name, values in seconds.items()}
 
 
 def _probe(pooled: dict, class_names) -> dict:
@@ -140,8 +149,8 @@ def main() -> None:
     for n, by_split in rows.items():
         report = extract([(h, p) for split in by_split.values() for h, p, _ in split], views[n], cache)
         sample = by_split["train"]
-        per_photo[n] = {"article": _extract_seconds_per_photo(sample, article_spec, args.time_sample),
-                        "recommended": _extract_seconds_per_photo(sample, views[n], args.time_sample)}
+        per_photo[n] = _extract_seconds_per_photo(sample, {"article": article_spec, "recommended": views[n]},
+                                                  args.time_sample)
         print(f"{n}: {report.total} photos, {report.extracted} extracted ({report.seconds:.0f}s), "
               f"{report.cached} cached, {len(report.skipped)} skipped; views "
               f"{'+'.join(str(s.size) for s in views[n])} px; extraction per photo (cold cache): article maps "

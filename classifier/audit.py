@@ -64,21 +64,17 @@ def cached_embeddings(spec, cache, hashes: list[str]) -> np.ndarray:
 
 def out_of_fold_probabilities(x: np.ndarray, y, *, num_classes: int, seed: int = 0, folds: int = 5,
                               should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
-    """classifier.oof with the linear head (standardised features + logistic regression, C = AUDIT_C).
-
-    BLAS runs on one thread: on a busy 2-core machine its threads spinning against each other made the same
-    work 100x slower (167 s instead of 1.6 s for 818 photos)."""
-    from threadpoolctl import threadpool_limits
-
+    """classifier.oof with the linear head (standardised features + logistic regression, C = AUDIT_C; its fits run
+    BLAS on one thread: on a busy 2-core machine its threads spinning against each other made the same work 100x
+    slower, 167 s instead of 1.6 s for 818 photos)."""
     from classifier.recipes import fit_linear, linear_probabilities
 
     def fit_predict(x_train, y_train, x_held_out):
         model = fit_linear(x_train, y_train, C=AUDIT_C, num_classes=num_classes, seed=seed)
         return linear_probabilities(model, x_held_out, num_classes)
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        return out_of_fold(x, y, fit_predict, num_classes=num_classes, folds=stratified_folds(y, folds, seed),
-                           should_cancel=should_cancel)
+    return out_of_fold(x, y, fit_predict, num_classes=num_classes, folds=stratified_folds(y, folds, seed),
+                       should_cancel=should_cancel)
 
 
 def label_issues(probabilities: np.ndarray, y, ids: list, class_names: list[str]) -> list[dict]:

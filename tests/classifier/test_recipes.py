@@ -133,6 +133,22 @@ def test_the_head_search_stops_once_the_out_of_fold_loss_rises():
     assert set(oofs) == {t["C"] for t in trials}
 
 
+def test_the_head_search_fits_folds_side_by_side_as_one_fresh_fit_each_and_restores_blas_threads():
+    from threadpoolctl import threadpool_info
+
+    from classifier.recipes import search_linear
+
+    x, y = _blobs(40, spread=4.0)
+    folds = stratified_folds(y, 5, 0)
+    blas_threads = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    trials, oofs = search_linear(x, y, num_classes=3, folds=folds)
+    for trial in trials:  # warm-started fits on threads give each photo its own fold's answer at that C
+        fresh = out_of_fold(x, y, lambda xt, yt, xh, C=trial["C"]: linear_probabilities(
+            fit_linear(xt, yt, C=C, num_classes=3), xh, 3), num_classes=3, folds=folds)
+        np.testing.assert_allclose(oofs[trial["C"]], fresh, atol=5e-3)  # the optimiser's tolerance
+        np.testing.assert_allclose(oofs[trial["C"]].sum(axis=1), 1.0, atol=1e-12)
+    assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == blas_threads
+
 def test_fine_tuning_is_kept_only_for_a_held_out_gain_beyond_chance():
     from classifier.recipes import fine_tuning_p_value
 
