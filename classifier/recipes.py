@@ -15,7 +15,6 @@
   flowers' 128 px photos +1.8 points by cross-validation). Fine-tuning applies to the one-view head.
 """
 
-import os
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -136,9 +135,9 @@ def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int 
     (one thread per core); each fold's fit is warm-started from its fit at the previous C. The search stops once
     the log loss rises: it is smooth and U-shaped in C on held-out photos, and the larger C values past its
     minimum are the slowest fits (bench/quality.py, flowers: 191 s for the whole grid, ~90 s stopping, 24 s with
-    the folds side by side on 2 cores). on_trial(done, grid size)
-    after each C. Returns (trials, OOF probabilities by C); ([], None) if cancelled between C values."""
-    from joblib import Parallel, delayed
+    the folds side by side on 2 cores). on_trial(done, grid size) after each C. Returns (trials, OOF
+    probabilities by C); ([], None) if cancelled between C values."""
+    from joblib import Parallel, cpu_count, delayed
     from sklearn.metrics import log_loss
     from threadpoolctl import threadpool_limits
 
@@ -155,7 +154,7 @@ def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int 
     # BLAS limited here too: the fits' own limits, entered and left by several threads, then restore 1, not the
     # process's setting.
     with threadpool_limits(limits=1, user_api="blas"), \
-            Parallel(n_jobs=min(len(folds), os.cpu_count() or 1), prefer="threads") as parallel:
+            Parallel(n_jobs=min(len(folds), cpu_count()), prefer="threads") as parallel:
         for C in grid:
             if should_cancel and should_cancel():
                 return [], None
