@@ -149,6 +149,7 @@ def test_the_head_search_fits_folds_side_by_side_as_one_fresh_fit_each_and_resto
         np.testing.assert_allclose(oofs[trial["C"]].sum(axis=1), 1.0, atol=1e-12)
     assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == blas_threads
 
+
 def test_fine_tuning_is_kept_only_for_a_held_out_gain_beyond_chance():
     from classifier.recipes import fine_tuning_p_value
 
