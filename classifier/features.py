@@ -177,11 +177,16 @@ def per_view(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def model_input(per_view_inputs: list):
+    """per_view's inverse: one entry per view as a Keras model of that many inputs takes them, the entry itself
+    for one view, the list for several."""
+    return per_view_inputs[0] if len(per_view_inputs) == 1 else list(per_view_inputs)
+
+
 def load_views(cache: FeatureCache, specs: FeatureSpec | Sequence[FeatureSpec], hashes: list[str]):
     """Cached features as a run's head takes them: one array for one view, a list of arrays (one per view) for
     several."""
-    arrays = [cache.load(spec, hashes) for spec in views(specs)]
-    return arrays[0] if len(arrays) == 1 else arrays
+    return model_input([cache.load(spec, hashes) for spec in views(specs)])
 
 
 def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[FeatureSpec], cache: FeatureCache, *,

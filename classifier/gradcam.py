@@ -12,6 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageOps
 
+from classifier.features import model_input
 from classifier.images import _read, _to_rgb, load_image, open_image
 
 OVERLAY_ALPHA = 0.45  # share of the heatmap colour in the overlay
@@ -90,8 +91,7 @@ def _split_model(predictor):
     if after is None:
         return trunk, keras.Model(head.input, final.input, name="gradcam_rest"), final
     outputs = trunk.output if isinstance(trunk.output, (list, tuple)) else [trunk.output]  # maps, then any taps
-    inputs = [keras.Input(o.shape[1:], name=f"activations_{i}") for i, o in enumerate(outputs)]
-    inputs = inputs if len(inputs) > 1 else inputs[0]
+    inputs = model_input([keras.Input(o.shape[1:], name=f"activations_{i}") for i, o in enumerate(outputs)])
     x = inputs
     for layer in after:
         x = layer(x)
@@ -116,7 +116,7 @@ def _split_views(model):
     trunk = keras.Model(images, [*main, *others], name="gradcam_trunk")
 
     inputs = [keras.Input(o.shape[1:], name=f"activations_{i}") for i, o in enumerate(trunk.outputs)]
-    pooled = pool(inputs[:len(main)] if len(main) > 1 else inputs[0])
+    pooled = pool(model_input(inputs[:len(main)]))
     x = keras.layers.Concatenate()([pooled, *inputs[len(main):]])
     for layer in head.layers[head.layers.index(head.get_layer("views")) + 1:-1]:  # e.g. Dropout
         x = layer(x)
@@ -141,7 +141,7 @@ def class_activation_map(predictor, image: np.ndarray | list[np.ndarray],
 
     trunk, rest, final = _gradcam_parts(predictor)
     views = [v[None].astype("float32") for v in (image if isinstance(image, list) else [image])]
-    outputs = trunk(views[0] if len(views) == 1 else views, training=False)
+    outputs = trunk(model_input(views), training=False)
     activations, *taps = outputs if isinstance(outputs, (list, tuple)) else [outputs]  # taps: constants here
     activations = tf.convert_to_tensor(activations)
     with tf.GradientTape() as tape:
@@ -191,8 +191,7 @@ def gradcam(predictor, source, class_index: int | None = None) -> dict:
     ImageError for a photo that cannot be read."""
     photo = _photo(source)
     views = predictor.resized(load_image(source))  # the pixels the model sees, as in Predictor
-    cam, class_index, probabilities = class_activation_map(predictor, views if len(views) > 1 else views[0],
-                                                           class_index)
+    cam, class_index, probabilities = class_activation_map(predictor, views, class_index)
     heatmap = np.asarray(Image.fromarray(cam).resize(photo.size, Image.BILINEAR), dtype="float32")
     heatmap = np.clip(heatmap, 0.0, 1.0)
     return {"heatmap": heatmap, "overlay_png": overlay_png(photo, heatmap), "class_index": class_index,

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from classifier.features import FeatureSpec, views
+from classifier.features import FeatureSpec, model_input, views
 from classifier.files import atomic_path, atomic_write
 from classifier.head import HeadConfig
 
@@ -91,9 +91,7 @@ def build_full_model(spec: FeatureSpec | list[FeatureSpec], head):
     images = [keras.Input((s.size, s.size, 3), name="image" if i == 0 else f"image_{i}")
               for i, s in enumerate(specs)]
     features = [feature_model(s)[0](x) for s, x in zip(specs, images)]
-    if len(specs) == 1:
-        return keras.Model(images[0], head(features[0]), name="classifier")
-    return keras.Model(images, head(features), name="classifier")
+    return keras.Model(model_input(images), head(model_input(features)), name="classifier")
 
 
 def build_photo_model(spec: FeatureSpec | list[FeatureSpec], head):
@@ -111,8 +109,7 @@ def build_photo_model(spec: FeatureSpec | list[FeatureSpec], head):
         for layer in resize_layers(s.size, name_suffix=f"_{i}" if i else ""):
             x = layer(x)
         resized.append(x)
-    full = build_full_model(specs, head)
-    return keras.Model(photos, full(resized[0] if len(specs) == 1 else resized), name="photo_classifier")
+    return keras.Model(photos, build_full_model(specs, head)(model_input(resized)), name="photo_classifier")
 
 
 def export_model(run_dir) -> Path:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.features import model_input
 from classifier.images import load_image
 from classifier.model_io import build_full_model, load_head, load_run
 from classifier.preprocessing import resize_image
@@ -33,8 +34,7 @@ class Predictor:
 
     def model_inputs(self, resized: list[list[np.ndarray]]):
         """Photos' `resized` views -> what the model takes: one batch array, or a list of them (one per view)."""
-        views = [np.stack([r[v] for r in resized]) for v in range(len(self.sizes))]
-        return views[0] if len(views) == 1 else views
+        return model_input([np.stack([r[v] for r in resized]) for v in range(len(self.sizes))])
 
     def probabilities(self, sources: list, names: list[str] | None = None) -> np.ndarray:
         """(N, classes) float32, calibrated when the model is (load_head folds the run's temperature in);

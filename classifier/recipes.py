@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.features import FeatureSpec, per_view
+from classifier.features import FeatureSpec, model_input, per_view, views
 from classifier.oof import out_of_fold, stratified_folds
 
 RECIPES = ("article", "recommended")
@@ -196,7 +196,7 @@ def top_head(top_block, num_classes: int, kernel: np.ndarray, bias: np.ndarray, 
     if dropout:
         x = keras.layers.Dropout(dropout)(x)
     dense = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")
-    model = keras.Model(maps[0] if len(maps) == 1 else maps, dense(x), name="head")
+    model = keras.Model(model_input(maps), dense(x), name="head")
     dense.set_weights([kernel, bias])
     return model
 
@@ -276,7 +276,7 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     go to on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
     `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
     the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
-    specs = [spec] if isinstance(spec, FeatureSpec) else list(spec)
+    specs = views(spec)
     maps = per_view(maps)
     y = np.asarray(y, dtype=int)
     timings = {}
@@ -294,8 +294,7 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     progress(0, total, "search")  # each stage counts its own units: C values tried, then epochs
     candidates, oofs = [], {}  # (trial, how many views it reads)
     for n, k in enumerate(view_sets):
-        x = pooled[0] if k == 1 else np.hstack(pooled[:k])
-        found, oof = search_linear(x, y, num_classes=num_classes, folds=folds, seed=seed,
+        found, oof = search_linear(np.hstack(pooled[:k]), y, num_classes=num_classes, folds=folds, seed=seed,
                                    should_cancel=should_cancel,
                                    on_trial=lambda done, _, n=n: progress(n * grid + done, total, "search"))
         if oof is None:
@@ -310,13 +309,12 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     trials = [t for t, _ in candidates]
     for t in trials:
         t["chosen"] = t is best
-    x = pooled[0] if k == 1 else np.hstack(pooled[:k])
-    linear = fit_linear(x, y, C=best["C"], num_classes=num_classes, seed=seed)
+    linear = fit_linear(np.hstack(pooled[:k]), y, C=best["C"], num_classes=num_classes, seed=seed)
     kernel, bias = linear_weights(linear, num_classes)
     timings["search"] = time.monotonic() - started
     oof = oofs[(k, best["C"])]
     result = {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": False,
-              "head": top_head(blocks[:k] if k > 1 else blocks[0], num_classes, kernel, bias), "views": k,
+              "head": top_head(blocks[:k], num_classes, kernel, bias), "views": k,
               "calibration_probabilities": oof, "calibration_labels": y,
               "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "fine_tuned": False}}
     if not fine_tuning or k > 1:  # fine-tuning is of the one-view head

@@ -9,7 +9,7 @@ import numpy as np
 
 from classifier.calibration import (apply_temperature, cross_fitted_ece, expected_calibration_error, fit_temperature,
                                     reliability, unsure_threshold)
-from classifier.features import FeatureSpec, per_view, views
+from classifier.features import FeatureSpec, model_input, per_view, views
 from classifier.head import HeadConfig
 
 TARGET_PRECISION = 0.95  # the confident answers should be right this often (chosen on held-out photos)
@@ -39,9 +39,7 @@ def _test_calibration(raw: np.ndarray, y, temperature: float, threshold: float) 
 
 def head_input(x, k: int):
     """Features of the first k views as a head of k views takes them (x: one array, or a list per view)."""
-    if not isinstance(x, (list, tuple)):
-        return x
-    return x[0] if k == 1 else list(x[:k])
+    return model_input(per_view(x)[:k])
 
 
 def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec: FeatureSpec | list[FeatureSpec],
@@ -114,8 +112,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     out["timings"]["evaluation"] = time.monotonic() - started
     if run_dir is not None:
         save_run(run_dir, head=head, spec=specs[:out["views"]], class_names=class_names, config=config,
-                 history=out["history"],
-                 report=report, best_epoch=out["best_epoch"], recipe=recipe,
+                 history=out["history"], report=report, best_epoch=out["best_epoch"], recipe=recipe,
                  calibration={"temperature": calibration["temperature"], "threshold": calibration["threshold"]},
                  search=out["search"])
         export_model(run_dir)
