@@ -6,10 +6,10 @@
 MobileNetV2 with ImageNet weights (Keras cache seeded from ../shared/weights, as the tests do). One fixed split
 per dataset: the CLI's (85/5/10 %, within each class ordered by content hash); --per-class N takes the first N
 photos of each class in that order (0: all; per dataset with name=N). Features are extracted once into --cache through
-classifier.features.extract at the recommended recipe's stage (the last block's input; with the second view the
-recipe adds for small photos, classifier.recipes.feature_specs) and reused by every later run; the article's 7x7
-maps and the probe's pooled features are computed from the main view's by the frozen last block (the same function
-as the whole backbone, to ~1e-4), so the three models see the same photos.
+classifier.features.extract at the recommended recipe's stage (the last block's input), at the views the recipe
+sizes by the photos (classifier.recipes.feature_specs) and at the backbone's own 224 px input, and reused by every
+later run; the article's 7x7 maps and the probe's pooled features are computed from the 224 px maps by the frozen
+last block (the same function as the whole backbone, to ~1e-4), so the three models see the same photos.
 Extraction time per photo is measured per dataset for both recipes on a sample of its photos (--time-sample
 photos, cold cache; the recommended recipe's with all its views; median of three rounds taken in turn) and scaled
 to the dataset's count, so a job's time = extraction + training (+ search, fine-tuning) with no feature cached.
@@ -136,18 +136,20 @@ def main() -> None:
 
     cache = FeatureCache(args.cache)
     article_spec = feature_spec("article", "mobilenet_v2")
+    base = feature_spec("recommended", "mobilenet_v2")  # 224 px maps: the article's and the probe's features
     names = args.datasets.split(",")
     caps = (dict((k, int(v)) for k, v in (item.split("=") for item in args.per_class.split(",")))
             if "=" in args.per_class else {n: int(args.per_class) for n in names})
     rows = {n: _rows(args.data / n, caps.get(n, 0)) for n in names}
     views = {n: _views(rows[n]) for n in names}
+    specs = {n: list(dict.fromkeys([*views[n], base])) for n in names}  # + the article's and probe's 224 px maps
     unseen, per_photo = {}, {}
     for n in names:  # photos of another set, spread over its classes, which this model never saw
         pool = [r for split in _rows(args.data / UNSEEN[n], 20).values() for r in split]
         unseen[n] = pool[::max(1, len(pool) // args.unseen_count)][:args.unseen_count]
-        extract([(h, p) for h, p, _ in unseen[n]], views[n], cache)
+        extract([(h, p) for h, p, _ in unseen[n]], specs[n], cache)
     for n, by_split in rows.items():
-        report = extract([(h, p) for split in by_split.values() for h, p, _ in split], views[n], cache)
+        report = extract([(h, p) for split in by_split.values() for h, p, _ in split], specs[n], cache)
         sample = by_split["train"]
         per_photo[n] = _extract_seconds_per_photo(sample, {"article": article_spec, "recommended": views[n]},
                                                   args.time_sample)
@@ -165,11 +167,11 @@ def main() -> None:
         trunk = {s: (load_views(cache, views[n], [h for h, _, _ in r]),
                      np.array([class_names.index(label) for _, _, label in r], dtype=int))
                  for s, r in rows[n].items()}
-        main = {s: (head_input(x, 1), y) for s, (x, y) in trunk.items()}  # the 224 px view
+        main = {s: (cache.load(base, [h for h, _, _ in rows[n][s]]), y) for s, (_, y) in trunk.items()}
         article_maps = {s: (pooled_features(maps_block, x), y) for s, (x, y) in main.items()}
         pooled = {s: (pool(x), y) for s, (x, y) in main.items()}
         unseen_views = load_views(cache, views[n], [h for h, _, _ in unseen[n]])
-        unseen_trunk = head_input(unseen_views, 1)
+        unseen_trunk = cache.load(base, [h for h, _, _ in unseen[n]])
         count = sum(len(r) for r in rows[n].values())
         results = {}
         for recipe, data in (("article", article_maps), ("recommended", trunk)):
@@ -225,7 +227,7 @@ def _outer_cross_validation(args) -> None:
     from classifier.backbones import load_top_block
     from classifier.features import FeatureCache, extract, load_views, per_view
     from classifier.oof import stratified_folds
-    from classifier.recipes import fit_linear, linear_probabilities, pooled_features, train_recommended
+    from classifier.recipes import feature_spec, fit_linear, linear_probabilities, pooled_features, train_recommended
     from classifier.workflow import head_input
 
     cache = FeatureCache(args.cache)
@@ -234,12 +236,13 @@ def _outer_cross_validation(args) -> None:
         by_split = _rows(args.data / name, 0)
         specs = _views(by_split)  # sized by the labelled photos of the fixed split, as a job would
         rows = [r for split in by_split.values() for r in split]
-        extract([(h, p) for h, p, _ in rows], specs, cache)
+        base = feature_spec("recommended", "mobilenet_v2")  # the probe's: 224 px
+        extract([(h, p) for h, p, _ in rows], list(dict.fromkeys([*specs, base])), cache)
         class_names = sorted({label for _, _, label in rows})
         k = len(class_names)
         maps = per_view(load_views(cache, specs, [h for h, _, _ in rows]))
         y = np.array([class_names.index(label) for _, _, label in rows])
-        pooled = pooled_features(maps_block, maps[0]).mean(axis=(1, 2))
+        pooled = pooled_features(maps_block, cache.load(base, [h for h, _, _ in rows])).mean(axis=(1, 2))
         recommended, probe = np.zeros(len(y), int), np.zeros(len(y), int)
         started = time.monotonic()
         chosen = []

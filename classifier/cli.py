@@ -143,7 +143,7 @@ def _train(args) -> int:
     if args.recipe == "article":
         spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling,
                            args.precision, args.input_size)
-    else:  # the recommended recipe may add a view at the labelled photos' own size (classifier.recipes)
+    else:  # the recommended recipe sizes its views by the labelled photos (classifier.recipes)
         labelled = [p for split in ("train", "validation") for paths in splits.get(split, {}).values() for p in paths]
         spec = feature_specs(args.recipe, args.backbone, weights, args.precision, args.input_size,
                              photo_sides=longer_sides(labelled))

@@ -103,7 +103,7 @@ def is_image_file(path: Path) -> bool:
 
 def longer_sides(paths) -> list[int]:
     """The longer side in pixels of each readable image (header only, no decode); unreadable ones are left out.
-    What classifier.recipes.second_view_size reads."""
+    What classifier.recipes.feature_specs sizes the recommended recipe's views by."""
     sides = []
     for path in paths:
         try:

@@ -4,8 +4,9 @@ The web app refuses a job that cannot fit its workers before queueing it, and th
 It is an estimate of the big parts (float32 throughout), not a measurement: the head's weights with their
 gradients and optimizer state, one batch's activations forward and backward, and the cached features of every
 photo, which training loads into memory at once. The `recommended` recipe ignores the head settings: its features
-are the maps at the backbone's last block's input (at the automatic input size, plus the largest second view's that
-small photos may add), its head is linear, and fine-tuning uses FineTuneConfig's batch.
+are the maps at the backbone's last block's input (at the automatic input size, plus the most that sizing the views
+by the photos may add: classifier.recipes.feature_specs), its head is linear, and fine-tuning uses FineTuneConfig's
+batch.
 """
 
 import math
@@ -34,16 +35,17 @@ class TrainingFootprint:
 def training_footprint(*, backbone: str, pooling: str | None, input_size: int | None, hidden, num_classes: int,
                        batch_size: int, optimizer: str, image_count: int,
                        recipe: str = "article") -> TrainingFootprint:
-    loaded = 0  # features per photo loaded besides the head's input: a second view's
+    loaded = 0  # features per photo loaded besides the input size's: a second or larger view's
     if recipe == "recommended":
-        from classifier.recipes import SMALL_PHOTOS, FineTuneConfig, second_view_size
+        from classifier.recipes import LARGE_PHOTOS, SMALL_PHOTOS, FineTuneConfig, own_size_view, second_view_size
 
-        features = math.prod(feature_shape(backbone, None, input_size, stage="top_input"))
+        maps = lambda size: math.prod(feature_shape(backbone, None, size, stage="top_input"))  # noqa: E731
+        features = maps(input_size)
         hidden, batch_size, optimizer = (), FineTuneConfig.batch_size, "adam"
-        if input_size is None:  # the largest second view classifier.recipes.second_view_size may add
-            main = get_backbone(backbone).input_size
-            second = second_view_size([int(SMALL_PHOTOS * main)], main)
-            loaded = math.prod(feature_shape(backbone, None, second, stage="top_input"))
+        if input_size is None:  # the most the automatic views may add: one at the photos' own size instead of the
+            main = get_backbone(backbone).input_size  # input's, or a second one beside it
+            largest_own = own_size_view([int(LARGE_PHOTOS * main)], main) or main
+            loaded = max(maps(largest_own) - features, maps(second_view_size([int(SMALL_PHOTOS * main)], main)))
     else:
         features = math.prod(feature_shape(backbone, pooling or None, input_size))
     widths = [features, *(int(h) for h in hidden), max(int(num_classes), 2)]

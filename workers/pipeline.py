@@ -103,8 +103,8 @@ class _Throttled:
 
 
 def _specs(job: TrainingJob) -> list:
-    """The views the job extracts, the main one first: its feature spec, and the recommended recipe's second view
-    when _plan_views chose one (job.view_sizes)."""
+    """The views the job extracts, the main one first: its feature spec at the sizes _plan_views chose
+    (job.view_sizes: the recommended recipe may see photos at their own size)."""
     from dataclasses import replace
 
     from classifier.features import FeatureSpec
@@ -113,7 +113,7 @@ def _specs(job: TrainingJob) -> list:
     if job.recipe == "article":
         return [FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)]
     main = feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
-    return [main] + [replace(main, input_size=size) for size in job.view_sizes[1:]]
+    return [replace(main, input_size=size) for size in job.view_sizes] or [main]
 
 
 def _cache():

@@ -1,5 +1,6 @@
-"""A second view of each photo at its own size (the recommended recipe on small photos): chosen by the head search
-only when it pays, and one model that the predictor, Grad-CAM and every bundle format run alike."""
+"""The recommended recipe's views sized by the photos: one at their own size for photos a little larger than the
+input; a second view at their own size for small photos, chosen by the head search only when it pays, and one model
+that the predictor, Grad-CAM and every bundle format run alike."""
 
 import re
 
@@ -8,7 +9,7 @@ import pytest
 
 from classifier.features import FeatureCache, extract, load_views
 from classifier.images import longer_sides
-from classifier.recipes import feature_specs, second_view_size, train_recommended
+from classifier.recipes import feature_specs, own_size_view, second_view_size, train_recommended
 from tests.classifier.conftest import COLORS, items_of, make_class_folders
 
 
@@ -24,6 +25,19 @@ def test_a_second_view_joins_only_small_photos_at_the_automatic_input_size():
     assert [s.size for s in feature_specs("recommended", "mobilenet_v2", None, input_size=160,
                                           photo_sides=small)] == [160]  # a chosen size is the only one
     assert len(feature_specs("article", "mobilenet_v2", None, photo_sides=small)) == 1
+
+
+def test_photos_a_little_larger_than_the_input_are_seen_at_their_own_size_and_bigger_ones_at_the_input():
+    assert own_size_view([256] * 5, 224) == 256  # caltech_animals, animals3: 256 px photos
+    assert own_size_view([250, 260, 40], 224) == 256  # the median decides
+    assert own_size_view([230], 224) is None  # rounds to the input's own side
+    assert own_size_view([270], 224) is None and own_size_view([1024], 224) is None  # resized to the input
+    assert own_size_view([], 224) is None
+    photos = [256] * 4
+    assert [s.size for s in feature_specs("recommended", "mobilenet_v2", None, photo_sides=photos)] == [256]
+    assert [s.size for s in feature_specs("recommended", "mobilenet_v2", None, input_size=224,
+                                          photo_sides=photos)] == [224]  # a chosen size is kept
+    assert [s.size for s in feature_specs("article", "mobilenet_v2", None, photo_sides=photos)] == [224]
 
 
 def _maps(specs, y, informative: int, seed: int = 0) -> list[np.ndarray]:

@@ -270,6 +270,29 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
     assert (prediction.label, prediction.decision) == ("cats", "confident")
 
 
+def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at_their_own_size(start_worker, ann,
+                                                                                                 client):
+    from classifier.features import FeatureCache
+    from classifier.model_io import load_run
+
+    dataset = make_dataset("256 px photos", per_class=6, seed=5252, size=256)
+    job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
+    start_worker(queues="train,predict", env=worker_env())
+    finished(job, timeout=300)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.view_sizes == [256]
+    run = load_run(job.artifact_path)
+    assert [s.size for s in run["views"]] == [256]
+    cache = FeatureCache(settings.FEATURES_DIR)
+    assert all(cache.has(run["spec"], ji.content_hash) for ji in job.job_images.all())
+    client.force_login(ann)
+    assert '<span id="job-input-size">256 px</span>' in client.get(f"/jobs/{job.pk}/").content.decode()
+    photo = jpeg_bytes(COLOURS["blue"], 888_888, 300)  # any size: the model resizes it to its view
+    prediction = services.prediction_run(job=job, upload=SimpleUploadedFile("new.jpg", photo), user=ann, timeout=120)
+    assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
+    assert prediction.label == "blue"
+
+
 def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the_chosen_model(start_worker, ann,
                                                                                                client):
     from dataclasses import replace

@@ -397,7 +397,7 @@ def job_images_with_files(job: TrainingJob) -> QuerySet:
 
 def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
     """The longer side in pixels of the job's training and validation photos still in the dataset (what the
-    recommended recipe's second view is sized by; the test photos are not looked at)."""
+    recommended recipe's views are sized by; the test photos are not looked at)."""
     rows = (job.job_images.filter(split__in=["train", "validation"], image__isnull=False)
             .values_list("image__width", "image__height"))
     return [max(width, height) for width, height in rows]
