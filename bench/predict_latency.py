@@ -1,13 +1,15 @@
 """Prediction latency through the web path, with or without (--training off) a training on the `train` worker.
 
     .venv/bin/python bench/predict_latency.py [--n 40] [--via http|client|service] [--data ../shared/datasets/animals3]
+        [--recipe article|recommended]
 
 A throw-away installation in a temp folder (SQLite, Redis db 14 (--redis-db) when Redis runs, else the embedded
 broker, or as --broker says;
 Keras cache seeded with ../shared/weights): one `train` and one `predict` worker process, a MobileNetV2 (ImageNet)
-job trained on a subset of --data, then (--training on, the default) a long training (7x7 feature maps, endless
-epochs) started on the `train` worker (which runs at TRAIN_WORKER_NICENESS), and --n predictions of different
-256 px JPEGs timed end to end (the predict worker with the Procfile's --prefetch-multiplier):
+job (--recipe; the article's, pooled, by default) trained on a subset of --data, then (--training on, the default)
+a long training (7x7 feature maps, endless epochs) started on the `train` worker (which runs at
+TRAIN_WORKER_NICENESS), and --n predictions of different 256 px JPEGs timed end to end (the predict worker with
+the Procfile's --prefetch-multiplier):
 - http: POST over HTTP to the named-model JSON API (`/api/models/bench/predict/`; the job is promoted to the
   name "bench") of a gunicorn server (processes x threads as the Procfile's, i.e. `make run`) with an API token, as
   a script would;
@@ -250,6 +252,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=0, help="then this many concurrent API predictions (http)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-class", type=int, default=30, help="training photos per class")
+    parser.add_argument("--recipe", choices=["article", "recommended"], default="article",
+                        help="the served model's (recommended: its views sized by the photos, 256 px on animals3's)")
     parser.add_argument("--broker", choices=["auto", "embedded", "redis"], default="auto",
                         help="auto: Redis (db 14) when it runs, else the embedded default")
     parser.add_argument("--redis-db", type=int, default=14, help="the Redis database the bench may flush")
@@ -273,9 +277,10 @@ def main() -> None:
         predict_args = {"concurrency": args.predict_concurrency, "extra_args": procfile_prefetch("predict")}
         predict_worker = bench.start_worker("predict", **predict_args)
         dataset = bench.dataset("bench", args.data, args.per_class)
+        head = ({"pooling": "avg", "head_config": {"epochs": 10, "batch_size": 16, "learning_rate": 1e-3}}
+                if args.recipe == "article" else {})
         trained = services.job_create(dataset=dataset, user=bench.user, backbone="mobilenet_v2", weights="imagenet",
-                                      recipe="article", pooling="avg", head_config={"epochs": 10, "batch_size": 16,
-                                                                  "learning_rate": 1e-3})
+                                      recipe=args.recipe, **head)
         bench.wait(trained, lambda j: j.status == JobStatus.SUCCEEDED, 600, "the model to train")
         accuracy = trained.evaluations.get().accuracy
         from webapp.accounts.services import membership_change
@@ -292,7 +297,8 @@ def main() -> None:
                                        head_config={"epochs": 1_000_000, "batch_size": 16})
             bench.wait(busy, lambda j: j.status == JobStatus.TRAINING and j.epochs.exists(), 600,
                        "the long training to start")
-        print(f"model: job {trained.pk} (test accuracy {accuracy:.3f}); "
+        print(f"model: job {trained.pk}, recipe {args.recipe}, views {trained.view_sizes} px (test accuracy "
+              f"{accuracy:.3f}); "
               f"{f'busy: job {busy.pk} training' if busy else 'the train worker idle'}", flush=True)
 
         queries = sorted(p for d in sorted(args.data.iterdir()) if d.is_dir()
