@@ -52,8 +52,9 @@ class JobForm(forms.Form):
     precision = forms.ChoiceField(choices=[("float32", "float32"), ("bfloat16", "bfloat16")], initial="float32")
     input_size = forms.IntegerField(
         label="Input size (pixels)", required=False, min_value=32, max_value=1024,
-        help_text="Side of the square the photos are resized to. Empty: the backbone's own (224), and with the "
-                  "recommended recipe also the photos' own size when they are small (kept if it helps).",
+        help_text="Side of the square the photos are resized to. Empty: the backbone's own (224); with the "
+                  "recommended recipe the photos' own size when they are a little larger (up to 1.2x), and "
+                  "beside 224 when they are small (kept if it helps).",
     )
     hidden = forms.CharField(
         label="Hidden layer sizes", initial=", ".join(map(str, ARTICLE.hidden)),
