@@ -9,12 +9,22 @@ accuracy and log loss of StandardScaler + logistic regression with C chosen by o
 recipe's search does. A pair is scored two ways: one head on the two pooled vectors side by side ("concat"), and
 the average of two heads' probabilities ("average"). Extraction seconds per photo are printed where photos were
 not cached yet (the same --cache as bench/quality.py).
+
+    .venv/bin/python bench/scales.py --outer-seeds 0,1,2,3 [--datasets ...] [--sizes 224,256]
+
+instead scores whole models on photos they never saw, over every photo of the dataset (test split included, as
+outer folds: nothing is chosen here): per seed, an outer 5-fold split; in each fold the recommended recipe's
+linear head (train_recommended, its own search on the training folds, no fine-tuning) at each of --sizes, and the
+logistic-regression probe of bench/quality.py (C=1 on the 224 px pooled features). Printed per seed: accuracy and
+log loss of each, and sign tests on the photos only one of two models got right; then the means over seeds
+(one outer split's accuracy moves by ~0.5 point with the seed on 818 photos).
 """
 
 import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,8 +70,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED / "datasets")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "menagerie" / "bench-features")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--outer-seeds", default="", help="instead: whole models by outer 5-fold, these seeds")
     args = parser.parse_args()
     _seed_keras_home()
+    if args.outer_seeds:
+        return _outer(args)
 
     import numpy as np
     from PIL import Image
@@ -94,6 +107,56 @@ def main() -> None:
                 how = "average" if average else "concat"
                 print(f"  {'+'.join(map(str, pair))} {how}: accuracy {accuracy:.1%}, log loss {loss:.3f} (C {C})",
                       flush=True)
+
+
+def _outer(args) -> None:
+    import numpy as np
+    from scipy.stats import binomtest
+    from sklearn.metrics import log_loss
+
+    from classifier.backbones import load_top_block
+    from classifier.features import FeatureCache, extract
+    from classifier.oof import stratified_folds
+    from classifier.recipes import (feature_spec, fit_linear, linear_probabilities, pooled_features,
+                                    train_recommended)
+
+    cache = FeatureCache(args.cache)
+    base = feature_spec("recommended", "mobilenet_v2")  # 224 px
+    specs = {f"{size} px": replace(base, input_size=size) for size in map(int, args.sizes.split(","))}
+    maps_block = load_top_block("mobilenet_v2", pooling=None)
+    for name in args.datasets.split(","):
+        rows = [r for split in _rows(args.data / name, 0).values() for r in split]
+        hashes = [h for h, _, _ in rows]
+        class_names = sorted({label for _, _, label in rows})
+        k, y = len(class_names), np.array([class_names.index(label) for _, _, label in rows])
+        extract([(h, p) for h, p, _ in rows], list(dict.fromkeys([base, *specs.values()])), cache)
+        maps = {model: cache.load(spec, hashes) for model, spec in specs.items()}
+        pooled = pooled_features(maps_block, cache.load(base, hashes)).mean(axis=(1, 2))
+        scores = {model: [] for model in [*specs, "probe"]}
+        for seed in map(int, args.outer_seeds.split(",")):
+            probabilities = {model: np.zeros((len(y), k)) for model in scores}
+            for train, test in stratified_folds(y, 5, seed):
+                for model, spec in specs.items():
+                    out = train_recommended(spec, maps[model][train], y[train], num_classes=k, seed=seed,
+                                            fine_tuning=False)
+                    probabilities[model][test] = out["head"].predict(maps[model][test], batch_size=128, verbose=0)
+                probabilities["probe"][test] = linear_probabilities(
+                    fit_linear(pooled[train], y[train], C=1.0, num_classes=k), pooled[test], k)
+            right = {model: p.argmax(1) == y for model, p in probabilities.items()}
+            line = []
+            for model, p in probabilities.items():
+                p = p / p.sum(axis=1, keepdims=True)
+                scores[model].append((right[model].mean(), log_loss(y, p, labels=list(range(k)))))
+                line.append(f"{model} {scores[model][-1][0]:.2%} (log loss {scores[model][-1][1]:.4f})")
+            first = list(specs)[0]
+            for model in list(probabilities)[1:]:
+                wins, losses = int(np.sum(right[model] & ~right[first])), int(np.sum(right[first] & ~right[model]))
+                p_value = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+                line.append(f"{model} vs {first}: right only by one {wins}-{losses} (p {p_value:.2f})")
+            print(f"{name} seed {seed}: " + "; ".join(line), flush=True)
+        print(f"{name} mean over seeds: " + "; ".join(
+            f"{model} {np.mean([a for a, _ in s]):.2%} (log loss {np.mean([loss for _, loss in s]):.4f})"
+            for model, s in scores.items()), flush=True)
 
 
 if __name__ == "__main__":
