@@ -53,11 +53,6 @@ class Layout:
     classes: set = field(default_factory=set)  # every class folder seen, even an empty one
     loose: list = field(default_factory=list)  # names of files outside any class folder beside class folders
 
-    @property
-    def evaluation_only(self) -> bool:
-        """Only a test/ folder: photos to re-evaluate a model on, none to train on."""
-        return self.kind == "splits" and {split for _, split, _ in self.files} == {"test"}
-
 
 def is_junk(parts: tuple[str, ...]) -> bool:
     return any(part.startswith(".") or part.lower() in JUNK_NAMES for part in parts)

@@ -36,7 +36,6 @@ def test_layout_detect_recognises_each_layout(names, kind, files):
     layout = layout_detect(_paths(*names), [])
     assert (layout.kind, layout.files, layout.loose) == (kind, files, [])
     assert layout.classes == {c for _, _, c in files if c}
-    assert layout.evaluation_only == (names[0].startswith("set/test/"))
 
 
 def test_layout_detect_lists_loose_files_beside_class_folders_and_refuses_what_fits_no_layout():
