@@ -294,7 +294,7 @@ def heatmap_option() -> forms.Field:
 
 
 class ApiPredictForm(forms.Form):
-    """The JSON API's input: one image, optionally the job to use (default: the latest succeeded one)."""
+    """The JSON API's input: one image and the job to use (the view refuses a request without one: no default)."""
 
     image = forms.FileField()
     job = forms.ModelChoiceField(queryset=None, required=False)
