@@ -309,7 +309,8 @@ class ApiPredictForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    jobs = IdsMultipleChoiceField(queryset=None)
+    jobs = IdsMultipleChoiceField(queryset=None, error_messages={
+        "invalid_choice": "Not among the jobs you can see (deleted, or another team's): %(value)s."})
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
