@@ -10,6 +10,7 @@ import urllib.request
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from webapp.core.management.commands.createadmin import admin_password_file
 
@@ -51,14 +52,13 @@ class Command(BaseCommand):
         while (waiting := self._queues_without_ready_worker()) and time.monotonic() < deadline:
             time.sleep(1)
         self.stdout.write(self.banner(url, waiting))
+        connection.close()  # not held while it waits to be stopped
         if stay:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             while True:
                 signal.pause()
 
     def _queues_without_ready_worker(self) -> list[str]:
-        from django.db import connection
-
         from webapp.workers_registry.selectors import QUEUES, queue_has_worker
 
         try:
