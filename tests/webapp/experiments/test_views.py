@@ -395,6 +395,16 @@ def test_compare_needs_two_of_your_jobs(client_for, ann, finished_job, other_job
     assert "their-pets" not in response.content.decode()
 
 
+def test_a_refused_compare_names_every_refused_job_once(client_for, ann, finished_job, other_job):
+    """Issue 27 item 14: Django's field named only the first refused id it met."""
+    gone = TrainingJob.objects.order_by("-pk").first().pk + 100  # a deleted job's id
+    response = client_for(ann).get(reverse("experiments:compare"),
+                                   {"jobs": [finished_job.pk, other_job.pk, gone]}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("experiments:job_list")
+    assert re.findall(r'<li class="message [^"]*">(.*?)</li>', response.content.decode()) == [
+        f"Not among the jobs you can see (deleted, or another team&#x27;s): #{other_job.pk}, #{gone}."]
+
+
 # --- predict -------------------------------------------------------------------------------------------------------
 
 def photo(name="photo.jpg", seed=1):
