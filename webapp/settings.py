@@ -5,6 +5,7 @@ broker folders under ./data. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS,
 CELERY_BROKER_URL (Redis); see README.md.
 """
 
+import ipaddress
 import os
 import secrets
 import time
@@ -332,7 +333,11 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))  # the file-bas
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "menagerie@localhost")
 # Links in notices point here (workers have no request to build them from).
 SITE_URL = env("MENAGERIE_SITE_URL", "http://localhost:8000").rstrip("/")
-WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Webhooks (and any URL a user gives) reach public addresses only (webapp/core/outbound.py); an installation that
+# wants intranet webhooks names the networks it allows, e.g. "10.20.0.0/16,fd00:1::/64". The timeout counts in all.
+WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "5"))
+OUTBOUND_ALLOWED_NETWORKS = [str(ipaddress.ip_network(net, strict=False))
+                             for net in env_list("MENAGERIE_OUTBOUND_ALLOWED_NETWORKS")]
 
 LOGGING = {
     "version": 1,
