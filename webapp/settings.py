@@ -162,23 +162,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed log-ins for one username, or from one address,
-# that username or address is refused for LOGIN_COOLOFF_MINUTES (429 and a page saying so). Bad API tokens count
-# per address only (webapp/accounts/auth.py). A success resets the count. Failures are rows in the database, so
-# every web process sees them.
+# Login throttling (django-axes and webapp/accounts/auth.py): LOGIN_FAILURE_LIMIT failed log-ins for one username
+# from one address lock that pair for LOGIN_COOLOFF_MINUTES (429 and a page saying so); its success resets it.
+# From one address, LOGIN_ADDRESS_FAILURE_LIMIT failures over every username lock the address (an office behind one
+# address fails far less). A username with LOGIN_USERNAME_SLOWDOWN_FAILURES failures from every address is slowed
+# to one attempt per LOGIN_USERNAME_SLOWDOWN_SECONDS (guessing from many addresses; never a lock-out). Bad API
+# tokens count per address apart (LOGIN_FAILURE_LIMIT of them) and throttle the API only. Failures are rows in
+# the database, so every web process sees them.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "webapp.accounts.auth.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = int(env("MENAGERIE_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(env("MENAGERIE_LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = "webapp.accounts.auth.lockout_parameters"
+# A token attempt has no username: its rows are (no username, address), apart from every log-in's.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A refused attempt is not a failure: it neither extends a lock-out nor counts towards another limit.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "webapp.accounts.auth.lockout_response"
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env("MENAGERIE_LOGIN_ADDRESS_FAILURE_LIMIT", "100"))
+LOGIN_USERNAME_SLOWDOWN_FAILURES = int(env("MENAGERIE_LOGIN_USERNAME_SLOWDOWN_FAILURES", "30"))
+LOGIN_USERNAME_SLOWDOWN_SECONDS = float(env("MENAGERIE_LOGIN_USERNAME_SLOWDOWN_SECONDS", "10"))
 AXES_DISABLE_ACCESS_LOG = True  # keep failures only, not a row per successful log-in
 # Behind N reverse proxies (e.g. 1 for nginx in front of gunicorn) the client's address is the N-th from the right
-# of X-Forwarded-For; with 0, REMOTE_ADDR (never trust a header a client can set).
+# of X-Forwarded-For; with 0, REMOTE_ADDR (never trust a header a client can set). README: "Behind a reverse proxy".
 PROXY_COUNT = int(env("MENAGERIE_PROXY_COUNT", "0"))
-if PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "webapp.accounts.auth.client_address"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
