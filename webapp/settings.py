@@ -149,7 +149,19 @@ def _database() -> dict:
         }
         # A file, not memory, so that worker processes started by the tests see the test database.
         db["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+        _create_private(Path(db["NAME"]))
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file empty and 0600 (like the secret key) unless it exists: it holds password hashes,
+    sessions and webhook secrets, and SQLite gives its -wal and -shm files the database's mode."""
+    if str(path) in ("", ":memory:") or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 DATABASES = {"default": _database()}
