@@ -102,6 +102,10 @@ def target_parse(url: str) -> Target:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise OutboundRefused("The URL has no host name.")
+    try:  # an international name as DNS, the Host header and TLS spell it
+        host = host.encode("idna").decode("ascii") if _ip_literal(host) is None else host
+    except UnicodeError:
+        raise OutboundRefused("The URL's host name is not a valid name.") from None
     scheme = parts.scheme.lower()
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80), path=path)

@@ -201,3 +201,10 @@ def test_tls_is_verified_against_the_urls_name_while_connecting_to_the_checked_a
         with pytest.raises(ssl.SSLCertVerificationError, match="[Hh]ostname mismatch"):
             outbound.post(url, body=b"{}", headers={})
     assert len(received) == 0
+
+
+def test_an_international_name_is_checked_and_sent_as_dns_spells_it(resolving):
+    resolving["xn--bcher-kva.example"] = ["127.0.0.1"]
+    with pytest.raises(outbound.OutboundRefused, match="127.0.0.1"):
+        outbound.url_check("https://bücher.example/hook")
+    assert outbound.target_parse("https://BÜCHER.example./hook").host == "xn--bcher-kva.example"
