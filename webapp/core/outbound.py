@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
@@ -89,7 +89,7 @@ def target_parse(url: str) -> Target:
     if not isinstance(url, str) or not url:
         raise OutboundRefused("The URL is empty.")
     if url != url.strip() or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise OutboundRefused("The URL must not contain spaces or control characters (at either end neither).")
+        raise OutboundRefused("The URL must not contain spaces or control characters, at its ends or inside.")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         raise OutboundRefused("The URL must start with http:// or https://.")
@@ -107,7 +107,7 @@ def target_parse(url: str) -> Target:
     except UnicodeError:
         raise OutboundRefused("The URL's host name is not a valid name.") from None
     scheme = parts.scheme.lower()
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe="/?&=%:@!$'()*+,;~")
     return Target(scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80), path=path)
 
 
