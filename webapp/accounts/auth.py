@@ -11,9 +11,9 @@ every address (guessing from many addresses)."""
 
 import ipaddress
 
+from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
-from axes.attempts import get_cool_off_threshold
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings

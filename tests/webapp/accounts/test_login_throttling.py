@@ -97,7 +97,8 @@ def test_a_username_failing_from_many_addresses_is_slowed_down_not_locked(users)
     assert response["Retry-After"] == "10"
     assert logged_in(log_in("bob", PASSWORD, address="10.0.0.1")[0])  # only that name
     # the slow-down's interval later (the attempt rows' clock moved back rather than waiting): ann logs in
-    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(seconds=settings.LOGIN_USERNAME_SLOWDOWN_SECONDS))
+    interval = timedelta(seconds=settings.LOGIN_USERNAME_SLOWDOWN_SECONDS)
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - interval)
     assert logged_in(log_in("ann", PASSWORD, address="10.0.0.1")[0])
 
 
