@@ -5,6 +5,7 @@ broker folders under ./data. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS,
 CELERY_BROKER_URL (Redis); see README.md.
 """
 
+import ipaddress
 import os
 import secrets
 import time
@@ -153,7 +154,19 @@ def _database() -> dict:
         }
         # A file, not memory, so that worker processes started by the tests see the test database.
         db["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+        _create_private(Path(db["NAME"]))
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file empty and 0600 (like the secret key) unless it exists: it holds password hashes,
+    sessions and webhook secrets, and SQLite gives its -wal and -shm files the database's mode."""
+    if str(path) in ("", ":memory:") or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 DATABASES = {"default": _database()}
@@ -166,23 +179,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed log-ins for one username, or from one address,
-# that username or address is refused for LOGIN_COOLOFF_MINUTES (429 and a page saying so). Bad API tokens count
-# per address only (webapp/accounts/auth.py). A success resets the count. Failures are rows in the database, so
-# every web process sees them.
+# Login throttling (django-axes and webapp/accounts/auth.py): LOGIN_FAILURE_LIMIT failed log-ins for one username
+# from one address lock that pair for LOGIN_COOLOFF_MINUTES (429 and a page saying so); its success resets it.
+# From one address, LOGIN_ADDRESS_FAILURE_LIMIT failures over every username lock the address (an office behind one
+# address fails far less). A username with LOGIN_USERNAME_SLOWDOWN_FAILURES failures from every address is slowed
+# to one attempt per LOGIN_USERNAME_SLOWDOWN_SECONDS (guessing from many addresses; never a lock-out). Bad API
+# tokens count per address apart (LOGIN_FAILURE_LIMIT of them) and throttle the API only. Failures are rows in
+# the database, so every web process sees them.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "webapp.accounts.auth.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = int(env("MENAGERIE_LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(env("MENAGERIE_LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = "webapp.accounts.auth.lockout_parameters"
+# A token attempt has no username: its rows are (no username, address), apart from every log-in's.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# A refused attempt is not a failure: it neither extends a lock-out nor counts towards another limit.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "webapp.accounts.auth.lockout_response"
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env("MENAGERIE_LOGIN_ADDRESS_FAILURE_LIMIT", "100"))
+LOGIN_USERNAME_SLOWDOWN_FAILURES = int(env("MENAGERIE_LOGIN_USERNAME_SLOWDOWN_FAILURES", "30"))
+LOGIN_USERNAME_SLOWDOWN_SECONDS = float(env("MENAGERIE_LOGIN_USERNAME_SLOWDOWN_SECONDS", "10"))
 AXES_DISABLE_ACCESS_LOG = True  # keep failures only, not a row per successful log-in
 # Behind N reverse proxies (e.g. 1 for nginx in front of gunicorn) the client's address is the N-th from the right
-# of X-Forwarded-For; with 0, REMOTE_ADDR (never trust a header a client can set).
+# of X-Forwarded-For; with 0, REMOTE_ADDR (never trust a header a client can set). README: "Behind a reverse proxy".
 PROXY_COUNT = int(env("MENAGERIE_PROXY_COUNT", "0"))
-if PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "webapp.accounts.auth.client_address"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -337,7 +358,11 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))  # the file-bas
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "menagerie@localhost")
 # Links in notices point here (workers have no request to build them from).
 SITE_URL = env("MENAGERIE_SITE_URL", "http://localhost:8000").rstrip("/")
-WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Webhooks (and any URL a user gives) reach public addresses only (webapp/core/outbound.py); an installation that
+# wants intranet webhooks names the networks it allows, e.g. "10.20.0.0/16,fd00:1::/64". The timeout counts in all.
+WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "5"))
+OUTBOUND_ALLOWED_NETWORKS = [str(ipaddress.ip_network(net, strict=False))
+                             for net in env_list("MENAGERIE_OUTBOUND_ALLOWED_NETWORKS")]
 
 LOGGING = {
     "version": 1,

@@ -20,3 +20,4 @@ urlpatterns = [
     path("", include("webapp.accounts.urls")),
     path("admin/", admin.site.urls),
 ]
+handler500 = "webapp.core.views.server_error"

@@ -42,7 +42,7 @@ def zipped(entries: dict) -> SimpleUploadedFile:
 
 
 def csv_rows(batch: BatchPrediction) -> list[dict]:
-    return list(csv.DictReader(io.StringIO((settings.MEDIA_ROOT / batch.csv_file).read_text())))
+    return list(csv.DictReader(io.StringIO((settings.MEDIA_ROOT / batch.csv_file).read_text(encoding="utf-8-sig"))))
 
 
 def same_scores(batch_report: dict, evaluation_report: dict) -> None:

@@ -20,15 +20,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 SECRET = "worker-side-secret-0123456789"
 
 
-def test_the_worker_mails_and_posts_the_signed_notice_once_the_job_has_succeeded(start_worker, ann, tmp_path):
+def test_the_worker_mails_and_posts_the_signed_notice_once_the_job_has_succeeded(start_worker, ann, tmp_path,
+                                                                                 settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # saving checks the address here, sending in the worker
     ann.email = "ann@example.org"
     ann.save()
     mail_dir = tmp_path / "mail"
     with webhook_server() as (url, received):
         notification_preference_set(user=ann, email=True, webhook_url=url, webhook_secret=SECRET)
         job = services.job_create(dataset=make_dataset("notified", seed=5151, per_class=6), user=ann, **FAST_JOB)
-        start_worker(queues="train", env=worker_env(
-            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend", EMAIL_FILE_PATH=str(mail_dir)))
+        start_worker(queues="train", env=worker_env(  # the local server's loopback address, opted in
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend", EMAIL_FILE_PATH=str(mail_dir),
+            MENAGERIE_OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32"))
         assert received.arrived.wait(180), "no webhook arrived"
         # the notice went out after the final state was committed: the job reads as succeeded already
         job.refresh_from_db()

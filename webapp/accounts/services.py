@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from webapp.accounts.models import ApiToken, Membership, NotificationPreference, Role
+from webapp.core import outbound
 
 
 def api_token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
@@ -19,9 +20,16 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 def notification_preference_set(*, user, email: bool, webhook_url: str = "",
                                 webhook_secret: str = "") -> NotificationPreference:
-    """A user's job-end notices; a webhook without a secret gets a random one (a body is always signed)."""
+    """A user's job-end notices; a webhook without a secret gets a random one (a body is always signed).
+    ValidationError for a webhook URL the server will not call (webapp.core.outbound); a name that does not resolve
+    now is saved (it is checked again when sending)."""
     import secrets
 
+    if webhook_url:
+        try:
+            outbound.url_check(webhook_url)
+        except outbound.OutboundRefused as exc:
+            raise ValidationError(str(exc)) from None
     if webhook_url and not webhook_secret:
         webhook_secret = secrets.token_urlsafe(32)
     preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults={

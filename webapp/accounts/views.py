@@ -53,6 +53,8 @@ def notifications(request):
     if request.method == "POST" and form.is_valid():
         services.notification_preference_set(user=request.user, **form.cleaned_data)
         messages.success(request, "Notification settings saved.")
+        if form.webhook_warning:
+            messages.warning(request, form.webhook_warning)
         return redirect("accounts:notifications")
     response = render(request, "accounts/notifications.html", {"form": form, "preference": preference})
     response["Cache-Control"] = "no-store"  # shows the webhook secret

@@ -17,6 +17,7 @@ Archive layout (a .tar, gzip-compressed when the name ends in .gz):
 import hashlib
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -91,7 +92,10 @@ def backup_create(*, out: Path, include_features: bool = False) -> dict:
         files += [(f"features/{p.relative_to(features)}", p) for p in sorted(features.rglob("*")) if p.is_file()]
     manifest = {"format": FORMAT, "created_at": timezone.now().isoformat(), "files": {}, "missing": []}
     tmp = out.with_name(f".{out.name}.partial")
-    with tarfile.open(tmp, "w:gz" if out.name.endswith(".gz") else "w") as tar:
+    tmp.unlink(missing_ok=True)
+    # 0600 from the start, whatever the umask: the archive holds password hashes, tokens' hashes, webhook secrets
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as raw, \
+            tarfile.open(fileobj=raw, mode="w:gz" if out.name.endswith(".gz") else "w") as tar:
         _add_bytes(tar, "database.json", database)
         for name, path in files:
             try:

@@ -1,13 +1,17 @@
+import errno
 import re
+import sys
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.db.models import Q
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.utils._os import safe_join
 
@@ -74,3 +78,23 @@ def _media_visible_to(user, path: str) -> bool:
     if parts[0] == "heatmaps":
         return heatmaps_for_user(user).filter(file=path).exists()
     return sees_all_teams(user)
+
+
+def _out_of_space(error: BaseException | None) -> bool:
+    """A full disk anywhere in the failure's chain (Django wraps some errors in others)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def server_error(request):
+    """handler500: a full temporary folder or storage (an upload spooled to disk, an import's staging) is a 507
+    saying so, rather than "something went wrong"; what failed was rolled back. Like Django's page, it needs no
+    database. Django calls it while handling the exception, which sys.exc_info() therefore holds."""
+    if not _out_of_space(sys.exc_info()[1]):
+        return defaults.server_error(request)
+    return HttpResponse(loader.get_template("507.html").render(), status=507)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 
 from webapp.accounts.permissions import Action, can, sees_all_teams, team_roles
 from webapp.core.ids import parse_id
+from webapp.core.text import TEXT_MAX_LENGTH
 from webapp.datasets.models import Dataset, Label, Split
 from webapp.datasets.importing.archive import MiB
 
@@ -13,7 +14,7 @@ from webapp.datasets.importing.archive import MiB
 class DatasetImportForm(forms.Form):
     name = forms.CharField(max_length=200)
     team = forms.ModelChoiceField(queryset=Group.objects.none(), help_text="Only this team's members will see it.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=TEXT_MAX_LENGTH)
     archive = forms.FileField(help_text="A .zip of class folders (see the expected layouts below).")
     validation_percent = forms.IntegerField(min_value=0, max_value=50, initial=5,
                                             help_text="For one-folder-per-class zips; kept splits are not changed.")

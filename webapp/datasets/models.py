@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.urls import reverse
 
 from classifier.images import FORMAT_EXTENSIONS  # the formats imports accept -> the extension stored files get
+from webapp.core.text import text_max_length
 
 
 class Split(models.TextChoices):
@@ -18,7 +19,7 @@ class Dataset(models.Model):
     see it and the jobs and predictions made from it."""
 
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=text_max_length())
     team = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="datasets")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

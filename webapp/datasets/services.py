@@ -53,7 +53,10 @@ def _dataset_for_import(*, dataset, name, team, description, user) -> Dataset:
         raise ValidationError("A new dataset needs a name and a team.")
     if Dataset.objects.filter(team=team, name=name).exists():
         raise ValidationError(f"A dataset named {name!r} already exists in team {team.name}.")
-    return Dataset.objects.create(name=name, team=team, description=description, created_by=user)
+    dataset = Dataset(name=name, team=team, description=description, created_by=user)
+    dataset.clean_fields(exclude=["team", "created_by"])  # the model's limits hold for the CLI and scripts too
+    dataset.save()
+    return dataset
 
 
 def _empty_classes(dataset: Dataset, class_names: Iterable[str]) -> list[str]:

@@ -1,18 +1,19 @@
 """Job-end notices a user opted into (webapp.accounts.models.NotificationPreference): an e-mail through Django's
 e-mail backend, and a webhook POST whose body is signed with HMAC-SHA256 of the user's secret
 (header `X-Menagerie-Signature: sha256=<hex>`). Sent by the worker after the job's final state is committed; a
-failure is logged and never changes the job."""
+failure is logged and never changes the job. The webhook goes through webapp.core.outbound (public addresses only,
+no redirects, a bounded time and answer)."""
 
 import hashlib
 import hmac
 import json
 import logging
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
 
 from webapp.accounts.models import NotificationPreference
+from webapp.core import outbound
 from webapp.experiments.models import Evaluation, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -47,11 +48,9 @@ def _email(job: TrainingJob, payload: dict) -> None:
 
 def _webhook(preference: NotificationPreference, payload: dict) -> None:
     body = json.dumps(payload).encode()
-    request = urllib.request.Request(preference.webhook_url, data=body, method="POST", headers={
+    outbound.post(preference.webhook_url, body=body, timeout=settings.WEBHOOK_TIMEOUT_SECONDS, headers={
         "Content-Type": "application/json", SIGNATURE_HEADER: webhook_signature(preference.webhook_secret, body),
     })
-    with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-        response.read()
 
 
 def job_end_notify(*, job_id: int) -> dict[str, str]:

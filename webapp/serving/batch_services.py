@@ -201,7 +201,7 @@ def batch_succeed(*, batch_id: int, rows: list[dict], report: dict, evaluation_n
         csv_name = f"batches/{batch.uuid}/predictions.csv"
         csv_path = Path(settings.MEDIA_ROOT) / csv_name
         csv_path.parent.mkdir(parents=True, exist_ok=True)  # a dataset's batch has no uploaded zip beside it
-        atomic_write(csv_path, batch_csv(rows))
+        atomic_write(csv_path, batch_csv(rows).encode("utf-8-sig"))  # the BOM: spreadsheets then read UTF-8
         BatchPrediction.objects.filter(pk=batch_id).update(
             status=BatchStatus.SUCCEEDED, csv_file=csv_name, photo_count=len(rows), error_count=len(rows) - len(read),
             unsure_count=sum(row["decision"] == "unsure" for row in read), wrong_count=len(wrong), report=report,

@@ -92,7 +92,7 @@ def batch_csv(request, name, pk):
     path = Path(settings.MEDIA_ROOT) / batch.csv_file
     if not path.is_file():
         raise Http404("The batch's CSV is missing.")
-    return FileResponse(open(path, "rb"), as_attachment=True, content_type="text/csv",
+    return FileResponse(open(path, "rb"), as_attachment=True, content_type="text/csv; charset=utf-8",
                         filename=f"{batch.named_model.name}-batch-{batch.pk}.csv")
 
 

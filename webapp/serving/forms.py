@@ -1,5 +1,6 @@
 from django import forms
 
+from webapp.core.text import TEXT_MAX_LENGTH
 from webapp.datasets.selectors import datasets_for_user
 from webapp.experiments.forms import heatmap_option
 from webapp.experiments.models import JobStatus
@@ -11,7 +12,7 @@ class NamedModelForm(forms.Form):
     evaluation_dataset = forms.ModelChoiceField(
         queryset=None, help_text="Pinned: every version is scored on all of this dataset's photos, side by side (on its "
                                 "test split only, for a version trained on it). An evaluation-only dataset fits.")
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=TEXT_MAX_LENGTH)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 
 from webapp.core.models import WorkerRun
+from webapp.core.text import text_max_length
 from webapp.datasets.models import Dataset
 from webapp.experiments.models import Evaluation, TrainingJob
 
@@ -24,7 +25,7 @@ class NamedModel(models.Model):
         "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The version that answers predictions (none: the name serves nothing yet)",
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=text_max_length())
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -76,7 +77,7 @@ class ModelEvent(models.Model):
     named_model = models.ForeignKey(NamedModel, on_delete=models.CASCADE, related_name="events")
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=10, choices=ModelEventAction.choices)
-    note = models.TextField(blank=True, help_text="Why")
+    note = models.TextField(blank=True, help_text="Why", validators=text_max_length())
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

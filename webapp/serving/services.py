@@ -23,8 +23,12 @@ def named_model_create(*, team, name: str, evaluation_dataset, user, description
         raise ValidationError("The evaluation set must be one of the team's datasets.")
     if NamedModel.objects.filter(team=team, name=name).exists():
         raise ValidationError(f"The team already has a model named {name}.")
-    return NamedModel.objects.create(team=team, name=name, evaluation_dataset=evaluation_dataset,
-                                     description=description, created_by=user)
+    named_model = NamedModel(team=team, name=name, evaluation_dataset=evaluation_dataset, description=description,
+                             created_by=user)
+    # the model's limits (the description's) hold for every caller, not only the form
+    named_model.clean_fields(exclude=["team", "evaluation_dataset", "live_version", "created_by"])
+    named_model.save()
+    return named_model
 
 
 @transaction.atomic
@@ -58,9 +62,11 @@ def model_rollback(*, named_model: NamedModel, version: ModelVersion, user, note
 
 
 def _make_live(*, named_model, version, action, user, note) -> None:
+    event = ModelEvent(named_model=named_model, version=version, action=action, note=note, user=user)
+    event.clean_fields(exclude=["named_model", "version", "user"])  # the note's limit, before anything changes
     NamedModel.objects.filter(pk=named_model.pk).update(live_version=version)
     named_model.live_version = version
-    ModelEvent.objects.create(named_model=named_model, version=version, action=action, note=note, user=user)
+    event.save()
 
 
 # --- export bundles (classifier.bundle, built by workers.tasks.bundle_run on the `train` queue) ---------------------

@@ -1,5 +1,7 @@
 """Job-end notices: the e-mail (Django's locmem backend) and the webhook (a real local HTTP server checking the
-HMAC-SHA256 signature); a failed delivery is logged and leaves the job as it ended. The preferences page."""
+HMAC-SHA256 signature); a failed delivery is logged and leaves the job as it ended. The preferences page. The local
+server is on loopback, which webhooks may not reach: the tests that deliver opt its address in (what an installation
+with intranet webhooks does); tests/webapp/core/test_outbound.py has the address rules."""
 
 import hashlib
 import hmac
@@ -21,6 +23,11 @@ SECRET = "a-secret-of-some-length"
 
 
 @pytest.fixture
+def loopback_allowed(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
+@pytest.fixture
 def locmem_mail(settings):
     """Django's locmem e-mail backend: sent messages land in django.core.mail.outbox."""
     from django.core import mail
@@ -38,7 +45,7 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/hook"  # nothing listens there any more
 
 
-def test_an_ended_job_mails_and_posts_a_signed_webhook_to_its_creator(locmem_mail, ann, dataset):
+def test_an_ended_job_mails_and_posts_a_signed_webhook_to_its_creator(locmem_mail, loopback_allowed, ann, dataset):
     ann.email = "ann@example.org"
     ann.save()
     job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"))
@@ -55,7 +62,7 @@ def test_an_ended_job_mails_and_posts_a_signed_webhook_to_its_creator(locmem_mai
     assert payload["job"] == job.pk and payload["status"] == "succeeded" and payload["test_accuracy"] == pytest.approx(1 / 3)
 
 
-def test_a_failed_webhook_is_logged_and_changes_nothing(locmem_mail, ann, dataset, caplog):
+def test_a_failed_webhook_is_logged_and_changes_nothing(locmem_mail, loopback_allowed, ann, dataset, caplog):
     ann.email = "ann@example.org"
     ann.save()
     job = services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none")
@@ -67,6 +74,29 @@ def test_a_failed_webhook_is_logged_and_changes_nothing(locmem_mail, ann, datase
     assert "weights missing" in locmem_mail.outbox[0].body
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_message == "weights missing"
+
+
+def test_the_address_is_checked_again_when_sending(ann, dataset):
+    """A row saved before the address rules, without the opt-in: the sender refuses it too."""
+    job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"))
+    with webhook_server() as (url, received):
+        NotificationPreference.objects.create(user=ann, webhook_url=url, webhook_secret=SECRET)
+        assert job_end_notify(job_id=job.pk) == {"webhook": "failed"}
+    assert len(received) == 0
+
+
+def test_a_name_resolving_to_loopback_by_the_time_it_is_sent_is_refused(ann, dataset, monkeypatch):
+    """Saved while the name did not resolve; when sending it resolves to loopback (getaddrinfo, the OS boundary,
+    answers for it): nothing is sent."""
+    job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="vgg16", weights="none"))
+    with webhook_server(host="hooks.example") as (url, received):
+        account_services.notification_preference_set(user=ann, email=False, webhook_url=url, webhook_secret=SECRET)
+        real = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: (
+            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))] if host == "hooks.example"
+            else real(host, port, *a, **k)))
+        assert job_end_notify(job_id=job.pk) == {"webhook": "failed"}
+    assert len(received) == 0
 
 
 def test_nothing_is_sent_without_an_opt_in_or_before_the_job_ends(locmem_mail, ann, dataset):

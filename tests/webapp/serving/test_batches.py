@@ -2,6 +2,7 @@
 nothing, other teams get 404, the API, cancel, the reaper, and what a finished batch stores (the CSV, its wrong and
 unsure rows in the prediction review). The batch run by a real worker: tests/workers/test_batches.py."""
 
+import codecs
 import csv
 import io
 import zipfile
@@ -185,6 +186,7 @@ def test_a_finished_batch_stores_its_csv_and_sends_wrong_and_unsure_photos_to_re
         row("cat/=wrong.jpg", "dog", 0.8, true="cat", path=str(photos[1])),
         row("loose.jpg", "panda", 0.4, decision="unsure", path=str(photos[2])),
         row("dog/broken.jpg", "", 0, true="dog", error="damaged or truncated image"),
+        row("狗/小狗.jpg", "", 0, true="狗", error="damaged or truncated image"),  # a spreadsheet must show it
     ]
     report = {"accuracy": 0.5, "loss": 0.7, "macro_f1": 0.4, "class_names": ["cat", "dog", "panda"],
               "per_class": [{"label": c, "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1}
@@ -194,14 +196,16 @@ def test_a_finished_batch_stores_its_csv_and_sends_wrong_and_unsure_photos_to_re
     assert batch_services.batch_succeed(batch_id=batch.pk, rows=rows, report=report)
     batch.refresh_from_db()
     assert (batch.status, batch.photo_count, batch.error_count, batch.unsure_count, batch.wrong_count) == (
-        "succeeded", 4, 1, 1, 1)
+        "succeeded", 5, 2, 1, 1)
     client = client_for(ann)
     response = client.get(reverse("serving:batch_csv", args=["birds", batch.pk]))
-    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
-    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    content = b"".join(response.streaming_content)
+    assert content.startswith(codecs.BOM_UTF8)  # how spreadsheets know the file is UTF-8
+    lines = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert [(r["file"], r["decision"], r["true_class"]) for r in lines] == [
         ("cat/right.jpg", "cat", "cat"), ("cat/=wrong.jpg", "dog", "cat"),
-        ("loose.jpg", "unsure", ""), ("dog/broken.jpg", "error", "dog")]
+        ("loose.jpg", "unsure", ""), ("dog/broken.jpg", "error", "dog"), ("狗/小狗.jpg", "error", "狗")]
     assert lines[0]["confidence"] == "0.9000" and (lines[0]["top2"], lines[0]["top3_probability"]) == ("dog", "0.0500")
     assert lines[3]["error"] == "damaged or truncated image" and lines[3]["top1"] == ""
     review = {p.original_name: p for p in Prediction.objects.filter(batch=batch)}
