@@ -216,6 +216,12 @@ def job_threshold(job: TrainingJob) -> dict:
     return {"chosen": chosen, "edited": job.unsure_threshold, "effective": effective}
 
 
+def effective_thresholds(predictions) -> dict[int, float | None]:
+    """The unsure threshold each prediction's job uses now, by job id (one evaluation read per job)."""
+    jobs = {prediction.job_id: prediction.job for prediction in predictions if prediction.job_id}
+    return {pk: job_threshold(job)["effective"] for pk, job in jobs.items()}
+
+
 def job_exported_model_path(job: TrainingJob) -> Path | None:
     """The job's exported `model.keras`, if the job succeeded and the file is there."""
     if job.status != JobStatus.SUCCEEDED or not job.artifact_path:
@@ -279,8 +285,11 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
         "bytes": footprint.total_bytes,
         "limit_bytes": limit,
         "fits": fits,
-        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} "
-                 f"({footprint.parameters:,} parameters in the head)"),
+        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} " + (
+            f"({footprint.parameters:,} parameters in the head)" if recipe == "article" else
+            # its head is searched, not set: what weighs is the cached maps the last block trains on
+            f"({footprint.features_per_image:,} values per photo at the last block's input, for the head "
+            f"search and fine-tuning)")),
         "message": "" if fits else (
             f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more than the "
             f"workers' {_gigabytes(limit)}: {too_big_advice(footprint)}."

@@ -260,8 +260,13 @@ def test_job_page_shows_the_recipe_search_trials_and_calibration(client_for, ann
     assert trials.count("<tr>") == 3 and "out-of-fold log loss 0.2500" in trials and "hold-out accuracy 0.900" in trials
     assert "(linear 0.920; sign test p 0.810, kept below 0.01)" in trials  # the recipe's own bound
     assert "Chosen: linear head, C 0.1, last block not fine-tuned." in page
-    note = re.search(r'<p id="curves-note".*?</p>', page, re.S).group(0)  # the curves are the trial's, not kept
-    assert "fine-tuning trial" in note and "not kept" in note
+    # the kept model's numbers first; the trial's curves folded away, labelled as not kept (issue 27 item 9)
+    chosen = re.search(r'<p id="chosen-model">.*?</p>', page, re.S).group(0)
+    assert 'out-of-fold accuracy <strong id="chosen-accuracy">0.910</strong>' in chosen
+    trial = re.search(r'<details id="trial-curves".*?<summary>(.*?)</summary>(.*?)</details>\s*</details>', page, re.S)
+    assert "Fine-tuning trial, not kept (3 epochs)" in trial.group(1)
+    assert 'id="accuracy-chart"' in trial.group(2) and 'id="epochs-table"' in trial.group(2)
+    assert page.index('id="chosen-model"') < page.index('id="trial-curves"') and 'id="curves-note"' not in page
     assert 'id="ece-before">0.1200<' in page and 'id="ece-after">0.0300<' in page
     data = json.loads(re.search(r'id="reliability-data" type="application/json">(.*?)</script>', page).group(1))
     assert data == {"before": curve, "after": curve}
