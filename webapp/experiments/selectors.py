@@ -217,8 +217,9 @@ def job_threshold(job: TrainingJob) -> dict:
 
 
 def effective_thresholds(predictions) -> dict[int, float | None]:
-    """The unsure threshold each prediction's job uses now, by job id (one evaluation read per job)."""
-    jobs = {prediction.job_id: prediction.job for prediction in predictions if prediction.job_id}
+    """The unsure threshold the jobs of the "unsure" predictions use now, by job id (one evaluation read per
+    job; none for the others)."""
+    jobs = {p.job_id: p.job for p in predictions if p.job_id and p.decision == "unsure"}
     return {pk: job_threshold(job)["effective"] for pk, job in jobs.items()}
 
 
