@@ -13,7 +13,8 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 
 install: $(VENV)/.installed
 
-# Web server on http://127.0.0.1:8000, one `train` worker, one `predict` worker; Ctrl-C stops them all.
+# Web server on http://127.0.0.1:8000 (MENAGERIE_BIND=HOST:PORT for another), one `train` worker, one `predict`
+# worker; once the site answers, the address and the admin's password, framed (Procfile: ready). Ctrl-C stops them all.
 run: install
 	$(PY) manage.py migrate
 	$(PY) manage.py createadmin

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, weights_arg
-from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, split_items
+from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.recipes import DEFAULT_RECIPE, RECIPES
 
@@ -135,9 +135,10 @@ def _train(args) -> int:
     from classifier.recipes import feature_specs
     from classifier.workflow import train_and_evaluate
 
-    found = discover(args.data_dir)
-    hashes = _hashes(found)
-    splits = split_items(found["all"], args.split, hashes) if "all" in found else found
+    splits, hashes = folder_splits(args.data_dir, args.split)
+    if "train" not in splits:
+        raise ValueError(f"{args.data_dir} is an evaluation-only folder (only test/): nothing to train on; score a "
+                         f"saved run on it with `python -m classifier evaluate RUN_DIR {args.data_dir}`")
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = weights_arg(args.weights)
     if args.recipe == "article":
@@ -255,9 +256,7 @@ def _export(args) -> int:
 
 def _audit_rows(data_dir: Path, fractions, dataset: str) -> list[tuple]:
     """[(hash, path, label, split, dataset)] of a folder, split as `train` splits it."""
-    found = discover(data_dir)
-    hashes = _hashes(found)
-    splits = split_items(found["all"], fractions, hashes) if "all" in found else found
+    splits, hashes = folder_splits(data_dir, fractions)
     return [(hashes[p], p, label, split, dataset) for split, by_label in splits.items()
             for label, paths in by_label.items() for p in paths]
 

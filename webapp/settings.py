@@ -119,6 +119,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"
 
+# The longest wait between two polls of a status endpoint, in ms (static/js/poll.js); 0: each page's own back-off.
+# Tests set it short so that they never sit out a back-off.
+POLL_MAX_MS = int(env("MENAGERIE_POLL_MAX_MS", "0"))
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -129,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "webapp.core.context_processors.polling",
             ],
         },
     },

@@ -57,6 +57,16 @@ def _register(sender=None, **kwargs):
 
 
 @worker_process_init.connect
+def _own_process_group(**kwargs):
+    """A pool process leaves the worker's process group (before warming up, connected first), so a signal to the
+    whole group, as honcho sends SIGTERM on Ctrl-C of `make run`, reaches the main process alone and it shuts its
+    pool down (warm: a running task finishes). Else each pool process died of the signal at once, and the main
+    process logged an ERROR and started a new one before exiting. Celery kills the pool processes itself when the
+    main process dies (PR_SET_PDEATHSIG), so none outlives a SIGKILL of the group."""
+    os.setpgid(0, 0)
+
+
+@worker_process_init.connect
 def _warm_up(sender=None, **kwargs):
     """Each pool process loads TensorFlow at start (sender: the worker's name), so 'ready' means warm."""
     from workers.presence import warm_up

@@ -46,8 +46,10 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, live_server):
-    """A fresh browser context; requests leaving the live server are blocked (the app must work offline)."""
+def page(chromium, live_server, settings):
+    """A fresh browser context; requests leaving the live server are blocked (the app must work offline).
+    Pages poll their status endpoints at least every second (static/js/poll.js), not at their back-off."""
+    settings.POLL_MAX_MS = 1000
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
     context.set_default_timeout(30_000)
     outside = []

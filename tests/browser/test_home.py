@@ -32,7 +32,7 @@ def test_the_home_page_shows_a_new_job_and_a_worker_coming_online_without_a_relo
     now = timezone.now()
     Worker.objects.create(name="train@box", host="box", pid=1, queues=["train"], ready=True, started_at=now,
                           last_seen=now)
-    expect(live.get_by_role("link", name=f"#{job.pk}")).to_be_visible(timeout=30_000)  # polls back off to 15 s
+    expect(live.get_by_role("link", name=f"#{job.pk}")).to_be_visible(timeout=30_000)
     expect(live).to_contain_text("Queued")
     expect(page.locator('#home-queues [data-queue="train"]')).to_contain_text("1 online (train@box)")
     assert page.evaluate("window.__sameDocument") is True

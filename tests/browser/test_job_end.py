@@ -41,7 +41,7 @@ def test_the_tab_title_and_a_notification_say_that_the_job_ended(page, live_serv
     expect(page).to_have_title(f"0% queued · Job #{job.pk} · Menagerie", timeout=30_000)
 
     assert services.job_fail(job_id=job.pk, message="The weights are missing.")  # no worker runs: end it here
-    expect(page).to_have_title(f"Failed · Job #{job.pk} · Menagerie", timeout=30_000)  # polls back off to 10 s
+    expect(page).to_have_title(f"Failed · Job #{job.pk} · Menagerie", timeout=30_000)
     shown = page.evaluate("JSON.parse(sessionStorage.getItem('notifications') || '[]')")
     assert shown == [[f"Job #{job.pk} failed", "The weights are missing."]]
 

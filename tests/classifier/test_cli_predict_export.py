@@ -78,6 +78,17 @@ def test_evaluate_scores_the_saved_run_on_another_folder(trained):
     assert "confusion matrix" in output
 
 
+def test_a_test_only_folder_is_evaluated_as_photos_of_its_classes_and_never_trained_on(trained, tmp_path, capsys):
+    make_class_folders(tmp_path / "eval" / "test", per_class=2, seed=9)  # not a class named "test"
+    output = run_cli("evaluate", trained["run"], tmp_path / "eval", "--cache", trained["cache"])
+    assert "(6 images)" in output
+    for folder, message in ((tmp_path / "eval", "evaluation-only folder (only test/): nothing to train on"),
+                            (tmp_path / "eval" / "test" / "red", "unlabelled photos), which is not supported yet")):
+        assert main(["train", str(folder), "--out", str(tmp_path / "run"), "--cache", str(trained["cache"]),
+                     *TINY]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_predict_cli_prints_probabilities_and_the_decision(trained):
     image = trained["data"] / "green" / "green1.png"
     out = subprocess.run([sys.executable, "-m", "classifier", "predict", str(trained["run"]), str(image)],

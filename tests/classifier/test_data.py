@@ -1,7 +1,7 @@
 import pytest
 
-from classifier.data import discover, split_assign, split_items, split_sizes
-from tests.classifier.conftest import make_class_folders
+from classifier.data import LayoutError, discover, layout_detect, layout_scan, split_assign, split_items, split_sizes
+from tests.classifier.conftest import make_class_folders, make_image
 
 
 def test_discover_reads_both_layouts(tmp_path):
@@ -13,8 +13,61 @@ def test_discover_reads_both_layouts(tmp_path):
     for split in ("train", "test"):
         make_class_folders(tmp_path / "article" / split, per_class=2)
     assert list(discover(tmp_path / "article")) == ["train", "test"]
-    with pytest.raises(ValueError, match="no class folders"):
+    with pytest.raises(ValueError, match="no class folder .unlabelled photos., which is not supported yet"):
         discover(tmp_path / "flat" / "red")
+
+
+def _paths(*names: str) -> list[tuple[str, tuple[str, ...]]]:
+    return [(name, tuple(name.split("/"))) for name in names]
+
+
+@pytest.mark.parametrize("names,kind,files", [
+    (["cats/1.jpg", "dogs/2.jpg"], "classes", [("cats/1.jpg", None, "cats"), ("dogs/2.jpg", None, "dogs")]),
+    (["photos/export/cats/1.jpg", "photos/export/dogs/2.jpg"], "classes",  # wrapping folders
+     [("photos/export/cats/1.jpg", None, "cats"), ("photos/export/dogs/2.jpg", None, "dogs")]),
+    (["Val/cats/1.jpg", "train/cats/2.jpg", "valid/dogs/3.jpg", "TEST/dogs/4.jpg"], "splits",  # aliases, any case
+     [("train/cats/2.jpg", "train", "cats"), ("Val/cats/1.jpg", "validation", "cats"),
+      ("valid/dogs/3.jpg", "validation", "dogs"), ("TEST/dogs/4.jpg", "test", "dogs")]),
+    (["set/test/cats/1.jpg", "set/test/dogs/2.jpg"], "splits",  # evaluation-only, wrapped
+     [("set/test/cats/1.jpg", "test", "cats"), ("set/test/dogs/2.jpg", "test", "dogs")]),
+    (["b.jpg", "a.jpg"], "unlabelled", [("a.jpg", None, ""), ("b.jpg", None, "")]),
+])
+def test_layout_detect_recognises_each_layout(names, kind, files):
+    layout = layout_detect(_paths(*names), [])
+    assert (layout.kind, layout.files, layout.loose) == (kind, files, [])
+    assert layout.classes == {c for _, _, c in files if c}
+
+
+def test_layout_detect_lists_loose_files_beside_class_folders_and_refuses_what_fits_no_layout():
+    layout = layout_detect(_paths("cats/1.jpg", "notes.jpg"), [("dogs",)])
+    assert (layout.kind, layout.classes, layout.loose) == ("classes", {"cats", "dogs"}, ["notes.jpg"])
+    for names, problem in [(["train/cats/1.jpg", "extra/dogs/2.jpg"], ("extra/", "a folder beside")),
+                           (["validation/cats/1.jpg", "test/cats/2.jpg"], ("train/", "missing")),
+                           (["cats/2024/1.jpg", "dogs/2.jpg"], ("cats/2024/1.jpg", "not directly inside")),
+                           (["train/1.jpg", "train/cats/2.jpg"], ("train/1.jpg", "not directly inside"))]:
+        with pytest.raises(LayoutError) as refused:
+            layout_detect(_paths(*names), [])
+        assert any(name == problem[0] and problem[1] in reason for name, reason in refused.value.problems)
+        assert problem[0] in str(refused.value) and "Expected one of these layouts" in str(refused.value)
+
+
+def test_a_test_only_folder_is_an_evaluation_set_not_a_class_named_test(tmp_path):
+    make_class_folders(tmp_path / "eval" / "test", per_class=2)
+    found = discover(tmp_path / "eval")
+    assert list(found) == ["test"] and sorted(found["test"]) == ["blue", "green", "red"]
+
+
+def test_layout_scan_skips_links_unless_asked_to_follow_them_and_never_loops(tmp_path):
+    root = make_class_folders(tmp_path / "data", per_class=1)
+    make_image(tmp_path / "elsewhere" / "owl.jpg", (9, 9, 9), 1)
+    (root / "owls").symlink_to(tmp_path / "elsewhere")
+    (root / "red" / "loop").symlink_to(root)  # a link back up the tree
+    (root / ".DS_Store").write_text("clutter")
+    layout, links, ignored = layout_scan(root)
+    assert layout.classes == {"blue", "green", "red"} and sorted(links) == ["owls", "red/loop"] and ignored == 1
+    followed, links, _ = layout_scan(root, follow_symlinks=True)
+    assert followed.classes == {"blue", "green", "red", "owls"} and links == []
+    assert ("owls/owl.jpg", None, "owls") in followed.files
 
 
 def test_split_is_stratified_deterministic_and_disjoint(tmp_path):

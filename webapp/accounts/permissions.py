@@ -10,6 +10,7 @@ models. A member with `can_promote` promotes models too. Superusers may do every
 from enum import StrEnum
 
 VIEW_ALL_TEAMS = "accounts.view_all_teams"
+CREATE_TEAMS = "auth.add_group"  # a team is a Group: Django's own "Can add group"
 
 
 class Action(StrEnum):
@@ -40,6 +41,12 @@ def sees_all_teams(user) -> bool:
     if not (user and user.is_authenticated and user.is_active):
         return False
     return user.is_superuser or (user.is_staff and user.has_perm(VIEW_ALL_TEAMS))
+
+
+def can_create_teams(user) -> bool:
+    """Superusers, and users granted "Can add group" (a team is a Group), whatever the staff flag."""
+    return bool(user and user.is_authenticated and user.is_active) and (
+        user.is_superuser or user.has_perm(CREATE_TEAMS))
 
 
 def team_roles(user) -> dict[int, tuple[str, bool]]:

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from webapp.accounts.models import ApiToken, Membership, NotificationPreference, Role
 
@@ -32,6 +32,27 @@ def notification_preference_set(*, user, email: bool, webhook_url: str = "",
 def _admin_count(team: Group) -> int:
     """Admins among the team's members (rows of users who left the Group do not count)."""
     return Membership.objects.filter(team=team, role=Role.ADMIN, user__groups=team).count()
+
+
+def team_create(*, name: str, admin_username: str) -> Group:
+    """A new team (a Group) with its first admin, an existing active user. A name already taken, whatever its
+    case, is refused: two teams "Lab" and "lab" would be told apart by nobody."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError("Give the team a name.")
+    admin = get_user_model().objects.filter(username=admin_username, is_active=True).first()
+    if admin is None:
+        raise ValidationError(f"There is no active user named {admin_username!r}: create the user first.")
+    try:
+        with transaction.atomic():
+            if Group.objects.filter(name__iexact=name).exists():
+                raise ValidationError(f"A team named {name!r} exists already: choose another name.")
+            team = Group.objects.create(name=name)
+            admin.groups.add(team)
+            Membership.objects.create(user=admin, team=team, role=Role.ADMIN)
+    except IntegrityError:  # the same name created at the same moment
+        raise ValidationError(f"A team named {name!r} exists already: choose another name.") from None
+    return team
 
 
 @transaction.atomic

@@ -5,6 +5,12 @@ from django import forms
 from webapp.accounts.models import Role
 
 
+class TeamCreateForm(forms.Form):
+    name = forms.CharField(max_length=150, label="Team name")
+    admin_username = forms.CharField(max_length=150, label="First admin",
+                                     help_text="An existing user's name; they manage the team's members.")
+
+
 class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150, help_text="An existing user's name.")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)

@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webapp.accounts import selectors, services
-from webapp.accounts.permissions import Action, can, powers, team_role
-from webapp.accounts.team_forms import MemberAddForm, MemberChangeForm
+from webapp.accounts.permissions import Action, can, can_create_teams, powers, team_role
+from webapp.accounts.team_forms import MemberAddForm, MemberChangeForm, TeamCreateForm
 from webapp.core.ids import parse_id
 
 
@@ -22,7 +22,28 @@ def _check_manages(user, team) -> None:
 
 def team_list(request):
     teams = [{"team": team, "role": team_role(request.user, team)} for team in selectors.teams_for_user(request.user)]
-    return render(request, "accounts/team_list.html", {"teams": teams})
+    create_form = TeamCreateForm(initial={"admin_username": request.user.get_username()})
+    return render(request, "accounts/team_list.html", {
+        "teams": teams, "create_form": create_form if can_create_teams(request.user) else None})
+
+
+@require_POST
+def team_create(request):
+    if not can_create_teams(request.user):
+        raise PermissionDenied("Only superusers and users allowed to add groups create teams.")
+    form = TeamCreateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the team a name and its first admin.")
+        return redirect("teams:list")
+    try:
+        team = services.team_create(**form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("teams:list")
+    messages.success(request, f"Created team {team.name}; {form.cleaned_data['admin_username']} is its admin.")
+    if selectors.teams_for_user(request.user).filter(pk=team.pk).exists():
+        return redirect("teams:detail", pk=team.pk)
+    return redirect("teams:list")  # made for someone else by a user who is not in it
 
 
 def team_detail(request, pk):

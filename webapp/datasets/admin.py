@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
@@ -132,11 +133,12 @@ class DatasetAdmin(admin.ModelAdmin):
             f"{name}: " + ", ".join(f"{split} {n}" for split, n in per.items())
             for name, per in result.as_dict()["added"].items()
         )
-        self.message_user(request, f"Added {result.total_added} images ({added}); "
-                          f"{result.duplicates} duplicates skipped.", messages.SUCCESS)
+        self.message_user(request, f"Added {result.total_added} image{pluralize(result.total_added)} ({added}); "
+                          f"{result.duplicates} duplicate{pluralize(result.duplicates)} skipped.", messages.SUCCESS)
         if result.rejected:
             shown = "; ".join(f"{name}: {reason}" for name, reason in result.rejected[:20])
-            self.message_user(request, f"Rejected {len(result.rejected)} files: {shown}", messages.WARNING)
+            self.message_user(request, f"Rejected {len(result.rejected)} file{pluralize(result.rejected)}: {shown}",
+                              messages.WARNING)
 
 
 class LabelListFilter(admin.RelatedFieldListFilter):
@@ -161,7 +163,7 @@ class RelabelForm(forms.Form):
 def _move_action(split: str):
     def action(modeladmin, request, queryset):
         count = services.images_move_to_split(images=queryset, split=split, user=request.user)
-        modeladmin.message_user(request, f"Moved {count} images to {split}.", messages.SUCCESS)
+        modeladmin.message_user(request, f"Moved {count} image{pluralize(count)} to {split}.", messages.SUCCESS)
 
     action.__name__ = f"move_to_{split}"
     return admin.action(description=f"Move selected images to {split}")(action)
@@ -231,7 +233,7 @@ class ImageAdmin(admin.ModelAdmin):
         if form.is_valid():
             count = services.images_relabel(images=queryset, label=form.cleaned_data["label"],
                                             user=request.user)
-            self.message_user(request, f"Moved {count} images to class {form.cleaned_data['label']}.",
+            self.message_user(request, f"Moved {count} image{pluralize(count)} to class {form.cleaned_data['label']}.",
                               messages.SUCCESS)
             return None
         return render(request, "admin/datasets/image/relabel.html", {

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
@@ -35,7 +36,8 @@ def _show_result(request, result: services.ImportResult):
     report.update(rejected=rejected[:settings.DATASETS_REJECTIONS_SHOWN], rejected_count=len(rejected))
     request.session[RESULT_SESSION_KEY] = report
     request.session[REJECTIONS_SESSION_KEY] = {"dataset_id": result.dataset.pk, "rejected": rejected}
-    messages.success(request, f"Added {result.total_added} images to {result.dataset.name}.")
+    added = result.total_added
+    messages.success(request, f"Added {added} image{pluralize(added)} to {result.dataset.name}.")
     return redirect(result.dataset)
 
 
@@ -112,7 +114,7 @@ def photos_action(request, pk):
         count = services.images_move_to_split(images=images, split=data["to_split"], user=user)
     else:
         count = PHOTO_SERVICES[action](images=images, user=user)
-    messages.success(request, f"{dict(PHOTO_ACTIONS)[action].rstrip('…')}: {count} photos changed.")
+    messages.success(request, f"{dict(PHOTO_ACTIONS)[action].rstrip('…')}: {count} photo{pluralize(count)} changed.")
     return redirect(back)
 
 

@@ -305,7 +305,7 @@ def heatmap_option() -> forms.Field:
 
 
 class ApiPredictForm(forms.Form):
-    """The JSON API's input: one image, optionally the job to use (default: the latest succeeded one)."""
+    """The JSON API's input: one image and the job to use (the view refuses a request without one: no default)."""
 
     image = forms.FileField()
     job = forms.ModelChoiceField(queryset=None, required=False)
@@ -320,7 +320,8 @@ class ApiPredictForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    jobs = IdsMultipleChoiceField(queryset=None)
+    jobs = IdsMultipleChoiceField(queryset=None, error_messages={
+        "invalid_choice": "Not among the jobs you can see (deleted, or another team's): %(value)s."})
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -237,26 +237,45 @@ def predictions_by_ids(predictions: QuerySet[Prediction], ids: list[int]) -> lis
     return [found[pk] for pk in ids if pk in found]
 
 
-def dataset_image_count(dataset: Dataset) -> int:
-    """Distinct photos (by content) of a dataset: what a job would train on."""
-    return Image.objects.filter(dataset=dataset).values("content_hash").distinct().count()
+def training_images(dataset: Dataset) -> list[Image]:
+    """The photos a job on `dataset` trains on, the one definition its snapshot (job_create) and its estimate
+    (job_estimate) share: the photos not excluded (a photo is in a dataset once), with their classes."""
+    return list(Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id"))
+
+
+def _labelled_longer_sides(photos) -> list[int]:
+    """The longer sides of the training and validation photos among (split, width, height): what the recommended
+    recipe sizes its views by (the test photos are not looked at)."""
+    return [max(width, height) for split, width, height in photos if split != Split.TEST]
+
+
+def planned_views(*, images: list[Image], backbone: str, weights: str = "imagenet", pooling: str = "",
+                  precision: str = "float32", input_size: int | None = None, recipe: str = "article") -> list:
+    """The feature specs (main view first) a job on `images` would extract: what workers.pipeline._plan_views
+    chooses from the job's snapshot (job_labelled_longer_sides)."""
+    from classifier.backbones import weights_arg
+    from classifier.features import FeatureSpec
+    from classifier.recipes import feature_specs
+
+    if recipe == "article":
+        return [FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)]
+    sides = _labelled_longer_sides((i.split, i.width, i.height) for i in images)
+    return feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides)
 
 
 def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                         precision: str = "float32", input_size: int | None = None, recipe: str = "article") -> int:
-    """How many of the dataset's images a new job would run through the backbone (not yet in the cache)."""
-    from classifier.backbones import WeightsMissingError, weights_arg
-    from classifier.features import FeatureCache, FeatureSpec
-    from classifier.recipes import feature_specs
+                         precision: str = "float32", input_size: int | None = None, recipe: str = "article",
+                         images: list[Image] | None = None) -> int:
+    """How many of the photos a new job would train on (training_images, unless `images` gives them) it would
+    run through the backbone (not yet in the cache)."""
+    from classifier.backbones import WeightsMissingError
+    from classifier.features import FeatureCache
 
-    hashes = list(Image.objects.filter(dataset=dataset).values_list("content_hash", flat=True).distinct())
+    images = training_images(dataset) if images is None else images
+    hashes = [image.content_hash for image in images]
     try:
-        if recipe == "article":
-            specs = [FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)]
-        else:  # the same views as the job's would be (workers.pipeline._plan_views; all the labelled photos here)
-            sides = [max(w, h) for w, h in Image.objects.filter(dataset=dataset).exclude(split=Split.TEST)
-                     .values_list("width", "height")]
-            specs = feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides)
+        specs = planned_views(images=images, backbone=backbone, weights=weights, pooling=pooling,
+                              precision=precision, input_size=input_size, recipe=recipe)
         cache = FeatureCache(settings.FEATURES_DIR)
         return len({h for spec in specs for h in cache.missing(spec, hashes)})
     except (WeightsMissingError, ValueError, OSError):
@@ -301,16 +320,20 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
                  precision: str = "float32", input_size: int | None = None, head_config: dict | None = None,
                  recipe: str = "recommended") -> dict:
-    """What a new job would cost: photos to run through the backbone (the rest are cached) and training memory."""
-    total = dataset_image_count(dataset)
-    uncached = uncached_image_count(dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "",
-                                    precision=precision, input_size=input_size, recipe=recipe)
-    classes = Image.objects.filter(dataset=dataset).values("label__name").distinct().count()
+    """What a new job would cost, for the photos it would train on (training_images): photos to run through the
+    backbone (the rest are cached), the views' sizes, training memory and time."""
+    images = training_images(dataset)
+    view_args = {"backbone": backbone, "weights": weights, "pooling": pooling or "", "precision": precision,
+                 "input_size": input_size, "recipe": recipe}
+    total = len(images)
+    uncached = uncached_image_count(dataset=dataset, images=images, **view_args)
+    classes = len({image.label.name for image in images})
     memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
                                  head_config=head_config or {}, image_count=total, class_count=classes,
                                  recipe=recipe)
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
-            "memory": memory, "time": job_time_estimate(dataset=dataset, backbone=backbone, uncached=uncached,
+            "view_sizes": [spec.size for spec in planned_views(images=images, **view_args)],
+            "memory": memory, "time": job_time_estimate(images=images, backbone=backbone, uncached=uncached,
                                                         recipe=recipe, head_config=head_config or {})}
 
 
@@ -327,7 +350,7 @@ def throughput_key(backbone: str, recipe: str) -> str:
     return backbone if recipe == "article" else f"{backbone}:{recipe}"
 
 
-def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe: str, head_config: dict) -> dict:
+def job_time_estimate(*, images: list[Image], backbone: str, uncached: int, recipe: str, head_config: dict) -> dict:
     """How long the job's extraction and training would take on the fastest alive `train` worker, from its
     speed with this backbone and recipe in earlier jobs; JSON-ready, `text` says which worker measured it, or
     that nobody has yet."""
@@ -345,12 +368,11 @@ def job_time_estimate(*, dataset: Dataset, backbone: str, uncached: int, recipe:
         parts.append(f"{_duration(extract_seconds)} of extraction ({measured.extract_images_per_second:.1f} photos/s)")
     if recipe == "article" and measured.train_seconds_per_image_epoch:
         epochs = HeadConfig.from_dict(head_config).epochs
-        train = Image.objects.filter(dataset=dataset, split=Split.TRAIN, excluded=False).count()
+        train = sum(1 for image in images if image.split == Split.TRAIN)
         train_seconds = epochs * train * measured.train_seconds_per_image_epoch
         parts.append(f"{_duration(train_seconds)} of training ({epochs} epochs)")
     if recipe != "article" and measured.train_seconds_per_image_epoch:
-        labelled = Image.objects.filter(dataset=dataset, split__in=[Split.TRAIN, Split.VALIDATION],
-                                        excluded=False).count()
+        labelled = sum(1 for image in images if image.split != Split.TEST)
         train_seconds = labelled * measured.train_seconds_per_image_epoch
         parts.append(f"{_duration(train_seconds)} of training (head search, fine-tuning)")
     text = (f"About {' and '.join(parts)}, as measured on {measured.worker} in earlier jobs (plus its start-up)."
@@ -408,9 +430,8 @@ def job_images_with_files(job: TrainingJob) -> QuerySet:
 def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
     """The longer side in pixels of the job's training and validation photos still in the dataset (what the
     recommended recipe's views are sized by; the test photos are not looked at)."""
-    rows = (job.job_images.filter(split__in=["train", "validation"], image__isnull=False)
-            .values_list("image__width", "image__height"))
-    return [max(width, height) for width, height in rows]
+    return _labelled_longer_sides(job.job_images.filter(image__isnull=False)
+                                  .values_list("split", "image__width", "image__height"))
 
 
 def job_cancel_requested(*, job_id: int) -> bool:

@@ -80,9 +80,9 @@ def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precisi
 
 
 def _snapshot_images(dataset: Dataset) -> list[Image]:
-    """The dataset's images (excluded ones left out), checked to be trainable; ValidationError with a readable
-    message otherwise."""
-    images = list(Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id"))
+    """The photos a job on the dataset trains on (selectors.training_images, as its estimate counts them),
+    checked to be trainable; ValidationError with a readable message otherwise."""
+    images = selectors.training_images(dataset)
     train_labels = {i.label.name for i in images if i.split == Split.TRAIN}
     all_labels = {i.label.name for i in images}
     if len(all_labels) < 2:
@@ -114,7 +114,7 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
     images = _snapshot_images(dataset)
     memory = selectors.job_memory_estimate(
         backbone=backbone, pooling=pooling, input_size=input_size, head_config=config,
-        image_count=len({i.content_hash for i in images}), class_count=len({i.label.name for i in images}),
+        image_count=len(images), class_count=len({i.label.name for i in images}),
         recipe=recipe,
     )
     if not memory["fits"]:
@@ -124,15 +124,8 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
         recipe=recipe, input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
         retry_of=retry_of,
     )
-    seen = set()
-    rows = []
-    for image in images:
-        if image.content_hash in seen:  # same photo twice in a dataset: train on it once
-            continue
-        seen.add(image.content_hash)
-        rows.append(JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
-                             original_name=str(image)[:255],
-                             split=image.split))
+    rows = [JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
+                     original_name=str(image)[:255], split=image.split) for image in images]
     JobImage.objects.bulk_create(rows)
     job_run.delay_on_commit(job.pk)
     return job

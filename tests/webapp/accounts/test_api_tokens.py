@@ -60,3 +60,14 @@ def test_the_tokens_page_links_the_json_apis_not_the_html_jobs_list(client_for, 
     assert f'href="http://testserver{reverse("serving:api_models")}"' in page
     assert f'http://testserver{reverse("serving:api_model_predict", args=["NAME"])}' in page
     assert f'href="http://testserver{reverse("experiments:job_list")}"' not in page
+
+
+def test_the_tokens_page_says_what_the_api_does_without_a_job(client_for, ann, ann_key):
+    """Issue 27 item 7: the page said the latest succeeded job answered; the API answers 400 "Say which model"."""
+    from tests.webapp.experiments.test_views import photo
+
+    page = client_for(ann).get(reverse("accounts:api_tokens")).content.decode()
+    assert "latest succeeded job" not in page
+    assert "<code>-F job=ID</code> is required: without it the answer is a <code>400</code>" in page
+    response = Client().post(reverse("experiments:api_predict"), {"image": photo()}, **auth(ann_key))
+    assert response.status_code == 400 and response.json()["error"].startswith("Say which model")

@@ -202,7 +202,7 @@ def test_extraction_estimate_endpoint(client_for, ann, dataset, other_dataset):
                             "weights": "none", "pooling": "avg", "precision": "float32", "input_size": 32}).json()
     memory = data.pop("memory")
     assert data.pop("time")["extract_seconds"] is None  # no worker has measured a speed (tests/.../test_first_hour)
-    assert data == {"dataset": dataset.pk, "total": 15, "uncached": 15, "cached": 0}
+    assert data == {"dataset": dataset.pk, "total": 15, "uncached": 15, "cached": 0, "view_sizes": [32]}
     # the article's head on MobileNetV2's 1280 pooled features, 3 classes: (1280+1)*100 + (100+1)*50 + (50+1)*3
     assert memory["parameters"] == 133_303 and memory["fits"] and memory["message"] == ""
     assert client.get(url, {"dataset": other_dataset.pk, "backbone": "vgg16", "weights": "none",
@@ -398,6 +398,16 @@ def test_compare_needs_two_of_your_jobs(client_for, ann, finished_job, other_job
     response = client.get(reverse("experiments:compare"), {"jobs": [finished_job.pk, other_job.pk]}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("experiments:job_list")
     assert "their-pets" not in response.content.decode()
+
+
+def test_a_refused_compare_names_every_refused_job_once(client_for, ann, finished_job, other_job):
+    """Issue 27 item 14: Django's field named only the first refused id it met."""
+    gone = TrainingJob.objects.order_by("-pk").first().pk + 100  # a deleted job's id
+    response = client_for(ann).get(reverse("experiments:compare"),
+                                   {"jobs": [finished_job.pk, other_job.pk, gone]}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("experiments:job_list")
+    assert re.findall(r'<li class="message [^"]*">(.*?)</li>', response.content.decode()) == [
+        f"Not among the jobs you can see (deleted, or another team&#x27;s): #{other_job.pk}, #{gone}."]
 
 
 # --- predict -------------------------------------------------------------------------------------------------------

@@ -20,17 +20,12 @@
   }
 
   function poll(status) {
-    var url = status.getAttribute("data-status-url");
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        if (data.finished) { window.location.reload(); return; }
-        if (data.progress_total) {
-          status.textContent = "Audit " + data.status + ": features " + data.progress_done + " / " + data.progress_total + "…";
-        }
-        window.setTimeout(function () { poll(status); }, 1000);
-      })
-      .catch(function () { window.setTimeout(function () { poll(status); }, 3000); });
+    MenageriePoll.start({ url: status.getAttribute("data-status-url"), min: 1000, max: 3000, onData: function (data) {
+      if (data.finished) { window.location.reload(); return true; }
+      if (data.progress_total) {
+        status.textContent = "Audit " + data.status + ": features " + data.progress_done + " / " + data.progress_total + "…";
+      }
+    } });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -22,21 +22,11 @@
     document.getElementById("batch-cancel-note").hidden = !status.cancel_requested || status.finished;
   }
 
-  function poll() {
-    if (document.hidden) return;
-    fetch(config.status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (status) {
-        render(status);
-        if (status.finished) window.location.reload();
-        else setTimeout(poll, 1000);
-      })
-      .catch(function () { setTimeout(poll, 5000); });
-  }
-
   if (config && !config.finished) {
-    setTimeout(poll, 1000);
-    document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+    MenageriePoll.start({ url: config.status_url, min: 1000, max: 5000, onData: function (status) {
+      render(status);
+      if (status.finished) { window.location.reload(); return true; }
+    } });
   }
 
   var confusionData = readJson("confusion-data");

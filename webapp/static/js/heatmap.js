@@ -5,8 +5,6 @@
 (function () {
   "use strict";
 
-  var MIN_INTERVAL = 300, MAX_INTERVAL = 3000, ERROR_INTERVAL = 5000;
-
   function csrfToken() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -24,27 +22,36 @@
     button.textContent = overlay ? "Hide heatmap" : "Show heatmap";
   }
 
-  function ask(button, img, method, interval) {
-    var headers = { Accept: "application/json" };
-    if (method === "POST") headers["X-CSRFToken"] = csrfToken();
-    fetch(button.dataset.heatmapUrl, { method: method, headers: headers, credentials: "same-origin" })
+  /* The answer to the POST or to a poll: done, failed, or still computing (true: stop asking). */
+  function handle(button, img, heatmap) {
+    if (heatmap.status === "succeeded") {
+      delete button.dataset.busy;
+      button.dataset.overlay = heatmap.url;
+      say(button, "Heatmap for " + heatmap.label + ": red is where the model found the most evidence.");
+      show(button, img, true);
+      return true;
+    }
+    if (heatmap.status === "failed" || heatmap.error) {
+      delete button.dataset.busy;
+      say(button, heatmap.error || "The heatmap could not be computed.");
+      return true;
+    }
+    return false;
+  }
+
+  function ask(button, img) {
+    var headers = { Accept: "application/json", "X-CSRFToken": csrfToken() };
+    fetch(button.dataset.heatmapUrl, { method: "POST", headers: headers, credentials: "same-origin" })
       .then(function (response) { if (!response.ok && response.status !== 409) throw new Error(response.status);
         return response.json(); })
       .then(function (heatmap) {
-        if (heatmap.status === "succeeded") {
-          delete button.dataset.busy;
-          button.dataset.overlay = heatmap.url;
-          say(button, "Heatmap for " + heatmap.label + ": red is where the model found the most evidence.");
-          show(button, img, true);
-        } else if (heatmap.status === "failed" || heatmap.error) {
-          delete button.dataset.busy;
-          say(button, heatmap.error || "The heatmap could not be computed.");
-        } else {
-          setTimeout(function () { ask(button, img, "GET", Math.min(interval * 1.5, MAX_INTERVAL)); }, interval);
-        }
+        if (handle(button, img, heatmap)) return;
+        MenageriePoll.start({ url: button.dataset.heatmapUrl, min: 300, max: 3000, error: 5000,
+                              onData: function (answer) { return handle(button, img, answer); } });
       })
       .catch(function () {
-        setTimeout(function () { ask(button, img, "GET", ERROR_INTERVAL); }, ERROR_INTERVAL);
+        delete button.dataset.busy;
+        say(button, "The server did not answer: try again.");
       });
   }
 
@@ -61,6 +68,6 @@
     if (button.dataset.busy) return;
     button.dataset.busy = "1";
     say(button, "Computing the heatmap…");
-    ask(button, img, "POST", MIN_INTERVAL);
+    ask(button, img);
   });
 })();

@@ -1,11 +1,8 @@
-/* Home page: poll the running and waiting jobs and the workers (slower while nothing changes, paused in a hidden
-   tab) and redraw those two boxes. */
+/* Home page: poll the running and waiting jobs and the workers (MenageriePoll: slower while nothing changes) and redraw those two boxes. */
 (function () {
   "use strict";
 
-  var MIN_INTERVAL = 2000, MAX_INTERVAL = 15000, ERROR_INTERVAL = 30000;
   var config = JSON.parse(document.getElementById("home-config").textContent);
-  var interval = MIN_INTERVAL, lastBody = null, timer = null;
 
   function element(tag, text, className) {
     var el = document.createElement(tag);
@@ -54,29 +51,7 @@
     queues.replaceChildren.apply(queues, live.queues.map(queueItem));
   }
 
-  function schedule(ms) {
-    clearTimeout(timer);
-    timer = setTimeout(poll, ms);
-  }
-
-  function poll() {
-    if (document.hidden) return;  // resumed by visibilitychange
-    fetch(config.status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (body) {
-        interval = body === lastBody ? Math.min(interval * 1.5, MAX_INTERVAL) : MIN_INTERVAL;
-        if (body !== lastBody) render(JSON.parse(body));
-        lastBody = body;
-        schedule(interval);
-      })
-      .catch(function () { schedule(ERROR_INTERVAL); });
-  }
-
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) { interval = MIN_INTERVAL; schedule(0); }
-  });
-  schedule(MIN_INTERVAL);
+  MenageriePoll.start({ url: config.status_url, min: 2000, max: 15000, error: 30000, onData: function (live, changed) {
+    if (changed) render(live);
+  } });
 })();

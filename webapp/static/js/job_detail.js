@@ -3,8 +3,6 @@
 (function () {
   "use strict";
 
-  var MIN_INTERVAL = 1000, MAX_INTERVAL = 10000, ERROR_INTERVAL = 15000, HIDDEN_INTERVAL = 15000;
-
   function readJson(id) {
     var el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
@@ -116,55 +114,28 @@
     }
   }
 
-  /* Polling: fast while something changes, slower while nothing does, paused in a hidden tab. */
-  var interval = MIN_INTERVAL, timer = null, lastBody = null;
-
-  function schedule(ms) {
-    clearTimeout(timer);
-    timer = setTimeout(poll, ms);
-  }
-
-  function poll() {
-    fetch(config.status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (body) {
-        var status = JSON.parse(body);
-        interval = body === lastBody ? Math.min(interval * 1.5, MAX_INTERVAL) : MIN_INTERVAL;
-        lastBody = body;
+  /* Polling (MenageriePoll): fast while something changes, slower while nothing does or the tab is hidden (its
+     title still tells when the job ends). */
+  function pollJob() {
+    MenageriePoll.start({ url: config.status_url, min: 1000, max: 10000, error: 15000, hidden: 15000,
+      onData: function (status) {
         state = status;
         render(status);
-        if (status.finished) {
-          if (!config.finished) {
-            announceEnd(status);
-            window.location.reload();  // the results are rendered by the server
-          }
-          return;
+        if (!status.finished) return false;
+        if (!config.finished) {
+          announceEnd(status);
+          window.location.reload();  // the results are rendered by the server
         }
-        // a hidden tab polls slowly (its title still tells when the job ends)
-        schedule(document.hidden ? Math.max(interval, HIDDEN_INTERVAL) : interval);
-      })
-      .catch(function () { schedule(ERROR_INTERVAL); });
+        return true;
+      } });
   }
 
   /* A re-evaluation (or the job's own) still running: reload once it has finished. */
   function pollEvaluation() {
-    if (document.hidden) return;
-    fetch(config.evaluation_status_url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (evaluation) {
-        if (evaluation.finished) window.location.reload();
-        else setTimeout(pollEvaluation, 2000);
-      })
-      .catch(function () { setTimeout(pollEvaluation, ERROR_INTERVAL); });
+    MenageriePoll.start({ url: config.evaluation_status_url, min: 2000, max: 5000, onData: function (evaluation) {
+      if (evaluation.finished) { window.location.reload(); return true; }
+    } });
   }
-
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !config.finished) { interval = MIN_INTERVAL; schedule(0); }
-    if (!document.hidden && config.evaluation_status_url) pollEvaluation();
-  });
 
   /* Reliability diagram (calibration), when the evaluation has one. */
   var reliabilityData = readJson("reliability-data");
@@ -248,8 +219,8 @@
         if (trial.open) trial.querySelectorAll(".chart").forEach(function (el) { Plotly.Plots.resize(el); });
       });
     }
-    if (!config.finished) schedule(MIN_INTERVAL);
-    if (config.evaluation_status_url) setTimeout(pollEvaluation, 2000);
+    if (!config.finished) pollJob();
+    if (config.evaluation_status_url) pollEvaluation();
   }
 
   start();

@@ -12,10 +12,9 @@ comes back before the worker has predicted: results still pending are polled fro
     });
   }
 
-  var MIN_INTERVAL = 250, MAX_INTERVAL = 3000, ERROR_INTERVAL = 5000;
   var configEl = document.getElementById("predict-page-config");
   var config = configEl ? JSON.parse(configEl.textContent) : { pending: [] };
-  var pending = config.pending.slice(), interval = MIN_INTERVAL;
+  var pending = config.pending.slice();
 
   function element(tag, className, text) {
     var el = document.createElement(tag);
@@ -97,24 +96,17 @@ comes back before the worker has predicted: results still pending are polled fro
     if (confidence && prediction.confidence !== null) confidence.textContent = prediction.confidence.toFixed(3);
   }
 
-  function poll() {
-    if (!pending.length) return;
-    fetch(config.status_url + "?ids=" + pending.join(","),
-          { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
-      .then(function (data) {
-        var before = pending.length;
+  if (pending.length) {
+    MenageriePoll.start({ url: function () { return pending.length ? config.status_url + "?ids=" + pending.join(",") : null; },
+      min: 250, max: 3000, error: 5000, onData: function (data) {
         data.predictions.forEach(function (prediction) {
           if (prediction.status === "pending") return;
           showResult(prediction);
           pending = pending.filter(function (id) { return id !== prediction.id; });
         });
-        interval = pending.length < before ? MIN_INTERVAL : Math.min(interval * 1.5, MAX_INTERVAL);
-        setTimeout(poll, interval);
-      })
-      .catch(function () { setTimeout(poll, ERROR_INTERVAL); });
+        return pending.length === 0;
+      } });
   }
-  if (pending.length) setTimeout(poll, MIN_INTERVAL);
 
   var zone = document.getElementById("dropzone");
   var input = document.getElementById("id_photos");
