@@ -92,8 +92,19 @@ def label_issues(probabilities: np.ndarray, y, ids: list, class_names: list[str]
         suggested = int(others.argmax())
         out.append({"id": ids[i], "index": int(i), "given": class_names[y[i]], "suggested": class_names[suggested],
                     "score": round(float(1 - probabilities[i, y[i]]), 4),
-                    "suggested_probability": round(float(probabilities[i, suggested]), 4)})
+                    "suggested_probability": round(float(probabilities[i, suggested]), 4),
+                    "probabilities": evidence_probabilities(probabilities[i], int(y[i]), class_names)})
     return out
+
+
+def evidence_probabilities(row: np.ndarray, given: int, class_names: list[str], top: int = 3) -> list[dict]:
+    """What a person reviewing a suspect needs beside the photos: the `top` most probable classes (out of fold),
+    and the given label's even when lower, [{label, probability}] most probable first. Only shown: the issues
+    themselves come from cleanlab above."""
+    keep = [int(c) for c in np.argsort(-row, kind="stable")[:top]]
+    if given not in keep:
+        keep.append(given)
+    return [{"label": class_names[c], "probability": round(float(row[c]), 4)} for c in keep]
 
 
 def similar_pairs(x: np.ndarray, threshold: float = DUPLICATE_SIMILARITY, block: int = 2048) -> list[tuple]:

@@ -11,6 +11,7 @@ from classifier.audit import (
     audit,
     class_findings,
     duplicates_and_leaks,
+    evidence_probabilities,
     label_issues,
     near_duplicate_pairs,
     perceptual_hash,
@@ -42,6 +43,8 @@ def test_flipped_labels_are_the_top_suspects_with_the_true_class_suggested():
         i = int(issue["id"][1:])
         assert issue["given"] == names[noisy[i]] and issue["suggested"] == names[y[i]]
         assert 0.5 < issue["score"] <= 1
+        shown = {row["label"]: row["probability"] for row in issue["probabilities"]}
+        assert shown[issue["suggested"]] == issue["suggested_probability"] and issue["given"] in shown
     scores = [issue["score"] for issue in result["label_issues"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -148,3 +151,11 @@ def test_pooled_embeddings_are_cached_once_and_match_the_last_block_on_the_maps(
     np.testing.assert_allclose(first[:-1], expected, rtol=1e-5, atol=1e-6)
     shutil.rmtree(cache.root / spec.key)  # the maps gone: the pooled ones answer
     np.testing.assert_array_equal(cached_embeddings(spec, cache, hashes), first[:-1])
+
+
+def test_each_suspect_carries_its_top_classes_and_its_given_ones_probabilities():
+    probabilities = np.array([[0.05, 0.6, 0.2, 0.15], [0.9, 0.04, 0.03, 0.03]])
+    row = evidence_probabilities(probabilities[0], 0, ["a", "b", "c", "d"])
+    assert row == [{"label": "b", "probability": 0.6}, {"label": "c", "probability": 0.2},
+                   {"label": "d", "probability": 0.15}, {"label": "a", "probability": 0.05}]
+    assert [r["label"] for r in evidence_probabilities(probabilities[1], 0, ["a", "b", "c", "d"])] == ["a", "b", "c"]

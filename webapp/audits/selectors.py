@@ -69,3 +69,11 @@ def audit_status(audit: DatasetAudit | None) -> dict:
     return {"id": audit.pk, "status": audit.status, "finished": audit.is_finished,
             "progress_done": audit.progress_done, "progress_total": audit.progress_total,
             "error_message": audit.error_message}
+
+
+def class_examples(dataset: Dataset, labels, *, per_class: int = 3, leave_out=()) -> dict[str, list[Image]]:
+    """A few photos in use of each of these classes (the oldest first), none of `leave_out` (the suspects): what a
+    reviewer compares a suspected label error with. One query per class."""
+    return {name: list(Image.objects.filter(dataset=dataset, label__name=name, excluded=False)
+                       .exclude(pk__in=leave_out).select_related("label").order_by("id")[:per_class])
+            for name in sorted(set(labels))}

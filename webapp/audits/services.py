@@ -137,7 +137,8 @@ def _findings(result: dict, images: dict) -> list[dict]:
     """classifier.audit's result (ids: Image ids) as finding rows: {kind, image_ids, score, given, suggested,
     detail}."""
     out = [{"kind": FindingKind.LABEL, "image_ids": [i["id"]], "score": i["score"], "given": i["given"],
-            "suggested": i["suggested"], "detail": {"suggested_probability": i["suggested_probability"]}}
+            "suggested": i["suggested"], "detail": {"suggested_probability": i["suggested_probability"],
+                                                   "probabilities": i.get("probabilities", [])}}
            for i in result["label_issues"]]
     leaked = {frozenset(leak["ids"]) for leak in result["leaks"]}
     out += [{"kind": FindingKind.LEAK, "image_ids": leak["ids"], "score": leak["similarity"], "given": "",

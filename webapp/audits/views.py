@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.permissions import Action, can, powers
-from webapp.audits import selectors, services
+from webapp.audits import presenters, selectors, services
 from webapp.audits.models import AuditFinding, FindingKind
 from webapp.datasets.models import Image
 from webapp.datasets.selectors import dataset_counts, datasets_for_user
@@ -41,11 +41,21 @@ def _get_finding_to_fix(request, pk, image_id=None):
 def dataset_audit(request, pk):
     dataset = _get_dataset_for_user(request.user, pk)
     audit = selectors.latest_audit(dataset)
+    findings = selectors.findings_by_kind(dataset)
+    user_powers = powers(request.user, dataset.team_id)
+    can_fix = user_powers["curate"]
+    suspects = findings[FindingKind.LABEL]
+    examples = selectors.class_examples(
+        dataset, [label for f in suspects for label in (f.given_label, f.suggested_label)],
+        leave_out=[image.pk for f in suspects for image in f.images.all()])
     return render(request, "audits/dataset_audit.html", {
         "dataset": dataset, "audit": audit, "finished": selectors.last_finished_audit(dataset),
-        "findings": selectors.findings_by_kind(dataset), "kinds": FindingKind,
+        "findings": findings, "kinds": FindingKind,
+        "label_items": presenters.label_review_items(suspects, examples, can_fix=can_fix),
+        "duplicate_items": presenters.group_review_items(findings[FindingKind.DUPLICATE], dataset, can_fix=can_fix),
+        "leak_items": presenters.group_review_items(findings[FindingKind.LEAK], dataset, can_fix=can_fix),
         "dismissed_count": selectors.dismissed_count(dataset), "counts": dataset_counts(dataset),
-        "status": selectors.audit_status(audit), "powers": powers(request.user, dataset.team_id),
+        "status": selectors.audit_status(audit), "powers": user_powers,
     })
 
 
@@ -68,18 +78,26 @@ def audit_start(request, pk):
 @require_POST
 def finding_dismiss(request, pk):
     finding, _ = _get_finding_to_fix(request, pk)
-    services.finding_dismiss(finding=finding, user=request.user)
-    return redirect("audits:dataset_audit", finding.dataset_id)
+    return _fix(request, finding, lambda: services.finding_dismiss(finding=finding, user=request.user))
 
 
-def _fix(request, finding, fix, done: str):
-    """Run a fix (a service call), say how it went, back to the audit page."""
+def _wants_json(request) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")  # the review component's keys
+
+
+def _fix(request, finding, fix, done: str = ""):
+    """Run a fix (a service call), say how it went: JSON to the review component, else back to the audit page."""
     try:
         fix()
     except ValidationError as exc:
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "error": " ".join(exc.messages)}, status=409)
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, done)
+        if _wants_json(request):
+            return JsonResponse({"ok": True, "message": done})
+        if done:
+            messages.success(request, done)
     return redirect("audits:dataset_audit", finding.dataset_id)
 
 

@@ -32,6 +32,11 @@ def value_example(cast) -> str:
     return "100, 50" if cast is int else "0.5, 0.3"
 
 
+# What only the article's recipe uses: the recommended recipe searches its own head on the last block's maps.
+ARTICLE_ONLY_FIELDS = ("pooling", "hidden", "dropout", "activation", "optimizer", "learning_rate", "epochs",
+                       "batch_size", "class_weight", "keep_best")
+
+
 class JobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None, help_text="Only the datasets you may train on are listed.")
     recipe = forms.ChoiceField(
@@ -114,6 +119,10 @@ class JobForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("recipe") == "recommended":  # its settings are hidden on the page and unused: never refuse them
+            for name in ARTICLE_ONLY_FIELDS:
+                self._errors.pop(name, None)
+                data.pop(name, None)
         hidden, dropout = data.get("hidden"), data.get("dropout")
         if hidden is not None and dropout is not None and len(hidden) != len(dropout):
             self.add_error("dropout", f"Give one dropout rate per hidden layer ({len(hidden)}).")
@@ -126,6 +135,8 @@ class JobForm(forms.Form):
 
     def head_config(self) -> dict:
         data = self.cleaned_data
+        if data["recipe"] == "recommended":
+            return {}  # the defaults, unused: the search chooses the head
         return HeadConfig(
             hidden=tuple(data["hidden"]), dropout=tuple(data["dropout"]), activation=data["activation"],
             optimizer=data["optimizer"], learning_rate=data["learning_rate"], epochs=data["epochs"],
@@ -137,7 +148,7 @@ class JobForm(forms.Form):
         return {
             "dataset": data["dataset"], "recipe": data["recipe"], "backbone": data["backbone"],
             "weights": data["weights"],
-            "pooling": data["pooling"], "precision": data["precision"], "input_size": data["input_size"],
+            "pooling": data.get("pooling", ""), "precision": data["precision"], "input_size": data["input_size"],
             "head_config": self.head_config(),
         }
 

@@ -123,6 +123,34 @@ def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -
     }
 
 
+def model_input_sizes(job, chosen: dict | None) -> str:
+    """The size(s) the saved model resizes a photo to, as the job planned its views (`job.view_sizes`, the main
+    one first; the backbone's own before they were recorded). A second view is inside the model only when the
+    head search kept it (`chosen`: the test report's search choice; None when the page shows another
+    evaluation)."""
+    from classifier.backbones import BACKBONES
+
+    sizes = list(job.view_sizes or [job.input_size or BACKBONES[job.backbone].input_size])
+    if len(sizes) == 1:
+        return f"{sizes[0]} px"
+    if chosen is None:
+        return f"{sizes[0]} px (and {sizes[1]} px, a second view, if the head search kept it)"
+    if "+" in (chosen.get("views") or ""):
+        return f"{sizes[0]} px and {sizes[1]} px (two views of each photo)"
+    return f"{sizes[0]} px"
+
+
+def trial_not_kept(job, result: dict | None) -> dict | None:
+    """For a recommended job whose fine-tuning trial was not kept: the chosen linear head's numbers, which the
+    page shows before the trial's curves (folded away). None otherwise (the curves are the model's own)."""
+    chosen = (result or {}).get("chosen")
+    if job.recipe != "recommended" or not chosen or chosen.get("fine_tuned"):
+        return None
+    trial = next((t for t in result.get("trials", []) if t.get("chosen") and t.get("cv_log_loss") is not None), {})
+    return {"head": chosen.get("head", "linear"), "C": chosen.get("C"), "views": chosen.get("views"),
+            "cv_accuracy": trial.get("cv_accuracy"), "cv_log_loss": trial.get("cv_log_loss")}
+
+
 # --- compare -------------------------------------------------------------------------------------------------------
 
 
@@ -228,6 +256,26 @@ def prediction_json(prediction) -> dict:
         "latency_ms": prediction.latency_ms,
         "error": prediction.error_message or None,
     }
+
+
+def unsure_reason(confidence: float | None, threshold: float | None) -> str:
+    """Why an answer is "unsure", with enough digits that the two numbers differ: "0.9979 < threshold 0.9984"
+    (at three digits both read 0.998)."""
+    if confidence is None or threshold is None:
+        return ""
+    for digits in range(3, 7):
+        shown, limit = f"{confidence:.{digits}f}", f"{threshold:.{digits}f}"
+        if shown != limit:
+            break
+    return f"{shown} < threshold {limit}"
+
+
+def with_unsure_reasons(predictions, thresholds: dict) -> list:
+    """The predictions, each with `unsure_reason` set (`thresholds`: the effective threshold by job id)."""
+    for prediction in predictions:
+        prediction.unsure_reason = (unsure_reason(prediction.confidence, thresholds.get(prediction.job_id))
+                                    if prediction.decision == "unsure" else "")
+    return predictions
 
 
 def prediction_charts(predictions) -> list[dict]:

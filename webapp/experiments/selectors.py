@@ -216,6 +216,13 @@ def job_threshold(job: TrainingJob) -> dict:
     return {"chosen": chosen, "edited": job.unsure_threshold, "effective": effective}
 
 
+def effective_thresholds(predictions) -> dict[int, float | None]:
+    """The unsure threshold the jobs of the "unsure" predictions use now, by job id (one evaluation read per
+    job; none for the others)."""
+    jobs = {p.job_id: p.job for p in predictions if p.job_id and p.decision == "unsure"}
+    return {pk: job_threshold(job)["effective"] for pk, job in jobs.items()}
+
+
 def job_exported_model_path(job: TrainingJob) -> Path | None:
     """The job's exported `model.keras`, if the job succeeded and the file is there."""
     if job.status != JobStatus.SUCCEEDED or not job.artifact_path:
@@ -298,8 +305,11 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
         "bytes": footprint.total_bytes,
         "limit_bytes": limit,
         "fits": fits,
-        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} "
-                 f"({footprint.parameters:,} parameters in the head)"),
+        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} " + (
+            f"({footprint.parameters:,} parameters in the head)" if recipe == "article" else
+            # its head is searched, not set: what weighs is the cached maps the last block trains on
+            f"({footprint.features_per_image:,} values per photo at the last block's input, for the head "
+            f"search and fine-tuning)")),
         "message": "" if fits else (
             f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more than the "
             f"workers' {_gigabytes(limit)}: {too_big_advice(footprint)}."

@@ -107,13 +107,12 @@ def job_detail(request, pk):
     job = _get_job_for_user(request.user, pk)
     evaluation = _get_evaluation_to_show(job, request.GET.get("evaluation"))
     gallery_ids = [item.get("id") for item in presenters.gallery_items(evaluation)]
+    result = presenters.evaluation_context(evaluation, gallery_images=selectors.images_by_id(gallery_ids))
     context = {
         "job": job,
         "status": selectors.job_status(job),
         "evaluation": evaluation,
-        "result": presenters.evaluation_context(
-            evaluation, gallery_images=selectors.images_by_id(gallery_ids)
-        ),
+        "result": result,
         "reevaluations": selectors.job_reevaluations(job),
         "reevaluate_form": ReevaluateForm(user=request.user),
         "can_cancel": _can_cancel(request.user, job),
@@ -128,6 +127,9 @@ def job_detail(request, pk):
         "gallery_labels": evaluation.dataset.labels.order_by("name") if evaluation else [],
         "gallery_next": f"{job.get_absolute_url()}?evaluation={evaluation.pk}#gallery" if evaluation else "",
         "duration": presenters.format_duration(job.duration_seconds),
+        "model_sizes": presenters.model_input_sizes(job, result["chosen"] if evaluation and result and
+                                                    evaluation.is_job_test_split else None),
+        "trial_not_kept": presenters.trial_not_kept(job, result),
         "class_names": selectors.job_class_names(job) if job.status == "succeeded" else [],
         "page_config": {
             "status_url": reverse("experiments:job_status", args=[job.pk]),
@@ -280,6 +282,7 @@ def predict(request):
         return redirect(f"{reverse('experiments:predict')}?{chosen}&shown={shown}")
     predictions = selectors.predictions_for_user(request.user).select_related("job__dataset", "created_by")
     shown = selectors.predictions_by_ids(predictions, presenters.shown_ids(request.GET.get("shown", "")))
+    shown = presenters.with_unsure_reasons(shown, selectors.effective_thresholds(shown))
     context = {
         "form": form,
         "shown": shown,
@@ -301,7 +304,9 @@ def prediction_status(request):
     """Polled by the predict page: `?ids=1,2` -> {"predictions": [...]} (the user's own team's only)."""
     ids = presenters.shown_ids(request.GET.get("ids", ""))
     shown = selectors.predictions_by_ids(selectors.predictions_for_user(request.user), ids)
-    return JsonResponse({"predictions": [presenters.prediction_json(prediction) for prediction in shown]})
+    shown = presenters.with_unsure_reasons(shown, selectors.effective_thresholds(shown))
+    return JsonResponse({"predictions": [presenters.prediction_json(prediction) | {
+        "unsure_reason": prediction.unsure_reason} for prediction in shown]})
 
 
 def _heatmap_response(request, *, job, prediction=None, image=None, status_url: str):

@@ -1,6 +1,8 @@
 """The audit pages and one-click fixes: team members only (another team and anonymous get nothing), findings
 stored by audit_succeed keep their dismissal, relabel and delete go through the dataset services."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -151,3 +153,73 @@ def test_the_dataset_page_counts_the_open_findings_of_the_last_audit(client, set
     AuditFinding.objects.filter(kind=FindingKind.DUPLICATE).update(dismissed=True)
     html = client.get(url).content.decode()
     assert "1 suspected label error," in html and "0 near-duplicate groups" in html and "0 leaks" in html
+
+
+# --- issue 27 item 12: the findings in the review component ---------------------------------------------------------
+
+
+def _items(page: str) -> dict:
+    """{item id: its html} of the review component's items."""
+    return dict(re.findall(r'<li class="review-item" id="([\w-]+)".*?>(.*?)</li>\s*(?=<li class="review-item"|'
+                           r'<li class="muted"|</ol>)', page, re.S))
+
+
+def test_a_suspected_label_error_is_shown_beside_photos_of_both_classes_with_its_probabilities(client, setup):
+    dataset, images = setup["dataset"], setup["images"]
+    _store(dataset, images)
+    finding = AuditFinding.objects.get(kind=FindingKind.LABEL)
+    finding.detail["probabilities"] = [{"label": "dogs", "probability": 0.85}, {"label": "cats", "probability": 0.1},
+                                       {"label": "owls", "probability": 0.05}]
+    finding.save()
+    client.force_login(setup["member"])
+    page = client.get(f"/datasets/{dataset.pk}/audit/").content.decode()
+    item = _items(page)[f"finding-{finding.pk}"]
+    assert "cats1.jpg: labelled cats, looks like dogs" in item
+    groups = re.findall(r'<p class="review-group-title">(.*?)</p>(.*?)</ul>', item, re.S)
+    photos = {title: re.findall(r'alt="([^"]*?):', body) for title, body in groups}
+    assert photos == {"This photo": ["cats1.jpg"], "Other photos labelled cats": ["cats0.jpg"],
+                      "Photos labelled dogs": ["dogs2.jpg", "dogs3.jpg"]}
+    rows = re.findall(r'<th scope="row">(\w+)(?: <span class="muted">\((\w+)\)</span>)?</th>\s*<td><meter min="0" '
+                      r'max="1" value="([\d.]+)">', item)
+    assert rows == [("dogs", "suggested", "0.8500"), ("cats", "labelled", "0.1000"), ("owls", "", "0.0500")]
+    keys = re.findall(r'data-review-action="(\w)">.*?<button[^>]*>([^<]+)<kbd>', item, re.S)
+    assert [(key, label.strip()) for key, label in keys] == [("r", "Relabel as dogs"), ("d", "Dismiss"),
+                                                              ("x", "Exclude photo")]
+    assert "js/review.js" in page and 'id="label-count">1<' in page
+
+
+def test_findings_stored_before_the_probabilities_show_the_given_and_suggested_ones(client, setup):
+    _store(setup["dataset"], setup["images"])
+    AuditFinding.objects.filter(kind=FindingKind.LABEL).update(detail={"suggested_probability": 0.85})
+    client.force_login(setup["member"])
+    page = client.get(f"/datasets/{setup['dataset'].pk}/audit/").content.decode()
+    assert re.findall(r'<meter min="0" max="1" value="([\d.]+)">', page) == ["0.8500", "0.1000"]
+
+
+def test_a_viewer_sees_the_evidence_without_the_fixes(client, setup):
+    viewer = User.objects.create_user("viewer")
+    from webapp.accounts.models import Membership
+
+    Membership.objects.create(user=viewer, team=setup["dataset"].team, role="viewer")
+    viewer.groups.add(setup["dataset"].team)
+    _store(setup["dataset"], setup["images"])
+    client.force_login(viewer)
+    page = client.get(f"/datasets/{setup['dataset'].pk}/audit/").content.decode()
+    assert "Photos labelled dogs" in page and "data-review-action" not in page and "Delete this copy" not in page
+
+
+def test_the_review_keys_post_in_the_background_and_get_json(client, setup):
+    dataset, images = setup["dataset"], setup["images"]
+    _store(dataset, images)
+    client.force_login(setup["member"])
+    duplicate = AuditFinding.objects.get(kind=FindingKind.DUPLICATE)
+    response = client.post(f"/findings/{duplicate.pk}/dismiss/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response.json()["ok"]
+    duplicate.refresh_from_db()
+    assert duplicate.dismissed
+    label = AuditFinding.objects.get(kind=FindingKind.LABEL)
+    refused = client.post(f"/findings/{label.pk}/images/{images[0].pk}/exclude/", HTTP_ACCEPT="application/json")
+    assert refused.status_code == 409 and not Image.objects.get(pk=images[0].pk).excluded
+    assert refused.json()["error"] == "That photo is not part of this finding."  # the component says it in the item
+    page = client.get(f"/datasets/{dataset.pk}/audit/").content.decode()
+    assert "not part of this finding" not in page  # a JSON answer leaves no message for the next page

@@ -152,8 +152,8 @@ def test_a_new_job_uses_the_recommended_recipe_unless_told_otherwise(client_for,
 
 
 def test_new_job_errors_are_shown_next_to_their_fields(client_for, ann, dataset, other_dataset):
-    data = {"dataset": other_dataset.pk, "backbone": "vgg16", "weights": "imagenet", "precision": "float32",
-            "hidden": "100, 50", "dropout": "0.5", "activation": "leaky_relu", "optimizer": "rmsprop",
+    data = {"dataset": other_dataset.pk, "recipe": "article", "backbone": "vgg16", "weights": "imagenet",
+            "precision": "float32", "hidden": "100, 50", "dropout": "0.5", "activation": "leaky_relu", "optimizer": "rmsprop",
             "learning_rate": "0.0001", "epochs": "0", "batch_size": "50"}
     response = client_for(ann).post(reverse("experiments:job_new"), data)
     page = response.content.decode()
@@ -260,8 +260,13 @@ def test_job_page_shows_the_recipe_search_trials_and_calibration(client_for, ann
     assert trials.count("<tr>") == 3 and "out-of-fold log loss 0.2500" in trials and "hold-out accuracy 0.900" in trials
     assert "(linear 0.920; sign test p 0.810, kept below 0.01)" in trials  # the recipe's own bound
     assert "Chosen: linear head, C 0.1, last block not fine-tuned." in page
-    note = re.search(r'<p id="curves-note".*?</p>', page, re.S).group(0)  # the curves are the trial's, not kept
-    assert "fine-tuning trial" in note and "not kept" in note
+    # the kept model's numbers first; the trial's curves folded away, labelled as not kept (issue 27 item 9)
+    chosen = re.search(r'<p id="chosen-model">.*?</p>', page, re.S).group(0)
+    assert 'out-of-fold accuracy <strong id="chosen-accuracy">0.910</strong>' in chosen
+    trial = re.search(r'<details id="trial-curves".*?<summary>(.*?)</summary>(.*?)</details>\s*</details>', page, re.S)
+    assert "Fine-tuning trial, not kept (3 epochs)" in trial.group(1)
+    assert 'id="accuracy-chart"' in trial.group(2) and 'id="epochs-table"' in trial.group(2)
+    assert page.index('id="chosen-model"') < page.index('id="trial-curves"') and 'id="curves-note"' not in page
     assert 'id="ece-before">0.1200<' in page and 'id="ece-after">0.0300<' in page
     data = json.loads(re.search(r'id="reliability-data" type="application/json">(.*?)</script>', page).group(1))
     assert data == {"before": curve, "after": curve}
@@ -479,7 +484,7 @@ def test_predict_page_and_api_answer_unsure_below_the_models_threshold(client_fo
     data = prediction_json(prediction)
     assert data["decision"] == "unsure" and data["label"] == "dog" and len(data["probabilities"]) == 3
     polled = client.get(reverse("experiments:prediction_status"), {"ids": prediction.pk}).json()["predictions"]
-    assert polled == [data]  # the page's polling sees the same decision
+    assert polled == [data | {"unsure_reason": ""}]  # the page's polling sees the same decision (no threshold here)
 
 
 def test_predict_refuses_bad_uploads_and_other_teams_models(client_for, ann, finished_job, other_job):

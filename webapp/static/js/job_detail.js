@@ -213,6 +213,12 @@
       try { saved = JSON.parse(sessionStorage.getItem(FILTER_KEY) || "null"); } catch (e) { saved = null; }
       if (saved && saved.length === 2) filterGallery(saved[0], saved[1]);
     }
+    var trial = document.getElementById("trial-curves");  // drawn folded away: sized to the box once opened
+    if (trial) {
+      trial.addEventListener("toggle", function () {
+        if (trial.open) trial.querySelectorAll(".chart").forEach(function (el) { Plotly.Plots.resize(el); });
+      });
+    }
     if (!config.finished) pollJob();
     if (config.evaluation_status_url) pollEvaluation();
   }

@@ -54,8 +54,18 @@
     return el;
   }
 
+  /* The head settings and pooling belong to the article's recipe: shown only when it is chosen. */
+  function showRecipeFields() {
+    var recipe = form.elements.recipe ? form.elements.recipe.value || "recommended" : "recommended";
+    form.querySelectorAll("[data-recipe-only]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-recipe-only") !== recipe;
+    });
+  }
+
   names.forEach(function (name) {
     var field = form.elements[name];
     if (field) field.addEventListener("change", update);
   });
+  if (form.elements.recipe) form.elements.recipe.addEventListener("change", showRecipeFields);
+  showRecipeFields();
 })();

@@ -48,8 +48,11 @@ comes back before the worker has predicted: results still pending are polled fro
       var unsure = prediction.decision === "unsure";
       var decision = element("p", unsure ? "decision unsure" : "decision", "Decision: ");
       if (unsure) {
-        decision.append(element("strong", "", "unsure"), ": the model's confidence is below its threshold. " +
-          "Best candidates: " + prediction.probabilities.slice(0, 3).map(function (p) {
+        decision.append(element("strong", "", "unsure"), ": the model's confidence is below its threshold");
+        if (prediction.unsure_reason) {
+          decision.append(" (", element("span", "unsure-reason", prediction.unsure_reason), ")");
+        }
+        decision.append(". Best candidates: " + prediction.probabilities.slice(0, 3).map(function (p) {
             return p.label + " (" + p.probability.toFixed(3) + ")";
           }).join(", "));
       } else {
