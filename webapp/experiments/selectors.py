@@ -4,7 +4,7 @@ TensorFlow."""
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, Max, OuterRef, Prefetch, QuerySet, Subquery
 
 from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image, Split
@@ -260,32 +260,76 @@ def _gigabytes(n: int) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 / 10 else f"{n / 1024**2:.0f} MB"
 
 
+def job_view_sizes(*, recipe: str, backbone: str, input_size: int | None, photo_sides: list[int]) -> list[int]:
+    """The input sizes a job extracts (classifier.recipes.feature_specs; the worker plans the same from the same
+    photos' longer sides: workers.pipeline._plan_views)."""
+    from classifier.recipes import feature_specs
+
+    return [spec.size for spec in feature_specs(recipe, backbone, None, "float32", input_size,
+                                                photo_sides=photo_sides)]
+
+
+def extraction_batch_size(*, backbone: str, sizes: list[int], photo_pixels: int) -> int | None:
+    """The extraction batch a worker uses for these views: EXTRACT_BATCH_SIZE, lowered to what fits
+    JOB_MAX_MEMORY_BYTES (classifier.sizing); None when not even one photo at a time fits."""
+    from classifier.sizing import extraction_batch_size as fitting_batch
+
+    return fitting_batch(backbone=backbone, sizes=sizes, limit_bytes=settings.JOB_MAX_MEMORY_BYTES,
+                         preferred=settings.EXTRACT_BATCH_SIZE, photo_pixels=photo_pixels)
+
+
 def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, head_config: dict,
-                        image_count: int, class_count: int, recipe: str = "article") -> dict:
-    """Estimated training memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready; when it
-    does not fit, `message` says so and which setting to lower."""
+                        image_count: int, class_count: int, recipe: str = "article",
+                        photo_sides: list[int] | None = None, photo_pixels: int | None = None) -> dict:
+    """Estimated memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready: the larger of
+    extracting its features (at the batch a worker will use, lowered to fit) and training; when it does not fit,
+    `message` says so and which setting to lower. `photo_sides`: the labelled photos' longer sides (the views),
+    `photo_pixels`: the largest photo's pixels (decoding)."""
     from classifier.head import HeadConfig
-    from classifier.sizing import too_big_advice, training_footprint
+    from classifier.sizing import TYPICAL_PHOTO_PIXELS, extraction_footprint, too_big_advice, training_footprint
 
     config = HeadConfig.from_dict(head_config or {})
     footprint = training_footprint(backbone=backbone, pooling=pooling or None, input_size=input_size,
                                    hidden=config.hidden, num_classes=class_count, batch_size=config.batch_size,
                                    optimizer=config.optimizer, image_count=image_count, recipe=recipe)
     limit = settings.JOB_MAX_MEMORY_BYTES
-    fits = footprint.total_bytes <= limit
+    sizes = job_view_sizes(recipe=recipe, backbone=backbone, input_size=input_size, photo_sides=photo_sides or [])
+    photo_pixels = photo_pixels or TYPICAL_PHOTO_PIXELS
+    batch = extraction_batch_size(backbone=backbone, sizes=sizes, photo_pixels=photo_pixels)
+    extraction = extraction_footprint(backbone=backbone, sizes=sizes, batch_size=batch or 1,
+                                      photo_pixels=photo_pixels)
+    total = max(footprint.total_bytes, extraction.total_bytes)
+    problems = []
+    if footprint.total_bytes > limit:
+        problems.append(f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more "
+                        f"than the workers' {_gigabytes(limit)}: {too_big_advice(footprint)}.")
+    if batch is None:
+        problems.append(f"Extracting its features at {' and '.join(f'{s} px' for s in sizes)} would need about "
+                        f"{_gigabytes(extraction.total_bytes)} of memory even one photo at a time, more than the "
+                        f"workers' {_gigabytes(limit)}: lower the input size.")
     return {
         "parameters": footprint.parameters,
         "features_per_image": footprint.features_per_image,
-        "bytes": footprint.total_bytes,
+        "bytes": total,
+        "training_bytes": footprint.total_bytes,
+        "extraction_bytes": extraction.total_bytes,
+        "extraction_batch_size": batch,
         "limit_bytes": limit,
-        "fits": fits,
-        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} "
-                 f"({footprint.parameters:,} parameters in the head)"),
-        "message": "" if fits else (
-            f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more than the "
-            f"workers' {_gigabytes(limit)}: {too_big_advice(footprint)}."
-        ),
+        "fits": not problems,
+        "text": (f"{_gigabytes(total)} of the workers' {_gigabytes(limit)} (extracting "
+                 f"{_gigabytes(extraction.total_bytes)}, {batch or 1} photo{'s' if (batch or 1) > 1 else ''} at a "
+                 f"time; training {_gigabytes(footprint.total_bytes)}, {footprint.parameters:,} parameters in the "
+                 "head)"),
+        "message": " ".join(problems),
     }
+
+
+def job_photo_sizes(rows) -> tuple[list[int], int]:
+    """(the labelled photos' longer sides, the largest photo's pixels) of photos' (width, height, split): what
+    sizes a job's views and its decoding memory."""
+    rows = list(rows)
+    sides = [max(w or 0, h or 0) for w, h, split in rows if split != Split.TEST]
+    return sides, max(((w or 0) * (h or 0) for w, h, _ in rows), default=0)
 
 
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
@@ -296,9 +340,11 @@ def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", 
     uncached = uncached_image_count(dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "",
                                     precision=precision, input_size=input_size, recipe=recipe)
     classes = Image.objects.filter(dataset=dataset).values("label__name").distinct().count()
+    sides, pixels = job_photo_sizes(Image.objects.filter(dataset=dataset, excluded=False)
+                                    .values_list("width", "height", "split"))
     memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
                                  head_config=head_config or {}, image_count=total, class_count=classes,
-                                 recipe=recipe)
+                                 recipe=recipe, photo_sides=sides, photo_pixels=pixels)
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
             "memory": memory, "time": job_time_estimate(dataset=dataset, backbone=backbone, uncached=uncached,
                                                         recipe=recipe, head_config=head_config or {})}
@@ -401,6 +447,11 @@ def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
     rows = (job.job_images.filter(split__in=["train", "validation"], image__isnull=False)
             .values_list("image__width", "image__height"))
     return [max(width, height) for width, height in rows]
+
+
+def job_photo_pixels(job: TrainingJob) -> int | None:
+    """The largest of the job's photos still in the dataset, in pixels (what decoding it holds in memory)."""
+    return job.job_images.aggregate(largest=Max(F("image__width") * F("image__height")))["largest"]
 
 
 def job_cancel_requested(*, job_id: int) -> bool:

@@ -112,10 +112,11 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
                                     precision=precision, head_config=head_config or {}, input_size=input_size,
                                     recipe=recipe)
     images = _snapshot_images(dataset)
+    sides, pixels = selectors.job_photo_sizes((i.width, i.height, i.split) for i in images)
     memory = selectors.job_memory_estimate(
         backbone=backbone, pooling=pooling, input_size=input_size, head_config=config,
         image_count=len({i.content_hash for i in images}), class_count=len({i.label.name for i in images}),
-        recipe=recipe,
+        recipe=recipe, photo_sides=sides, photo_pixels=pixels,
     )
     if not memory["fits"]:
         raise ValidationError(memory["message"], code="too_much_memory")
