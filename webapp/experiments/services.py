@@ -244,7 +244,20 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
     return evaluation
 
 
+def prediction_check_allowed(*, job: TrainingJob, user) -> None:
+    """The one predict permission every prediction path checks (page, API, named models, batches): the team's
+    roles that may predict, never "see every team's ..." alone (it only looks). PermissionDenied otherwise."""
+    from django.core.exceptions import PermissionDenied
+
+    from webapp.accounts.permissions import Action, can
+
+    if not can(user, Action.PREDICT, job.dataset.team_id):
+        raise PermissionDenied(f"You may not predict with team {job.dataset.team}'s models: seeing a team's "
+                               "models does not allow predicting with them.")
+
+
 def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user, model_version=None) -> Prediction:
+    prediction_check_allowed(job=job, user=user)
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Predictions need a job that succeeded.")
     digest = content_hash(upload)

@@ -271,6 +271,7 @@ def predict(request):
     form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         job, version = form.job_and_version()
+        services.prediction_check_allowed(job=job, user=request.user)  # PermissionDenied: a 403, nothing stored
         created = [
             services.prediction_create(job=job, upload=photo, user=request.user, model_version=version)
             for photo in form.cleaned_data["photos"]
