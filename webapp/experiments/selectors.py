@@ -4,7 +4,7 @@ TensorFlow."""
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image, Split
@@ -70,7 +70,15 @@ def predictions_for_user(user) -> QuerySet[Prediction]:
 
 
 def heatmaps_for_user(user) -> QuerySet[Heatmap]:
-    return _visible(Heatmap.objects.all(), user, "job__dataset")
+    """Heatmaps of a job the user sees, of a photo the user sees: a dataset photo by its own dataset's team, a
+    prediction's photo by the prediction's team (a user in two teams may explain one team's photo with the other's
+    model; the overlay shows the photo)."""
+    heatmaps = _visible(Heatmap.objects.all(), user, "job__dataset")
+    if not user or not user.is_authenticated or sees_all_teams(user):
+        return heatmaps
+    teams = user.groups.all()
+    return heatmaps.filter(Q(image__isnull=True) | Q(image__dataset__team__in=teams),
+                           Q(prediction__isnull=True) | Q(prediction__team__in=teams))
 
 
 def recent_predictions_of(user) -> QuerySet[Prediction]:
@@ -79,7 +87,10 @@ def recent_predictions_of(user) -> QuerySet[Prediction]:
 
 
 def evaluations_for_user(user) -> QuerySet[Evaluation]:
-    return _visible(Evaluation.objects.select_related("job", "dataset"), user, "job__dataset")
+    """Of jobs the user sees, on datasets of the job's own team (an evaluation on another team's dataset, made
+    before services.evaluation_create refused them, is shown to nobody)."""
+    return _visible(Evaluation.objects.select_related("job", "dataset"), user, "job__dataset").filter(
+        dataset__team=F("job__dataset__team"))
 
 
 def _evaluation_summary(evaluation: Evaluation) -> dict:
@@ -186,12 +197,13 @@ def job_eta(job: TrainingJob, epochs: list[dict]) -> tuple[float | None, str]:
 
 
 def job_evaluations(job: TrainingJob) -> QuerySet[Evaluation]:
-    return job.evaluations.select_related("dataset")
+    """The job's evaluations on its own team's datasets (see evaluations_for_user)."""
+    return job.evaluations.select_related("dataset").filter(dataset__team=job.dataset.team_id)
 
 
 def job_reevaluations(job: TrainingJob) -> QuerySet[Evaluation]:
     """Evaluations of the job on other datasets (re-evaluations), newest first."""
-    return job.evaluations.filter(is_job_test_split=False).select_related("dataset")
+    return job_evaluations(job).filter(is_job_test_split=False)
 
 
 def evaluation_status(evaluation: Evaluation) -> dict:

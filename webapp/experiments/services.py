@@ -226,6 +226,9 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
 
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Only a job that succeeded can be evaluated again.")
+    if dataset.team_id != job.dataset.team_id:  # its results (dataset name, scores, file names) go on the job's page
+        raise ValidationError(f"Dataset {dataset} belongs to another team than job #{job.pk}: a job is evaluated on "
+                              f"its own team's datasets only (team {job.dataset.team}).", code="other_team")
     class_names = selectors.job_class_names(job)
     labels = set(Image.objects.filter(dataset=dataset).values_list("label__name", flat=True))
     if not labels:

@@ -115,7 +115,7 @@ def job_detail(request, pk):
             evaluation, gallery_images=selectors.images_by_id(gallery_ids)
         ),
         "reevaluations": selectors.job_reevaluations(job),
-        "reevaluate_form": ReevaluateForm(user=request.user),
+        "reevaluate_form": ReevaluateForm(user=request.user, job=job),
         "can_cancel": _can_cancel(request.user, job),
         "can_train": can(request.user, Action.TRAIN, job.dataset.team_id),
         "threshold": selectors.job_threshold(job),
@@ -205,9 +205,9 @@ def job_retry(request, pk):
 def job_reevaluate(request, pk):
     job = _get_job_for_user(request.user, pk)
     _check_can_train(request.user, job.dataset)
-    form = ReevaluateForm(request.POST, user=request.user)
+    form = ReevaluateForm(request.POST, user=request.user, job=job)
     if not form.is_valid():
-        messages.error(request, "Choose a dataset to evaluate on.")
+        messages.error(request, " ".join(form.errors.get("dataset", ["Choose a dataset to evaluate on."])))
         return redirect(job)
     try:
         evaluation = services.evaluation_create(job=job, dataset=form.cleaned_data["dataset"], user=request.user)
