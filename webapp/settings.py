@@ -343,6 +343,11 @@ CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no 
     "prune-prediction-photos": {"task": "workers.tasks.prediction_photos_prune", "schedule": 3600,
                                 "options": {"expires": 3600}},
 }
+# A pool process whose resident memory peaked above this (a large extraction or training: TensorFlow and the C
+# allocator keep what they once used) is replaced by a fresh one after its task, so the memory goes back to the
+# machine; below it the process stays, warm, and TensorFlow is not loaded again for the next task.
+WORKER_MAX_RSS_MB = int(env("MENAGERIE_WORKER_MAX_RSS_MB", "4096"))
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_RSS_MB * 1024  # KiB: Celery checks the peak after each task
 # Pool processes load TensorFlow when they start (workers/presence.py), which takes longer than Celery's 4 s.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -8,7 +8,7 @@ from django.conf import settings
 from webapp.audits import services
 from webapp.audits.models import DatasetAudit
 from webapp.datasets.models import Image
-from workers.pipeline import Heartbeat, JobError, prepare_tensorflow, readable_error
+from workers.pipeline import Heartbeat, JobError, extraction_batch, prepare_tensorflow, readable_error
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _audit(audit: DatasetAudit) -> None:
                   .order_by("id"))
     total = len(images)
     report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
-                     batch_size=settings.EXTRACT_BATCH_SIZE,
+                     batch_size=extraction_batch(spec),
                      on_progress=lambda done, _: services.audit_progress(audit_id=audit.pk, done=done, total=total))
     bad = {s.content_hash: s.reason for s in report.skipped}
     skipped = [{"image_id": i.pk, "name": str(i), "reason": bad[i.content_hash]} for i in images

@@ -19,7 +19,7 @@ from webapp.datasets.importing.result import ImportRejected
 from webapp.experiments.selectors import scored_images
 from webapp.serving import batch_selectors as selectors
 from webapp.serving import batch_services as services
-from workers.pipeline import JobError, _run_claimed
+from workers.pipeline import JobError, _run_claimed, extraction_batch
 
 logger = logging.getLogger(__name__)
 HEAD_CHUNK = 1024  # photos whose features are in memory at once
@@ -106,7 +106,7 @@ def _predict(batch_id: int) -> None:
         services.batch_progress(batch_id=batch_id, done=unread, total=len(rows))
         readable = [row for row in rows if not row["error"]]
         report = extract([(row["content_hash"], row["path"]) for row in readable], spec, cache,
-                         batch_size=settings.EXTRACT_BATCH_SIZE,
+                         batch_size=extraction_batch(spec),
                          on_progress=lambda done, _: services.batch_progress(batch_id=batch_id, done=unread + done),
                          should_cancel=lambda: selectors.batch_cancel_requested(batch_id=batch_id))
         if report.cancelled or selectors.batch_cancel_requested(batch_id=batch_id):

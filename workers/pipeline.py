@@ -122,6 +122,18 @@ def _cache():
     return FeatureCache(settings.FEATURES_DIR)
 
 
+def extraction_batch(specs, photo_pixels: int | None = None) -> int:
+    """EXTRACT_BATCH_SIZE, lowered to what fits JOB_MAX_MEMORY_BYTES at these views (classifier.sizing: the web
+    estimated the same, and refused a job that fits not even one photo at a time); `photo_pixels`: the largest
+    photo's, when known."""
+    from classifier.features import views
+    from classifier.sizing import TYPICAL_PHOTO_PIXELS
+
+    specs = views(specs)
+    return selectors.extraction_batch_size(backbone=specs[0].backbone, sizes=[s.size for s in specs],
+                                           photo_pixels=photo_pixels or TYPICAL_PHOTO_PIXELS) or 1
+
+
 # --- extraction, shared by the job's own task and helper tasks ------------------------------------------------
 
 
@@ -133,6 +145,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
 
     job = selectors.job_for_run(job_id=job_id)
     specs, cache = _specs(job), _cache()
+    batch_size = extraction_batch(specs, selectors.job_photo_pixels(job))
     done = 0
     while not selectors.job_cancel_requested(job_id=job_id):
         chunk = services.chunk_claim(job_id=job_id, worker=worker, stale_running=stale_running)
@@ -140,7 +153,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
             return done
         progress = _Throttled(job_id, chunk.pk)
         report = extract([tuple(item) for item in chunk.items], specs, cache,
-                         batch_size=settings.EXTRACT_BATCH_SIZE, on_progress=progress,
+                         batch_size=batch_size, on_progress=progress,
                          should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
         if report.extracted and report.seconds > 0:  # the backbone was loaded before: photos/s of this worker
@@ -379,7 +392,7 @@ def _evaluate(evaluation: Evaluation) -> None:
     class_ids = {name: i for i, name in enumerate(run["class_names"])}
     images = [i for i in selectors.evaluation_images(evaluation) if i.label.name in class_ids]
     report = extract([(i.content_hash, i.file.path) for i in images], specs, cache,
-                     batch_size=settings.EXTRACT_BATCH_SIZE)
+                     batch_size=extraction_batch(specs, max((i.width * i.height for i in images), default=None)))
     bad = {s.content_hash: s.reason for s in report.skipped}
     skipped = [{"image_id": i.pk, "name": str(i), "reason": bad[i.content_hash]} for i in images
                if i.content_hash in bad]

@@ -8,6 +8,7 @@ Time limits come from CELERY_TASK_ANNOTATIONS in settings. TensorFlow is importe
 """
 
 import logging
+import os
 import socket
 import time
 
@@ -20,8 +21,8 @@ logger = logging.getLogger(__name__)
 
 @app.task(name="workers.tasks.ping", ignore_result=False)
 def ping() -> dict:
-    """Round trip through the broker; used by health checks and tests."""
-    return {"pong": True, "host": socket.gethostname()}
+    """Round trip through the broker; used by health checks and tests (`pid`: which pool process answered)."""
+    return {"pong": True, "host": socket.gethostname(), "pid": os.getpid()}
 
 
 @app.task(name="workers.tasks.predict_ping", ignore_result=False)

@@ -29,6 +29,8 @@ def test_with_excluded_photos_the_estimate_plans_the_views_and_counts_the_job_do
     assert estimate["total"] == job.job_images.count() == 12
     assert estimate["view_sizes"] == job.view_sizes == [224, 96]
     assert estimate["uncached"] == job.progress_total - job.images_cached == 12
+    sides, pixels = selectors.job_photo_sizes([job_image.image for job_image in job.job_images.all()])
     assert estimate["memory"] == selectors.job_memory_estimate(
         backbone=job.backbone, pooling=job.pooling, input_size=job.input_size, head_config=job.head_config,
-        image_count=job.job_images.count(), class_count=len(selectors.job_class_names(job)), recipe=job.recipe)
+        image_count=job.job_images.count(), class_count=len(selectors.job_class_names(job)), recipe=job.recipe,
+        photo_sides=sides, photo_pixels=pixels)

@@ -6,6 +6,7 @@ are JSON with an `error` message; other teams' jobs are indistinguishable from m
 """
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
@@ -61,8 +62,21 @@ def api_predict(request):
     if job is None:  # no silent "latest job of anyone": name a job, or use a named model
         return JsonResponse({"error": "Say which model: POST to /api/models/<name>/predict/ (or send job=ID "
                                       f"here). {available_models_text(user)}"}, status=400)
+    refused = predict_refused(job=job, user=user)
+    if refused:
+        return refused
     prediction, busy = predict_bounded(job=job, upload=form.cleaned_data["image"], user=user)
     return busy or prediction_response(request, prediction, heatmap=form.cleaned_data["heatmap"])
+
+
+def predict_refused(*, job, user) -> JsonResponse | None:
+    """403 JSON when the user may see the job's team but not predict with its models (services'
+    prediction_check_allowed), else None."""
+    try:
+        services.prediction_check_allowed(job=job, user=user)
+    except PermissionDenied as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    return None
 
 
 def prediction_response(request, prediction, *, heatmap: bool) -> JsonResponse:

@@ -220,11 +220,14 @@ class ReevaluateForm(forms.Form):
                   "the test split.",
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, job, **kwargs):
         super().__init__(*args, **kwargs)
         from webapp.datasets.selectors import datasets_for_user
 
-        self.fields["dataset"].queryset = datasets_for_user(user)
+        # The job's own team's datasets only: its results are shown to that team (services.evaluation_create).
+        self.fields["dataset"].queryset = datasets_for_user(user).filter(team_id=job.dataset.team_id)
+        self.fields["dataset"].error_messages["invalid_choice"] = (
+            f"Choose one of team {job.dataset.team}'s datasets: a job is evaluated on its own team's datasets only.")
 
 
 class ThresholdForm(forms.Form):

@@ -1,3 +1,4 @@
+import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -323,7 +324,9 @@ class HeatmapStatus(models.TextChoices):
 
 
 def heatmap_upload_path(heatmap: "Heatmap", filename: str) -> str:
-    return f"heatmaps/job_{heatmap.job_id}/{heatmap.pk}.png"
+    """A random name in the job's folder (removed with the job): /media/ checks who asks, and the name tells
+    nothing to guess another one by."""
+    return f"heatmaps/job_{heatmap.job_id}/{secrets.token_urlsafe(16)}.png"
 
 
 class Heatmap(models.Model):

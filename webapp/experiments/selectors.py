@@ -4,7 +4,7 @@ TensorFlow."""
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image, Split
@@ -70,7 +70,15 @@ def predictions_for_user(user) -> QuerySet[Prediction]:
 
 
 def heatmaps_for_user(user) -> QuerySet[Heatmap]:
-    return _visible(Heatmap.objects.all(), user, "job__dataset")
+    """Heatmaps of a job the user sees, of a photo the user sees: a dataset photo by its own dataset's team, a
+    prediction's photo by the prediction's team (a user in two teams may explain one team's photo with the other's
+    model; the overlay shows the photo)."""
+    heatmaps = _visible(Heatmap.objects.all(), user, "job__dataset")
+    if not user or not user.is_authenticated or sees_all_teams(user):
+        return heatmaps
+    teams = user.groups.all()
+    return heatmaps.filter(Q(image__isnull=True) | Q(image__dataset__team__in=teams),
+                           Q(prediction__isnull=True) | Q(prediction__team__in=teams))
 
 
 def recent_predictions_of(user) -> QuerySet[Prediction]:
@@ -79,7 +87,10 @@ def recent_predictions_of(user) -> QuerySet[Prediction]:
 
 
 def evaluations_for_user(user) -> QuerySet[Evaluation]:
-    return _visible(Evaluation.objects.select_related("job", "dataset"), user, "job__dataset")
+    """Of jobs the user sees, on datasets of the job's own team (an evaluation on another team's dataset, made
+    before services.evaluation_create refused them, is shown to nobody)."""
+    return _visible(Evaluation.objects.select_related("job", "dataset"), user, "job__dataset").filter(
+        dataset__team=F("job__dataset__team"))
 
 
 def _evaluation_summary(evaluation: Evaluation) -> dict:
@@ -186,12 +197,13 @@ def job_eta(job: TrainingJob, epochs: list[dict]) -> tuple[float | None, str]:
 
 
 def job_evaluations(job: TrainingJob) -> QuerySet[Evaluation]:
-    return job.evaluations.select_related("dataset")
+    """The job's evaluations on its own team's datasets (see evaluations_for_user)."""
+    return job.evaluations.select_related("dataset").filter(dataset__team=job.dataset.team_id)
 
 
 def job_reevaluations(job: TrainingJob) -> QuerySet[Evaluation]:
     """Evaluations of the job on other datasets (re-evaluations), newest first."""
-    return job.evaluations.filter(is_job_test_split=False).select_related("dataset")
+    return job_evaluations(job).filter(is_job_test_split=False)
 
 
 def evaluation_status(evaluation: Evaluation) -> dict:
@@ -286,35 +298,78 @@ def _gigabytes(n: int) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 / 10 else f"{n / 1024**2:.0f} MB"
 
 
+def job_view_sizes(*, recipe: str, backbone: str, input_size: int | None, photo_sides: list[int]) -> list[int]:
+    """The input sizes a job extracts (classifier.recipes.feature_specs; the worker plans the same from the same
+    photos' longer sides: workers.pipeline._plan_views)."""
+    from classifier.recipes import feature_specs
+
+    return [spec.size for spec in feature_specs(recipe, backbone, None, "float32", input_size,
+                                                photo_sides=photo_sides)]
+
+
+def extraction_batch_size(*, backbone: str, sizes: list[int], photo_pixels: int) -> int | None:
+    """The extraction batch a worker uses for these views: EXTRACT_BATCH_SIZE, lowered to what fits
+    JOB_MAX_MEMORY_BYTES (classifier.sizing); None when not even one photo at a time fits."""
+    from classifier.sizing import extraction_batch_size as fitting_batch
+
+    return fitting_batch(backbone=backbone, sizes=sizes, limit_bytes=settings.JOB_MAX_MEMORY_BYTES,
+                         preferred=settings.EXTRACT_BATCH_SIZE, photo_pixels=photo_pixels)
+
+
 def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, head_config: dict,
-                        image_count: int, class_count: int, recipe: str = "article") -> dict:
-    """Estimated training memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready; when it
-    does not fit, `message` says so and which setting to lower."""
+                        image_count: int, class_count: int, recipe: str = "article",
+                        photo_sides: list[int] | None = None, photo_pixels: int | None = None) -> dict:
+    """Estimated memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready: the larger of
+    extracting its features (at the batch a worker will use, lowered to fit) and training; when it does not fit,
+    `message` says so and which setting to lower. `photo_sides`: the labelled photos' longer sides (the views),
+    `photo_pixels`: the largest photo's pixels (decoding)."""
     from classifier.head import HeadConfig
-    from classifier.sizing import too_big_advice, training_footprint
+    from classifier.sizing import TYPICAL_PHOTO_PIXELS, extraction_footprint, too_big_advice, training_footprint
 
     config = HeadConfig.from_dict(head_config or {})
     footprint = training_footprint(backbone=backbone, pooling=pooling or None, input_size=input_size,
                                    hidden=config.hidden, num_classes=class_count, batch_size=config.batch_size,
                                    optimizer=config.optimizer, image_count=image_count, recipe=recipe)
     limit = settings.JOB_MAX_MEMORY_BYTES
-    fits = footprint.total_bytes <= limit
+    sizes = job_view_sizes(recipe=recipe, backbone=backbone, input_size=input_size, photo_sides=photo_sides or [])
+    photo_pixels = photo_pixels or TYPICAL_PHOTO_PIXELS
+    batch = extraction_batch_size(backbone=backbone, sizes=sizes, photo_pixels=photo_pixels)
+    extraction = extraction_footprint(backbone=backbone, sizes=sizes, batch_size=batch or 1,
+                                      photo_pixels=photo_pixels)
+    total = max(footprint.total_bytes, extraction.total_bytes)
+    problems = []
+    if footprint.total_bytes > limit:
+        problems.append(f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more "
+                        f"than the workers' {_gigabytes(limit)}: {too_big_advice(footprint)}.")
+    if batch is None:
+        problems.append(f"Extracting its features at {' and '.join(f'{s} px' for s in sizes)} would need about "
+                        f"{_gigabytes(extraction.total_bytes)} of memory even one photo at a time, more than the "
+                        f"workers' {_gigabytes(limit)}: lower the input size.")
     return {
         "parameters": footprint.parameters,
         "features_per_image": footprint.features_per_image,
-        "bytes": footprint.total_bytes,
+        "bytes": total,
+        "training_bytes": footprint.total_bytes,
+        "extraction_bytes": extraction.total_bytes,
+        "extraction_batch_size": batch,
         "limit_bytes": limit,
-        "fits": fits,
-        "text": (f"{_gigabytes(footprint.total_bytes)} of the workers' {_gigabytes(limit)} " + (
-            f"({footprint.parameters:,} parameters in the head)" if recipe == "article" else
-            # its head is searched, not set: what weighs is the cached maps the last block trains on
-            f"({footprint.features_per_image:,} values per photo at the last block's input, for the head "
-            f"search and fine-tuning)")),
-        "message": "" if fits else (
-            f"This job would need about {_gigabytes(footprint.total_bytes)} of memory to train, more than the "
-            f"workers' {_gigabytes(limit)}: {too_big_advice(footprint)}."
-        ),
+        "fits": not problems,
+        "text": (f"{_gigabytes(total)} of the workers' {_gigabytes(limit)} (extracting "
+                 f"{_gigabytes(extraction.total_bytes)}, {batch or 1} photo{'s' if (batch or 1) > 1 else ''} at a "
+                 f"time; training {_gigabytes(footprint.total_bytes)}, " + (
+                     f"{footprint.parameters:,} parameters in the head)" if recipe == "article" else
+                     # its head is searched, not set: what weighs is the cached maps the last block trains on
+                     f"{footprint.features_per_image:,} values per photo at the last block's input, for the head "
+                     f"search and fine-tuning)")),
+        "message": " ".join(problems),
     }
+
+
+def job_photo_sizes(images) -> tuple[list[int], int]:
+    """(the labelled photos' longer sides, the largest photo's pixels) of a job's photos: what sizes its views
+    and its decoding memory."""
+    rows = [(image.split, image.width or 0, image.height or 0) for image in images]
+    return _labelled_longer_sides(rows), max((width * height for _, width, height in rows), default=0)
 
 
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
@@ -328,9 +383,10 @@ def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", 
     total = len(images)
     uncached = uncached_image_count(dataset=dataset, images=images, **view_args)
     classes = len({image.label.name for image in images})
+    sides, pixels = job_photo_sizes(images)
     memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
                                  head_config=head_config or {}, image_count=total, class_count=classes,
-                                 recipe=recipe)
+                                 recipe=recipe, photo_sides=sides, photo_pixels=pixels)
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
             "view_sizes": [spec.size for spec in planned_views(images=images, **view_args)],
             "memory": memory, "time": job_time_estimate(images=images, backbone=backbone, uncached=uncached,
@@ -432,6 +488,11 @@ def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
     recommended recipe's views are sized by; the test photos are not looked at)."""
     return _labelled_longer_sides(job.job_images.filter(image__isnull=False)
                                   .values_list("split", "image__width", "image__height"))
+
+
+def job_photo_pixels(job: TrainingJob) -> int | None:
+    """The largest of the job's photos still in the dataset, in pixels (what decoding it holds in memory)."""
+    return job.job_images.aggregate(largest=Max(F("image__width") * F("image__height")))["largest"]
 
 
 def job_cancel_requested(*, job_id: int) -> bool:

@@ -112,10 +112,11 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
                                     precision=precision, head_config=head_config or {}, input_size=input_size,
                                     recipe=recipe)
     images = _snapshot_images(dataset)
+    sides, pixels = selectors.job_photo_sizes(images)
     memory = selectors.job_memory_estimate(
         backbone=backbone, pooling=pooling, input_size=input_size, head_config=config,
         image_count=len(images), class_count=len({i.label.name for i in images}),
-        recipe=recipe,
+        recipe=recipe, photo_sides=sides, photo_pixels=pixels,
     )
     if not memory["fits"]:
         raise ValidationError(memory["message"], code="too_much_memory")
@@ -218,6 +219,9 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
 
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Only a job that succeeded can be evaluated again.")
+    if dataset.team_id != job.dataset.team_id:  # its results (dataset name, scores, file names) go on the job's page
+        raise ValidationError(f"Dataset {dataset} belongs to another team than job #{job.pk}: a job is evaluated on "
+                              f"its own team's datasets only (team {job.dataset.team}).", code="other_team")
     class_names = selectors.job_class_names(job)
     labels = set(Image.objects.filter(dataset=dataset).values_list("label__name", flat=True))
     if not labels:
@@ -236,7 +240,20 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
     return evaluation
 
 
+def prediction_check_allowed(*, job: TrainingJob, user) -> None:
+    """The one predict permission every prediction path checks (page, API, named models, batches): the team's
+    roles that may predict, never "see every team's ..." alone (it only looks). PermissionDenied otherwise."""
+    from django.core.exceptions import PermissionDenied
+
+    from webapp.accounts.permissions import Action, can
+
+    if not can(user, Action.PREDICT, job.dataset.team_id):
+        raise PermissionDenied(f"You may not predict with team {job.dataset.team}'s models: seeing a team's "
+                               "models does not allow predicting with them.")
+
+
 def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user, model_version=None) -> Prediction:
+    prediction_check_allowed(job=job, user=user)
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Predictions need a job that succeeded.")
     digest = content_hash(upload)

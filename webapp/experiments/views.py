@@ -114,7 +114,7 @@ def job_detail(request, pk):
         "evaluation": evaluation,
         "result": result,
         "reevaluations": selectors.job_reevaluations(job),
-        "reevaluate_form": ReevaluateForm(user=request.user),
+        "reevaluate_form": ReevaluateForm(user=request.user, job=job),
         "can_cancel": _can_cancel(request.user, job),
         "can_train": can(request.user, Action.TRAIN, job.dataset.team_id),
         "threshold": selectors.job_threshold(job),
@@ -207,9 +207,9 @@ def job_retry(request, pk):
 def job_reevaluate(request, pk):
     job = _get_job_for_user(request.user, pk)
     _check_can_train(request.user, job.dataset)
-    form = ReevaluateForm(request.POST, user=request.user)
+    form = ReevaluateForm(request.POST, user=request.user, job=job)
     if not form.is_valid():
-        messages.error(request, "Choose a dataset to evaluate on.")
+        messages.error(request, " ".join(form.errors.get("dataset", ["Choose a dataset to evaluate on."])))
         return redirect(job)
     try:
         evaluation = services.evaluation_create(job=job, dataset=form.cleaned_data["dataset"], user=request.user)
@@ -273,6 +273,7 @@ def predict(request):
     form = PredictForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         job, version = form.job_and_version()
+        services.prediction_check_allowed(job=job, user=request.user)  # PermissionDenied: a 403, nothing stored
         created = [
             services.prediction_create(job=job, upload=photo, user=request.user, model_version=version)
             for photo in form.cleaned_data["photos"]

@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.experiments.api import _api_user, prediction_response
+from webapp.experiments.api import _api_user, predict_refused, prediction_response
 from webapp.serving import selectors
 from webapp.serving.forms import ModelPredictForm
 from webapp.serving.waiting import predict_bounded
@@ -49,6 +49,9 @@ def api_model_predict(request, name):
         message = (f"Model {name!r} has no version {wanted}." if wanted else
                    f"Model {name!r} has no live version yet: promote a job to it first.")
         return JsonResponse({"error": message}, status=404 if wanted else 409)
+    refused = predict_refused(job=version.job, user=user)
+    if refused:
+        return refused
     prediction, busy = predict_bounded(job=version.job, upload=form.cleaned_data["image"], user=user,
                                        model_version=version)
     return busy or prediction_response(request, prediction, heatmap=form.cleaned_data["heatmap"])

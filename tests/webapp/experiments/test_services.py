@@ -203,9 +203,9 @@ def test_job_create_refuses_a_job_too_big_for_the_workers_memory_and_says_what_t
 
 
 def test_job_create_names_the_batch_size_when_the_batch_is_what_does_not_fit(ann, settings):
-    settings.JOB_MAX_MEMORY_BYTES = 1024**2  # 1 MB: the pooled head fits, a batch of 4096 does not
+    settings.JOB_MAX_MEMORY_BYTES = 512 * 1024**2  # extraction fits, a batch of 65536 pooled features does not
     dataset = make_dataset("shapes", per_class=4)
-    head = FAST_JOB["head_config"] | {"batch_size": 4096}
+    head = FAST_JOB["head_config"] | {"batch_size": 65536}
     with pytest.raises(ValidationError, match="lower the batch size"):
         services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": head})
 
@@ -217,7 +217,7 @@ def test_the_articles_defaults_are_accepted_and_the_estimate_is_the_one_the_form
     estimate = selectors.job_estimate(dataset=dataset, backbone="vgg16", recipe="article")["memory"]
     assert estimate["fits"] and estimate["features_per_image"] == 7 * 7 * 512
     assert estimate["parameters"] == (25088 + 1) * 100 + (100 + 1) * 50 + (50 + 1) * 3
-    assert estimate["bytes"] < 100 * 1024**2
+    assert estimate["training_bytes"] < 100 * 1024**2 < estimate["extraction_bytes"] == estimate["bytes"]
 
 
 def test_the_recommended_recipe_is_sized_by_its_own_features_not_the_head_settings(ann, settings):
@@ -233,6 +233,26 @@ def test_the_recommended_recipe_is_sized_by_its_own_features_not_the_head_settin
     settings.JOB_MAX_MEMORY_BYTES = small["bytes"] + 1
     with pytest.raises(ValidationError, match="lower the input size"):
         services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none", input_size=1024)
+
+
+def test_the_estimate_counts_extraction_and_lowers_its_batch_or_refuses_before_queueing(ann, settings):
+    """Issue 23 item 3: the recommended recipe at 1024 px on 45 photos grew a worker to ~12 GB while extracting,
+    and the estimate said 0.2 GB of 8 GB: it counted training only."""
+    dataset = make_dataset("photos", per_class=15)  # 45 photos
+    estimate = selectors.job_estimate(dataset=dataset, backbone="mobilenet_v2", weights="none",
+                                      recipe="recommended", input_size=1024)["memory"]
+    assert estimate["training_bytes"] < 0.3 * 1024**3 < 1024**3 < estimate["extraction_bytes"] == estimate["bytes"]
+    assert estimate["fits"] and 1 <= estimate["extraction_batch_size"] < settings.EXTRACT_BATCH_SIZE
+    assert f"{estimate['extraction_batch_size']} photos at a time" in estimate["text"]
+    small = selectors.job_estimate(dataset=dataset, backbone="mobilenet_v2", weights="none",
+                                   recipe="recommended", input_size=224)["memory"]
+    assert small["extraction_batch_size"] == settings.EXTRACT_BATCH_SIZE  # what fits keeps its batch
+    settings.JOB_MAX_MEMORY_BYTES = 1024**3  # training fits easily, one 1024 px photo's extraction does not
+    with pytest.raises(ValidationError, match="lower the input size") as refused:
+        services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none", input_size=1024)
+    assert "Extracting its features at 1024 px" in refused.value.messages[0]
+    assert not TrainingJob.objects.exists()
+    assert services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none", input_size=224)
 
 
 # --- what the workers write and read --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-/* New job form: refresh the estimate (extraction work, training memory) when the dataset or settings change. */
+/* New job form: refresh the estimate (extraction work, memory) when the dataset or settings change. */
 (function () {
   "use strict";
   var form = document.querySelector(".job-form");
@@ -40,7 +40,7 @@
         if (memory) {
           memory.replaceChildren();
           memory.classList.toggle("error", !data.memory.fits);
-          memory.append("Estimated training memory: ");
+          memory.append("Estimated memory: ");
           memory.append(element("strong", data.memory.text), ".");
           if (!data.memory.fits) memory.append(" " + data.memory.message);
         }
