@@ -28,8 +28,36 @@ import numpy as np
 from classifier.features import FeatureSpec, model_input, per_view, views
 from classifier.oof import out_of_fold, stratified_folds
 
-RECIPES = ("article", "recommended")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A training recipe as plain data: what the web app, the CLI and the workers read about a recipe instead of
+    comparing its name (the train function is classifier.workflow's, chosen by `fixed_head`)."""
+    name: str
+    label: str  # the job form's choice
+    stage: str  # where its features are cached (FeatureSpec.stage)
+    fixed_head: bool  # True: trains the head its settings describe (pooling, hidden sizes, epochs: progress counts
+    #                   epochs); False: searches a linear head (and fine-tunes where it pays), ignoring them
+    sized_by_photos: bool  # at the automatic input size, its views are sized by the labelled photos' longer sides
+
+
+RECIPE_REGISTRY = {recipe.name: recipe for recipe in (
+    Recipe("recommended", "Recommended: searched head on the last block, fine-tuned where it pays",
+           stage="top_input", fixed_head=False, sized_by_photos=True),
+    Recipe("article", "Article: the article's head on 7×7 maps (the settings below)",
+           stage="output", fixed_head=True, sized_by_photos=False),
+)}
+RECIPES = tuple(RECIPE_REGISTRY)
 DEFAULT_RECIPE = "recommended"
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPE_REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {name!r}") from None
+
 # Inverse L2 strength on standardised features (bench/quality.py); the smallest for two views side by side (flowers'
 # chose the grid's low end in bench/scales.py).
 SEARCH_C = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
@@ -63,11 +91,7 @@ class FineTuneConfig:
 def feature_spec(recipe: str, backbone: str, weights: str | None = "imagenet", precision: str = "float32",
                  input_size: int | None = None) -> FeatureSpec:
     """What a recipe extracts and caches: the article's 7x7 maps, or the maps at the last block's input."""
-    if recipe == "article":
-        return FeatureSpec(backbone, weights, None, precision, input_size)
-    if recipe == "recommended":
-        return FeatureSpec(backbone, weights, None, precision, input_size, stage="top_input")
-    raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+    return FeatureSpec(backbone, weights, None, precision, input_size, stage=get_recipe(recipe).stage)
 
 
 def second_view_size(photo_sides: list[int], main_size: int) -> int | None:
@@ -93,13 +117,17 @@ def own_size_view(photo_sides: list[int], main_size: int) -> int | None:
 
 
 def feature_specs(recipe: str, backbone: str, weights: str | None = "imagenet", precision: str = "float32",
-                  input_size: int | None = None, photo_sides: list[int] | None = None) -> list[FeatureSpec]:
+                  input_size: int | None = None, photo_sides: list[int] | None = None,
+                  pooling: str | None = None) -> list[FeatureSpec]:
     """Every view a job of `recipe` extracts, the main one first: feature_spec's; for the recommended recipe at
     the automatic input size (input_size None), sized by the labelled photos' longer sides: at their own size
     when they are a little larger than the input (own_size_view), or with a second view at their own size when
-    they are small (second_view_size). A chosen input size is kept as the only one."""
+    they are small (second_view_size). A chosen input size is kept as the only one. `pooling` applies to a
+    recipe with a fixed head (a searched head reads the maps)."""
     main = feature_spec(recipe, backbone, weights, precision, input_size)
-    if recipe != "recommended" or input_size is not None:
+    if get_recipe(recipe).fixed_head:
+        return [replace(main, pooling=pooling or None)]
+    if not get_recipe(recipe).sized_by_photos or input_size is not None:
         return [main]
     own = own_size_view(photo_sides or [], main.size)
     if own is not None:

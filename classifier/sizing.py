@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 
 from classifier.backbones import feature_shape, get_backbone
+from classifier.recipes import LARGE_PHOTOS, SMALL_PHOTOS, FineTuneConfig, get_recipe, own_size_view, second_view_size
 
 FLOAT_BYTES = 4
 OPTIMIZER_SLOTS = {"sgd": 1, "rmsprop": 1, "adam": 2}  # per weight, besides the weight and its gradient
@@ -41,8 +42,7 @@ def training_footprint(*, backbone: str, pooling: str | None, input_size: int | 
                        batch_size: int, optimizer: str, image_count: int,
                        recipe: str = "article") -> TrainingFootprint:
     loaded = 0  # features per photo loaded besides the input size's: a second or larger view's
-    if recipe == "recommended":
-        from classifier.recipes import LARGE_PHOTOS, SMALL_PHOTOS, FineTuneConfig, own_size_view, second_view_size
+    if not get_recipe(recipe).fixed_head:
 
         maps = lambda size: math.prod(feature_shape(backbone, None, size, stage="top_input"))  # noqa: E731
         features = maps(input_size)
@@ -72,7 +72,7 @@ def too_big_advice(footprint: TrainingFootprint) -> str:
         "weights": footprint.weights_bytes, "batch": footprint.batch_bytes, "features": footprint.features_bytes,
     }
     largest = max(parts, key=parts.get)
-    if footprint.recipe == "recommended":
+    if not get_recipe(footprint.recipe).fixed_head:
         return "lower the input size (the recommended recipe keeps the maps at the backbone's last block)"
     if largest == "weights":
         return (f"the head's {footprint.parameters:,} parameters take most of it: lower the hidden layer sizes, "

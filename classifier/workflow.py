@@ -62,7 +62,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     model) for callers that predict more."""
     from classifier.evaluate import scores
     from classifier.model_io import export_model, save_run
-    from classifier.recipes import train_recommended
+    from classifier.recipes import get_recipe, train_recommended
     from classifier.train import train
 
     num_classes = len(class_names)
@@ -71,7 +71,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     out = {"recipe": recipe, "cancelled": False, "history": [], "best_epoch": 0, "search": None, "timings": {},
            "views": 1}
     started = time.monotonic()
-    if recipe == "article":
+    if get_recipe(recipe).fixed_head:
         config = config or HeadConfig()
         trained = train(x_train, y_train, x_val, y_val, num_classes=num_classes, config=config,
                         on_epoch_end=on_epoch_end, should_cancel=should_cancel, seed=seed)
@@ -80,7 +80,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
         held_out = (np.asarray(head.predict(x_val, batch_size=256, verbose=0)) if len(y_val) else
                     np.zeros((0, num_classes)), y_val)
         out["timings"]["training"] = time.monotonic() - started
-    elif recipe == "recommended":
+    else:
         x = [np.concatenate([t, v]) if len(y_val) else t for t, v in zip(per_view(x_train), per_view(x_val))]
         y = np.concatenate([y_train, y_val]) if len(y_val) else np.asarray(y_train)
         trained = train_recommended(specs, x, y, num_classes=num_classes, seed=seed, fine_tuning=fine_tuning,
@@ -94,8 +94,6 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
         head, out["views"] = trained["head"], trained["views"]
         held_out = (trained["calibration_probabilities"], trained["calibration_labels"])
         config = None
-    else:
-        raise ValueError(f"unknown recipe {recipe!r}")
     if out["cancelled"] or (on_evaluating and not on_evaluating(len(y_test))):
         return out | {"cancelled": True}
 

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
+from classifier.recipes import DEFAULT_RECIPE, RECIPE_REGISTRY, get_recipe
 from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 from webapp.serving.selectors import named_models_for_user  # serving builds on experiments; this reads only
@@ -32,7 +33,7 @@ def value_example(cast) -> str:
     return "100, 50" if cast is int else "0.5, 0.3"
 
 
-# What only the article's recipe uses: the recommended recipe searches its own head on the last block's maps.
+# What only a recipe with a fixed head (the article's) uses: the recommended recipe searches its own head.
 ARTICLE_ONLY_FIELDS = ("pooling", "hidden", "dropout", "activation", "optimizer", "learning_rate", "epochs",
                        "batch_size", "class_weight", "keep_best")
 
@@ -40,9 +41,8 @@ ARTICLE_ONLY_FIELDS = ("pooling", "hidden", "dropout", "activation", "optimizer"
 class JobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None, help_text="Only the datasets you may train on are listed.")
     recipe = forms.ChoiceField(
-        choices=[("recommended", "Recommended: searched head on the last block, fine-tuned where it pays"),
-                 ("article", "Article: the article's head on 7×7 maps (the settings below)")],
-        initial="recommended", required=False,
+        choices=[(recipe.name, recipe.label) for recipe in RECIPE_REGISTRY.values()],
+        initial=DEFAULT_RECIPE, required=False,
         help_text="Recommended chooses its head by cross-validation and ignores pooling and the head settings.",
     )
     backbone = forms.ChoiceField(help_text="Pretrained convolutional base whose bottleneck features are used.")
@@ -102,8 +102,18 @@ class JobForm(forms.Form):
                  f"({self.weights_status['folder']})."
         )
 
+    @property
+    def fixed_head_recipes(self) -> str:
+        """The recipes whose head the settings describe (job_new.js shows those settings only for them)."""
+        return " ".join(recipe.name for recipe in RECIPE_REGISTRY.values() if recipe.fixed_head)
+
+    @property
+    def shows_head_settings(self) -> bool:
+        recipe = RECIPE_REGISTRY.get(self["recipe"].value() or DEFAULT_RECIPE)
+        return bool(recipe and recipe.fixed_head)
+
     def clean_recipe(self):
-        return self.cleaned_data["recipe"] or "recommended"
+        return self.cleaned_data["recipe"] or DEFAULT_RECIPE
 
     def clean_hidden(self):
         sizes = _number_list(self.cleaned_data["hidden"], int, "layer size")
@@ -119,7 +129,8 @@ class JobForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("recipe") == "recommended":  # its settings are hidden on the page and unused: never refuse them
+        if data.get("recipe") and not get_recipe(data["recipe"]).fixed_head:  # its head settings are hidden on the
+            # page and unused: never refuse them
             for name in ARTICLE_ONLY_FIELDS:
                 self._errors.pop(name, None)
                 data.pop(name, None)
@@ -135,7 +146,7 @@ class JobForm(forms.Form):
 
     def head_config(self) -> dict:
         data = self.cleaned_data
-        if data["recipe"] == "recommended":
+        if not get_recipe(data["recipe"]).fixed_head:
             return {}  # the defaults, unused: the search chooses the head
         return HeadConfig(
             hidden=tuple(data["hidden"]), dropout=tuple(data["dropout"]), activation=data["activation"],
@@ -206,7 +217,7 @@ class EstimateForm(forms.Form):
         if "hidden" in head:
             head["dropout"] = [0.0] * len(head["hidden"])
         return {
-            "dataset": data["dataset"], "recipe": data["recipe"] or "recommended", "backbone": data["backbone"],
+            "dataset": data["dataset"], "recipe": data["recipe"] or DEFAULT_RECIPE, "backbone": data["backbone"],
             "weights": data["weights"], "pooling": data["pooling"], "precision": data["precision"],
             "input_size": data["input_size"], "head_config": head,
         }

@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from classifier.recipes import DEFAULT_RECIPE, get_recipe
 from webapp.datasets.models import Dataset, Image, Split
 
 
@@ -33,7 +34,7 @@ class TrainingJob(models.Model):
         null=True, blank=True, help_text="Backbone input side in pixels; empty = the backbone's own (224)"
     )
     recipe = models.CharField(
-        max_length=20, default="recommended",
+        max_length=20, default=DEFAULT_RECIPE,
         help_text='"recommended" (searched head, fine-tuned where it pays) or "article" (the article\'s head)',
     )
     head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict() (recipe article)")
@@ -105,6 +106,11 @@ class TrainingJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def recipe_info(self):
+        """Its recipe as plain data (classifier.recipes.Recipe): templates and code read it, never the name."""
+        return get_recipe(self.recipe)
 
     @property
     def epochs_planned(self) -> int:

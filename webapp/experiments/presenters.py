@@ -2,6 +2,7 @@
 the page scripts with json_script, the scripts draw them with Plotly), formatted numbers. No queries, no writes,
 no TensorFlow."""
 
+from classifier.recipes import get_recipe
 from webapp.core.ids import parse_ids
 from webapp.experiments.models import Evaluation, EvaluationStatus
 
@@ -144,7 +145,7 @@ def trial_not_kept(job, result: dict | None) -> dict | None:
     """For a recommended job whose fine-tuning trial was not kept: the chosen linear head's numbers, which the
     page shows before the trial's curves (folded away). None otherwise (the curves are the model's own)."""
     chosen = (result or {}).get("chosen")
-    if job.recipe != "recommended" or not chosen or chosen.get("fine_tuned"):
+    if get_recipe(job.recipe).fixed_head or not chosen or chosen.get("fine_tuned"):
         return None
     trial = next((t for t in result.get("trials", []) if t.get("chosen") and t.get("cv_log_loss") is not None), {})
     return {"head": chosen.get("head", "linear"), "C": chosen.get("C"), "views": chosen.get("views"),

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from classifier.recipes import get_recipe
 from webapp.accounts.permissions import sees_all_teams
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments.models import (
@@ -185,7 +186,7 @@ def job_eta(job: TrainingJob, epochs: list[dict]) -> tuple[float | None, str]:
     measured = throughput_of(job.worker, throughput_key(job.backbone, job.recipe))
     if job.status == JobStatus.EXTRACTING and job.progress_total and measured and measured.extract_images_per_second:
         return remaining / measured.extract_images_per_second, "this worker's speed in earlier jobs"
-    if job.status == JobStatus.TRAINING and job.recipe == "article":
+    if job.status == JobStatus.TRAINING and get_recipe(job.recipe).fixed_head:
         seconds = [e["seconds"] for e in epochs if e["seconds"]]
         if seconds:
             return remaining * sum(seconds) / len(seconds), "this job's epochs"
@@ -266,13 +267,11 @@ def planned_views(*, images: list[Image], backbone: str, weights: str = "imagene
     """The feature specs (main view first) a job on `images` would extract: what workers.pipeline._plan_views
     chooses from the job's snapshot (job_labelled_longer_sides)."""
     from classifier.backbones import weights_arg
-    from classifier.features import FeatureSpec
     from classifier.recipes import feature_specs
 
-    if recipe == "article":
-        return [FeatureSpec(backbone, weights_arg(weights), pooling or None, precision, input_size)]
     sides = _labelled_longer_sides((i.split, i.width, i.height) for i in images)
-    return feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides)
+    return feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides,
+                         pooling=pooling)
 
 
 def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
@@ -357,7 +356,7 @@ def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, 
         "text": (f"{_gigabytes(total)} of the workers' {_gigabytes(limit)} (extracting "
                  f"{_gigabytes(extraction.total_bytes)}, {batch or 1} photo{'s' if (batch or 1) > 1 else ''} at a "
                  f"time; training {_gigabytes(footprint.total_bytes)}, " + (
-                     f"{footprint.parameters:,} parameters in the head)" if recipe == "article" else
+                     f"{footprint.parameters:,} parameters in the head)" if get_recipe(recipe).fixed_head else
                      # its head is searched, not set: what weighs is the cached maps the last block trains on
                      f"{footprint.features_per_image:,} values per photo at the last block's input, for the head "
                      f"search and fine-tuning)")),
@@ -403,7 +402,7 @@ def throughput_key(backbone: str, recipe: str) -> str:
     the recommended recipe its own key, since its jobs cost differently. They extract up to the last block's input
     (~20 % less per photo on MobileNetV2: bench/quality.py) and train by a search (+ fine-tuning), whose seconds
     are kept per labelled photo in `train_seconds_per_image_epoch` (one pass, no epochs)."""
-    return backbone if recipe == "article" else f"{backbone}:{recipe}"
+    return backbone if get_recipe(recipe).fixed_head else f"{backbone}:{recipe}"
 
 
 def job_time_estimate(*, images: list[Image], backbone: str, uncached: int, recipe: str, head_config: dict) -> dict:
@@ -422,12 +421,13 @@ def job_time_estimate(*, images: list[Image], backbone: str, uncached: int, reci
     if measured.extract_images_per_second:
         extract_seconds = uncached / measured.extract_images_per_second
         parts.append(f"{_duration(extract_seconds)} of extraction ({measured.extract_images_per_second:.1f} photos/s)")
-    if recipe == "article" and measured.train_seconds_per_image_epoch:
+    fixed_head = get_recipe(recipe).fixed_head
+    if fixed_head and measured.train_seconds_per_image_epoch:
         epochs = HeadConfig.from_dict(head_config).epochs
         train = sum(1 for image in images if image.split == Split.TRAIN)
         train_seconds = epochs * train * measured.train_seconds_per_image_epoch
         parts.append(f"{_duration(train_seconds)} of training ({epochs} epochs)")
-    if recipe != "article" and measured.train_seconds_per_image_epoch:
+    if not fixed_head and measured.train_seconds_per_image_epoch:
         labelled = sum(1 for image in images if image.split != Split.TEST)
         train_seconds = labelled * measured.train_seconds_per_image_epoch
         parts.append(f"{_duration(train_seconds)} of training (head search, fine-tuning)")

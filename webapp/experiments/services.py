@@ -19,6 +19,7 @@ from django.db.models import F, ProtectedError, Q
 from django.utils import timezone
 
 from classifier.files import content_hash
+from classifier.recipes import DEFAULT_RECIPE
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments import selectors
 from webapp.experiments.models import (
@@ -52,7 +53,7 @@ def worker_died_message(what: str = "job") -> str:
 
 
 def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precision: str, head_config: dict,
-                           input_size: int | None, recipe: str = "recommended") -> dict:
+                           input_size: int | None, recipe: str = DEFAULT_RECIPE) -> dict:
     """The head config normalised by classifier.head.HeadConfig (plain data, no TF); ValidationError if bad."""
     from classifier.backbones import BACKBONES, POOLINGS, PRECISIONS
     from classifier.head import HeadConfig
@@ -102,7 +103,7 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
 
 @transaction.atomic
 def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagenet", pooling: str = "",
-               precision: str = "float32", head_config: dict | None = None, recipe: str = "recommended",
+               precision: str = "float32", head_config: dict | None = None, recipe: str = DEFAULT_RECIPE,
                input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
     """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits.
     `recipe` "article" trains head_config on the (pooling) features; "recommended" ignores both."""

@@ -28,7 +28,7 @@ def test_the_job_form_hides_the_head_settings_unless_the_article_recipe_is_chose
     client = client_for(ann)
     page = html.unescape(client.get(reverse("experiments:job_new")).content.decode())
     assert _hidden(page, 'id="head-settings"') and "The head settings default to the article's recipe" not in page
-    assert re.search(r'<div data-recipe-only="article" hidden><div class="field[^"]*"><label for="id_pooling"', page)
+    assert re.search(r'<div data-fixed-head-only hidden><div class="field[^"]*"><label for="id_pooling"', page)
     assert "its settings show when you choose it" in page
     refused = client.post(reverse("experiments:job_new"), {"dataset": dataset.pk, "recipe": "article",
                                                            "hidden": "lots"}).content.decode()

@@ -54,11 +54,12 @@
     return el;
   }
 
-  /* The head settings and pooling belong to the article's recipe: shown only when it is chosen. */
+  /* The head settings and pooling belong to the recipes with a fixed head (the article's): shown only for them. */
+  var fixedHead = (form.dataset.fixedHeadRecipes || "").split(" ");
   function showRecipeFields() {
-    var recipe = form.elements.recipe ? form.elements.recipe.value || "recommended" : "recommended";
-    form.querySelectorAll("[data-recipe-only]").forEach(function (el) {
-      el.hidden = el.getAttribute("data-recipe-only") !== recipe;
+    var recipe = form.elements.recipe ? form.elements.recipe.value : "";
+    form.querySelectorAll("[data-fixed-head-only]").forEach(function (el) {
+      el.hidden = fixedHead.indexOf(recipe) < 0;
     });
   }
 
