@@ -8,24 +8,14 @@ from django.conf import settings
 from webapp.audits import services
 from webapp.audits.models import DatasetAudit
 from webapp.datasets.models import Image
-from workers.pipeline import Heartbeat, JobError, prepare_tensorflow, readable_error
+from workers.runtime import JobError, run_claimed
 
 logger = logging.getLogger(__name__)
 
 
 def run_audit(audit_id: int, worker: str = "") -> str:
-    if not services.audit_claim(audit_id=audit_id, worker=worker):
-        return "not claimed"
-    prepare_tensorflow()
-    with Heartbeat(lambda: services.audit_heartbeat(audit_id=audit_id)):
-        try:
-            _audit(DatasetAudit.objects.select_related("dataset").get(pk=audit_id))
-        except BaseException as exc:
-            logger.exception("audit %s failed", audit_id)
-            services.audit_fail(audit_id=audit_id, message=readable_error(exc, "audit"))
-            if not isinstance(exc, Exception):
-                raise
-    return DatasetAudit.objects.values_list("status", flat=True).get(pk=audit_id)
+    return run_claimed("audit", audit_id, worker,
+                       lambda: _audit(DatasetAudit.objects.select_related("dataset").get(pk=audit_id)))
 
 
 def _audit(audit: DatasetAudit) -> None:

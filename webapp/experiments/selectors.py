@@ -381,10 +381,6 @@ def job_for_run(*, job_id: int) -> TrainingJob:
     return TrainingJob.objects.select_related("dataset", "created_by").get(pk=job_id)
 
 
-def job_status_value(*, job_id: int) -> str:
-    return TrainingJob.objects.values_list("status", flat=True).get(pk=job_id)
-
-
 def job_class_names(job: TrainingJob) -> list[str]:
     """The job's classes, sorted: the index of a name is its class id in the trained model."""
     return sorted(set(job.job_images.values_list("label_name", flat=True)))
@@ -432,10 +428,6 @@ def job_chunks_result(*, job_id: int) -> tuple[int, dict[str, str]]:
 
 def evaluation_for_run(*, evaluation_id: int) -> Evaluation:
     return Evaluation.objects.select_related("job", "dataset").get(pk=evaluation_id)
-
-
-def evaluation_status_value(*, evaluation_id: int) -> str:
-    return Evaluation.objects.values_list("status", flat=True).get(pk=evaluation_id)
 
 
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
