@@ -96,7 +96,7 @@ def work_succeed(*, kind: str, pk: int, **fields) -> bool:
     """Running -> succeeded with its results (`fields`); False (nothing written) when it no longer runs."""
     kind_ = KINDS[kind]
     now = timezone.now()
-    return bool(_model(kind_).objects.filter(_running(kind_), pk=pk).update(
+    return bool(_model(kind_).objects.filter(pk=pk, status__in=kind_.running).update(
         status=kind_.succeeded, finished_at=now, heartbeat_at=now, **fields))
 
 
@@ -122,7 +122,7 @@ def work_cancel(*, kind: str, pk: int, **fields) -> bool:
 def work_mark_cancelled(*, kind: str, pk: int) -> bool:
     """Running -> cancelled (the worker stopping after a cancel)."""
     kind_ = KINDS[kind]
-    return bool(_model(kind_).objects.filter(_running(kind_), pk=pk).update(
+    return bool(_model(kind_).objects.filter(pk=pk, status__in=kind_.running).update(
         status=kind_.cancelled, finished_at=timezone.now()))
 
 
