@@ -77,11 +77,14 @@ def prediction_run(self, prediction_id: int) -> dict:
     """Predict one uploaded image with the job's warm Predictor (cached per worker process)."""
     from webapp.experiments import selectors, services
     from webapp.experiments.models import PredictionStatus
+    from webapp.lifecycle.services import work_claim
     from workers.predictors import get_predictor
     from workers.runtime import prepare_tensorflow, readable_error
 
     prediction = selectors.prediction_for_run(prediction_id=prediction_id)
-    if prediction is None or not services.prediction_claim(prediction_id=prediction_id, worker=_worker_name(self)):
+    # Stamped as taken by this worker (it stays "pending", the only running state its pages know); no heartbeat
+    # thread for a few milliseconds of work: the reaper still fails it if this worker dies.
+    if prediction is None or not work_claim(kind="prediction", pk=prediction_id, worker=_worker_name(self)):
         return {"status": prediction.status if prediction else "missing"}
     if prediction.job is None:  # its job was deleted while the photo waited
         services.prediction_fail(prediction_id=prediction_id, message="Its model's job was deleted.")
@@ -136,15 +139,14 @@ def _run_process_lost(sender=None, exception=None, args=None, **kwargs):
 @app.task(name="workers.tasks.gradcam_run", bind=True)
 def gradcam_run(self, heatmap_id: int) -> str:
     """Grad-CAM overlay of a prediction's photo or a dataset photo with the job's warm Predictor; stored once."""
-    from webapp.experiments import services
-    from webapp.experiments.models import Heatmap
+    from webapp.experiments import selectors, services
     from workers.predictors import get_predictor
     from workers.runtime import run_claimed
 
     def body():
         from classifier.gradcam import gradcam
 
-        heatmap = Heatmap.objects.select_related("job", "prediction", "image").get(pk=heatmap_id)
+        heatmap = selectors.heatmap_for_run(heatmap_id=heatmap_id)
         source = heatmap.prediction.file if heatmap.prediction_id else heatmap.image.file
         with source.open("rb") as f:
             result = gradcam(get_predictor(heatmap.job), f.read())
@@ -157,13 +159,12 @@ def gradcam_run(self, heatmap_id: int) -> str:
 def bundle_run(self, bundle_id: int) -> str:
     """Build a job's export bundle (classifier.bundle) into its run folder; a redelivered message does nothing."""
     from webapp.serving import selectors, services
-    from webapp.serving.models import ExportBundle
     from workers.runtime import run_claimed
 
     def body():
         from classifier.bundle import export_bundle
 
-        bundle = ExportBundle.objects.select_related("job", "job__dataset").get(pk=bundle_id)
+        bundle = selectors.bundle_for_run(bundle_id=bundle_id)
         photos, counts = selectors.bundle_inputs(bundle.job)
         result = export_bundle(bundle.job.artifact_path, bundle.path, photos=photos, counts=counts,
                                dataset={"name": bundle.job.dataset.name},

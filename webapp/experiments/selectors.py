@@ -447,6 +447,10 @@ def prediction_for_run(*, prediction_id: int) -> Prediction | None:
     return Prediction.objects.select_related("job").filter(pk=prediction_id).first()
 
 
+def heatmap_for_run(*, heatmap_id: int) -> Heatmap:
+    return Heatmap.objects.select_related("job", "prediction", "image").get(pk=heatmap_id)
+
+
 def heatmap_of(*, job: TrainingJob, prediction: Prediction | None = None, image=None) -> Heatmap | None:
     """The stored (or requested) heatmap of a prediction, or of a dataset photo under this job's model."""
     if prediction is not None:

@@ -431,11 +431,6 @@ def evaluation_succeed(*, evaluation_id: int, report: dict, image_count: int, sk
                         skipped_images=skipped_images)
 
 
-def prediction_claim(*, prediction_id: int, worker: str = "") -> bool:
-    """Stamp the prediction as taken by `worker` (it stays "pending", the only state its pages know)."""
-    return work_claim(kind="prediction", pk=prediction_id, worker=worker)
-
-
 def prediction_succeed(*, prediction_id: int, result: dict) -> bool:
     prediction = Prediction.objects.filter(pk=prediction_id).only("created_at").first()
     latency = (timezone.now() - prediction.created_at).total_seconds() * 1000 if prediction else None
