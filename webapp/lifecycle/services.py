@@ -134,12 +134,12 @@ def work_reap(*, worker_names: list[str] | None = None, stale_seconds: float | N
     from webapp.experiments.services import chunks_reap
     from webapp.workers_registry.selectors import gone_worker_names
 
-    gone = gone_worker_names() if worker_names is None else list(worker_names)
-    stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
-    dead = Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_seconds))
-    if gone:
-        dead |= Q(worker__in=gone)
-    if worker_names is not None:  # only those workers' runs
+    if worker_names is None:
+        gone = gone_worker_names()
+        stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
+        dead = Q(worker__in=gone) | Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_seconds))
+    else:  # only those workers' runs
+        gone = list(worker_names)
         dead = Q(worker__in=gone)
     reaped = {}
     for kind in KINDS.values():
@@ -152,7 +152,8 @@ def work_reap(*, worker_names: list[str] | None = None, stale_seconds: float | N
                 changed = lost.filter(pk=row.pk).update(status=kind.failed, finished_at=timezone.now(),
                                                         error_message=worker_died_message(kind.what))
             if changed:
-                logger.warning("reaped %s %s: its worker %s is gone", kind.name, row.pk, row.worker or "(unknown)")
+                logger.warning("reaped %s %s: its worker %s is gone or silent", kind.name, row.pk,
+                               row.worker or "(unnamed)")
                 reaped.setdefault(kind.name, []).append(row.pk)
                 work_ended(kind=kind.name, pk=row.pk)
     chunks_reap(gone_workers=gone)
