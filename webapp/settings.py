@@ -17,6 +17,7 @@ import dj_database_url
 
 from classifier.data import DEFAULT_FRACTIONS
 from classifier.images import MAX_PIXELS
+from webapp.lifecycle.registry import task_annotations, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -257,16 +258,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Celery (workers/celery_app.py reads every CELERY_* setting). With no broker URL, an embedded default: kombu's
 # filesystem transport in the data folder, which works across processes on one machine without Redis.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
-# Jobs (workers/tasks.py): a running job writes a heartbeat every JOB_HEARTBEAT_SECONDS; the reaper (celery beat,
-# and each worker at start) fails jobs whose heartbeat is older than JOB_STALE_SECONDS (their worker died).
+# Background work of every kind (webapp/lifecycle): a running one writes a heartbeat every JOB_HEARTBEAT_SECONDS;
+# the reaper (every worker's main process) fails those whose worker is gone from the registry, or whose heartbeat is
+# older than JOB_STALE_SECONDS (a worker the registry never saw).
 JOB_TIME_LIMIT_SECONDS = int(env("MENAGERIE_JOB_TIME_LIMIT_SECONDS", str(12 * 3600)))
 JOB_HEARTBEAT_SECONDS = float(env("MENAGERIE_JOB_HEARTBEAT_SECONDS", "10"))
 JOB_STALE_SECONDS = float(env("MENAGERIE_JOB_STALE_SECONDS", "120"))
 # Workers report themselves (webapp/workers_registry) every WORKER_REPORT_SECONDS; one silent for WORKER_DEAD_SECONDS
-# is gone, and the reaper (every REAPER_INTERVAL_SECONDS) fails what it was running: within ~20 s of a hard kill.
+# is gone, and the reaper (in every live worker's main process, every REAPER_INTERVAL_SECONDS) fails what it was
+# running: within ~20 s of a hard kill, whatever the kind of work and whichever worker died.
 WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
 WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
 REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
+# Test-only: while this file exists, a claimed run waits before its work (workers/runtime.py), so a test can kill
+# its worker mid-run. Empty in production.
+WORK_PAUSE_FILE = env("MENAGERIE_WORK_PAUSE_FILE", "")
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
 EXTRACT_BATCH_SIZE = int(env("MENAGERIE_EXTRACT_BATCH_SIZE", "32"))
@@ -312,34 +318,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = "train"
-# Short work on `predict` (never behind a training); the reaper too, so it runs while trainings occupy `train`.
-CELERY_TASK_ROUTES = {
-    "workers.tasks.predict*": {"queue": "predict"},
-    "workers.tasks.reap_stale_jobs": {"queue": "predict"},
-    "workers.tasks.gradcam_run": {"queue": "predict"},
-}
+# Each kind of work's queue and time limit come from its registry (webapp/lifecycle/registry.py): short work on
+# `predict` (never behind a training), long work on `train`.
+CELERY_TASK_ROUTES = task_routes() | {"workers.tasks.predict*": {"queue": "predict"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # ... except the predict worker: `--prefetch-multiplier 4` on its command line (Procfile, compose), so it takes the
 # next prediction without a broker look (Celery's CLI reads this setting before any per-queue hook could change it).
 CELERY_TASK_IGNORE_RESULT = True  # rows are the results; tasks that are awaited set ignore_result=False
-_long = {"time_limit": JOB_TIME_LIMIT_SECONDS, "soft_time_limit": JOB_TIME_LIMIT_SECONDS - 60}
-CELERY_TASK_ANNOTATIONS = {
-    "workers.tasks.job_run": _long,
-    "workers.tasks.job_extract_chunks": _long,
-    "workers.tasks.evaluation_run": _long,
-    "workers.tasks.audit_run": _long,
-    "workers.tasks.batch_run": _long,
-    "workers.tasks.prediction_run": {"time_limit": 120, "soft_time_limit": 100},
-    "workers.tasks.gradcam_run": {"time_limit": 120, "soft_time_limit": 100},
-    "workers.tasks.bundle_run": {"time_limit": 1800, "soft_time_limit": 1740},  # TFLite/ONNX conversions
-    "workers.tasks.reap_stale_jobs": {"time_limit": 120, "soft_time_limit": 100},
-}
+CELERY_TASK_ANNOTATIONS = task_annotations(long_seconds=JOB_TIME_LIMIT_SECONDS)
 # Uploaded prediction photos are removed after this many days (0: kept for ever); the prediction log stays.
 PREDICTION_PHOTO_RETENTION_DAYS = int(env("MENAGERIE_PREDICTION_PHOTO_RETENTION_DAYS", "90"))
-CELERY_BEAT_SCHEDULE = {  # a reaper message nobody took in time is dropped (no pile-up without `predict` workers)
-    "reap-stale-jobs": {"task": "workers.tasks.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS,
-                        "options": {"expires": max(REAPER_INTERVAL_SECONDS, 30)}},
+CELERY_BEAT_SCHEDULE = {  # a message nobody took in time is dropped (no pile-up without `predict` workers)
     "prune-prediction-photos": {"task": "workers.tasks.prediction_photos_prune", "schedule": 3600,
                                 "options": {"expires": 3600}},
 }

@@ -1,31 +1,22 @@
 """The `audit_run` task's body: extract (through the feature cache) the dataset's photos and those of the team's
-other datasets, run classifier.audit, store the findings. Every write goes through webapp.audits.services."""
+other datasets, run classifier.audit, store the findings. Reads go through webapp.audits.selectors, writes through
+webapp.audits.services; the claim, heartbeat and failure skeleton is workers/runtime.py's."""
 
 import logging
 
 from django.conf import settings
 
-from webapp.audits import services
+from webapp.audits import selectors, services
 from webapp.audits.models import DatasetAudit
-from webapp.datasets.models import Image
-from workers.pipeline import Heartbeat, JobError, extraction_batch, prepare_tensorflow, readable_error
+from workers.pipeline import extraction_batch
+from workers.runtime import JobError, run_claimed
 
 logger = logging.getLogger(__name__)
 
 
 def run_audit(audit_id: int, worker: str = "") -> str:
-    if not services.audit_claim(audit_id=audit_id, worker=worker):
-        return "not claimed"
-    prepare_tensorflow()
-    with Heartbeat(lambda: services.audit_heartbeat(audit_id=audit_id)):
-        try:
-            _audit(DatasetAudit.objects.select_related("dataset").get(pk=audit_id))
-        except BaseException as exc:
-            logger.exception("audit %s failed", audit_id)
-            services.audit_fail(audit_id=audit_id, message=readable_error(exc, "audit"))
-            if not isinstance(exc, Exception):
-                raise
-    return DatasetAudit.objects.values_list("status", flat=True).get(pk=audit_id)
+    return run_claimed("audit", audit_id, worker,
+                       lambda: _audit(selectors.audit_for_run(audit_id=audit_id)))
 
 
 def _audit(audit: DatasetAudit) -> None:
@@ -37,10 +28,7 @@ def _audit(audit: DatasetAudit) -> None:
     spec = feature_spec(DEFAULT_RECIPE, audit.backbone, audit.weights_arg, input_size=audit.input_size)
     cache = FeatureCache(settings.FEATURES_DIR)
     dataset = audit.dataset
-    # The team's other datasets take part in the search for the same photo (leaks), not in the label audit.
-    # Excluded photos are in no job, so they neither need a label check nor leak.
-    images = list(Image.objects.filter(dataset__team_id=dataset.team_id, excluded=False).select_related("label")
-                  .order_by("id"))
+    images = selectors.audit_images(audit)
     total = len(images)
     report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
                      batch_size=extraction_batch(spec),

@@ -4,7 +4,7 @@ the `train` queue (a batch is long work: it must never delay single predictions)
 The photos go through the same path as a re-evaluation: features through the shared cache
 (classifier.features.extract, which also reports unreadable photos), then the run's calibrated head; so when the
 true classes are known (class folders, a dataset) the report equals a re-evaluation's on the same photos. Writes go
-through webapp.serving.batch_services; the claim, heartbeat and failure skeleton is the jobs' own."""
+through webapp.serving.batch_services; the claim, heartbeat and failure skeleton is workers/runtime.py's."""
 
 import logging
 import tempfile
@@ -19,21 +19,16 @@ from webapp.datasets.importing.result import ImportRejected
 from webapp.experiments.selectors import scored_images
 from webapp.serving import batch_selectors as selectors
 from webapp.serving import batch_services as services
-from workers.pipeline import JobError, _run_claimed, extraction_batch
+from webapp.lifecycle.services import work_mark_cancelled
+from workers.pipeline import extraction_batch
+from workers.runtime import JobError, run_claimed
 
 logger = logging.getLogger(__name__)
 HEAD_CHUNK = 1024  # photos whose features are in memory at once
 
 
 def run_batch(batch_id: int, worker: str = "") -> str:
-    return _run_claimed(
-        what="batch", row_id=batch_id,
-        claim=lambda: services.batch_claim(batch_id=batch_id, worker=worker),
-        beat=lambda: services.batch_heartbeat(batch_id=batch_id),
-        body=lambda: _predict(batch_id),
-        fail=lambda message: services.batch_fail(batch_id=batch_id, message=message),
-        status=lambda: selectors.batch_status_value(batch_id=batch_id),
-    )
+    return run_claimed("batch", batch_id, worker, lambda: _predict(batch_id))
 
 
 def _row(name: str, true: str = "", **fields) -> dict:
@@ -110,7 +105,7 @@ def _predict(batch_id: int) -> None:
                          on_progress=lambda done, _: services.batch_progress(batch_id=batch_id, done=unread + done),
                          should_cancel=lambda: selectors.batch_cancel_requested(batch_id=batch_id))
         if report.cancelled or selectors.batch_cancel_requested(batch_id=batch_id):
-            services.batch_mark_cancelled(batch_id=batch_id)
+            work_mark_cancelled(kind="batch", pk=batch_id)
             return
         bad = {s.content_hash: s.reason for s in report.skipped}
         for row in readable:

@@ -1,8 +1,9 @@
 """The Celery app, configured from Django settings (every CELERY_* setting).
 
 Start workers with `celery -A workers worker -Q train` (long work) or `-Q predict` (short work), and one
-`celery -A workers beat` (the reaper's schedule) per installation. Workers report themselves to the registry
-(workers/presence.py, webapp/workers_registry) through the signals below.
+`celery -A workers beat` (hourly clean-ups) per installation. Workers report themselves to the registry
+(workers/presence.py, webapp/workers_registry) through the signals below, and every worker's main process runs the
+reaper (webapp.lifecycle.services.work_reap), so no dead worker can stop it.
 """
 
 import logging
@@ -41,15 +42,15 @@ def _register(sender=None, **kwargs):
     queues = sorted(queue.name for queue in sender.app.amqp.queues.consume_from.values())
     _reporter = Reporter(sender.hostname, queues)
     try:
-        from webapp.experiments import services
+        from webapp.lifecycle.services import work_reap
 
         takeover = _reporter.earlier_process_gone()
         _reporter.register()
-        reaped = services.jobs_reap_orphaned(worker_names=[sender.hostname]) if takeover else []
+        reaped = work_reap(worker_names=[sender.hostname]) if takeover else {}
         if not takeover:
             logger.warning("another live worker is named %s: give each worker its own -n name", sender.hostname)
         if reaped:
-            logger.warning("failed the jobs an earlier %s left running: %s", sender.hostname, reaped)
+            logger.warning("failed what an earlier %s left running: %s", sender.hostname, reaped)
     except Exception:  # noqa: BLE001 - e.g. no migrated database yet; the reporter registers later
         logger.exception("registering worker %s failed", sender.hostname)
     finally:
@@ -84,19 +85,7 @@ def _unregister(**kwargs):
 
 
 @worker_ready.connect
-def _reap_at_start(**kwargs):
-    """A worker coming back after a crash fails the jobs it (or another dead worker) left running."""
-    from django.db import connection
-
+def _start_reporting(**kwargs):
+    """Report to the registry and reap (at once, then every REAPER_INTERVAL_SECONDS) from the main process."""
     if _reporter is not None:
         _reporter.start()
-    try:
-        from webapp.experiments import services
-
-        reaped = services.jobs_reap()
-        if reaped:
-            logger.warning("failed stale jobs at worker start: %s", reaped)
-    except Exception:  # noqa: BLE001 - e.g. no migrated database yet; beat retries later
-        logger.exception("reaping stale jobs at worker start failed")
-    finally:
-        connection.close()

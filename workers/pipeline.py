@@ -1,4 +1,5 @@
 """What the `train` tasks do: extraction (shared across workers in chunks), training, evaluation, re-evaluation.
+Only "the job": the claim, heartbeat and failure skeleton is workers/runtime.py's.
 
 Rows are the source of truth: every write goes through webapp.experiments.services (conditional UPDATEs), every
 read through webapp.experiments.selectors; nothing here touches the ORM itself. The classifier core
@@ -6,76 +7,18 @@ read through webapp.experiments.selectors; nothing here touches the ORM itself. 
 """
 
 import logging
-import os
-import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
 from webapp.experiments.notifications import job_end_notify
+from webapp.lifecycle.services import work_mark_cancelled
+from workers.runtime import Heartbeat, JobError, prepare_tensorflow, run_claimed
 
 logger = logging.getLogger(__name__)
-
-
-class JobError(Exception):
-    """A problem users can act on; its message is shown as is."""
-
-
-def prepare_tensorflow() -> None:
-    """Point Keras at the configured weights cache; must run before TensorFlow/Keras is first imported."""
-    os.environ["KERAS_HOME"] = str(settings.KERAS_HOME)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def readable_error(exc: BaseException, what: str = "job") -> str:
-    """One or two sentences for users about their `what` (job, evaluation); the traceback goes to the log."""
-    from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-
-    from classifier.backbones import WeightsMissingError
-    from classifier.images import ImageError
-
-    if isinstance(exc, (JobError, WeightsMissingError, ImageError)):
-        return str(exc)
-    if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
-        hours = settings.JOB_TIME_LIMIT_SECONDS / 3600
-        return f"The {what} ran longer than the time limit ({hours:g} hours) and was stopped."
-    if isinstance(exc, MemoryError):
-        return "The worker ran out of memory. Try a smaller batch size, fewer images or pooled features."
-    detail = (str(exc).strip().splitlines() or [""])[0][:300]
-    return (f"The {what} failed unexpectedly ({type(exc).__name__}{': ' + detail if detail else ''}). "
-            "The details are in the worker's log.")
-
-
-class Heartbeat:
-    """Calls `beat()` every JOB_HEARTBEAT_SECONDS from a thread while the block runs (even inside a long
-    TensorFlow call), so the reaper can tell a busy worker from a dead one."""
-
-    def __init__(self, beat):
-        self.beat = beat
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="heartbeat")
-
-    def _run(self):
-        try:
-            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
-                try:
-                    self.beat()
-                except Exception:  # noqa: BLE001 - a missed beat is retried; the job itself goes on
-                    logger.exception("heartbeat failed")
-        finally:
-            connection.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopped.set()
-        self.thread.join(timeout=10)
 
 
 class _Throttled:
@@ -262,7 +205,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     article = job.recipe == "article"  # its progress counts epochs; recommended's on_progress sets its steps
     if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs if article else 0,
                                 progress_step="epochs" if article else ""):
-        services.job_mark_cancelled(job_id=job.pk)
+        work_mark_cancelled(kind="job", pk=job.pk)
         return
     specs, cache = _specs(job), _cache()
     class_names = selectors.job_class_names(job)
@@ -285,7 +228,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                                          progress_total=count),
     )
     if result["cancelled"]:
-        services.job_mark_cancelled(job_id=job.pk)
+        work_mark_cancelled(kind="job", pk=job.pk)
         return
     _remember_training_speed(job, train_count=len(arrays["train"][1]),
                              labelled_count=len(arrays["train"][1]) + len(arrays["validation"][1]),
@@ -310,43 +253,19 @@ def _remember_training_speed(job: TrainingJob, *, train_count: int, labelled_cou
         throughput_record(worker=job.worker, backbone=key, train_seconds_per_image_epoch=spent / labelled_count)
 
 
-def _run_claimed(*, what: str, row_id: int, claim, beat, body, fail, status) -> str:
-    """The skeleton jobs and evaluations share: claim the row (a redelivered message does nothing), keep a
-    heartbeat while `body` runs, and end any failure as a readable message through `fail`."""
-    if not claim():
-        return "not claimed"
-    prepare_tensorflow()
-    with Heartbeat(beat):
-        try:
-            body()
-        except BaseException as exc:
-            logger.exception("%s %s failed", what, row_id)
-            fail(readable_error(exc, what))
-            if not isinstance(exc, Exception):
-                raise
-    return status()
-
-
 def run_job(job_id: int, worker: str) -> str:
     """The `train` task's body: claim, extract, train, evaluate; any failure ends as a readable message."""
-
-    def beat():
-        services.job_heartbeat(job_id=job_id)
-        services.chunks_heartbeat(job_id=job_id, worker=worker)
 
     def body():
         job = selectors.job_for_run(job_id=job_id)
         extracted = _extract(job, worker)
         if extracted is None:
-            services.job_mark_cancelled(job_id=job_id)
+            work_mark_cancelled(kind="job", pk=job_id)
         else:
             _train_and_evaluate(job, *extracted)
 
-    status = _run_claimed(
-        what="job", row_id=job_id, claim=lambda: services.job_claim(job_id=job_id, worker=worker), beat=beat,
-        body=body, fail=lambda message: services.job_fail(job_id=job_id, message=message),
-        status=lambda: selectors.job_status_value(job_id=job_id),
-    )
+    status = run_claimed("job", job_id, worker, body,
+                         beat=lambda: services.chunks_heartbeat(job_id=job_id, worker=worker))
     if status != "not claimed":  # the final state is committed (autocommit): tell whoever opted in
         job_end_notify(job_id=job_id)
     return status
@@ -369,14 +288,8 @@ def help_extract(job_id: int, worker: str) -> int:
 
 
 def run_evaluation(evaluation_id: int, worker: str = "") -> str:
-    return _run_claimed(
-        what="evaluation", row_id=evaluation_id,
-        claim=lambda: services.evaluation_claim(evaluation_id=evaluation_id, worker=worker),
-        beat=lambda: services.evaluation_heartbeat(evaluation_id=evaluation_id),
-        body=lambda: _evaluate(selectors.evaluation_for_run(evaluation_id=evaluation_id)),
-        fail=lambda message: services.evaluation_fail(evaluation_id=evaluation_id, message=message),
-        status=lambda: selectors.evaluation_status_value(evaluation_id=evaluation_id),
-    )
+    return run_claimed("evaluation", evaluation_id, worker,
+                       lambda: _evaluate(selectors.evaluation_for_run(evaluation_id=evaluation_id)))
 
 
 def _evaluate(evaluation: Evaluation) -> None:

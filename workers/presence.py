@@ -1,12 +1,14 @@
 """A worker tells the registry (webapp.workers_registry) that it lives: its main process registers at start,
 reports every WORKER_REPORT_SECONDS from a thread, and marks itself stopped on a clean shutdown; each pool
 process loads TensorFlow when it starts and then marks the worker ready. Hooked to Celery's signals in
-workers/celery_app.py. A worker killed hard stops reporting, and the reaper fails what it ran."""
+workers/celery_app.py. A worker killed hard stops reporting, and the reaper, which the same thread of every live
+worker runs, fails what it ran (any kind of work: webapp.lifecycle)."""
 
 import logging
 import os
 import socket
 import threading
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -71,14 +73,35 @@ class Reporter:
         self.thread = threading.Thread(target=self._run, daemon=True, name="worker-presence")
         self.thread.start()
 
+    def reap(self) -> None:
+        """Fail what gone workers left running; quiet when there is nothing to reap."""
+        from webapp.lifecycle.services import work_reap
+
+        reaped = work_reap()
+        if reaped:
+            logger.warning("worker %s reaped the runs of gone workers: %s", self.name, reaped)
+
     def _run(self) -> None:
-        while not self.stopped.wait(settings.WORKER_REPORT_SECONDS):
-            try:
-                self.report()
-            except Exception:  # noqa: BLE001 - e.g. the database briefly away; the next report retries
-                logger.exception("worker %s: reporting to the registry failed", self.name)
-            finally:
-                connection.close()
+        """Reap at once, then report every WORKER_REPORT_SECONDS and reap every REAPER_INTERVAL_SECONDS."""
+        next_report, next_reap = time.monotonic() + settings.WORKER_REPORT_SECONDS, time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= next_report:
+                self._safely(self.report)
+                next_report = now + settings.WORKER_REPORT_SECONDS
+            if now >= next_reap:
+                self._safely(self.reap)
+                next_reap = now + settings.REAPER_INTERVAL_SECONDS
+            if self.stopped.wait(max(0.0, min(next_report, next_reap) - time.monotonic())):
+                return
+
+    def _safely(self, step) -> None:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - e.g. the database briefly away; the next round retries
+            logger.exception("worker %s: %s failed", self.name, step.__name__)
+        finally:
+            connection.close()
 
     def stop(self) -> None:
         from webapp.workers_registry import services
@@ -96,7 +119,7 @@ def warm_up(worker_name: str) -> None:
     """In a pool process at its start: import TensorFlow and Keras now, so the first task does not wait for
     them, then say the worker is ready."""
     from webapp.workers_registry import services
-    from workers.pipeline import prepare_tensorflow
+    from workers.runtime import prepare_tensorflow
 
     if not _consumes_predict_queue():
         yield_cpu_to_predictions()

@@ -151,7 +151,7 @@ def test_cancel_during_extraction_keeps_the_features_already_extracted(start_wor
     assert again.status == JobStatus.SUCCEEDED and again.images_extracted == left
 
 
-def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, ann, tmp_path):
+def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, ann):
     dataset = make_dataset("shapes")
     long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
     doomed = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
@@ -161,10 +161,9 @@ def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_surv
     worker.kill()  # SIGKILL to the worker and its pool, as the OOM killer does
     assert worker.proc.returncode == -signal.SIGKILL
 
-    # celery beat (embedded in a `predict` worker here) runs the reaper; a 3 s stale threshold for the test.
+    # Every live worker's main process runs the reaper (a `predict` worker here); a 3 s stale threshold for the test.
     start_worker(queues="predict", env=worker_env(MENAGERIE_JOB_STALE_SECONDS="3",
-                                                  MENAGERIE_REAPER_INTERVAL_SECONDS="1"),
-                 extra_args=("--beat", "--schedule", str(tmp_path / "beat-schedule")))
+                                                  MENAGERIE_REAPER_INTERVAL_SECONDS="1"))
     finished(doomed, timeout=60)
     assert doomed.status == JobStatus.FAILED
     assert "worker" in doomed.error_message and "died" in doomed.error_message

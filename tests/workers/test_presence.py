@@ -21,6 +21,7 @@ from webapp.experiments.models import (
     JobStatus,
     TrainingJob,
 )
+from webapp.lifecycle.services import work_reap
 from webapp.workers_registry import selectors
 from webapp.workers_registry import services as registry
 from webapp.workers_registry.models import Worker
@@ -47,7 +48,8 @@ def test_the_reaper_fails_what_gone_workers_ran_and_releases_their_chunks(ann):
     chunk(dead_job, 1, ChunkStatus.PENDING, "")
     kept = chunk(dead_job, 2, ChunkStatus.DONE, "dead@a")
 
-    assert sorted(services.jobs_reap_orphaned()) == sorted([dead_job.pk, cancelling.pk])
+    reaped = work_reap()
+    assert sorted(reaped["job"]) == sorted([dead_job.pk, cancelling.pk]) and reaped["evaluation"] == [evaluation.pk]
     for row in (*jobs, evaluation, helped, own):
         row.refresh_from_db()
     assert dead_job.status == JobStatus.FAILED and dead_job.error_message == services.worker_died_message("job")
@@ -58,7 +60,7 @@ def test_the_reaper_fails_what_gone_workers_ran_and_releases_their_chunks(ann):
     assert list(dead_job.chunks.all()) == [kept]  # unfinished chunks of the ended job dropped
 
     # A worker restarting under a name fails what its earlier process left running.
-    assert services.jobs_reap_orphaned(worker_names=["live@b"]) == [live_job.pk]
+    assert work_reap(worker_names=["live@b"]) == {"job": [live_job.pk]}
 
 
 def test_queue_lengths_count_waiting_messages(clean_broker, transactional_db):
@@ -114,12 +116,11 @@ def _niceness(thread_id: int) -> int:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("clean_broker")
-def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropped(start_worker, ann, tmp_path):
+def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropped(start_worker, ann):
     """Two `train` workers share a job's extraction; the job's own worker is SIGKILLed (with its pool)."""
     dataset = make_dataset("many", per_class=30)
     env = worker_env(MENAGERIE_EXTRACT_CHUNK_SIZE="6", MENAGERIE_EXTRACT_BATCH_SIZE="2")
-    # The reaper runs on celery beat, embedded in a `predict` worker, on its default schedule.
-    start_worker(queues="predict", env=env, extra_args=("--beat", "--schedule", str(tmp_path / "beat")))
+    # The reaper runs in every live worker's main process (the surviving helper's here), on its default schedule.
     workers = [start_worker(queues="train", env=env), start_worker(queues="train", env=env)]
     job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"input_size": 128})
 

@@ -7,6 +7,17 @@ from webapp.audits.models import AuditFinding, DatasetAudit, FindingKind
 from webapp.datasets.models import Dataset, Image
 
 
+def audit_for_run(*, audit_id: int) -> DatasetAudit:
+    return DatasetAudit.objects.select_related("dataset").get(pk=audit_id)
+
+
+def audit_images(audit: DatasetAudit) -> list[Image]:
+    """The photos an audit reads: its dataset's, and the team's other datasets' (they take part in the search for
+    the same photo, leaks, not in the label audit). Excluded photos are in no job: no label check, no leak."""
+    return list(Image.objects.filter(dataset__team_id=audit.dataset.team_id, excluded=False).select_related("label")
+                .order_by("id"))
+
+
 def latest_audit(dataset: Dataset) -> DatasetAudit | None:
     return DatasetAudit.objects.filter(dataset=dataset).first()
 

@@ -2,9 +2,6 @@
 and applies fixes; the worker claims, beats, and stores the findings (conditional UPDATEs on the status, as for
 evaluations). Fixes go through webapp.datasets.services."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -13,6 +10,8 @@ from django.utils import timezone
 from webapp.audits.models import AuditFinding, AuditStatus, DatasetAudit, FindingKind, finding_key
 from webapp.datasets import services as dataset_services
 from webapp.datasets.models import Dataset, Image, Label
+from webapp.lifecycle.registry import KINDS
+from webapp.lifecycle.services import enqueue
 
 ACTIVE = [AuditStatus.QUEUED, AuditStatus.RUNNING]
 
@@ -25,8 +24,6 @@ def audit_create(*, dataset: Dataset, user, backbone: str | None = None, weights
                  input_size: int | None = None) -> DatasetAudit:
     """A queued audit (sent to the `train` queue once this commits); an audit already queued or running for the
     dataset is returned instead of a second one."""
-    from workers.tasks import audit_run
-
     running = DatasetAudit.objects.filter(dataset=dataset, status__in=ACTIVE).first()
     if running:
         return running
@@ -39,7 +36,7 @@ def audit_create(*, dataset: Dataset, user, backbone: str | None = None, weights
         backbone, weights, input_size = features["backbone"], features["weights"], features["input_size"]
     audit = DatasetAudit.objects.create(dataset=dataset, backbone=backbone, weights=weights, input_size=input_size,
                                         created_by=user if user and user.pk else None)
-    audit_run.delay_on_commit(audit.pk)
+    enqueue(KINDS["audit"].task, audit.pk)
     return audit
 
 
@@ -98,38 +95,9 @@ def finding_image_exclude(*, finding: AuditFinding, image: Image, user=None) -> 
 # --- worker side ----------------------------------------------------------------------------------------------
 
 
-def audit_claim(*, audit_id: int, worker: str = "") -> bool:
-    now = timezone.now()
-    return bool(DatasetAudit.objects.filter(pk=audit_id, status=AuditStatus.QUEUED).update(
-        status=AuditStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
-    ))
-
-
-def audit_heartbeat(*, audit_id: int) -> None:
-    DatasetAudit.objects.filter(pk=audit_id, status=AuditStatus.RUNNING).update(heartbeat_at=timezone.now())
-
-
 def audit_progress(*, audit_id: int, done: int, total: int) -> None:
     DatasetAudit.objects.filter(pk=audit_id, status=AuditStatus.RUNNING).update(
         progress_done=done, progress_total=total, heartbeat_at=timezone.now()
-    )
-
-
-def audit_fail(*, audit_id: int, message: str) -> bool:
-    return bool(DatasetAudit.objects.filter(pk=audit_id, status__in=ACTIVE).update(
-        status=AuditStatus.FAILED, error_message=message, finished_at=timezone.now()
-    ))
-
-
-def audits_reap_stale(*, stale_seconds: float | None = None) -> int:
-    """Fail running audits whose heartbeat went stale (their worker died)."""
-    from webapp.experiments.services import worker_died_message
-
-    stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
-    cutoff = timezone.now() - timedelta(seconds=stale_seconds)
-    return DatasetAudit.objects.filter(status=AuditStatus.RUNNING, heartbeat_at__lt=cutoff).update(
-        status=AuditStatus.FAILED, finished_at=timezone.now(),
-        error_message=worker_died_message("audit"),
     )
 
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.recipes import DEFAULT_RECIPE, get_recipe
+from webapp.core.models import Work
 from webapp.datasets.models import Dataset, Image, Split
 
 
@@ -24,7 +25,7 @@ ACTIVE_STATUSES = [JobStatus.EXTRACTING, JobStatus.TRAINING, JobStatus.EVALUATIN
 FINISHED_STATUSES = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
 
 
-class TrainingJob(models.Model):
+class TrainingJob(Work):
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs")
     backbone = models.CharField(max_length=40, default="vgg16")
     weights = models.CharField(max_length=20, default="imagenet", help_text='"imagenet" or "none" (random init)')
@@ -222,7 +223,7 @@ class EvaluationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Evaluation(models.Model):
+class Evaluation(Work):
     """A trained job's scores on a test set: its own test split, or another dataset with the same classes."""
 
     job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="evaluations")
@@ -268,7 +269,7 @@ class PredictionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Prediction(models.Model):
+class Prediction(Work):
     # The log outlives its job (deleted: job is NULL; model_name/version and job_summary still say what answered)
     # and its photo (removed after PREDICTION_PHOTO_RETENTION_DAYS: file is empty).
     job = models.ForeignKey(TrainingJob, null=True, blank=True, on_delete=models.SET_NULL,
@@ -307,6 +308,7 @@ class Prediction(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"])]  # the reaper looks for the few pending ones every few seconds
 
     def __str__(self):
         return f"Prediction {self.pk} ({self.label or self.status})"
@@ -335,7 +337,7 @@ def heatmap_upload_path(heatmap: "Heatmap", filename: str) -> str:
     return f"heatmaps/job_{heatmap.job_id}/{secrets.token_urlsafe(16)}.png"
 
 
-class Heatmap(models.Model):
+class Heatmap(Work):
     """A Grad-CAM overlay of one photo for one job's model, computed once by the predict worker: of a prediction's
     photo, or of a dataset photo (the job page's misclassified gallery)."""
 

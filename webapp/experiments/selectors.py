@@ -469,10 +469,6 @@ def job_for_run(*, job_id: int) -> TrainingJob:
     return TrainingJob.objects.select_related("dataset", "created_by").get(pk=job_id)
 
 
-def job_status_value(*, job_id: int) -> str:
-    return TrainingJob.objects.values_list("status", flat=True).get(pk=job_id)
-
-
 def job_class_names(job: TrainingJob) -> list[str]:
     """The job's classes, sorted: the index of a name is its class id in the trained model."""
     return sorted(set(job.job_images.values_list("label_name", flat=True)))
@@ -526,10 +522,6 @@ def evaluation_for_run(*, evaluation_id: int) -> Evaluation:
     return Evaluation.objects.select_related("job", "dataset").get(pk=evaluation_id)
 
 
-def evaluation_status_value(*, evaluation_id: int) -> str:
-    return Evaluation.objects.values_list("status", flat=True).get(pk=evaluation_id)
-
-
 def evaluation_images(evaluation: Evaluation) -> list[Image]:
     return scored_images(dataset=evaluation.dataset, job=evaluation.job)
 
@@ -545,6 +537,10 @@ def scored_images(*, dataset: Dataset, job: TrainingJob) -> list[Image]:
 
 def prediction_for_run(*, prediction_id: int) -> Prediction | None:
     return Prediction.objects.select_related("job").filter(pk=prediction_id).first()
+
+
+def heatmap_for_run(*, heatmap_id: int) -> Heatmap:
+    return Heatmap.objects.select_related("job", "prediction", "image").get(pk=heatmap_id)
 
 
 def heatmap_of(*, job: TrainingJob, prediction: Prediction | None = None, image=None) -> Heatmap | None:

@@ -38,15 +38,17 @@ from webapp.experiments.models import (
     PredictionStatus,
     TrainingJob,
 )
+from webapp.lifecycle.registry import KINDS
+from webapp.lifecycle.services import (
+    enqueue,
+    work_cancel,
+    work_claim,
+    work_fail,
+    work_succeed,
+    worker_died_message,  # noqa: F401 - what the reaper writes, read by the job pages' tests
+)
 
 logger = logging.getLogger(__name__)
-
-
-def worker_died_message(what: str = "job") -> str:
-    """What users read when the worker running their job (or evaluation) died."""
-    return (f"The worker running this {what} stopped responding (it died or was killed, for example out of "
-            f"memory) and the {what} was stopped. Retry it; if it keeps failing, try a smaller batch size or "
-            "fewer images.")
 
 
 # --- web side -----------------------------------------------------------------------------------------------
@@ -107,8 +109,6 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
                input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
     """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits.
     `recipe` "article" trains head_config on the (pooling) features; "recommended" ignores both."""
-    from workers.tasks import job_run
-
     config = _validate_job_settings(backbone=backbone, weights=weights, pooling=pooling or "",
                                     precision=precision, head_config=head_config or {}, input_size=input_size,
                                     recipe=recipe)
@@ -129,19 +129,13 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
     rows = [JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
                      original_name=str(image)[:255], split=image.split) for image in images]
     JobImage.objects.bulk_create(rows)
-    job_run.delay_on_commit(job.pk)
+    enqueue(KINDS["job"].task, job.pk)
     return job
 
 
 def job_cancel(*, job: TrainingJob) -> None:
     """Queued: cancelled now. Running: the worker stops within one batch or epoch and marks it cancelled."""
-    now = timezone.now()
-    if TrainingJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, progress_done=0, progress_total=0
-    ):
-        job.refresh_from_db()
-        return
-    TrainingJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
+    work_cancel(kind="job", pk=job.pk, progress_done=0, progress_total=0)
     job.refresh_from_db()
 
 
@@ -216,8 +210,6 @@ def job_threshold_set(*, job: TrainingJob, threshold: float | None, user) -> Non
 @transaction.atomic
 def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation:
     """Re-evaluate a finished job on another dataset whose classes are the job's (sent to `train`)."""
-    from workers.tasks import evaluation_run
-
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Only a job that succeeded can be evaluated again.")
     if dataset.team_id != job.dataset.team_id:  # its results (dataset name, scores, file names) go on the job's page
@@ -237,7 +229,7 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
                                            created_by=user if user and user.pk else None)
     if not selectors.evaluation_images(evaluation):
         raise ValidationError(f"Dataset {dataset} has no test images to evaluate on.")
-    evaluation_run.delay_on_commit(evaluation.pk)
+    enqueue(KINDS["evaluation"].task, evaluation.pk)
     return evaluation
 
 
@@ -270,10 +262,8 @@ def _prediction_save(*, job: TrainingJob, upload: UploadedFile, user, model_vers
 
 def prediction_create(*, job: TrainingJob, upload: UploadedFile, user, model_version=None) -> Prediction:
     """Store the upload and send it to the warm `predict` worker (once this commits)."""
-    from workers.tasks import prediction_run as prediction_task
-
     prediction = _prediction_save(job=job, upload=upload, user=user, model_version=model_version)
-    prediction_task.delay_on_commit(prediction.pk)
+    enqueue(KINDS["prediction"].task, prediction.pk)
     return prediction
 
 
@@ -283,14 +273,14 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
 
     Waits on the task's result (Redis pub/sub: no polling delay); a prediction not done in `timeout` seconds
     is failed with a readable message."""
-    from workers.tasks import prediction_run as prediction_task
+    from webapp.lifecycle.services import celery_app
 
     prediction = _prediction_save(job=job, upload=upload, user=user, model_version=model_version)
     task_id = str(uuid.uuid4())
-    result = prediction_task.AsyncResult(task_id)
+    result = celery_app().AsyncResult(task_id)
     sent = []
-    transaction.on_commit(lambda: sent.append(prediction_task.apply_async((prediction.pk,), task_id=task_id,
-                                                                          ignore_result=False)))
+    transaction.on_commit(lambda: sent.append(celery_app().send_task(
+        KINDS["prediction"].task, args=(prediction.pk,), task_id=task_id, ignore_result=False)))
     if not sent:  # inside a transaction: the task goes when it commits, nobody can wait for it here
         return prediction
     try:
@@ -315,11 +305,8 @@ def prediction_run(*, job: TrainingJob, upload: UploadedFile, user, timeout: flo
 
 def job_claim(*, job_id: int, worker: str) -> bool:
     """queued -> extracting, only if still queued (a redelivered or duplicate message gets False)."""
-    now = timezone.now()
-    return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.EXTRACTING, started_at=now, stage_started_at=now, heartbeat_at=now, worker=worker,
-        progress_done=0, progress_total=0, stage_detail="listing the photos",
-    ))
+    return work_claim(kind="job", pk=job_id, worker=worker, stage_started_at=timezone.now(), progress_done=0,
+                      progress_total=0, stage_detail="listing the photos")
 
 
 def job_advance(*, job_id: int, to: str, progress_total: int = 0, progress_step: str = "", **fields) -> bool:
@@ -353,10 +340,6 @@ def job_progress(*, job_id: int, done: int | None = None, add: int = 0, total: i
     TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(**values)
 
 
-def job_heartbeat(*, job_id: int) -> None:
-    TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(heartbeat_at=timezone.now())
-
-
 def job_epoch_record(*, job_id: int, epoch: int, metrics: dict) -> None:
     EpochMetric.objects.update_or_create(job_id=job_id, epoch=epoch, defaults={
         "loss": metrics["loss"], "accuracy": metrics["accuracy"], "val_loss": metrics.get("val_loss"),
@@ -370,12 +353,6 @@ def job_extraction_finish(*, job_id: int, images_extracted: int, skipped_images:
     TrainingJob.objects.filter(pk=job_id).update(images_extracted=images_extracted, skipped_images=skipped_images)
 
 
-def job_mark_cancelled(*, job_id: int) -> bool:
-    return bool(TrainingJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.CANCELLED, finished_at=timezone.now()
-    ))
-
-
 def job_succeed(*, job_id: int, **fields) -> bool:
     return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.EVALUATING).update(
         status=JobStatus.SUCCEEDED, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields
@@ -384,74 +361,16 @@ def job_succeed(*, job_id: int, **fields) -> bool:
 
 def job_fail(*, job_id: int, message: str) -> bool:
     """Failed with a message users can read (the traceback goes to the worker log, never here)."""
-    return bool(TrainingJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, *ACTIVE_STATUSES]).update(
-        status=JobStatus.FAILED, error_message=message, finished_at=timezone.now()
-    ))
+    return work_fail(kind="job", pk=job_id, message=message)
 
 
-def jobs_reap_stale(*, stale_seconds: float | None = None) -> list[int]:
-    """Fail running jobs (and evaluations) whose heartbeat is older than JOB_STALE_SECONDS: their worker died.
-
-    A job whose cancel was asked for ends cancelled instead. Returns the ids of the jobs reaped."""
-    stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
-    cutoff = timezone.now() - timedelta(seconds=stale_seconds)
-    stale = Q(status__in=ACTIVE_STATUSES) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
-    reaped = []
-    for job in TrainingJob.objects.filter(stale).only("pk", "cancel_requested", "worker"):
-        if job.cancel_requested:
-            changed = job_mark_cancelled(job_id=job.pk)
-        else:
-            changed = TrainingJob.objects.filter(stale, pk=job.pk).update(
-                status=JobStatus.FAILED, error_message=worker_died_message("job"), finished_at=timezone.now()
-            )
-        if changed:
-            logger.warning("reaped job %s: no heartbeat for %ss (worker %s)", job.pk, stale_seconds, job.worker)
-            reaped.append(job.pk)
-    Evaluation.objects.filter(
-        Q(status=EvaluationStatus.RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
-    ).update(status=EvaluationStatus.FAILED, finished_at=timezone.now(),
-             error_message=worker_died_message("evaluation"))
-    return reaped
-
-
-def jobs_reap_orphaned(*, worker_names: list[str] | None = None) -> list[int]:
-    """Fail running jobs and evaluations whose claiming worker is gone, as the worker registry knows it (no report
-    for WORKER_DEAD_SECONDS, or stopped), or of `worker_names`; release the extraction chunks gone workers held,
-    so the job's own worker redoes them at once, and drop the unfinished chunks of jobs that ended.
-
-    Faster than jobs_reap_stale (seconds, not minutes); that one stays for workers the registry never saw.
-    A job whose cancel was asked for ends cancelled instead. Returns the ids of the jobs reaped."""
-    from webapp.workers_registry.selectors import gone_worker_names
-
-    gone = gone_worker_names() if worker_names is None else list(worker_names)
-    reaped = []
-    if gone:
-        claimed = Q(status__in=ACTIVE_STATUSES, worker__in=gone)
-        for job in TrainingJob.objects.filter(claimed).only("pk", "cancel_requested", "worker"):
-            if job.cancel_requested:
-                changed = job_mark_cancelled(job_id=job.pk)
-            else:
-                changed = TrainingJob.objects.filter(claimed, pk=job.pk).update(
-                    status=JobStatus.FAILED, error_message=worker_died_message("job"), finished_at=timezone.now()
-                )
-            if changed:
-                logger.warning("reaped job %s: its worker %s is gone", job.pk, job.worker)
-                reaped.append(job.pk)
-        Evaluation.objects.filter(status=EvaluationStatus.RUNNING, worker__in=gone).update(
-            status=EvaluationStatus.FAILED, finished_at=timezone.now(),
-            error_message=worker_died_message("evaluation"),
-        )
-        ExtractionChunk.objects.filter(status=ChunkStatus.RUNNING, worker__in=gone).update(
-            status=ChunkStatus.PENDING, worker=""
-        )
+def chunks_reap(*, gone_workers: list[str]) -> None:
+    """The reaper's part for extraction chunks (part of their job, not a kind of work): chunks gone workers held go
+    back to pending, so the job's own worker redoes them at once; unfinished chunks of jobs that ended go."""
+    if gone_workers:
+        ExtractionChunk.objects.filter(status=ChunkStatus.RUNNING, worker__in=gone_workers).update(
+            status=ChunkStatus.PENDING, worker="")
     ExtractionChunk.objects.filter(job__status__in=FINISHED_STATUSES).exclude(status=ChunkStatus.DONE).delete()
-    return reaped
-
-
-def jobs_reap() -> list[int]:
-    """The reaper (celery beat, and each worker at start): what gone workers left running, by the worker registry
-    (seconds), else by stale heartbeats. Returns the ids of the jobs reaped."""
-    return jobs_reap_orphaned() + jobs_reap_stale()
 
 
 # --- extraction chunks (shared by a job's own worker and helpers on other `train` workers) ----------------------
@@ -514,46 +433,25 @@ def evaluation_create_for_test_split(*, job: TrainingJob, report: dict, image_co
 
 
 def evaluation_claim(*, evaluation_id: int, worker: str = "") -> bool:
-    return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.QUEUED).update(
-        status=EvaluationStatus.RUNNING, heartbeat_at=timezone.now(), worker=worker
-    ))
-
-
-def evaluation_heartbeat(*, evaluation_id: int) -> None:
-    Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.RUNNING).update(
-        heartbeat_at=timezone.now()
-    )
+    return work_claim(kind="evaluation", pk=evaluation_id, worker=worker)
 
 
 def evaluation_succeed(*, evaluation_id: int, report: dict, image_count: int, skipped_images: list) -> bool:
-    return bool(Evaluation.objects.filter(pk=evaluation_id, status=EvaluationStatus.RUNNING).update(
-        status=EvaluationStatus.SUCCEEDED, accuracy=report["accuracy"], loss=report["loss"],
-        macro_f1=report["macro_f1"], report=report, image_count=image_count, skipped_images=skipped_images,
-        finished_at=timezone.now(),
-    ))
-
-
-def evaluation_fail(*, evaluation_id: int, message: str) -> bool:
-    return bool(Evaluation.objects.filter(
-        pk=evaluation_id, status__in=[EvaluationStatus.QUEUED, EvaluationStatus.RUNNING]
-    ).update(status=EvaluationStatus.FAILED, error_message=message, finished_at=timezone.now()))
+    return work_succeed(kind="evaluation", pk=evaluation_id, accuracy=report["accuracy"], loss=report["loss"],
+                        macro_f1=report["macro_f1"], report=report, image_count=image_count,
+                        skipped_images=skipped_images)
 
 
 def prediction_succeed(*, prediction_id: int, result: dict) -> bool:
     prediction = Prediction.objects.filter(pk=prediction_id).only("created_at").first()
-    now = timezone.now()
-    latency = (now - prediction.created_at).total_seconds() * 1000 if prediction else None
-    return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
-        status=PredictionStatus.SUCCEEDED, label=result["label"], confidence=result["confidence"],
-        decision=result.get("decision", ""), probabilities=result["probabilities"], latency_ms=latency,
-        finished_at=now,
-    ))
+    latency = (timezone.now() - prediction.created_at).total_seconds() * 1000 if prediction else None
+    return work_succeed(kind="prediction", pk=prediction_id, label=result["label"], confidence=result["confidence"],
+                        decision=result.get("decision", ""), probabilities=result["probabilities"],
+                        latency_ms=latency)
 
 
 def prediction_fail(*, prediction_id: int, message: str) -> bool:
-    return bool(Prediction.objects.filter(pk=prediction_id, status=PredictionStatus.PENDING).update(
-        status=PredictionStatus.FAILED, error_message=message, finished_at=timezone.now()
-    ))
+    return work_fail(kind="prediction", pk=prediction_id, message=message)
 
 
 # --- heatmaps (Grad-CAM, computed by the `predict` worker) --------------------------------------------------------
@@ -564,8 +462,6 @@ HEATMAP_STALE_SECONDS = 300  # a heatmap still unfinished after this is taken as
 def heatmap_request(*, job: TrainingJob, prediction: Prediction | None = None, image: Image | None = None) -> Heatmap:
     """The job's heatmap of a prediction's photo or of one of its dataset photos: the stored one, or a new one
     sent to the `predict` worker once this commits. A failed or lost one is sent again."""
-    from workers.tasks import gradcam_run
-
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Heatmaps need a job that succeeded.")
     if (prediction is None) == (image is None):
@@ -577,16 +473,17 @@ def heatmap_request(*, job: TrainingJob, prediction: Prediction | None = None, i
         Q(status=HeatmapStatus.FAILED) | Q(created_at__lt=stale, status__in=[HeatmapStatus.PENDING,
                                                                           HeatmapStatus.RUNNING]),
         pk=heatmap.pk,
-    ).update(status=HeatmapStatus.PENDING, error_message="", created_at=timezone.now())
+    ).update(status=HeatmapStatus.PENDING, error_message="", created_at=timezone.now(), started_at=None,
+             finished_at=None, worker="", heartbeat_at=None)
     if created or resent:
-        gradcam_run.delay_on_commit(heatmap.pk)
+        enqueue(KINDS["heatmap"].task, heatmap.pk)
         heatmap.refresh_from_db()
     return heatmap
 
 
-def heatmap_claim(*, heatmap_id: int) -> Heatmap | None:
+def heatmap_claim(*, heatmap_id: int, worker: str = "") -> Heatmap | None:
     """pending -> running; the row (with its job and photo) when this call claimed it, else None."""
-    if not Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.PENDING).update(status=HeatmapStatus.RUNNING):
+    if not work_claim(kind="heatmap", pk=heatmap_id, worker=worker):
         return None
     return Heatmap.objects.select_related("job", "prediction", "image").get(pk=heatmap_id)
 
@@ -597,13 +494,11 @@ def heatmap_succeed(*, heatmap_id: int, png: bytes, label: str) -> bool:
 
     heatmap = Heatmap.objects.get(pk=heatmap_id)
     heatmap.file.save("heatmap.png", ContentFile(png), save=False)
-    return bool(Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.RUNNING).update(
-        status=HeatmapStatus.SUCCEEDED, file=heatmap.file.name, label=label, finished_at=timezone.now()))
+    return work_succeed(kind="heatmap", pk=heatmap_id, file=heatmap.file.name, label=label)
 
 
 def heatmap_fail(*, heatmap_id: int, message: str) -> bool:
-    return bool(Heatmap.objects.filter(pk=heatmap_id, status=HeatmapStatus.RUNNING).update(
-        status=HeatmapStatus.FAILED, error_message=message, finished_at=timezone.now()))
+    return work_fail(kind="heatmap", pk=heatmap_id, message=message)
 # --- from predictions back to data ---------------------------------------------------------------------------------
 
 

@@ -44,10 +44,6 @@ def batch_for_run(*, batch_id: int) -> BatchPrediction:
     return BatchPrediction.objects.select_related("named_model", "version__job", "dataset").get(pk=batch_id)
 
 
-def batch_status_value(*, batch_id: int) -> str:
-    return BatchPrediction.objects.values_list("status", flat=True).get(pk=batch_id)
-
-
 def batch_cancel_requested(*, batch_id: int) -> bool:
     """True when the batch should stop: a cancel was asked for, or it is no longer running (reaped)."""
     row = BatchPrediction.objects.filter(pk=batch_id).values("status", "cancel_requested").first()

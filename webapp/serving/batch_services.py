@@ -4,14 +4,12 @@ UPDATE on the status, as for jobs and evaluations. Nothing here imports TensorFl
 
 import csv
 import io
-from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from classifier.files import atomic_write
@@ -21,7 +19,9 @@ from webapp.datasets.importing.archive import zip_open
 from webapp.datasets.importing.result import ImportRejected
 from webapp.experiments.models import Prediction, PredictionStatus
 from webapp.experiments.selectors import scored_images
-from webapp.serving.models import BATCH_ACTIVE_STATUSES, BatchPrediction, BatchStatus, NamedModel
+from webapp.lifecycle.registry import KINDS
+from webapp.lifecycle.services import enqueue, work_cancel, work_claim
+from webapp.serving.models import BatchPrediction, BatchStatus, NamedModel
 
 CSV_COLUMNS = ["file", "decision", "confidence", "top1", "top1_probability", "top2", "top2_probability", "top3",
                "top3_probability", "true_class", "error"]
@@ -45,8 +45,6 @@ def batch_create(*, named_model: NamedModel, user, archive=None, dataset=None) -
     """A queued batch of the model's live version on a zip of photos (an uploaded file) or on one of the team's
     datasets (the photos a re-evaluation would score); sent to the `train` queue once it commits. Bad input
     raises ValidationError and changes nothing."""
-    from workers.tasks import batch_run
-
     if not can(user, Action.PREDICT, named_model.team):
         raise PermissionDenied("Your role does not allow predictions with this team's models.")
     version = named_model.live_version
@@ -70,19 +68,15 @@ def batch_create(*, named_model: NamedModel, user, archive=None, dataset=None) -
         batch.archive.save("photos.zip", archive, save=False)
     with transaction.atomic():
         batch.save()
-        batch_run.delay_on_commit(batch.pk)
+        enqueue(KINDS["batch"].task, batch.pk)
     return batch
 
 
 def batch_cancel(*, batch: BatchPrediction) -> None:
     """Queued: cancelled now (its upload deleted). Running: the worker stops within one batch of photos and marks
     it cancelled."""
-    if BatchPrediction.objects.filter(pk=batch.pk, status=BatchStatus.QUEUED).update(
-        status=BatchStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
-    ):
+    if work_cancel(kind="batch", pk=batch.pk):
         batch_archive_delete(batch=batch)
-    else:
-        BatchPrediction.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(cancel_requested=True)
     batch.refresh_from_db()
 
 
@@ -97,14 +91,7 @@ def batch_archive_delete(*, batch: BatchPrediction) -> None:
 
 
 def batch_claim(*, batch_id: int, worker: str = "") -> bool:
-    now = timezone.now()
-    return bool(BatchPrediction.objects.filter(pk=batch_id, status=BatchStatus.QUEUED).update(
-        status=BatchStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker, progress_done=0,
-    ))
-
-
-def batch_heartbeat(*, batch_id: int) -> None:
-    BatchPrediction.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(heartbeat_at=timezone.now())
+    return work_claim(kind="batch", pk=batch_id, worker=worker, progress_done=0)
 
 
 def batch_progress(*, batch_id: int, done: int, total: int | None = None) -> None:
@@ -114,30 +101,6 @@ def batch_progress(*, batch_id: int, done: int, total: int | None = None) -> Non
     BatchPrediction.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(**values)
 
 
-def batch_mark_cancelled(*, batch_id: int) -> bool:
-    return bool(BatchPrediction.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
-        status=BatchStatus.CANCELLED, finished_at=timezone.now()
-    ))
-
-
-def batch_fail(*, batch_id: int, message: str) -> bool:
-    return bool(BatchPrediction.objects.filter(pk=batch_id, status__in=BATCH_ACTIVE_STATUSES).update(
-        status=BatchStatus.FAILED, error_message=message, finished_at=timezone.now()
-    ))
-
-
-def batches_reap_stale(*, stale_seconds: float | None = None) -> int:
-    """Fail (or, when asked to, cancel) running batches whose heartbeat went stale: their worker died."""
-    from webapp.experiments.services import worker_died_message
-
-    stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
-    stale = Q(status=BatchStatus.RUNNING) & (Q(heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_seconds))
-                                             | Q(heartbeat_at__isnull=True))
-    now = timezone.now()
-    cancelled = BatchPrediction.objects.filter(stale, cancel_requested=True).update(
-        status=BatchStatus.CANCELLED, finished_at=now)
-    return cancelled + BatchPrediction.objects.filter(stale).update(
-        status=BatchStatus.FAILED, finished_at=now, error_message=worker_died_message("batch"))
 
 
 def _cell(value) -> str:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
-from webapp.core.models import WorkerRun
+from webapp.core.models import Work, WorkerRun
 from webapp.core.text import text_max_length
 from webapp.datasets.models import Dataset
 from webapp.experiments.models import Evaluation, TrainingJob
@@ -151,7 +151,7 @@ class BundleStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ExportBundle(models.Model):
+class ExportBundle(Work):
     """A job's export bundle (classifier.bundle: model.keras, labels.json, MODEL_CARD.md, TFLite, ONNX, predict.py),
     built once by a `train` worker (the conversions take minutes) and kept as bundle.zip in the job's run folder."""
 

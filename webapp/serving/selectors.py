@@ -93,6 +93,10 @@ def bundle_of(job) -> "ExportBundle | None":
     return ExportBundle.objects.filter(job=job).first()
 
 
+def bundle_for_run(*, bundle_id: int) -> ExportBundle:
+    return ExportBundle.objects.select_related("job", "job__dataset").get(pk=bundle_id)
+
+
 def bundle_inputs(job) -> tuple[list[str], dict]:
     """What the bundle's build needs from the job's snapshot: the paths of its training photos still stored
     (int8 calibration; content-hash order spreads them over the classes) and {split: {label: count}} (the card)."""

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import JobStatus, TrainingJob
+from webapp.lifecycle.registry import KINDS
+from webapp.lifecycle.services import enqueue, work_claim, work_fail, work_succeed
 from webapp.serving.models import (
     BundleStatus, ExportBundle, ModelEvent, ModelEventAction, ModelVersion, NamedModel,
 )
@@ -71,14 +73,13 @@ def _make_live(*, named_model, version, action, user, note) -> None:
 
 # --- export bundles (classifier.bundle, built by workers.tasks.bundle_run on the `train` queue) ---------------------
 
-BUNDLE_STALE_SECONDS = 3600  # unfinished after this (worker gone, or the message lost): asked for again
+BUNDLE_STALE_SECONDS = 3600  # unfinished after this (the message lost): asked for again. A gone worker's bundle is
+# failed by the reaper within seconds (webapp.lifecycle.services.work_reap), and can then be asked for again.
 
 
 def bundle_request(*, job: TrainingJob, user) -> ExportBundle:
     """The job's bundle: the built one, or a new (or failed, lost, or deleted) one sent to a `train` worker once
     this commits. Converting takes minutes, so the web never builds it; the page polls the row."""
-    from workers.tasks import bundle_run
-
     if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         raise ValidationError("Only a job that succeeded can be exported.")
     bundle, created = ExportBundle.objects.get_or_create(job=job, defaults={"requested_by": user})
@@ -89,17 +90,16 @@ def bundle_request(*, job: TrainingJob, user) -> ExportBundle:
         again |= Q(status=BundleStatus.SUCCEEDED)
     resent = not created and ExportBundle.objects.filter(again, pk=bundle.pk).update(
         status=BundleStatus.PENDING, step="", error_message="", formats={}, size_bytes=None, finished_at=None,
-        requested_by=user, created_at=timezone.now())
+        requested_by=user, created_at=timezone.now(), started_at=None, worker="", heartbeat_at=None)
     if created or resent:
-        bundle_run.delay_on_commit(bundle.pk)
+        enqueue(KINDS["bundle"].task, bundle.pk)
         bundle.refresh_from_db()
     return bundle
 
 
-def bundle_claim(*, bundle_id: int) -> ExportBundle | None:
+def bundle_claim(*, bundle_id: int, worker: str = "") -> ExportBundle | None:
     """pending -> running; the row (with its job) when this call claimed it, else None (redelivered, or done)."""
-    if not ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.PENDING).update(
-            status=BundleStatus.RUNNING, step="starting"):
+    if not work_claim(kind="bundle", pk=bundle_id, worker=worker, step="starting"):
         return None
     return ExportBundle.objects.select_related("job", "job__dataset").get(pk=bundle_id)
 
@@ -109,10 +109,8 @@ def bundle_step(*, bundle_id: int, step: str) -> None:
 
 
 def bundle_succeed(*, bundle_id: int, formats: dict, size_bytes: int) -> bool:
-    return bool(ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.RUNNING).update(
-        status=BundleStatus.SUCCEEDED, step="", formats=formats, size_bytes=size_bytes, finished_at=timezone.now()))
+    return work_succeed(kind="bundle", pk=bundle_id, step="", formats=formats, size_bytes=size_bytes)
 
 
 def bundle_fail(*, bundle_id: int, message: str) -> bool:
-    return bool(ExportBundle.objects.filter(pk=bundle_id, status=BundleStatus.RUNNING).update(
-        status=BundleStatus.FAILED, step="", error_message=message, finished_at=timezone.now()))
+    return work_fail(kind="bundle", pk=bundle_id, message=message, step="")

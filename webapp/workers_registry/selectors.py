@@ -53,10 +53,10 @@ def backbones_with_weights(queue: str = "train") -> set[str]:
 def queue_lengths() -> dict[str, int | None]:
     """Messages waiting per queue, as the broker counts them (Redis LLEN, the embedded broker's queue folder);
     None for all when the broker cannot be reached."""
-    from workers.celery_app import app
+    from webapp.lifecycle.services import celery_app
 
     try:
-        with app.connection_for_read() as connection:
+        with celery_app().connection_for_read() as connection:
             channel = connection.default_channel
             return {queue: channel.queue_declare(queue).message_count for queue in QUEUES}
     except Exception:  # noqa: BLE001 - a page showing lengths must not fail with the broker

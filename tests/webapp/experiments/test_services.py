@@ -17,6 +17,7 @@ from tests.shared import REPO_DIR
 from webapp.datasets.models import Split
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, EvaluationStatus, JobStatus, TrainingJob
+from webapp.lifecycle.services import work_reap
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_the_reaper_fails_jobs_whose_heartbeat_is_stale_and_leaves_live_ones(ann
     TrainingJob.objects.filter(pk__in=[dead.pk, cancelling.pk]).update(heartbeat_at=old)
     TrainingJob.objects.filter(pk=cancelling.pk).update(cancel_requested=True)
 
-    assert sorted(services.jobs_reap_stale()) == sorted([dead.pk, cancelling.pk])
+    assert sorted(work_reap()["job"]) == sorted([dead.pk, cancelling.pk])
     for job in jobs:
         job.refresh_from_db()
     assert dead.status == JobStatus.FAILED and dead.error_message == services.worker_died_message("job")
@@ -181,11 +182,24 @@ def test_celery_settings_fit_long_trainings():
     assert job_limits["time_limit"] >= 3600 and job_limits["soft_time_limit"] < job_limits["time_limit"]
     if settings.CELERY_BROKER_URL.startswith("redis"):
         assert conf.broker_transport_options["visibility_timeout"] > job_limits["time_limit"]
-    assert conf.beat_schedule["reap-stale-jobs"]["task"] == "workers.tasks.reap_stale_jobs"
     assert settings.JOB_HEARTBEAT_SECONDS < settings.JOB_STALE_SECONDS
     assert app.amqp.router.route({}, "workers.tasks.prediction_run")["queue"].name == "predict"
-    assert app.amqp.router.route({}, "workers.tasks.reap_stale_jobs")["queue"].name == "predict"
+    assert app.amqp.router.route({}, "workers.tasks.gradcam_run")["queue"].name == "predict"
     assert app.amqp.router.route({}, "workers.tasks.job_run")["queue"].name == "train"
+    assert app.amqp.router.route({}, "workers.tasks.job_extract_chunks")["queue"].name == "train"
+    assert conf.task_annotations["workers.tasks.bundle_run"] == {"time_limit": 1800, "soft_time_limit": 1740}
+    # The reaper runs in every worker's main process (workers/presence.py): no queue a dead worker could block.
+    assert not any("reap" in entry["task"] for entry in conf.beat_schedule.values())
+
+
+def test_every_kind_of_work_has_its_task_bound_by_the_registry_name():
+    from webapp.lifecycle.registry import KINDS
+    from workers.celery_app import app
+
+    import workers.tasks  # noqa: F401 - binds the task functions
+
+    for kind in KINDS.values():
+        assert {kind.task, *kind.helpers} <= set(app.tasks), kind.name
 
 
 # --- job settings that cannot fit the workers' memory (issue "Hardening" 2) ----------------------------------------
@@ -283,7 +297,7 @@ def test_a_reaped_evaluation_says_evaluation_not_job(ann):
     evaluation = Evaluation.objects.create(job=job, dataset=job.dataset)
     assert services.evaluation_claim(evaluation_id=evaluation.pk)
     Evaluation.objects.filter(pk=evaluation.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    services.jobs_reap_stale()
+    work_reap()
     evaluation.refresh_from_db()
     assert evaluation.status == EvaluationStatus.FAILED
     assert evaluation.error_message.startswith("The worker running this evaluation stopped responding")
@@ -293,7 +307,7 @@ def test_a_reaped_evaluation_says_evaluation_not_job(ann):
 def test_readable_errors_name_what_failed():
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from workers.pipeline import readable_error
+    from workers.runtime import readable_error
 
     assert readable_error(SoftTimeLimitExceeded(), "evaluation").startswith("The evaluation ran longer")
     assert readable_error(RuntimeError("boom"), "job").startswith("The job failed unexpectedly (RuntimeError: boom)")

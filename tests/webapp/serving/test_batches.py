@@ -18,6 +18,7 @@ from django.utils import timezone
 from tests.webapp.datasets.conftest import media_snapshot, photo_bytes, zip_bytes
 from tests.webapp.serving.test_api_views import auth
 from webapp.experiments.models import Prediction
+from webapp.lifecycle.services import work_mark_cancelled, work_reap
 from webapp.serving import batch_services, services
 from webapp.serving.models import BatchPrediction, BatchStatus
 
@@ -156,9 +157,9 @@ def test_cancel_a_queued_batch_and_the_reaper_fails_a_silent_one(client_for, ann
     running = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
     assert batch_services.batch_claim(batch_id=running.pk, worker="w1")
     assert not batch_services.batch_claim(batch_id=running.pk, worker="w2")  # a redelivered message does nothing
-    assert batch_services.batches_reap_stale() == 0  # its heartbeat is fresh
+    assert work_reap() == {}  # its heartbeat is fresh
     BatchPrediction.objects.filter(pk=running.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert batch_services.batches_reap_stale() == 1
+    assert work_reap() == {"batch": [running.pk]}
     running.refresh_from_db()
     assert running.status == BatchStatus.FAILED and "stopped responding" in running.error_message
 
@@ -275,7 +276,7 @@ def test_a_running_batch_stops_when_cancelled(client_for, ann, live_birds):
     batch.refresh_from_db()
     assert batch.status == BatchStatus.RUNNING and batch.cancel_requested  # the worker stops at its next check
     assert batch_selectors.batch_cancel_requested(batch_id=batch.pk)
-    assert batch_services.batch_mark_cancelled(batch_id=batch.pk)
+    assert work_mark_cancelled(kind="batch", pk=batch.pk)
     assert not batch_services.batch_succeed(batch_id=batch.pk, rows=[], report={})  # a late result is dropped
 
 
@@ -283,11 +284,11 @@ def test_batches_run_on_the_train_queue_and_a_lost_worker_fails_its_batch_at_onc
     from celery.exceptions import WorkerLostError
 
     from workers.celery_app import app
-    from workers.tasks import _job_process_lost, batch_run
+    from workers.tasks import _run_process_lost, batch_run
 
     assert app.amqp.router.route({}, batch_run.name)["queue"].name == "train"  # long work, never before predictions
     batch = batch_services.batch_create(named_model=live_birds, user=ann, archive=upload(class_folders()))
     assert batch_services.batch_claim(batch_id=batch.pk, worker="w1")
-    _job_process_lost(sender=batch_run, exception=WorkerLostError("killed"), args=[batch.pk])
+    _run_process_lost(sender=batch_run, exception=WorkerLostError("killed"), args=[batch.pk])
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED and "stopped responding" in batch.error_message
