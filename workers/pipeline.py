@@ -53,7 +53,7 @@ def _specs(job: TrainingJob) -> list:
     from classifier.features import FeatureSpec
     from classifier.recipes import feature_spec
 
-    if job.recipe == "article":
+    if job.recipe_info.fixed_head:
         return [FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)]
     main = feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
     return [replace(main, input_size=size) for size in job.view_sizes] or [main]
@@ -118,7 +118,7 @@ def _plan_views(job: TrainingJob) -> list:
     on the job, so its helpers and its training read the same ones."""
     from classifier.recipes import feature_specs
 
-    sides = selectors.job_labelled_longer_sides(job) if job.recipe != "article" else []
+    sides = selectors.job_labelled_longer_sides(job) if not job.recipe_info.fixed_head else []
     job.view_sizes = [s.size for s in feature_specs(job.recipe, job.backbone, job.weights_arg, job.precision,
                                                     job.input_size, photo_sides=sides)]
     services.job_progress(job_id=job.pk, view_sizes=job.view_sizes)
@@ -202,9 +202,9 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     from classifier.workflow import train_and_evaluate
 
     config = HeadConfig.from_dict(job.head_config)
-    article = job.recipe == "article"  # its progress counts epochs; recommended's on_progress sets its steps
-    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs if article else 0,
-                                progress_step="epochs" if article else ""):
+    by_epochs = job.recipe_info.fixed_head  # its progress counts epochs; a searched head's on_progress sets its steps
+    if not services.job_advance(job_id=job.pk, to=JobStatus.TRAINING, progress_total=config.epochs if by_epochs else 0,
+                                progress_step="epochs" if by_epochs else ""):
         work_mark_cancelled(kind="job", pk=job.pk)
         return
     specs, cache = _specs(job), _cache()
@@ -245,10 +245,10 @@ def _remember_training_speed(job: TrainingJob, *, train_count: int, labelled_cou
 
     key = selectors.throughput_key(job.backbone, job.recipe)
     seconds = [s for s in job.epochs.values_list("seconds", flat=True) if s]
-    if job.recipe == "article" and seconds and train_count:
+    if job.recipe_info.fixed_head and seconds and train_count:
         throughput_record(worker=job.worker, backbone=key,
                           train_seconds_per_image_epoch=sum(seconds) / len(seconds) / train_count)
-    elif job.recipe != "article" and labelled_count:
+    elif not job.recipe_info.fixed_head and labelled_count:
         spent = sum(timings.get(part, 0.0) for part in ("pooling", "search", "fine_tuning"))
         throughput_record(worker=job.worker, backbone=key, train_seconds_per_image_epoch=spent / labelled_count)
 
