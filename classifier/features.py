@@ -4,7 +4,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -65,8 +65,23 @@ class FeatureSpec:
                    stage=d.get("stage") or "output")
 
 
+class FeatureStore(Protocol):
+    """The feature cache as extraction, training and the estimates use it: features by (spec, content hash).
+    FeatureCache (a folder) is the one implementation today; another (e.g. on object storage, with a bounded local
+    copy) can be passed wherever a FeatureStore is taken, without touching extraction."""
+
+    def has(self, spec: FeatureSpec, content_hash: str) -> bool: ...
+
+    def missing(self, spec: FeatureSpec, hashes: list[str]) -> list[str]: ...
+
+    def save(self, spec: FeatureSpec, content_hash: str, feature: np.ndarray) -> None: ...
+
+    def load(self, spec: FeatureSpec, hashes: list[str]) -> np.ndarray: ...
+
+
 class FeatureCache:
-    """root/<spec.key>/<hash[:2]>/<hash>.npy; writes go to a unique temp file, then os.replace (atomic)."""
+    """A FeatureStore in a folder: root/<spec.key>/<hash[:2]>/<hash>.npy; writes go to a unique temp file, then
+    os.replace (atomic)."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -183,13 +198,13 @@ def model_input(per_view_inputs: list):
     return per_view_inputs[0] if len(per_view_inputs) == 1 else list(per_view_inputs)
 
 
-def load_views(cache: FeatureCache, specs: FeatureSpec | Sequence[FeatureSpec], hashes: list[str]):
+def load_views(cache: FeatureStore, specs: FeatureSpec | Sequence[FeatureSpec], hashes: list[str]):
     """Cached features as a run's head takes them: one array for one view, a list of arrays (one per view) for
     several."""
     return model_input([cache.load(spec, hashes) for spec in views(specs)])
 
 
-def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[FeatureSpec], cache: FeatureCache, *,
+def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[FeatureSpec], cache: FeatureStore, *,
             batch_size: int = 32, on_progress: Callable[[int, int], None] | None = None,
             should_cancel: Callable[[], bool] | None = None) -> ExtractionReport:
     """Features of the items `(content_hash, path)` not yet cached, written to the cache batch by batch. With
