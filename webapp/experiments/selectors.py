@@ -367,11 +367,11 @@ def backbone_choices(weights: dict | None = None) -> list[tuple[str, str]]:
 
 
 def default_backbone(weights: dict) -> str:
-    """The article's backbone when its weights are there, else the first (in registry order) whose weights are."""
-    from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+    """The article's backbone when its weights are there, else the first (in registry order) whose weights are:
+    the CLI's rule (classifier.backbones.choose_backbone)."""
+    from classifier.backbones import choose_backbone
 
-    ready = [name for name in (DEFAULT_BACKBONE, *BACKBONES) if name in weights["available"]]
-    return ready[0] if ready else DEFAULT_BACKBONE
+    return choose_backbone(weights["available"])
 
 
 # --- for the workers ----------------------------------------------------------------------------------------------
