@@ -203,9 +203,7 @@ def bundle_run(bundle_id: int) -> str:
     try:
         from classifier.bundle import export_bundle
 
-        photos, counts = selectors.bundle_inputs(bundle.job)
-        result = export_bundle(bundle.job.artifact_path, bundle.path, photos=photos, counts=counts,
-                               dataset={"name": bundle.job.dataset.name},
+        result = export_bundle(bundle.job.artifact_path, bundle.path, **selectors.bundle_inputs(bundle.job),
                                on_step=lambda step: services.bundle_step(bundle_id=bundle_id, step=step))
     except Exception as exc:  # noqa: BLE001 - stored as a readable message
         logger.exception("bundle %s failed", bundle_id)

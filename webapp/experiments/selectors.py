@@ -209,11 +209,13 @@ def images_by_id(ids: list) -> dict[int, Image]:
 
 def job_threshold(job: TrainingJob) -> dict:
     """The model's unsure threshold: `chosen` on validation by the job (None before it finished), `edited` by a
-    person (None if not), and `effective`, the one predictions use."""
+    person (None if not), and `effective`, the one predictions use (classifier.decision's rule)."""
+    from classifier.decision import effective_threshold
+
     evaluation = job_evaluation(job) if job.status == JobStatus.SUCCEEDED else None
     chosen = ((evaluation.report or {}).get("calibration") or {}).get("threshold") if evaluation else None
-    effective = job.unsure_threshold if job.unsure_threshold is not None else chosen
-    return {"chosen": chosen, "edited": job.unsure_threshold, "effective": effective}
+    return {"chosen": chosen, "edited": job.unsure_threshold,
+            "effective": effective_threshold(chosen, job.unsure_threshold)}
 
 
 def job_exported_model_path(job: TrainingJob) -> Path | None:
