@@ -274,11 +274,11 @@ def export_bundle(run_dir, out, *, photos: list | None = None, held_out: dict | 
     """Write the bundle zip of `run_dir` to `out` (atomically). `photos`: training photos for the int8
     calibration (default: training_photos(run_dir); none readable: no int8 file, the card says why). `held_out`:
     {"validation": paths, "test": paths} on which each format's decisions are checked against the app's (up to
-    HELD_OUT_PHOTOS of each; default: held_out_photos(run_dir)). `edited_threshold`: a person's edit of the run's threshold (None: the one chosen on
-    validation). `dataset`: {"name": ...} and `counts` ({split: {label: count}}, default: from the run's
-    features.json) for the card. Returns {"path", "bytes", "formats": {format: "ok, ..." | "not included: why"},
-    "checks": {format: {"threshold", "agreement", "photos", "split", "fitted_on"}} ({} when no held-out photo
-    was readable)}.
+    HELD_OUT_PHOTOS of each; default: held_out_photos(run_dir)). `edited_threshold`: a person's edit of the run's
+    threshold (None: the one chosen on validation). `dataset`: {"name": ...} and `counts` ({split: {label:
+    count}}, default: from the run's features.json) for the card. Returns {"path", "bytes", "formats": {format:
+    "ok, ..." | "not included: why"}, "checks": {format: {"threshold", "agreement", "photos", "split",
+    "fitted_on"}} ({} when no held-out photo was readable)}.
     """
     from classifier.model_io import build_photo_model, load_head, load_run
 
