@@ -103,6 +103,19 @@ def imagenet_weights_path(backbone: str) -> Path:
     return path
 
 
+def cached_backbones() -> list[str]:
+    """Backbones whose ImageNet weights are in this machine's Keras cache, in registry order (file checks only)."""
+    return [name for name, b in BACKBONES.items() if (keras_models_dir() / b.imagenet_file).is_file()]
+
+
+def choose_backbone(available, *preferred: str) -> str:
+    """The backbone to use when nobody names one (the web app's forms and audits, every CLI command): the first of
+    `preferred`, then the article's DEFAULT_BACKBONE, then the registry's order, whose ImageNet weights are
+    `available`; with none available, the first of them: its missing-weights error then says what to put where."""
+    order = [*preferred, DEFAULT_BACKBONE, *BACKBONES]
+    return next((name for name in order if name in available), order[0])
+
+
 @lru_cache(maxsize=None)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     return content_hash(path)

@@ -3,7 +3,10 @@
 model.keras (decoded RGB uint8 photo of any size -> probabilities: classifier.preprocessing's resize, the backbone,
 the head with the run's temperature, as the Predictor), labels.json (class order), MODEL_CARD.md, TFLite float32
 and int8, ONNX, and predict.py (classifier/bundle_predict.py). Every format is converted from the same Keras
-model, which is the app's own computation (build_photo_model), so the bundle answers as the app does.
+model, which is the app's own computation (build_photo_model), so the bundle answers as the app does. The int8
+model keeps its softmax in float (an int8 softmax answers in steps of 1/256: its top probability would stay below a
+threshold of 0.998), and each format's decisions are checked against the app's on held-out photos at export, the
+int8 model answering with its own threshold, fitted on the validation photos (MODEL_CARD.md gives both).
 """
 
 import json
@@ -11,26 +14,41 @@ import os
 import tempfile
 import zipfile
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from classifier.decision import effective_threshold, rank
 from classifier.files import atomic_path
 from classifier.images import ImageError, load_image
 
 FORMAT_FILES = {"keras": "model.keras", "tflite": "model_float32.tflite", "tflite-int8": "model_int8.tflite",
                 "onnx": "model.onnx"}
 REPRESENTATIVE_PHOTOS = 100  # int8 calibration: enough for stable activation ranges, a few seconds per 10
+HELD_OUT_PHOTOS = 100  # per held-out split, for each format's agreement with the app: a minute or so
+
+
+def _split_photos(run_dir, split: str, limit: int) -> list[Path]:
+    path = Path(run_dir) / "features.json"
+    if not path.is_file():
+        return []
+    items = sorted((i for i in json.loads(path.read_text())["items"] if i["split"] == split),
+                   key=lambda i: i["hash"])
+    return [Path(i["path"]) for i in items if Path(i["path"]).is_file()][:limit]
 
 
 def training_photos(run_dir, limit: int = REPRESENTATIVE_PHOTOS) -> list[Path]:
     """Up to `limit` training photos of the run that are still readable here (features.json), spread over the
     classes by taking them in content-hash order; [] when the run lists none."""
-    path = Path(run_dir) / "features.json"
-    if not path.is_file():
-        return []
-    items = sorted((i for i in json.loads(path.read_text())["items"] if i["split"] == "train"),
-                   key=lambda i: i["hash"])
-    return [Path(i["path"]) for i in items if Path(i["path"]).is_file()][:limit]
+    return _split_photos(run_dir, "train", limit)
+
+
+def held_out_photos(run_dir, limit: int = HELD_OUT_PHOTOS) -> dict[str, list[Path]]:
+    """{"validation": [...], "test": [...]}: up to `limit` readable photos of each held-out split of the run
+    (features.json), in content-hash order."""
+    return {split: _split_photos(run_dir, split, limit) for split in ("validation", "test")}
 
 
 def _dataset_counts(run_dir) -> dict:
@@ -93,17 +111,93 @@ def _tflite(saved_model: Path, photos: list | None) -> bytes:
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    if photos is not None:  # int8 weights and activations, float where an op has no int8 kernel; I/O unchanged
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = _representative(photos, REPRESENTATIVE_PHOTOS)
-    return converter.convert()
+    if photos is None:
+        return converter.convert()
+    # int8 weights and activations, float where an op has no int8 kernel; I/O unchanged. The softmax stays float
+    # (TFLite's selective quantisation, through its quantisation debugger): in int8 its outputs are multiples of
+    # 1/256, so the top probability could never reach a threshold above 255/256.
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = _representative(photos, REPRESENTATIVE_PHOTOS)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=["SOFTMAX"])
+    return tf.lite.experimental.QuantizationDebugger(converter=converter, debug_options=options) \
+        .get_nondebug_quantized_model()
+
+
+def _decisions(probabilities, labels: list[str], threshold: float | None) -> list[str]:
+    """Each photo's decision as a person reads it: its class, or "unsure" (classifier.decision.rank)."""
+    answers = (rank(p, labels, threshold) for p in probabilities)
+    return ["unsure" if a["decision"] == "unsure" else a["label"] for a in answers]
+
+
+def _agreement(decisions: list[str], app: list[str]) -> float:
+    return sum(a == b for a, b in zip(decisions, app)) / len(app)
+
+
+def fit_threshold(probabilities, app: list[str], labels: list[str], threshold: float | None) -> float | None:
+    """The threshold at which a format's `probabilities` give the app's decisions (`app`) on the most photos; of
+    equally good ones the nearest to the app's `threshold`, so a format that answers as the app keeps it. A format
+    whose probabilities move (int8: its confidence drops a little on most photos) gets one that follows them."""
+    if not threshold or not len(app):
+        return threshold
+    confidence = np.unique(np.asarray(probabilities).max(axis=1))
+    candidates = np.unique(np.r_[threshold, (confidence[1:] + confidence[:-1]) / 2])
+    return float(max(candidates, key=lambda t: (_agreement(_decisions(probabilities, labels, t), app),
+                                                -abs(t - threshold))))
+
+
+def _check_formats(folder: Path, present: list[str], run_dir, threshold: float | None, held_out: dict) -> dict:
+    """{format: {"threshold", "agreement", "photos", "split", "fitted_on"}}: each format run by the bundle's own
+    predict.py code on held-out photos, its threshold fitted on the validation photos, its decisions compared with
+    the app's (classifier.predict.Predictor) on the test photos (on the validation photos when there are no test
+    photos, then unfitted); {} when no held-out photo is readable."""
+    from classifier import bundle_predict
+    from classifier.predict import Predictor
+
+    readable = {split: list(islice((p for p in held_out.get(split) or [] if _readable(p)), HELD_OUT_PHOTOS))
+                for split in ("validation", "test")}
+    fit_on, check_on, split = readable["validation"], readable["test"], "test"
+    if not check_on:
+        fit_on, check_on, split = [], fit_on, "validation"
+    if not check_on:
+        return {}
+    app_model = Predictor.from_run_dir(run_dir)
+    labels, photos = app_model.class_names, [*fit_on, *check_on]
+    app = _decisions(app_model.probabilities(photos), labels, threshold)
+    models = {}
+    for fmt in present:
+        try:
+            models[fmt] = bundle_predict.LOADERS[fmt](folder / FORMAT_FILES[fmt])
+        except ImportError:  # this machine lacks the format's runtime (onnxruntime, say): shipped, not checked
+            continue
+    answers: dict = {fmt: [] for fmt in models}
+    for path in photos:  # one decoded photo in memory at a time: photos may be large
+        photo = bundle_predict.load_photo(path)
+        for fmt, model in models.items():
+            answers[fmt].append(np.asarray(model(photo), dtype="float64"))
+    checks = {}
+    for fmt in models:
+        probabilities = np.stack(answers[fmt])
+        fitted = fit_threshold(probabilities[:len(fit_on)], app[:len(fit_on)], labels, threshold)
+        checks[fmt] = {"threshold": fitted, "split": split, "photos": len(check_on), "fitted_on": len(fit_on),
+                       "agreement": _agreement(_decisions(probabilities[len(fit_on):], labels, fitted),
+                                               app[len(fit_on):])}
+    return checks
+
+
+def _readable(path) -> bool:
+    try:
+        load_image(path)
+    except ImageError:
+        return False
+    return True
 
 
 def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, formats: dict, calibrated: bool,
-          created: str) -> str:
+          created: str, threshold: float | None, thresholds: dict, checks: dict) -> str:
     spec, config = run["spec"], run["config"]
     sizes = " + ".join(str(s.size) for s in run["views"])  # several: the same photo at each size, side by side
-    temperature, threshold = run["calibration"]["temperature"], run["calibration"]["threshold"]
+    temperature = run["calibration"]["temperature"]
+    chosen = "as edited in the app" if threshold != run["calibration"]["threshold"] else "chosen on validation"
     lines = [f"# Model card: {dataset.get('name') or 'image classifier'}", "",
              f"Exported {created} by Menagerie.", "",
              "## What it does",
@@ -138,8 +232,23 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
     lines += ["", "## Calibration and threshold",
               f"- Calibration: temperature scaling, T = {temperature:.4g} (built into every format)." if calibrated
               else "- Calibration: not calibrated (probabilities are the head's softmax).",
-              f"- Threshold: answer \"unsure\" when the top probability is below {threshold:.4g} (predict.py does)."
-              if threshold else "- Threshold: none (always the top class)."]
+              f"- Threshold: answer \"unsure\" when the top probability is below {threshold:.4g} ({chosen}); "
+              "predict.py uses each format's own, below." if threshold else
+              "- Threshold: none (always the top class)."]
+    lines += ["", "## Each format against the app"]
+    if checks:
+        check = next(iter(checks.values()))
+        fitted = (f", its threshold fitted on {check['fitted_on']} validation photos to give the app's decisions"
+                  if check["fitted_on"] else "")
+        lines += [f"Measured at export on {check['photos']} {check['split']} photos the model never trained on: each "
+                  f"format run by predict.py's own code{fitted}; its decision (the class, or \"unsure\" below "
+                  "its threshold) compared with the app's.", "",
+                  "| format | threshold | same decision as the app |", "|---|---|---|"]
+        lines += [f"| {name} | {thresholds[name] or 0:.6g} | {c['agreement']:.1%} of {c['photos']} |"
+                  for name, c in checks.items()]
+    else:
+        lines += ["Not measured: no held-out photo of the run was readable at export. Every format answers "
+                  "\"unsure\" below the threshold above."]
     lines += ["", "## How to call it",
               "Input: ONE decoded photo as uint8 RGB, shape (1, H, W, 3), any H and W (a batch must share one size). "
               "Output: float32 (1, classes) probabilities in the order of labels.json.",
@@ -159,12 +268,17 @@ def _card(run: dict, *, dataset: dict, counts: dict, report: dict | None, format
     return "\n".join(lines)
 
 
-def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | None = None,
-                  counts: dict | None = None, on_step: Callable[[str], None] | None = None) -> dict:
+def export_bundle(run_dir, out, *, photos: list | None = None, held_out: dict | None = None,
+                  edited_threshold: float | None = None, dataset: dict | None = None, counts: dict | None = None,
+                  on_step: Callable[[str], None] | None = None) -> dict:
     """Write the bundle zip of `run_dir` to `out` (atomically). `photos`: training photos for the int8
-    calibration (default: training_photos(run_dir); none readable: no int8 file, the card says why). `dataset`:
-    {"name": ...} and `counts` ({split: {label: count}}, default: from the run's features.json) for the card.
-    Returns {"path", "bytes", "formats": {format: "ok, N bytes" | "not included: why"}}.
+    calibration (default: training_photos(run_dir); none readable: no int8 file, the card says why). `held_out`:
+    {"validation": paths, "test": paths} on which each format's decisions are checked against the app's (up to
+    HELD_OUT_PHOTOS of each; default: held_out_photos(run_dir)). `edited_threshold`: a person's edit of the run's
+    threshold (None: the one chosen on validation). `dataset`: {"name": ...} and `counts` ({split: {label:
+    count}}, default: from the run's features.json) for the card. Returns {"path", "bytes", "formats": {format:
+    "ok, ..." | "not included: why"}, "checks": {format: {"threshold", "agreement", "photos", "split",
+    "fitted_on"}} ({} when no held-out photo was readable)}.
     """
     from classifier.model_io import build_photo_model, load_head, load_run
 
@@ -172,48 +286,55 @@ def export_bundle(run_dir, out, *, photos: list | None = None, dataset: dict | N
     run_dir, out = Path(run_dir), Path(out)
     run = load_run(run_dir)
     calibrated = "calibration" in json.loads((run_dir / "model.json").read_text())  # older runs have none
+    threshold = effective_threshold(float(run["calibration"]["threshold"]), edited_threshold)
     model = build_photo_model(run["views"], load_head(run_dir))
     photos = training_photos(run_dir) if photos is None else list(photos)
+    held_out = held_out_photos(run_dir) if held_out is None else held_out
     report_path = run_dir / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else None
     formats: dict = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        files = {"labels.json": json.dumps(run["class_names"], indent=2).encode()}
         step("model.keras")
-        model.save(folder / "model.keras")
-        files["model.keras"] = (folder / "model.keras").read_bytes()
+        model.save(folder / FORMAT_FILES["keras"])
         formats["keras"] = "ok"
         step("SavedModel for the converters")
         _saved_model(model, folder / "saved_model")
         step("TFLite float32")
-        files[FORMAT_FILES["tflite"]] = _tflite(folder / "saved_model", None)
+        (folder / FORMAT_FILES["tflite"]).write_bytes(_tflite(folder / "saved_model", None))
         formats["tflite"] = "ok"
         if photos:
             step(f"TFLite int8 (calibrating on up to {REPRESENTATIVE_PHOTOS} training photos)")
-            files[FORMAT_FILES["tflite-int8"]] = _tflite(folder / "saved_model", photos)
-            formats["tflite-int8"] = (f"ok, int8 weights and activations calibrated on up to "
+            (folder / FORMAT_FILES["tflite-int8"]).write_bytes(_tflite(folder / "saved_model", photos))
+            formats["tflite-int8"] = (f"ok, int8 weights and activations (softmax in float) calibrated on up to "
                                       f"{min(len(photos), REPRESENTATIVE_PHOTOS)} training photos")
         else:
             formats["tflite-int8"] = "not included: no training photo was readable for the int8 calibration"
         step("ONNX")
         try:
-            _onnx(model, folder / "model.onnx")
-            files[FORMAT_FILES["onnx"]] = (folder / "model.onnx").read_bytes()
+            _onnx(model, folder / FORMAT_FILES["onnx"])
             formats["onnx"] = "ok, runs in onnxruntime"
         except Exception as exc:  # tf2onnx/onnx missing or a conversion error: ship the rest, say why
             formats["onnx"] = f"not included: {type(exc).__name__}: {exc}"
+        present = [name for name, status in formats.items() if status.startswith("ok")]
+        step("Checking every format's decisions against the app's on held-out photos")
+        checks = _check_formats(folder, present, run_dir, threshold, held_out)
+        thresholds = {name: checks[name]["threshold"] if name in checks else threshold for name in present}
+        files = {FORMAT_FILES[name]: (folder / FORMAT_FILES[name]).read_bytes() for name in present}
+        files["labels.json"] = json.dumps(run["class_names"], indent=2).encode()
         script = (Path(__file__).parent / "bundle_predict.py").read_text()
-        threshold = float(run["calibration"]["threshold"])
-        files["predict.py"] = script.replace("THRESHOLD = 0.0", f"THRESHOLD = {threshold!r}", 1).encode()
+        files["predict.py"] = script.replace("THRESHOLDS = {}", f"THRESHOLDS = {thresholds!r}", 1).encode()
+        for name in present:
+            formats[name] += f", {len(files[FORMAT_FILES[name]]):,} bytes"
+            if name in checks:
+                formats[name] += (f"; the app's decision on {checks[name]['agreement']:.1%} of "
+                                  f"{checks[name]['photos']} {checks[name]['split']} photos")
         created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        for name, status in formats.items():
-            if name in FORMAT_FILES and FORMAT_FILES[name] in files and status.startswith("ok"):
-                formats[name] = f"{status}, {len(files[FORMAT_FILES[name]]):,} bytes"
         files["MODEL_CARD.md"] = _card(run, dataset=dataset or {}, counts=counts or _dataset_counts(run_dir),
-                                       report=report, formats=formats, calibrated=calibrated, created=created).encode()
+                                       report=report, formats=formats, calibrated=calibrated, created=created,
+                                       threshold=threshold, thresholds=thresholds, checks=checks).encode()
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out, suffix=".zip") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in files.items():
                 archive.writestr(name, data)
-    return {"path": out, "bytes": os.path.getsize(out), "formats": formats}
+    return {"path": out, "bytes": os.path.getsize(out), "formats": formats, "checks": checks}

@@ -1,7 +1,8 @@
 """Run this bundle on photos: `python predict.py PHOTO [PHOTO ...] [--format keras|tflite|tflite-int8|onnx]`.
 
-Prints one JSON line per photo: {"photo", "label", "top", "confidence", "probabilities": {class: p}}; "label" is
-the top class, or "unsure" when the confidence is below the model's threshold (if it has one).
+Prints one JSON line per photo: {"photo", "label", "top", "confidence", "probabilities": {class: p}}; "top" is the
+best class, "label" the decision: the top class, or "unsure" when the confidence is below the threshold of the
+format (MODEL_CARD.md: each format's threshold and how often it gives the app's decision).
 Needs numpy and Pillow, plus the format's runtime: keras + tensorflow (keras), ai-edge-litert or tensorflow
 (tflite, tflite-int8), onnxruntime (onnx). The caller's part is only: decode the photo, apply its EXIF orientation,
 RGB uint8 at any size; the model resizes and normalises by itself.
@@ -16,9 +17,24 @@ import numpy as np
 from PIL import Image, ImageOps
 
 HERE = Path(__file__).resolve().parent
-THRESHOLD = 0.0  # below this (calibrated) confidence the answer is "unsure"; written by the export
+# {format: the (calibrated) confidence below which the answer is "unsure"}; written by the export
+THRESHOLDS = {}
 FILES = {"keras": "model.keras", "tflite": "model_float32.tflite", "tflite-int8": "model_int8.tflite",
          "onnx": "model.onnx"}
+
+
+# The app's own rule (classifier/decision.py), copied: this file must run without the project; a test checks the copy.
+def rank(probabilities, names: list[str], threshold: float | None, top_k: int | None = None) -> dict:
+    """{"label": the best class, "confidence": its probability, "decision": "confident", or "unsure" below
+    `threshold` (None: never; `label` is then only the top candidate), "threshold", "probabilities": [{"label",
+    "probability"}] best first (ties in class order), the `top_k` first (None: all)}."""
+    p = np.asarray(probabilities, dtype="float64")
+    order = np.argsort(-p, kind="stable")[:top_k]
+    ranked = [{"label": names[c], "probability": float(p[c])} for c in order]
+    confidence = ranked[0]["probability"]
+    unsure = threshold is not None and confidence < threshold
+    return {"label": ranked[0]["label"], "confidence": confidence, "decision": "unsure" if unsure else "confident",
+            "threshold": threshold, "probabilities": ranked}
 
 
 def load_photo(path) -> np.ndarray:
@@ -68,22 +84,27 @@ def onnx_model(path):
     return lambda photo: session.run(None, {name: photo[None]})[0][0]
 
 
+LOADERS = {"keras": keras_model, "tflite": tflite_model, "tflite-int8": tflite_model, "onnx": onnx_model}
+
+
+def answer(model, path, labels: list[str], threshold: float | None) -> dict:
+    """One photo's JSON line: its decision ("label"), best class ("top"), confidence and class probabilities."""
+    probabilities = np.asarray(model(load_photo(path)), dtype="float64")
+    ranked = rank(probabilities, labels, threshold)
+    return {"photo": str(path), "label": "unsure" if ranked["decision"] == "unsure" else ranked["label"],
+            "top": ranked["label"], "confidence": ranked["confidence"],
+            "probabilities": {label: float(p) for label, p in zip(labels, probabilities)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", nargs="+", type=Path)
     parser.add_argument("--format", choices=list(FILES), default="keras")
     args = parser.parse_args()
     labels = json.loads((HERE / "labels.json").read_text())
-    load = {"keras": keras_model, "tflite": tflite_model, "tflite-int8": tflite_model, "onnx": onnx_model}
-    model = load[args.format](HERE / FILES[args.format])
+    model = LOADERS[args.format](HERE / FILES[args.format])
     for path in args.photos:
-        probabilities = np.asarray(model(load_photo(path)), dtype="float64")
-        best = int(probabilities.argmax())
-        confidence = float(probabilities[best])
-        unsure = confidence < THRESHOLD
-        print(json.dumps({"photo": str(path), "label": "unsure" if unsure else labels[best],
-                          "top": labels[best], "confidence": confidence,
-                          "probabilities": {label: float(p) for label, p in zip(labels, probabilities)}}))
+        print(json.dumps(answer(model, path, labels, THRESHOLDS.get(args.format))))
 
 
 if __name__ == "__main__":

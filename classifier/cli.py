@@ -5,12 +5,17 @@ import os
 import sys
 from pathlib import Path
 
-from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, weights_arg
+from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, keras_models_dir, \
+    weights_arg
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
 from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
-from classifier.recipes import DEFAULT_RECIPE, RECIPES
+from classifier.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 
 DEFAULT_CACHE = Path(os.environ.get("MENAGERIE_FEATURE_CACHE", Path.home() / ".cache" / "menagerie" / "features"))
+
+
+BACKBONE_HELP = (f"default: the article's {DEFAULT_BACKBONE} when its ImageNet weights are cached, else the first "
+                 "backbone whose weights are (as the web app picks; the choice is printed)")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -33,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="recommended (default): searched head on the last block's input, fine-tuned where it "
                             "pays; article: the article's head on 7x7 maps (--pooling and the head options apply)")
     train.add_argument("--no-fine-tuning", action="store_true", help="recommended: never fine-tune the last block")
-    train.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
+    train.add_argument("--backbone", choices=list(BACKBONES), default=None, help=BACKBONE_HELP)
     train.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
     train.add_argument("--pooling", choices=["none", "avg"], default="none",
                        help="none: the article's 7x7xC maps; avg: global average")
@@ -76,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", type=Path, default=None, help="write every finding to this JSON file")
     audit.add_argument("--also", type=Path, action="append", default=[],
                        help="another dataset folder searched for the same photos (leaks), e.g. an evaluation set")
-    audit.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
+    audit.add_argument("--backbone", choices=list(BACKBONES), default=None, help=BACKBONE_HELP)
     audit.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
     audit.add_argument("--input-size", type=int, default=None, help="image side (default: the backbone's)")
     audit.add_argument("--split", type=_floats, default=DEFAULT_FRACTIONS,
@@ -86,6 +91,26 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--top", type=int, default=30, help="suspected label errors to print (the JSON has all)")
     audit.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def _backbone(args) -> str:
+    """--backbone, or the one the web app would pick (classifier.backbones.choose_backbone), printed either way."""
+    if args.backbone:
+        print(f"backbone {args.backbone}")
+        return args.backbone
+    if weights_arg(args.weights) != "imagenet":  # random init or a file: nothing to look for in the Keras cache
+        print(f"backbone {DEFAULT_BACKBONE} (the article's; --backbone to choose another)")
+        return DEFAULT_BACKBONE
+    available = cached_backbones()
+    backbone = choose_backbone(available)
+    if not available:  # the weights error that follows says which file to put where
+        why = f"no backbone's ImageNet weights are in {keras_models_dir()}"
+    elif backbone == DEFAULT_BACKBONE:
+        why = "the article's; its ImageNet weights are cached"
+    else:
+        why = f"the first whose ImageNet weights are in {keras_models_dir()}; {DEFAULT_BACKBONE}'s are not"
+    print(f"backbone {backbone} ({why}; --backbone to choose another)")
+    return backbone
 
 
 def _hashes(found: dict) -> dict:
@@ -141,12 +166,13 @@ def _train(args) -> int:
                          f"saved run on it with `python -m classifier evaluate RUN_DIR {args.data_dir}`")
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = weights_arg(args.weights)
-    if args.recipe == "article":
-        spec = FeatureSpec(args.backbone, weights, None if args.pooling == "none" else args.pooling,
+    backbone = _backbone(args)
+    if get_recipe(args.recipe).fixed_head:
+        spec = FeatureSpec(backbone, weights, None if args.pooling == "none" else args.pooling,
                            args.precision, args.input_size)
     else:  # the recommended recipe sizes its views by the labelled photos (classifier.recipes)
         labelled = [p for split in ("train", "validation") for paths in splits.get(split, {}).values() for p in paths]
-        spec = feature_specs(args.recipe, args.backbone, weights, args.precision, args.input_size,
+        spec = feature_specs(args.recipe, backbone, weights, args.precision, args.input_size,
                              photo_sides=longer_sides(labelled))
     config = HeadConfig(hidden=args.hidden, dropout=args.dropout, activation=args.activation,
                         optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
@@ -158,7 +184,7 @@ def _train(args) -> int:
     rows = _extract_splits(splits, hashes, spec, cache, args.extract_batch_size)
     data = {s: _arrays(rows.get(s, []), spec, cache, class_names) for s in SPLITS}
 
-    epochs = f"/{config.epochs}" if args.recipe == "article" else " (fine-tuning)"
+    epochs = f"/{config.epochs}" if get_recipe(args.recipe).fixed_head else " (fine-tuning)"
 
     def epoch_line(epoch, m):
         val = (f" val_loss {m['val_loss']:.4f} val_accuracy {m['val_accuracy']:.4f}"
@@ -267,7 +293,7 @@ def _audit(args) -> int:
     from classifier.model_io import write_json
     from classifier.recipes import DEFAULT_RECIPE, feature_spec
 
-    spec = feature_spec(DEFAULT_RECIPE, args.backbone, weights_arg(args.weights), input_size=args.input_size)
+    spec = feature_spec(DEFAULT_RECIPE, _backbone(args), weights_arg(args.weights), input_size=args.input_size)
     rows = _audit_rows(args.data_dir, args.split, str(args.data_dir))
     for other in args.also:
         rows += _audit_rows(other, args.split, str(other))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.decision import effective_threshold, rank
 from classifier.features import model_input
 from classifier.images import load_image
 from classifier.model_io import build_full_model, load_head, load_run
@@ -57,13 +58,5 @@ class Predictor:
         """Per image: the best class, its calibrated confidence, the decision ("confident", or "unsure" below
         the threshold: then `label` is only the top candidate) and the class probabilities sorted descending
         (top_k). `threshold` overrides the model's own (a person edited it); None keeps the model's."""
-        threshold = self.threshold if threshold is None else threshold
-        results = []
-        for p in self.probabilities(sources, names):
-            order = np.argsort(-p, kind="stable")[:top_k]
-            ranked = [{"label": self.class_names[c], "probability": float(p[c])} for c in order]
-            confidence = ranked[0]["probability"]
-            results.append({"label": ranked[0]["label"], "confidence": confidence,
-                            "decision": "unsure" if confidence < threshold else "confident",
-                            "threshold": threshold, "probabilities": ranked})
-        return results
+        threshold = effective_threshold(self.threshold, threshold)
+        return [rank(p, self.class_names, threshold, top_k) for p in self.probabilities(sources, names)]

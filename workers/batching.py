@@ -78,6 +78,7 @@ def _truth_note(rows: list[dict], class_names: list[str]) -> str:
 def _predict(batch_id: int) -> None:
     import numpy as np
 
+    from classifier.decision import effective_threshold, rank
     from classifier.evaluate import scores
     from classifier.features import FeatureCache, extract, load_views
     from classifier.model_io import load_head, load_run
@@ -86,8 +87,7 @@ def _predict(batch_id: int) -> None:
     run_dir = batch.version.job.artifact_path
     run = load_run(run_dir)
     spec, class_names = run["views"], run["class_names"]
-    edited = batch.version.job.unsure_threshold  # a person's edit wins over the one chosen on validation
-    threshold = run["calibration"]["threshold"] if edited is None else edited
+    threshold = effective_threshold(run["calibration"]["threshold"], batch.version.job.unsure_threshold)
     cache = FeatureCache(settings.FEATURES_DIR)
     with tempfile.TemporaryDirectory(prefix="menagerie-batch-") as folder:
         if batch.archive:
@@ -121,10 +121,8 @@ def _predict(batch_id: int) -> None:
                                     verbose=0))
             for start in range(0, len(hashes), HEAD_CHUNK)])
         for row, p in zip(readable, probabilities):
-            order = np.argsort(-p, kind="stable")
-            row["probabilities"] = [{"label": class_names[c], "probability": float(p[c])} for c in order]
-            row["label"], row["confidence"] = class_names[order[0]], float(p[order[0]])
-            row["decision"] = "unsure" if row["confidence"] < threshold else "confident"
+            answer = rank(p, class_names, threshold)
+            row.update({key: answer[key] for key in ("label", "confidence", "decision", "probabilities")})
         note = _truth_note(rows, class_names)
         if note:
             for row in rows:

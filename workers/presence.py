@@ -18,16 +18,9 @@ logger = logging.getLogger(__name__)
 
 def cached_backbones() -> list[str]:
     """Backbones whose ImageNet weights are in this machine's Keras cache (plain file checks, no TensorFlow)."""
-    from classifier.backbones import BACKBONES, WeightsMissingError, imagenet_weights_path
+    from classifier.backbones import cached_backbones
 
-    names = []
-    for name in BACKBONES:
-        try:
-            imagenet_weights_path(name)
-        except WeightsMissingError:
-            continue
-        names.append(name)
-    return names
+    return cached_backbones()
 
 
 class Reporter:

@@ -166,9 +166,7 @@ def bundle_run(self, bundle_id: int) -> str:
         from classifier.bundle import export_bundle
 
         bundle = selectors.bundle_for_run(bundle_id=bundle_id)
-        photos, counts = selectors.bundle_inputs(bundle.job)
-        result = export_bundle(bundle.job.artifact_path, bundle.path, photos=photos, counts=counts,
-                               dataset={"name": bundle.job.dataset.name},
+        result = export_bundle(bundle.job.artifact_path, bundle.path, **selectors.bundle_inputs(bundle.job),
                                on_step=lambda step: services.bundle_step(bundle_id=bundle_id, step=step))
         services.bundle_succeed(bundle_id=bundle_id, formats=result["formats"], size_bytes=result["bytes"])
 

@@ -23,6 +23,7 @@ def test_a_train_worker_builds_the_bundle_once_and_the_page_offers_it(start_work
     start_worker(queues="train", env=worker_env())
     job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
+    experiment_services.job_threshold_set(job=job, threshold=0.5, user=ann)  # the bundle answers as the app does
     client.force_login(ann)
     page = reverse("serving:job_bundle", args=[job.pk])
     status_url = reverse("serving:job_bundle_status", args=[job.pk])
@@ -42,7 +43,14 @@ def test_a_train_worker_builds_the_bundle_once_and_the_page_offers_it(start_work
                                            "model_int8.tflite", "model.onnx", "predict.py"}
         assert json.loads(archive.read("labels.json")) == ["blue", "green", "red"]
         card = archive.read("MODEL_CARD.md").decode()
+        script = archive.read("predict.py").decode()
     assert "Dataset: shapes." in card and "| blue | 3 | 1 | 2 |" in card and "int8 weights and activations" in card
+    assert "below 0.5 (as edited in the app)" in card and "THRESHOLDS = {'keras': 0.5, " in script
+    # each format checked against the app's decisions on the job's test photos (6 photos), its threshold fitted on
+    # its validation photos (3)
+    assert "on 6 test photos" in card and "fitted on 3 validation photos" in card
+    assert all(f"| {fmt} | " in card for fmt in ("keras", "tflite", "tflite-int8", "onnx"))
+    assert "the app's decision on " in state["formats"]["tflite-int8"]
 
     bundle = ExportBundle.objects.get(job=job)
     assert bundle.status == BundleStatus.SUCCEEDED and bundle.path == job.artifact_path / "bundle.zip"

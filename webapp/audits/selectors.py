@@ -29,8 +29,10 @@ def last_finished_audit(dataset: Dataset) -> DatasetAudit | None:
 def audit_features(dataset: Dataset) -> dict:
     """{backbone, weights, input_size} of a new audit's features: the dataset's most recent ImageNet job's (its
     features are cached already) when a train worker has that backbone's weights, else AUDIT_BACKBONE if a worker
-    has its weights, else a backbone whose weights a worker has (an offline install may have only MobileNetV2's).
-    With no worker reporting yet: the recent job's backbone, else AUDIT_BACKBONE."""
+    has its weights, else a backbone whose weights a worker has (an offline install may have only MobileNetV2's:
+    classifier.backbones.choose_backbone, as the CLI). With no worker reporting yet: the recent job's backbone,
+    else AUDIT_BACKBONE."""
+    from classifier.backbones import choose_backbone
     from webapp.experiments.models import TrainingJob
     from webapp.workers_registry.selectors import backbones_with_weights
 
@@ -39,10 +41,7 @@ def audit_features(dataset: Dataset) -> dict:
            .values("backbone", "input_size").first())
     if job and (job["backbone"] in available or not available):
         return {"backbone": job["backbone"], "weights": "imagenet", "input_size": job["input_size"]}
-    if settings.AUDIT_BACKBONE in available or not available:
-        return {"backbone": settings.AUDIT_BACKBONE, "weights": "imagenet", "input_size": None}
-    backbone = "mobilenet_v2" if "mobilenet_v2" in available else sorted(available)[0]  # the cheapest first
-    return {"backbone": backbone, "weights": "imagenet", "input_size": None}
+    return {"backbone": choose_backbone(available, settings.AUDIT_BACKBONE), "weights": "imagenet", "input_size": None}
 
 
 def findings_by_kind(dataset: Dataset, *, limit: int = 200) -> dict[str, list[AuditFinding]]:

@@ -222,11 +222,13 @@ def images_by_id(ids: list) -> dict[int, Image]:
 
 def job_threshold(job: TrainingJob) -> dict:
     """The model's unsure threshold: `chosen` on validation by the job (None before it finished), `edited` by a
-    person (None if not), and `effective`, the one predictions use."""
+    person (None if not), and `effective`, the one predictions use (classifier.decision's rule)."""
+    from classifier.decision import effective_threshold
+
     evaluation = job_evaluation(job) if job.status == JobStatus.SUCCEEDED else None
     chosen = ((evaluation.report or {}).get("calibration") or {}).get("threshold") if evaluation else None
-    effective = job.unsure_threshold if job.unsure_threshold is not None else chosen
-    return {"chosen": chosen, "edited": job.unsure_threshold, "effective": effective}
+    return {"chosen": chosen, "edited": job.unsure_threshold,
+            "effective": effective_threshold(chosen, job.unsure_threshold)}
 
 
 def effective_thresholds(predictions) -> dict[int, float | None]:
@@ -455,11 +457,11 @@ def backbone_choices(weights: dict | None = None) -> list[tuple[str, str]]:
 
 
 def default_backbone(weights: dict) -> str:
-    """The article's backbone when its weights are there, else the first (in registry order) whose weights are."""
-    from classifier.backbones import BACKBONES, DEFAULT_BACKBONE
+    """The article's backbone when its weights are there, else the first (in registry order) whose weights are:
+    the CLI's rule (classifier.backbones.choose_backbone)."""
+    from classifier.backbones import choose_backbone
 
-    ready = [name for name in (DEFAULT_BACKBONE, *BACKBONES) if name in weights["available"]]
-    return ready[0] if ready else DEFAULT_BACKBONE
+    return choose_backbone(weights["available"])
 
 
 # --- for the workers ----------------------------------------------------------------------------------------------

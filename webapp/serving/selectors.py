@@ -97,14 +97,18 @@ def bundle_for_run(*, bundle_id: int) -> ExportBundle:
     return ExportBundle.objects.select_related("job", "job__dataset").get(pk=bundle_id)
 
 
-def bundle_inputs(job) -> tuple[list[str], dict]:
-    """What the bundle's build needs from the job's snapshot: the paths of its training photos still stored
-    (int8 calibration; content-hash order spreads them over the classes) and {split: {label: count}} (the card)."""
+def bundle_inputs(job) -> dict:
+    """classifier.bundle.export_bundle's inputs from the job's snapshot: `photos`, the paths of its training photos
+    still stored (int8 calibration; content-hash order spreads them over the classes), `held_out`, those of its
+    validation and test photos (each format's decisions are checked against the app's on some), `counts`
+    ({split: {label: count}}, the card), the `edited_threshold` its predictions use, the dataset's name."""
     counts: dict = {}
-    photos = []
+    photos: dict = {"train": [], "validation": [], "test": []}
     for item in job.job_images.select_related("image").order_by("content_hash"):
         split = counts.setdefault(item.split, {})
         split[item.label_name] = split.get(item.label_name, 0) + 1
-        if item.split == "train" and item.image is not None and item.image.file:
-            photos.append(item.image.file.path)
-    return photos, counts
+        if item.image is not None and item.image.file and item.split in photos:
+            photos[item.split].append(item.image.file.path)
+    return {"photos": photos["train"], "counts": counts, "edited_threshold": job.unsure_threshold,
+            "held_out": {split: photos[split] for split in ("validation", "test")},
+            "dataset": {"name": job.dataset.name}}
