@@ -11,20 +11,24 @@ from tests.environment import REDIS_AVAILABLE, REDIS_TEST_URL
 PASSWORD = "pw-12345-menagerie"
 BROWSER_FIXTURES = {"page", "chromium"}
 WORKER_FIXTURES = {"start_worker", "warm_workers"}
+# tests/classifier/test_bundle.py's `bundle`: every export conversion (TFLite, int8, ONNX), then fresh processes
+SLOW_FIXTURES = {"bundle"}
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering (plain db tests first)
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
-    """Mark tests by what they start (`make test-fast` leaves out `browser` and `worker`), and run the tests on
+    """Mark tests by what they use (`make test-fast` leaves out `browser`, `worker` and `slow`) before `-m`
+    selects; then, after every other plugin's ordering (pytest-django's: plain db tests first), run the tests on
     the session's warm workers last, together: started once, they never run beside a test that expects no
-    worker or its own."""
+    worker or starts its own."""
     for item in items:
         fixtures = set(item.fixturenames)
-        if fixtures & BROWSER_FIXTURES:
-            item.add_marker(pytest.mark.browser)
-        if fixtures & WORKER_FIXTURES:
-            item.add_marker(pytest.mark.worker)
+        for marker, uses in (("browser", BROWSER_FIXTURES), ("worker", WORKER_FIXTURES), ("slow", SLOW_FIXTURES)):
+            if fixtures & uses:
+                item.add_marker(marker)
+    result = yield
     items.sort(key=lambda item: "warm_workers" in item.fixturenames)
+    return result
 
 
 @pytest.fixture
