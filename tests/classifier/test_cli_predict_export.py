@@ -78,6 +78,7 @@ def test_evaluate_scores_the_saved_run_on_another_folder(trained):
     assert "confusion matrix" in output
 
 
+@pytest.mark.slow  # a fresh process loads TensorFlow
 def test_predict_cli_prints_probabilities_and_the_decision(trained):
     image = trained["data"] / "green" / "green1.png"
     out = subprocess.run([sys.executable, "-m", "classifier", "predict", str(trained["run"]), str(image)],
@@ -115,6 +116,7 @@ np.save(sys.argv[3], np.concatenate([model.predict(p[None], verbose=0) for p in 
 """
 
 
+@pytest.mark.slow  # a fresh process loads TensorFlow
 def test_exported_model_loads_in_a_fresh_process_and_matches_the_predictor(trained, tmp_path):
     paths = [trained["data"] / label / f"{label}{i}.{'png' if i % 2 else 'jpg'}" for label in COLORS
              for i in (0, 1)]
