@@ -154,6 +154,7 @@ def test_every_bundle_format_answers_as_the_app_for_two_views_of_real_flowers(tm
             np.testing.assert_allclose(got, app, atol=TOLERANCE[fmt] * 10, err_msg=fmt)
 
 
+@pytest.mark.slow  # a whole CLI training with its search
 def test_the_cli_extracts_both_views_of_small_photos_and_saves_the_ones_the_search_chose(tmp_path):
     import json
 
