@@ -22,7 +22,7 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The check before a commit (about 2 minutes): no real worker, no browser, nothing marked slow (README, Tests).
+# The check before a commit: no real worker, no browser, nothing marked slow (README, Tests).
 test-fast: install
 	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
 
