@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install admin clean
+.PHONY: run test test-fast install admin clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The check before a commit: no real worker, no browser, nothing marked slow (README, Tests).
+test-fast: install
+	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
 
 admin: install
 	$(PY) manage.py createsuperuser

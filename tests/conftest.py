@@ -9,6 +9,26 @@ from django.contrib.auth.models import Group
 from tests.environment import REDIS_AVAILABLE, REDIS_TEST_URL
 
 PASSWORD = "pw-12345-menagerie"
+BROWSER_FIXTURES = {"page", "chromium"}
+WORKER_FIXTURES = {"start_worker", "warm_workers"}
+# tests/classifier/test_bundle.py's `bundle`: every export conversion (TFLite, int8, ONNX), then fresh processes
+SLOW_FIXTURES = {"bundle"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items):
+    """Mark tests by what they use (`make test-fast` leaves out `browser`, `worker` and `slow`) before `-m`
+    selects; then, after every other plugin's ordering (pytest-django's: plain db tests first), run the tests on
+    the session's warm workers last, together: started once, they never run beside a test that expects no
+    worker or starts its own."""
+    for item in items:
+        fixtures = set(item.fixturenames)
+        for marker, uses in (("browser", BROWSER_FIXTURES), ("worker", WORKER_FIXTURES), ("slow", SLOW_FIXTURES)):
+            if fixtures & uses:
+                item.add_marker(marker)
+    result = yield
+    items.sort(key=lambda item: "warm_workers" in item.fixturenames)
+    return result
 
 
 @pytest.fixture
@@ -33,13 +53,58 @@ def require_redis():
 
 
 @pytest.fixture
-def start_worker(transactional_db, tmp_path):
+def clean_broker():
+    """No message of an earlier test or run in the Redis test database, so none reaches this test's workers.
+
+    Kombu's exchange bindings (`_kombu.binding.*`) stay: a producer that declared its queues before would not
+    declare them again, and its messages would go nowhere."""
+    if not REDIS_AVAILABLE:  # the embedded broker: its queue folder
+        from django.conf import settings
+
+        for message in (settings.BROKER_DIR / "queue").glob("*"):
+            message.unlink(missing_ok=True)
+    else:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_TEST_URL)
+        for key in client.scan_iter():
+            if not key.startswith(b"_kombu.binding."):
+                client.delete(key)
+    yield
+
+
+@pytest.fixture(scope="session")
+def _warm_pool(django_db_setup, tmp_path_factory):
+    """The session's warm workers, started by the first test that asks for them (`warm_workers`) and stopped
+    at the end of the session, before the test database goes."""
+    from tests.warm_workers import WarmWorkers
+
+    pool = WarmWorkers(tmp_path_factory.mktemp("warm-workers"))
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def warm_workers(transactional_db, clean_broker, _warm_pool):
+    """A real `train` worker and a real `predict` worker on the test database, shared by the session (started
+    once, TensorFlow loaded): for tests that neither kill nor restart a worker nor need one with special
+    settings (those use `start_worker`). Between tests they hold no task: a test's work is finished, or the
+    workers are replaced, before the database is flushed. `warm_workers.train.log()` is the worker's log."""
+    _warm_pool.begin()
+    yield _warm_pool
+    _warm_pool.end()
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path, _warm_pool):
     """Start real Celery worker processes on the test database: `start_worker(queues="train")`.
 
-    Workers are stopped (or killed) when the test ends; their log is at `worker.log_path`.
+    Workers are stopped (or killed) when the test ends; their log is at `worker.log_path`. The session's warm
+    workers stop first, so that only this test's workers take its tasks.
     """
     from tests.processes import WorkerProcess
 
+    _warm_pool.stop()
     workers = []
 
     def start(queues: str = "train,predict", **kwargs) -> WorkerProcess:

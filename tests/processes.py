@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,9 +49,9 @@ def worker_env(**overrides: str) -> dict:
 
 class WorkerProcess:
     def __init__(self, queues: str, log_dir: Path, concurrency: int = 1, env: dict | None = None,
-                 extra_args: tuple = ()):
+                 extra_args: tuple = (), prefix: str = "test"):
         self.queues = queues
-        self.name = f"test-{queues.replace(',', '-')}-{uuid.uuid4().hex[:6]}@%h"
+        self.name = f"{prefix}-{queues.replace(',', '-')}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         self.log_path = Path(log_dir) / f"worker-{uuid.uuid4().hex[:6]}.log"
         self.concurrency = concurrency
         self.env = env
@@ -58,6 +59,11 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90):
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self):
+        """Start the process without waiting for it (several workers then load TensorFlow side by side)."""
         cmd = [
             sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", self.queues, "-n", self.name,
             "-c", str(self.concurrency), "--pool", "prefork", "--loglevel", "INFO", "--without-gossip",
@@ -68,6 +74,9 @@ class WorkerProcess:
             cmd, cwd=REPO_DIR, env=self.env or child_env(), stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        return self
+
+    def wait_ready(self, timeout: float = 90):
         wait_for(self._ready, timeout, message=f"worker {self.name} to be ready (log: {self.log_path})")
         return self
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.images import jpeg_bytes
-from tests.processes import wait_for, worker_env
+from tests.processes import wait_for
 from webapp.accounts.services import membership_change
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
@@ -23,13 +23,11 @@ PASSWORD = "pw-browser-12345"
 
 
 def test_a_batch_from_the_model_page_shows_its_progress_then_the_csv_and_the_evaluation(
-        page, shot, live_server, start_worker, django_user_model):
+        page, shot, live_server, warm_workers, django_user_model):
     lab = Group.objects.create(name="lab")
     ann = django_user_model.objects.create_user("ann", password=PASSWORD)
     ann.groups.add(lab)
     membership_change(team=lab, user=ann, role="admin")
-    env = worker_env()
-    worker = start_worker(queues="train", env=env)
     dataset = make_dataset("shapes", team=lab, seed=5353)
     job = experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     wait_for(lambda: TrainingJob.objects.get(pk=job.pk).is_finished, 120, message="the job")
@@ -39,7 +37,6 @@ def test_a_batch_from_the_model_page_shows_its_progress_then_the_csv_and_the_eva
     version = services.model_promote(named_model=birds, job=job, user=ann)
     wait_for(lambda: Evaluation.objects.get(pk=version.evaluation_id).is_finished, 120,
              message="the pinned evaluation")
-    worker.stop()  # the batch waits in the queue until a worker starts again
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
@@ -52,14 +49,14 @@ def test_a_batch_from_the_model_page_shows_its_progress_then_the_csv_and_the_eva
     page.get_by_role("button", name="Log in").click()
     page.get_by_label("Zip of photos").set_input_files(
         {"name": "field.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()})
-    page.get_by_role("button", name="Start the batch").click()
+    with warm_workers.paused("train"):  # the batch waits in the queue until the worker takes tasks again
+        page.get_by_role("button", name="Start the batch").click()
 
-    expect(page.locator("#batch-status")).to_have_text("Queued")
-    expect(page.locator("#batch-progress-text")).to_have_text("0 / 9 (0%)")
-    assert BatchPrediction.objects.get().status == "queued"
-    shot(page, "batch-queued")
+        expect(page.locator("#batch-status")).to_have_text("Queued")
+        expect(page.locator("#batch-progress-text")).to_have_text("0 / 9 (0%)")
+        assert BatchPrediction.objects.get().status == "queued"
+        shot(page, "batch-queued")
 
-    start_worker(queues="train", env=env)
     expect(page.locator("#batch-csv")).to_be_visible(timeout=90_000)  # polled, then reloaded once finished
     expect(page.locator("#batch-status")).to_have_text("Succeeded")
     expect(page.locator("#batch-summary")).to_contain_text("9 files")

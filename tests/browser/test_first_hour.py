@@ -136,7 +136,7 @@ def test_the_import_page_fits_a_1280_px_window(page, ann, shot, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_default_job_succeeds_with_only_mobilenet_v2_weights(page, shot, live_server, start_worker,
+def test_the_default_job_succeeds_with_only_mobilenet_v2_weights(page, shot, live_server, warm_workers,
                                                                  django_user_model, tmp_path):
     """The first hour on a fresh data folder whose Keras cache holds only MobileNetV2's ImageNet weights
     (tests/environment.py seeds it so): import in the browser, start a job without touching the backbone field,
@@ -145,14 +145,13 @@ def test_the_default_job_succeeds_with_only_mobilenet_v2_weights(page, shot, liv
     import zipfile
 
     from tests.images import jpeg_bytes
-    from tests.processes import child_env, wait_for
+    from tests.processes import wait_for
     from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
     from webapp.datasets.models import Dataset
     from webapp.workers_registry.selectors import backbones_with_weights
 
     shared_path("weights", MOBILENET_V2_LEGACY_FILE)
     django_user_model.objects.create_user("ann", password=PASSWORD).groups.add(Group.objects.create(name="lab"))
-    worker = start_worker(queues="train", env=child_env())
     wait_for(lambda: backbones_with_weights() == {"mobilenet_v2"}, 60, message="the worker's report")
     archive = tmp_path / "colours.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -174,7 +173,7 @@ def test_the_default_job_succeeds_with_only_mobilenet_v2_weights(page, shot, liv
     page.get_by_role("button", name="Start training").click()
     expect(page.locator("#job-status")).to_have_text("Succeeded", timeout=300_000)
     job = TrainingJob.objects.get()
-    assert (job.backbone, job.weights, job.status) == ("mobilenet_v2", "imagenet", "succeeded"), worker.log()[-3000:]
+    assert (job.backbone, job.weights, job.status) == ("mobilenet_v2", "imagenet", "succeeded"), warm_workers.train.log()[-3000:]
     expect(page.locator("#confusion-chart .heatmaplayer")).to_have_count(1)  # the results page, drawn
     shot(page, "first-hour-default-job-succeeded")
 

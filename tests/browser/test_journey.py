@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from tests.images import jpeg_bytes
-from tests.processes import child_env, wait_for
+from tests.processes import wait_for
 from webapp.experiments.models import TrainingJob
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,12 +46,11 @@ def click_cell(page, selector: str, row: int, col: int, n: int) -> None:
     area.click(position={"x": (col + 0.5) * box["width"] / n, "y": (row + 0.5) * box["height"] / n})
 
 
-def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, start_worker, django_user_model,
+def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, warm_workers, django_user_model,
                                                      tmp_path):
     lab = Group.objects.create(name="lab")
     ann = django_user_model.objects.create_user("ann", password=PASSWORD)
     ann.groups.add(lab)
-    worker = start_worker(queues="train,predict", env=child_env(MENAGERIE_JOB_HEARTBEAT_SECONDS="0.5"))
 
     # log in (every page needs it)
     page.goto("/jobs/")
@@ -116,7 +115,7 @@ def test_team_member_trains_a_classifier_and_predicts(page, shot, live_server, s
     # when it finishes the page shows the results
     expect(page.locator("#report-table")).to_be_visible(timeout=180_000)
     job.refresh_from_db()
-    assert job.status == "succeeded", worker.log()[-3000:]
+    assert job.status == "succeeded", warm_workers.train.log()[-3000:]
     expect(page.locator("#job-status")).to_have_text("Succeeded")
     for name in COLOURS:
         expect(page.locator("#report-table").get_by_role("rowheader", name=name)).to_be_visible()

@@ -1,5 +1,5 @@
 """The predict page never waits on a worker: it comes back with the photos pending and fills in each result when
-the `predict` worker has it (a real worker, started only after the page came back)."""
+the `predict` worker has it (a real worker, taking tasks only after the page came back)."""
 
 import re
 
@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.images import jpeg_bytes
-from tests.processes import wait_for, worker_env
+from tests.processes import wait_for
 from webapp.experiments import services
 from webapp.experiments.models import JobStatus, Prediction, PredictionStatus, TrainingJob
 
@@ -19,12 +19,10 @@ PASSWORD = "pw-browser-12345"
 
 
 def test_the_predict_page_returns_before_the_worker_and_fills_in_the_results(page, shot, live_server,
-                                                                            start_worker, django_user_model):
+                                                                            warm_workers, django_user_model):
     lab = Group.objects.create(name="lab")
     ann = django_user_model.objects.create_user("ann", password=PASSWORD)
     ann.groups.add(lab)
-    env = worker_env()
-    start_worker(queues="train", env=env)
     job = services.job_create(dataset=make_dataset("shapes", team=lab), user=ann, **FAST_JOB)
     wait_for(lambda: TrainingJob.objects.get(pk=job.pk).is_finished, 120, message="the job")
     job.refresh_from_db()
@@ -38,16 +36,16 @@ def test_the_predict_page_returns_before_the_worker_and_fills_in_the_results(pag
     photos = [{"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(COLOURS[name], 900 + i)}
               for i, name in enumerate(("red", "blue"))]
     page.get_by_label("Photos").set_input_files(photos)
-    page.get_by_role("button", name="Predict").click()
+    with warm_workers.paused("predict"):
+        page.get_by_role("button", name="Predict").click()
 
-    # no predict worker runs yet: the page is back, with both photos waiting
-    expect(page.get_by_role("heading", name="red.jpg")).to_be_visible()
-    expect(page.get_by_text("Predicting…")).to_have_count(2)
-    assert set(Prediction.objects.values_list("status", flat=True)) == {PredictionStatus.PENDING}
-    page.evaluate("window.__sameDocument = true")
-    shot(page, "predict-pending")
+        # no predict worker takes them yet: the page is back, with both photos waiting
+        expect(page.get_by_role("heading", name="red.jpg")).to_be_visible()
+        expect(page.get_by_text("Predicting…")).to_have_count(2)
+        assert set(Prediction.objects.values_list("status", flat=True)) == {PredictionStatus.PENDING}
+        page.evaluate("window.__sameDocument = true")
+        shot(page, "predict-pending")
 
-    start_worker(queues="predict", env=env)
     expect(page.locator(".decision")).to_have_count(2, timeout=90_000)
     expect(page.get_by_text("Predicting…")).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True  # filled in by polling, not by a reload

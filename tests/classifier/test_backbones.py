@@ -5,6 +5,13 @@ from classifier.backbones import (BACKBONES, DEFAULT_BACKBONE, WeightsMissingErr
                                   feature_shape, load_backbone, preprocessing_layer)
 from classifier.features import FeatureSpec
 
+# The big graphs take seconds to build: `make test-fast` builds the small ones only (`make test` all).
+HEAVY = {"resnet50", "efficientnet_b0"}
+
+
+def _by_weight(names):
+    return [pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name for name in names]
+
 
 def test_registry_is_plain_data_with_the_article_default():
     assert DEFAULT_BACKBONE == "vgg16"
@@ -16,7 +23,7 @@ def test_registry_is_plain_data_with_the_article_default():
     assert feature_shape("mobilenet_v2", None, input_size=64) == (2, 2, 1280)
 
 
-@pytest.mark.parametrize("name", list(BACKBONES))
+@pytest.mark.parametrize("name", _by_weight(BACKBONES))
 def test_random_init_backbones_give_the_registered_shapes(name):
     maps = load_backbone(name, weights=None, input_size=64)
     assert tuple(maps.output.shape[1:]) == feature_shape(name, None, input_size=64)
@@ -74,7 +81,7 @@ def _randomise_batchnorm(model, seed=0):
                                rng.normal(0, 0.2, mean.shape), rng.uniform(0.5, 2.0, var.shape)])
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50"])
+@pytest.mark.parametrize("name", _by_weight(["mobilenet_v2", "resnet50"]))
 def test_folding_batchnorm_keeps_the_function(name):
     from classifier.inference import optimise_for_inference
 

@@ -3,6 +3,7 @@ on top, an altered copy in another dataset is a leak."""
 
 import json
 
+import pytest
 from PIL import Image
 
 from tests.classifier.test_cli_predict_export import run_cli
@@ -11,6 +12,7 @@ from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
 PER_CLASS = 30
 
 
+@pytest.mark.slow  # real photos through the ImageNet MobileNetV2
 def test_cli_audit_json_lists_the_flipped_photos_among_the_top_suspects(tmp_path):
     shared_path("weights", MOBILENET_V2_LEGACY_FILE)
     source = shared_path("datasets", "animals3")

@@ -89,6 +89,7 @@ def test_a_test_only_folder_is_evaluated_as_photos_of_its_classes_and_never_trai
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh process loads TensorFlow
 def test_predict_cli_prints_probabilities_and_the_decision(trained):
     image = trained["data"] / "green" / "green1.png"
     out = subprocess.run([sys.executable, "-m", "classifier", "predict", str(trained["run"]), str(image)],
@@ -126,6 +127,7 @@ np.save(sys.argv[3], np.concatenate([model.predict(p[None], verbose=0) for p in 
 """
 
 
+@pytest.mark.slow  # a fresh process loads TensorFlow
 def test_exported_model_loads_in_a_fresh_process_and_matches_the_predictor(trained, tmp_path):
     paths = [trained["data"] / label / f"{label}{i}.{'png' if i % 2 else 'jpg'}" for label in COLORS
              for i in (0, 1)]

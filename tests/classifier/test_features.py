@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from classifier.features import FeatureCache, extract, feature_model
 from classifier.images import content_hash, load_image
@@ -70,6 +71,7 @@ extract(items, TINY_SPEC, FeatureCache(sys.argv[2]), batch_size=2, on_progress=p
 """
 
 
+@pytest.mark.slow  # a process that loads TensorFlow, killed mid-run
 def test_a_killed_run_resumes_where_it_stopped(class_folders, cache):
     folder = class_folders / "green"
     run = subprocess.run([sys.executable, "-c", KILLED_RUN, str(folder), str(cache.root)], cwd=REPO_DIR,

@@ -163,6 +163,7 @@ def test_fine_tuning_is_kept_only_for_a_held_out_gain_beyond_chance():
     assert p(0, 0) == 1.0 and p(0, 5) > 0.9
 
 
+@pytest.mark.slow  # trains the recommended recipe a second time
 def test_the_recommended_recipe_is_seeded_and_reproducible(tiny_recommended):
     first, again = tiny_recommended["first"], tiny_recommended["run"]()
     assert first["search"]["trials"][0]["head"] == "linear" and first["search"]["chosen"]["head"] == "linear"

@@ -124,6 +124,7 @@ def test_the_predictor_and_grad_cam_run_the_saved_two_view_model(two_views):
     assert 0.0 <= explained["heatmap"].min() and explained["heatmap"].max() == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.slow  # the real ImageNet MobileNetV2 and every export conversion
 def test_every_bundle_format_answers_as_the_app_for_two_views_of_real_flowers(tmp_path):
     """Mandatory in CI: flowers' 128 px photos (a 128 px view joins 224) through the real ImageNet MobileNetV2."""
     from classifier.bundle import export_bundle
@@ -153,6 +154,7 @@ def test_every_bundle_format_answers_as_the_app_for_two_views_of_real_flowers(tm
             np.testing.assert_allclose(got, app, atol=TOLERANCE[fmt] * 10, err_msg=fmt)
 
 
+@pytest.mark.slow  # a whole CLI training with its search
 def test_the_cli_extracts_both_views_of_small_photos_and_saves_the_ones_the_search_chose(tmp_path):
     import json
 

@@ -18,14 +18,28 @@ def settings_in_subprocess(env: dict, expression: str) -> tuple:
     return ast.literal_eval(result.stdout.strip())
 
 
-def test_default_database_is_sqlite_in_the_data_folder_with_wal_and_immediate_transactions(tmp_path):
-    out = settings_in_subprocess(
-        {"MENAGERIE_DATA_DIR": str(tmp_path)},
-        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], "
-        "settings.DATABASES['default']['OPTIONS']",
+@pytest.fixture(scope="module")
+def default_start(tmp_path_factory) -> dict:
+    """One fresh process on an empty data folder and no other setting, read by several tests (one start instead of
+    one each): its settings, its generated secret key, and the modules loaded once it imported the web app."""
+    data_dir = tmp_path_factory.mktemp("data")
+    names = ["data_dir", "engine", "name", "options", "broker_url", "broker_folder", "debug", "secret_key",
+             "ml_modules"]
+    values = settings_in_subprocess(
+        {"MENAGERIE_DATA_DIR": str(data_dir)},
+        f"{str(data_dir)!r}, settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], "
+        "settings.DATABASES['default']['OPTIONS'], settings.CELERY_BROKER_URL, "
+        "settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'], settings.DEBUG, settings.SECRET_KEY, "
+        "__import__('webapp.urls') and __import__('webapp.wsgi') and "
+        "sorted(m for m in __import__('sys').modules if m.split('.')[0] in ('tensorflow', 'keras'))",
     )
-    engine, name, options = out
-    assert engine == "django.db.backends.sqlite3" and name == str(tmp_path / "db.sqlite3")
+    return dict(zip(names, values))
+
+
+def test_default_database_is_sqlite_in_the_data_folder_with_wal_and_immediate_transactions(default_start):
+    assert default_start["engine"] == "django.db.backends.sqlite3"
+    assert default_start["name"] == f"{default_start['data_dir']}/db.sqlite3"
+    options = default_start["options"]
     assert "PRAGMA journal_mode=WAL" in options["init_command"]
     assert options["transaction_mode"] == "IMMEDIATE" and options["timeout"] == 30
 
@@ -61,18 +75,15 @@ def test_settings_come_from_the_environment(tmp_path):
     )
 
 
-def test_without_a_broker_url_the_embedded_filesystem_broker_lives_in_the_data_folder(tmp_path):
-    out = settings_in_subprocess(
-        {"MENAGERIE_DATA_DIR": str(tmp_path)},
-        "settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'], settings.DEBUG",
-    )
-    assert out == ("filesystem://", str(tmp_path / "broker" / "queue"), False)
+def test_without_a_broker_url_the_embedded_filesystem_broker_lives_in_the_data_folder(default_start):
+    out = default_start["broker_url"], default_start["broker_folder"], default_start["debug"]
+    assert out == ("filesystem://", f"{default_start['data_dir']}/broker/queue", False)
 
 
-def test_generated_secret_key_is_kept_between_starts(tmp_path):
-    first = settings_in_subprocess({"MENAGERIE_DATA_DIR": str(tmp_path)}, "settings.SECRET_KEY")
-    second = settings_in_subprocess({"MENAGERIE_DATA_DIR": str(tmp_path)}, "settings.SECRET_KEY")
-    assert first == second and len(first[0]) >= 50
+def test_generated_secret_key_is_kept_between_starts(default_start):
+    first = default_start["secret_key"]
+    second = settings_in_subprocess({"MENAGERIE_DATA_DIR": default_start["data_dir"]}, "settings.SECRET_KEY")
+    assert (first,) == second and len(first) >= 50
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
@@ -87,13 +98,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_importing_the_web_app_does_not_import_tensorflow(tmp_path):
-    out = settings_in_subprocess(
-        {"MENAGERIE_DATA_DIR": str(tmp_path)},
-        "__import__('webapp.urls') and __import__('webapp.wsgi') and "
-        "sorted(m for m in __import__('sys').modules if m.split('.')[0] in ('tensorflow', 'keras'))",
-    )
-    assert out == ([],)
+def test_importing_the_web_app_does_not_import_tensorflow(default_start):
+    assert default_start["ml_modules"] == []
 
 
 @pytest.mark.django_db
@@ -183,6 +189,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.slow  # a migrated database and four writer processes
 def test_sqlite_takes_concurrent_writers_from_several_processes(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "webapp.settings", "MENAGERIE_DATA_DIR": str(tmp_path)}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO_DIR, env=env, check=True)

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from PIL import Image as PILImage
 
 from tests.factories import add_image
-from tests.processes import wait_for, worker_env
+from tests.processes import wait_for
 from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
 from webapp.audits import selectors, services
 from webapp.audits.models import AuditStatus, FindingKind
@@ -45,7 +45,7 @@ def _finished(audit, timeout=300):
     return audit
 
 
-def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(start_worker, ann, client):
+def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(warm_workers, ann, client):
     from webapp.datasets.models import Dataset, Image
 
     shared_path("weights", MOBILENET_V2_LEGACY_FILE)
@@ -69,7 +69,6 @@ def test_audit_finds_flipped_labels_and_copies_across_splits_and_datasets(start_
     for path in sorted((animals / "dogs").iterdir())[30:34]:
         add_image(evaluation, "dogs", path.read_bytes(), "test", path.name)
 
-    start_worker(queues="train", env=worker_env())
     audit = _finished(services.audit_create(dataset=dataset, user=ann, backbone="mobilenet_v2"))
     assert audit.image_count == 72 + 1 + 5
 

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import COLOURS, FAST_JOB, add_image, make_dataset
 from tests.images import jpeg_bytes
-from tests.processes import wait_for, worker_env
+from tests.processes import wait_for
 from tests.workers.test_jobs import finished
 from webapp.accounts.services import membership_change
 from webapp.datasets.models import Dataset
@@ -52,9 +52,8 @@ def same_scores(batch_report: dict, evaluation_report: dict) -> None:
     assert len(batch_report["misclassified"]) == len(evaluation_report["misclassified"])
 
 
-def test_batch_on_a_zip_with_class_folders_matches_a_re_evaluation(start_worker, ann):
+def test_batch_on_a_zip_with_class_folders_matches_a_re_evaluation(warm_workers, ann):
     dataset = make_dataset("shapes", seed=5151)  # photos no other test extracts
-    worker = start_worker(queues="train", env=worker_env())
     job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     membership_change(team=dataset.team, user=ann, role="admin")
@@ -67,7 +66,7 @@ def test_batch_on_a_zip_with_class_folders_matches_a_re_evaluation(start_worker,
     entries = photos | {"green/broken.jpg": b"\xff\xd8\xff\xe0 not really a jpeg",
                         "no-folder.jpg": jpeg_bytes(COLOURS["red"], 6199)}
     batch = done(batch_services.batch_create(named_model=birds, user=ann, archive=zipped(entries)))
-    assert batch.status == BatchStatus.SUCCEEDED, batch.error_message + worker.log()
+    assert batch.status == BatchStatus.SUCCEEDED, batch.error_message + warm_workers.train.log()
 
     rows = csv_rows(batch)
     assert sorted(row["file"] for row in rows) == sorted(entries)  # one row per file
@@ -111,19 +110,3 @@ def test_batch_on_a_zip_with_class_folders_matches_a_re_evaluation(start_worker,
     assert len(csv_rows(again)) == 12
     same_scores(again.report, evaluation.report)
 
-
-def test_folders_that_are_not_the_models_classes_are_predicted_without_an_evaluation(start_worker, ann):
-    dataset = make_dataset("shapes", seed=5252)
-    start_worker(queues="train", env=worker_env())
-    job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
-    assert job.status == JobStatus.SUCCEEDED, job.error_message
-    membership_change(team=dataset.team, user=ann, role="admin")
-    birds = services.named_model_create(team=dataset.team, name="birds", evaluation_dataset=dataset, user=ann)
-    services.model_promote(named_model=birds, job=job, user=ann)
-    birds.refresh_from_db()
-    entries = {f"2024-05/{i}.jpg": jpeg_bytes(COLOURS["blue"], 6300 + i) for i in range(3)}
-    entries["2024-06/0.jpg"] = jpeg_bytes(COLOURS["red"], 6310)
-    batch = done(batch_services.batch_create(named_model=birds, user=ann, archive=zipped(entries)))
-    assert batch.status == BatchStatus.SUCCEEDED, batch.error_message
-    assert batch.report == {} and "2024-05" in batch.evaluation_note and batch.wrong_count == 0
-    assert [row["true_class"] for row in csv_rows(batch)] == [""] * 4

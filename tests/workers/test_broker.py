@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.processes import WorkerProcess, child_env
 from tests.shared import REPO_DIR
 
@@ -26,6 +28,7 @@ def test_tasks_are_routed_to_their_queue(require_redis, start_worker):
     assert train_message.get(timeout=60)["pong"] is True
 
 
+@pytest.mark.worker  # starts its own, on a broker of its own
 def test_embedded_default_broker_works_across_processes_without_redis(tmp_path, transactional_db):
     env = child_env(MENAGERIE_DATA_DIR=str(tmp_path))
     env.pop("CELERY_BROKER_URL", None)

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from tests.images import jpeg_bytes
-from tests.processes import wait_for, worker_env
+from tests.processes import wait_for
 from tests.factories import COLOURS, make_dataset
 from webapp.experiments import services
 from webapp.experiments.models import (
@@ -53,10 +53,9 @@ def _done(heatmap: Heatmap) -> Heatmap:
     return heatmap
 
 
-def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_worker, ann):
+def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(warm_workers, ann):
     dataset = make_dataset("shapes", per_class=2, size=48)
     job = _succeeded_job(dataset, ann)
-    start_worker(queues="predict", env=worker_env())
     image = dataset.images.first()
 
     heatmap = _done(services.heatmap_request(job=job, image=image))
@@ -81,7 +80,7 @@ def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(start_wo
 
 
 @pytest.mark.parametrize("api", ["job", "named model"])
-def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start_worker, ann, client, api):
+def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(warm_workers, ann, client, api):
     from webapp.accounts.services import api_token_create, membership_change
     from webapp.serving.services import model_promote, named_model_create
 
@@ -93,7 +92,6 @@ def test_the_predict_api_with_heatmap_1_says_where_to_poll_for_the_overlay(start
         birds = named_model_create(team=dataset.team, name="birds", evaluation_dataset=dataset, user=ann)
         model_promote(named_model=birds, job=job, user=ann)
         url, fields = "/api/models/birds/predict/", {}
-    start_worker(queues="predict", env=worker_env())
     _, key = api_token_create(user=ann, name="script")
     auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["red"], 9, 52), content_type="image/jpeg")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
 from tests.images import jpeg_bytes
 from tests.processes import wait_for, worker_env
@@ -43,17 +44,17 @@ def reached(job: TrainingJob, status: str, timeout: float = 120, extra=lambda jo
     return job
 
 
-def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_nothing(start_worker, ann):
+def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_nothing(warm_workers, ann):
     dataset = make_dataset("shapes", seed=4242)  # photos no other test extracts: the run shares one feature cache
     broken = add_image(dataset, "red", b"\xff\xd8\xff\xe0 not really a jpeg", "train", "broken.jpg")
     deleted = add_image(dataset, "green", jpeg_bytes(COLOURS["green"], 999), "train", "gone.jpg")
-    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
-    deleted.delete()  # after the snapshot: the job lists it as skipped instead of failing
-    assert job.status == JobStatus.QUEUED and job.job_images.count() == 38
-    worker = start_worker(queues="train", env=worker_env())
+    with transaction.atomic():  # the job reaches the worker when this commits
+        job = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
+        deleted.delete()  # after the snapshot: the job lists it as skipped instead of failing
+        assert job.status == JobStatus.QUEUED and job.job_images.count() == 38
 
     finished(job)
-    assert job.status == JobStatus.SUCCEEDED, job.error_message + worker.log()
+    assert job.status == JobStatus.SUCCEEDED, job.error_message + warm_workers.train.log()
     assert job.started_at < job.training_at < job.evaluating_at < job.finished_at  # each stage, in order
     assert job.images_extracted == 36 and job.images_cached == 0
     skipped = {s["name"]: s for s in job.skipped_images}
@@ -98,15 +99,13 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     assert evaluation.image_count == 12 and not evaluation.is_job_test_split
 
 
-def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(start_worker, ann):
+def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(warm_workers, ann):
     dataset = make_dataset("shapes")
-    start_worker(queues="train", env=worker_env())
     trained = finished(services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert trained.status == JobStatus.SUCCEEDED, trained.error_message
     long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
     long_job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
     reached(long_job, JobStatus.TRAINING, extra=lambda job: job.epochs.count() >= 2)
-    start_worker(queues="predict", env=worker_env())
 
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 4242), content_type="image/jpeg")
     prediction = services.prediction_run(job=trained, upload=upload, user=ann, timeout=90)
@@ -131,24 +130,6 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
     finished(long_job, timeout=60)
     assert long_job.status == JobStatus.CANCELLED
     assert 2 <= long_job.epochs.count() < 100_000 and not long_job.artifact_dir
-
-
-def test_cancel_during_extraction_keeps_the_features_already_extracted(start_worker, ann):
-    dataset = make_dataset("many", per_class=30)
-    spec = {"backbone": "mobilenet_v2", "weights": "none", "pooling": "avg", "input_size": 224}
-    job = services.job_create(dataset=dataset, user=ann, **spec, recipe="article", head_config={"epochs": 2})
-    start_worker(queues="train", env=worker_env(MENAGERIE_EXTRACT_BATCH_SIZE="2"))
-    reached(job, JobStatus.EXTRACTING, extra=lambda job: job.progress_done >= 2)
-    services.job_cancel(job=job)
-    finished(job, timeout=60)
-    assert job.status == JobStatus.CANCELLED
-    assert job.training_at is None and not job.epochs.exists()
-    left = selectors.uncached_image_count(dataset=dataset, **spec)
-    assert 0 < left < 90  # what was extracted before the cancel stays in the cache
-
-    again = services.job_create(dataset=dataset, user=ann, **spec, recipe="article", head_config={"epochs": 2})
-    finished(again)  # a new job goes on from the features kept
-    assert again.status == JobStatus.SUCCEEDED and again.images_extracted == left
 
 
 def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, ann):
@@ -205,7 +186,7 @@ def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, ann):
     assert sum(c.extracted for c in chunks) == 72
 
 
-def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, ann):
+def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(warm_workers, ann):
     from tests.shared import shared_path
 
     root = shared_path("datasets", "animals3")
@@ -221,7 +202,6 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, an
         dataset=dataset, user=ann, recipe="article", backbone="mobilenet_v2", weights="imagenet", pooling="avg",
         head_config={"epochs": 15, "batch_size": 16, "learning_rate": 1e-3},
     )
-    start_worker(queues="train", env=worker_env())
     finished(job, timeout=240)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     evaluation = selectors.job_evaluation(job)
@@ -230,7 +210,7 @@ def test_animals3_with_imagenet_mobilenet_v2_reaches_95_percent(start_worker, an
     assert evaluation.accuracy >= 0.95, evaluation.report
 
 
-def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(start_worker, ann, tmp_path):
+def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(warm_workers, ann):
     """Real photos and the real ImageNet MobileNetV2: trained on cats, dogs and pandas, a flower is 'unsure'."""
     from django.contrib.auth.models import Group
 
@@ -244,13 +224,11 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
         for i, path in enumerate(sorted((animals / label).iterdir())[:14]):
             add_image(dataset, label, path.read_bytes(), "test" if i < 2 else "validation" if i < 4 else "train",
                       path.name)
-    start_worker(queues="train", env=worker_env())
     job = finished(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2"), timeout=400)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.recipe == "recommended"
     report = selectors.job_evaluation(job).report
     assert report["recipe"] == "recommended" and report["search"]["trials"] and report["calibration"]["threshold"] > 0
-    start_worker(queues="predict", env=worker_env())
     decisions = []
     unseen = [p for label in ("daisy", "dandelion", "rose", "sunflower", "tulip")
               for p in sorted((flowers / label).iterdir())[:5]]
@@ -269,14 +247,13 @@ def test_a_recommended_job_answers_unsure_for_a_photo_of_a_class_it_never_saw(st
     assert (prediction.label, prediction.decision) == ("cats", "confident")
 
 
-def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at_their_own_size(start_worker, ann,
+def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at_their_own_size(warm_workers, ann,
                                                                                                  client):
     from classifier.features import FeatureCache
     from classifier.model_io import load_run
 
     dataset = make_dataset("256 px photos", per_class=6, seed=5252, size=256)
     job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
-    start_worker(queues="train,predict", env=worker_env())
     finished(job, timeout=300)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.view_sizes == [256]
@@ -292,7 +269,7 @@ def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at
     assert prediction.label == "blue"
 
 
-def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the_chosen_model(start_worker, ann,
+def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the_chosen_model(warm_workers, ann,
                                                                                                client):
     from dataclasses import replace
 
@@ -301,7 +278,6 @@ def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the
 
     dataset = make_dataset("small photos", seed=5151)  # 48 px photos: a 96 px view joins the 224 px input
     job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
-    start_worker(queues="train", env=worker_env())
     finished(job, timeout=300)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.view_sizes == [224, 96] and job.images_extracted == 36  # counted per photo, not per view
@@ -315,7 +291,6 @@ def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the
     client.force_login(ann)
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "each photo seen at 224 and 96 px" in page and f"input {search['chosen']['views']}" in page
-    start_worker(queues="predict", env=worker_env())
     photo = jpeg_bytes(COLOURS["green"], 777_777, 48)
     prediction = services.prediction_run(job=job, upload=SimpleUploadedFile("new.jpg", photo), user=ann, timeout=120)
     assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message

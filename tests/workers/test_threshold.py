@@ -6,7 +6,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.images import jpeg_bytes
-from tests.processes import worker_env
 from tests.workers.test_jobs import finished
 from webapp.accounts.services import api_token_create, membership_change
 from webapp.experiments import selectors, services
@@ -16,9 +15,8 @@ from webapp.serving import services as serving_services
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 
 
-def test_predictions_and_the_api_follow_the_edited_threshold(start_worker, ann, client):
+def test_predictions_and_the_api_follow_the_edited_threshold(warm_workers, ann, client):
     dataset = make_dataset("shapes-threshold", seed=5151)
-    start_worker(queues="train,predict", env=worker_env())
     job = finished(services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     photo = jpeg_bytes(COLOURS["blue"], 777)

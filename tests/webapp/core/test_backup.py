@@ -116,6 +116,7 @@ def test_backup_and_restore_on_a_fresh_data_folder_give_back_every_row_and_file(
     assert check.stdout.split()[-2:] == ["True", "True"]
 
 
+@pytest.mark.slow  # the installation trains with the CLI in a subprocess
 def test_the_feature_cache_is_included_only_on_request_and_restore_refuses_a_database_in_use(installation,
                                                                                                settings, tmp_path):
     archive = tmp_path / "with-features.tar"
