@@ -55,7 +55,8 @@
   }
 
   /* The head settings and pooling belong to the recipes with a fixed head (the article's): shown only for them. */
-  var fixedHead = (form.dataset.fixedHeadRecipes || "").split(" ");
+  // (getAttribute: on a form, .dataset is its field named "dataset")
+  var fixedHead = (form.getAttribute("data-fixed-head-recipes") || "").split(" ");
   function showRecipeFields() {
     var recipe = form.elements.recipe ? form.elements.recipe.value : "";
     form.querySelectorAll("[data-fixed-head-only]").forEach(function (el) {
