@@ -66,6 +66,7 @@ def test_a_batch_from_the_model_page_shows_its_progress_then_the_csv_and_the_eva
     expect(page.get_by_role("button", name="Counts")).to_have_attribute("aria-pressed", "true")
     with page.expect_download() as download:
         page.locator("#batch-csv").click()
-    text = open(download.value.path()).read()
-    assert text.splitlines()[0].startswith("file,decision,confidence,top1") and len(text.splitlines()) == 10
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert text.startswith("\ufeff")  # a BOM, so that spreadsheets read the class names as UTF-8
+    assert text.splitlines()[0].startswith("\ufefffile,decision,confidence,top1") and len(text.splitlines()) == 10
     shot(page, "batch-done")

@@ -66,7 +66,8 @@ def test_the_predict_page_returns_before_the_worker_and_fills_in_the_results(pag
     original = photo.get_attribute("src")
     toggle = page.locator(f"#prediction-heatmap-{first.pk}")
     toggle.click()
-    expect(photo).to_have_attribute("src", re.compile(rf"/media/heatmaps/job_{job.pk}/\d+\.png$"), timeout=90_000)
+    overlay = re.compile(rf"/media/heatmaps/job_{job.pk}/[\w-]{{16,}}\.png$")  # a random, unguessable name
+    expect(photo).to_have_attribute("src", overlay, timeout=90_000)
     expect(toggle).to_have_attribute("aria-pressed", "true")
     overlay = page.request.get(photo.get_attribute("src"))  # with the page's session
     assert overlay.status == 200 and overlay.headers["content-type"] == "image/png"

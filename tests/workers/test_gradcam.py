@@ -1,6 +1,7 @@
 """Grad-CAM heatmaps computed by a real `predict` worker, stored once under MEDIA_ROOT."""
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_heatmaps_of_a_gallery_photo_and_a_prediction_are_computed_once(warm_wor
 
     heatmap = _done(services.heatmap_request(job=job, image=image))
     assert heatmap.status == HeatmapStatus.SUCCEEDED, heatmap.error_message
-    assert heatmap.file.name == f"heatmaps/job_{job.pk}/{heatmap.pk}.png"
+    assert re.fullmatch(rf"heatmaps/job_{job.pk}/[\w-]{{16,}}\.png", heatmap.file.name)  # not guessable
     assert heatmap.label in {"blue", "green", "red"}
     with heatmap.file.open("rb") as f:
         overlay = Image.open(io.BytesIO(f.read()))
