@@ -31,6 +31,24 @@ def pytest_collection_modifyitems(items):
     return result
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Django's default hasher (PBKDF2, a million rounds) costs ~0.3 s a user and the suite makes a user in most of
+    its database tests; MD5 checks the same log-in paths. A test whose hashes are read by another process (which
+    knows only the real hashers) asks for `real_password_hashing`."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture
+def real_password_hashing(settings):
+    from django.conf import global_settings
+
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+
+
 @pytest.fixture
 def media_root(settings, tmp_path):
     """This test's own MEDIA_ROOT (and trained models, feature cache) in its temp folder. Tests whose worker

@@ -55,7 +55,7 @@ def files(root: Path) -> dict:
 
 
 @pytest.fixture
-def installation(db, settings, tmp_path, django_user_model):
+def installation(real_password_hashing, db, settings, tmp_path, django_user_model):
     """Teams, users with a permission and a token, a dataset with photos and a thumbnail, a job with a real
     trained model (weights=None, tiny) and metrics, and a prediction with its photo."""
     settings.MEDIA_ROOT = tmp_path / "media"
