@@ -14,7 +14,7 @@ urlpatterns = [
     path("datasets/", include("webapp.datasets.urls")),
     path("", include("webapp.audits.urls")),
     path("teams/", include("webapp.accounts.team_urls")),
-    path("predictions/", include("webapp.experiments.review_urls")),
+    path("predictions/", include("webapp.serving.review_urls")),
     path("", include("webapp.experiments.urls")),
     path("", include("webapp.serving.urls")),
     path("", include("webapp.accounts.urls")),
