@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "webapp.core",
+    "webapp.home",
+    "webapp.operations",
     "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",

@@ -111,7 +111,7 @@ def prediction_photos_prune() -> int:
     """Remove uploaded prediction photos past PREDICTION_PHOTO_RETENTION_DAYS (hourly, by beat; `predict` queue)."""
     from django.db import close_old_connections
 
-    from webapp.core.cleanup import prediction_photos_prune as prune
+    from webapp.operations.cleanup import prediction_photos_prune as prune
 
     close_old_connections()
     return prune()

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 
 from tests.webapp.experiments.conftest import succeed_job
-from webapp.experiments import presenters, services
+from webapp.experiments import services
 from webapp.experiments.models import Evaluation, Prediction, TrainingJob
+from webapp.serving import presenters
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from webapp.experiments import services
-from webapp.experiments.models import Heatmap, HeatmapStatus, Prediction
+from webapp.experiments.models import Heatmap, Prediction
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ def prediction_review(request):
     page = Paginator(selectors.predictions_to_review(request.user, show=show), 30).get_page(request.GET.get("page"))
     roles = team_roles(request.user)  # one query: which datasets the user may add photos to
     curating = {team_id for team_id in roles if can(request.user, Action.CURATE, team_id)}
-    return render(request, "experiments/prediction_review.html", {
+    return render(request, "serving/prediction_review.html", {
         "page": page, "show": show, "filters": selectors.REVIEW_FILTERS, "curating": curating,
         "curates_all": request.user.is_superuser,
     })

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.shared import REPO_DIR
-from webapp.core.management.commands.announce_ready import site_url
+from webapp.operations.management.commands.announce_ready import site_url
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from webapp.core.management.commands.createadmin import admin_password_file
+from webapp.operations.management.commands.createadmin import admin_password_file
 
 
 def site_url(bind: str) -> str:

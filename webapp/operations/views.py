@@ -1,3 +1,6 @@
+"""The site's plumbing views: the health probe, the private media files (each served only to the team of the row
+that owns it), and handler500 (a full disk is a 507 saying so)."""
+
 import errno
 import re
 import sys
@@ -8,31 +11,16 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.template import loader
-from django.urls import reverse
 from django.views import defaults
-from django.views.decorators.cache import never_cache
 from django.utils._os import safe_join
 
 from webapp.accounts.permissions import sees_all_teams
-from webapp.core import selectors
 
 # datasets/<dataset id>/images|thumbs/<hash[:2]>/<hash><ext> (webapp.datasets.models.image_storage_name)
 DATASET_FILE = re.compile(
     r"datasets/(?P<dataset_id>[0-9]{1,18})/(?:images|thumbs)/[0-9a-f]{2}/(?P<hash>[0-9a-f]{64})[^/]*"
 )
-
-
-def home(request):
-    """The team's morning glance; its running and queued jobs and the workers are polled (home_status)."""
-    overview = selectors.home_overview(request.user)
-    return render(request, "core/home.html", overview | {"home_config": {"status_url": reverse("home_status")}})
-
-
-@never_cache
-def home_status(request):
-    return JsonResponse(selectors.home_live(request.user))
 
 
 @login_not_required

@@ -4,7 +4,7 @@ datasets, disk use, and the workers with their queues. A bounded number of queri
 from django.conf import settings
 from django.urls import reverse
 
-from webapp.core.disk import disk_usage, feature_bytes_by_dataset
+from webapp.operations.disk import disk_usage, feature_bytes_by_dataset
 from webapp.datasets.selectors import datasets_for_user, datasets_with_counts
 from webapp.experiments.models import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from webapp.experiments.selectors import jobs_for_user, jobs_with_test_scores

@@ -16,6 +16,11 @@ HEAD = {"epochs": 2, "batch_size": 8, "hidden": [16], "dropout": [0.1], "learnin
 
 
 @pytest.fixture
+def admins_promote():
+    """Replaces the named-model conftest's autouse roles: `world` makes its own teams and roles."""
+
+
+@pytest.fixture
 def prediction(world):
     dataset, member = world["dataset"], world["users"]["member"]
     job = succeed_job(services.job_create(dataset=dataset, user=member, backbone="mobilenet_v2", weights="none",

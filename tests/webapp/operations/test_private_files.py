@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from tests.shared import REPO_DIR
-from webapp.core.backup import backup_create
+from webapp.operations.backup import backup_create
 
 # A fresh process with umask 022 opens the default database in an empty data folder and writes to it (WAL mode:
 # the -wal and -shm files appear), then lists each file's mode while the connection is still open.

@@ -19,7 +19,7 @@ from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
 from tests.webapp.experiments.conftest import make_dataset, succeed_job
 from webapp.accounts.models import ApiToken
-from webapp.core.backup import EXCLUDED_MODELS
+from webapp.operations.backup import EXCLUDED_MODELS
 from webapp.experiments import services
 from webapp.experiments.models import Prediction
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.experiments import review_views
+from webapp.serving import review_views
 
 app_name = "review"
 urlpatterns = [

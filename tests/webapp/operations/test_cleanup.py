@@ -1,4 +1,4 @@
-"""The one clean-up (webapp.core.cleanup through `manage.py media_orphans --all`, and the beat task for prediction
+"""The one clean-up (webapp.operations.cleanup through `manage.py media_orphans --all`, and the beat task for prediction
 photos): features of photos no dataset holds, folders of deleted jobs, prediction photos past the retention. The
 prediction log keeps its rows."""
 
@@ -16,7 +16,7 @@ from django.utils import timezone
 from classifier.features import FeatureCache, FeatureSpec
 from tests.webapp.experiments.conftest import dataset, finished_job  # noqa: F401 - fixtures
 from webapp.experiments.models import Heatmap, HeatmapStatus, Prediction
-from webapp.core.cleanup import prediction_photos_prune
+from webapp.operations.cleanup import prediction_photos_prune
 from workers import tasks
 
 SPEC = FeatureSpec(backbone="mobilenet_v2", weights=None, input_size=32, pooling="avg")

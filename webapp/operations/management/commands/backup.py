@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from webapp.core.backup import backup_create
+from webapp.operations.backup import backup_create
 
 
 class Command(BaseCommand):

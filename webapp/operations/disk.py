@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 
-from webapp.core.cleanup import feature_files
+from webapp.operations.cleanup import feature_files
 from webapp.datasets.models import Image
 
 CACHE_SECONDS = 60
