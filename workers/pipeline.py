@@ -45,20 +45,6 @@ class _Throttled:
             services.chunk_heartbeat(chunk_id=self.chunk_id)
 
 
-def _specs(job: TrainingJob) -> list:
-    """The views the job extracts, the main one first: its feature spec at the sizes _plan_views chose
-    (job.view_sizes: the recommended recipe may see photos at their own size)."""
-    from dataclasses import replace
-
-    from classifier.features import FeatureSpec
-    from classifier.recipes import feature_spec
-
-    if job.recipe_info.fixed_head:
-        return [FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)]
-    main = feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
-    return [replace(main, input_size=size) for size in job.view_sizes] or [main]
-
-
 def _cache():
     from classifier.features import FeatureCache
 
@@ -87,7 +73,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
     from webapp.workers_registry.services import throughput_record
 
     job = selectors.job_for_run(job_id=job_id)
-    specs, cache = _specs(job), _cache()
+    specs, cache = job.specs, _cache()
     batch_size = extraction_batch(specs, selectors.job_photo_pixels(job))
     done = 0
     while not selectors.job_cancel_requested(job_id=job_id):
@@ -111,18 +97,6 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
         )
         done += 1
     return done
-
-
-def _plan_views(job: TrainingJob) -> list:
-    """Choose the job's views once (classifier.recipes.feature_specs on its labelled photos' sizes) and keep them
-    on the job, so its helpers and its training read the same ones."""
-    from classifier.recipes import feature_specs
-
-    sides = selectors.job_labelled_longer_sides(job) if not job.recipe_info.fixed_head else []
-    job.view_sizes = [s.size for s in feature_specs(job.recipe, job.backbone, job.weights_arg, job.precision,
-                                                    job.input_size, photo_sides=sides)]
-    services.job_progress(job_id=job.pk, view_sizes=job.view_sizes)
-    return _specs(job)
 
 
 def _plan_extraction(job: TrainingJob, specs, cache) -> tuple[list, list]:
@@ -153,7 +127,7 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
     chunks. Returns (usable job images, skipped) or None when the job was cancelled or stopped."""
     from workers.tasks import job_extract_chunks
 
-    specs, cache = _plan_views(job), _cache()
+    specs, cache = job.specs, _cache()  # planned by job_create
     usable, skipped = _plan_extraction(job, specs, cache)
     # One helper message per extra chunk; late ones find nothing to do.
     chunks = selectors.job_chunk_count(job_id=job.pk)
@@ -207,7 +181,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                 progress_step="epochs" if by_epochs else ""):
         work_mark_cancelled(kind="job", pk=job.pk)
         return
-    specs, cache = _specs(job), _cache()
+    specs, cache = job.specs, _cache()
     class_names = selectors.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
     arrays = {split: _arrays(usable, split, class_ids, specs, cache) for split in ("train", "validation", "test")}

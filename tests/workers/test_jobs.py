@@ -83,8 +83,8 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     finished(again)
     assert again.status == JobStatus.SUCCEEDED, again.error_message
     assert again.images_extracted == 0 and again.images_cached == 36 and again.retry_of == job
-    assert selectors.uncached_image_count(dataset=dataset, backbone="mobilenet_v2", weights="none",
-                                          pooling="avg", input_size=32) == 1  # only the broken file
+    assert selectors.uncached_image_count(dataset=dataset, recipe="article", backbone="mobilenet_v2",
+                                          weights="none", pooling="avg", input_size=32) == 1  # only the broken file
 
     # Re-evaluate on another dataset with the same classes.
     other = make_dataset("shapes-2", per_class=4, seed=7)
@@ -256,7 +256,7 @@ def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at
     job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
     finished(job, timeout=300)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
-    assert job.view_sizes == [256]
+    assert job.planned_sizes == [256]
     run = load_run(job.artifact_path)
     assert [s.size for s in run["views"]] == [256]
     cache = FeatureCache(settings.FEATURES_DIR)
@@ -271,8 +271,6 @@ def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at
 
 def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the_chosen_model(warm_workers, ann,
                                                                                                client):
-    from dataclasses import replace
-
     from classifier.features import FeatureCache
     from classifier.model_io import load_run
 
@@ -280,10 +278,10 @@ def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the
     job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
     finished(job, timeout=300)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
-    assert job.view_sizes == [224, 96] and job.images_extracted == 36  # counted per photo, not per view
+    assert job.planned_sizes == [224, 96] and job.images_extracted == 36  # counted per photo, not per view
     run = load_run(job.artifact_path)
     cache = FeatureCache(settings.FEATURES_DIR)
-    planned = [replace(run["spec"], input_size=size) for size in job.view_sizes]  # both, whichever was kept
+    planned = job.specs  # both, whichever was kept
     assert all(cache.has(spec, ji.content_hash) for spec in planned for ji in job.job_images.all())
     search = selectors.job_evaluation(job).report["search"]
     assert {t["views"] for t in search["trials"]} >= {"224 px", "224+96 px"}

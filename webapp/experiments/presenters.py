@@ -124,13 +124,13 @@ def evaluation_context(evaluation: Evaluation | None, *, gallery_images: dict) -
 
 
 def model_input_sizes(job, chosen: dict | None) -> str:
-    """The size(s) the saved model resizes a photo to, as the job planned its views (`job.view_sizes`, the main
-    one first; the backbone's own before they were recorded). A second view is inside the model only when the
+    """The size(s) the saved model resizes a photo to, as the job planned its views (`job.planned_sizes`, the
+    main one first; the backbone's own before they were recorded). A second view is inside the model only when the
     head search kept it (`chosen`: the test report's search choice; None when the page shows another
     evaluation)."""
     from classifier.backbones import BACKBONES
 
-    sizes = list(job.view_sizes or [job.input_size or BACKBONES[job.backbone].input_size])
+    sizes = job.planned_sizes or [job.input_size or BACKBONES[job.backbone].input_size]
     if len(sizes) == 1:
         return f"{sizes[0]} px"
     if chosen is None:

@@ -264,31 +264,27 @@ def _labelled_longer_sides(photos) -> list[int]:
     return [max(width, height) for split, width, height in photos if split != Split.TEST]
 
 
-def planned_views(*, images: list[Image], backbone: str, weights: str = "imagenet", pooling: str = "",
-                  precision: str = "float32", input_size: int | None = None, recipe: str = "article") -> list:
-    """The feature specs (main view first) a job on `images` would extract: what workers.pipeline._plan_views
-    chooses from the job's snapshot (job_labelled_longer_sides)."""
-    from classifier.backbones import weights_arg
-    from classifier.recipes import feature_specs
-
-    sides = _labelled_longer_sides((i.split, i.width, i.height) for i in images)
-    return feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides,
-                         pooling=pooling)
+def planned_views(*, images: list[Image], job_settings) -> list:
+    """The feature specs (main view first) a job with these settings (classifier.settings.JobSettings) on `images`
+    extracts, sized by their labelled photos: job_create stores them on the job (TrainingJob.feature_specs), the
+    estimate shows them."""
+    return job_settings.feature_specs(_labelled_longer_sides((i.split, i.width, i.height) for i in images))
 
 
-def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                         precision: str = "float32", input_size: int | None = None, recipe: str = "article",
-                         images: list[Image] | None = None) -> int:
+def uncached_image_count(*, dataset: Dataset, images: list[Image] | None = None, specs: list | None = None,
+                         **setting_values) -> int:
     """How many of the photos a new job would train on (training_images, unless `images` gives them) it would
-    run through the backbone (not yet in the cache)."""
+    run through the backbone (not yet in the cache) for its views: `specs` (planned_views), or planned here from
+    job_create's settings (backbone=..., weights=..., ...)."""
     from classifier.backbones import WeightsMissingError
     from classifier.features import FeatureCache
+    from classifier.settings import JobSettings
 
     images = training_images(dataset) if images is None else images
     hashes = [image.content_hash for image in images]
     try:
-        specs = planned_views(images=images, backbone=backbone, weights=weights, pooling=pooling,
-                              precision=precision, input_size=input_size, recipe=recipe)
+        if specs is None:
+            specs = planned_views(images=images, job_settings=JobSettings.from_job(**setting_values))
         cache = FeatureCache(settings.FEATURES_DIR)
         return len({h for spec in specs for h in cache.missing(spec, hashes)})
     except (WeightsMissingError, ValueError, OSError):
@@ -297,15 +293,6 @@ def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "ima
 
 def _gigabytes(n: int) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 / 10 else f"{n / 1024**2:.0f} MB"
-
-
-def job_view_sizes(*, recipe: str, backbone: str, input_size: int | None, photo_sides: list[int]) -> list[int]:
-    """The input sizes a job extracts (classifier.recipes.feature_specs; the worker plans the same from the same
-    photos' longer sides: workers.pipeline._plan_views)."""
-    from classifier.recipes import feature_specs
-
-    return [spec.size for spec in feature_specs(recipe, backbone, None, "float32", input_size,
-                                                photo_sides=photo_sides)]
 
 
 def extraction_batch_size(*, backbone: str, sizes: list[int], photo_pixels: int) -> int | None:
@@ -317,22 +304,21 @@ def extraction_batch_size(*, backbone: str, sizes: list[int], photo_pixels: int)
                          preferred=settings.EXTRACT_BATCH_SIZE, photo_pixels=photo_pixels)
 
 
-def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, head_config: dict,
-                        image_count: int, class_count: int, recipe: str = "article",
-                        photo_sides: list[int] | None = None, photo_pixels: int | None = None) -> dict:
+def job_memory_estimate(*, job_settings, specs: list, image_count: int, class_count: int,
+                        photo_pixels: int | None = None) -> dict:
     """Estimated memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready: the larger of
-    extracting its features (at the batch a worker will use, lowered to fit) and training; when it does not fit,
-    `message` says so and which setting to lower. `photo_sides`: the labelled photos' longer sides (the views),
-    `photo_pixels`: the largest photo's pixels (decoding)."""
-    from classifier.head import HeadConfig
+    extracting its features (its views `specs`, at the batch a worker will use, lowered to fit) and training (its
+    settings, classifier.settings.JobSettings); when it does not fit, `message` says so and which setting to
+    lower. `photo_pixels`: the largest photo's pixels (decoding)."""
     from classifier.sizing import TYPICAL_PHOTO_PIXELS, extraction_footprint, too_big_advice, training_footprint
 
-    config = HeadConfig.from_dict(head_config or {})
-    footprint = training_footprint(backbone=backbone, pooling=pooling or None, input_size=input_size,
-                                   hidden=config.hidden, num_classes=class_count, batch_size=config.batch_size,
-                                   optimizer=config.optimizer, image_count=image_count, recipe=recipe)
+    backbone, recipe = job_settings.backbone, job_settings.recipe
+    footprint = training_footprint(backbone=backbone, pooling=job_settings.pooling or None,
+                                   input_size=job_settings.input_size, hidden=job_settings.hidden,
+                                   num_classes=class_count, batch_size=job_settings.batch_size,
+                                   optimizer=job_settings.optimizer, image_count=image_count, recipe=recipe)
     limit = settings.JOB_MAX_MEMORY_BYTES
-    sizes = job_view_sizes(recipe=recipe, backbone=backbone, input_size=input_size, photo_sides=photo_sides or [])
+    sizes = [spec.size for spec in specs]
     photo_pixels = photo_pixels or TYPICAL_PHOTO_PIXELS
     batch = extraction_batch_size(backbone=backbone, sizes=sizes, photo_pixels=photo_pixels)
     extraction = extraction_footprint(backbone=backbone, sizes=sizes, batch_size=batch or 1,
@@ -376,20 +362,22 @@ def job_photo_sizes(images) -> tuple[list[int], int]:
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
                  precision: str = "float32", input_size: int | None = None, head_config: dict | None = None,
                  recipe: str = "recommended") -> dict:
-    """What a new job would cost, for the photos it would train on (training_images): photos to run through the
-    backbone (the rest are cached), the views' sizes, training memory and time."""
+    """What a new job would cost, for the photos it would train on (training_images) and the views it would plan
+    for them (planned_views, as job_create): photos to run through the backbone (the rest are cached), the views,
+    training memory and time."""
+    from classifier.settings import JobSettings
+
+    job_settings = JobSettings.from_job(recipe=recipe, backbone=backbone, weights=weights, pooling=pooling or "",
+                                        precision=precision, input_size=input_size, head_config=head_config)
     images = training_images(dataset)
-    view_args = {"backbone": backbone, "weights": weights, "pooling": pooling or "", "precision": precision,
-                 "input_size": input_size, "recipe": recipe}
+    specs = planned_views(images=images, job_settings=job_settings)
     total = len(images)
-    uncached = uncached_image_count(dataset=dataset, images=images, **view_args)
-    classes = len({image.label.name for image in images})
-    sides, pixels = job_photo_sizes(images)
-    memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
-                                 head_config=head_config or {}, image_count=total, class_count=classes,
-                                 recipe=recipe, photo_sides=sides, photo_pixels=pixels)
+    uncached = uncached_image_count(dataset=dataset, images=images, specs=specs)
+    memory = job_memory_estimate(job_settings=job_settings, specs=specs, image_count=total,
+                                 class_count=len({image.label.name for image in images}),
+                                 photo_pixels=job_photo_sizes(images)[1])
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
-            "view_sizes": [spec.size for spec in planned_views(images=images, **view_args)],
+            "view_sizes": [spec.size for spec in specs], "feature_specs": [spec.to_dict() for spec in specs],
             "memory": memory, "time": job_time_estimate(images=images, backbone=backbone, uncached=uncached,
                                                         recipe=recipe, head_config=head_config or {})}
 
@@ -479,13 +467,6 @@ def job_class_names(job: TrainingJob) -> list[str]:
 def job_images_with_files(job: TrainingJob) -> QuerySet:
     """The job's snapshot of images, each with its dataset Image (None when deleted since)."""
     return job.job_images.select_related("image")
-
-
-def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
-    """The longer side in pixels of the job's training and validation photos still in the dataset (what the
-    recommended recipe's views are sized by; the test photos are not looked at)."""
-    return _labelled_longer_sides(job.job_images.filter(image__isnull=False)
-                                  .values_list("split", "image__width", "image__height"))
 
 
 def job_photo_pixels(job: TrainingJob) -> int | None:

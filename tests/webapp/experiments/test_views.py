@@ -200,7 +200,10 @@ def test_extraction_estimate_endpoint(client_for, ann, dataset, other_dataset):
                             "weights": "none", "pooling": "avg", "precision": "float32", "input_size": 32}).json()
     memory = data.pop("memory")
     assert data.pop("time")["extract_seconds"] is None  # no worker has measured a speed (tests/.../test_first_hour)
+    specs = data.pop("feature_specs")
     assert data == {"dataset": dataset.pk, "total": 15, "uncached": 15, "cached": 0, "view_sizes": [32]}
+    assert specs == [{"backbone": "mobilenet_v2", "weights": None, "pooling": "avg", "precision": "float32",
+                      "input_size": 32, "stage": "output"}]
     # the article's head on MobileNetV2's 1280 pooled features, 3 classes: (1280+1)*100 + (100+1)*50 + (50+1)*3
     assert memory["parameters"] == 133_303 and memory["fits"] and memory["message"] == ""
     assert client.get(url, {"dataset": other_dataset.pk, "backbone": "vgg16", "weights": "none",
