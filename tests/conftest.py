@@ -26,9 +26,17 @@ def pytest_collection_modifyitems(items):
         for marker, uses in (("browser", BROWSER_FIXTURES), ("worker", WORKER_FIXTURES), ("slow", SLOW_FIXTURES)):
             if fixtures & uses:
                 item.add_marker(marker)
+        if _uses_a_module_fixture(item):  # built once: its tests stay in one pytest-xdist process (--dist loadgroup)
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     result = yield
     items.sort(key=lambda item: "warm_workers" in item.fixturenames)
     return result
+
+
+def _uses_a_module_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    return bool(definitions) and any(d.scope == "module" for defs in definitions.name2fixturedefs.values()
+                                     for d in defs)
 
 
 @pytest.fixture(scope="session", autouse=True)
