@@ -14,15 +14,19 @@ CHEAP_SUGGESTER = {"LABELLING_BACKBONE": "vgg16", "LABELLING_WEIGHTS": "none", "
 
 def add_pool_photo(dataset, data: bytes, name: str):
     """An unlabelled Image row with its file (the split its hash gives, as an import would)."""
-    from PIL import Image as Pillow
     import io
+
+    from PIL import Image as Pillow
 
     from classifier.data import split_of_hash
     from webapp.datasets.models import Image
 
     digest = hashlib.sha256(data).hexdigest()
-    with Pillow.open(io.BytesIO(data)) as photo:
-        width, height = photo.size
+    try:
+        with Pillow.open(io.BytesIO(data)) as photo:
+            width, height = photo.size
+    except OSError:  # not a photo (a test of unreadable ones)
+        width = height = 48
     image = Image(dataset=dataset, label=None, split=split_of_hash(digest, dataset.fractions), content_hash=digest,
                   width=width, height=height, original_name=name)
     image.file.save(name, ContentFile(data), save=False)

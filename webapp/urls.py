@@ -12,6 +12,7 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("media/<path:path>", core_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
+    path("datasets/", include("webapp.labelling.urls")),
     path("", include("webapp.audits.urls")),
     path("teams/", include("webapp.accounts.team_urls")),
     path("predictions/", include("webapp.experiments.review_urls")),

@@ -1,0 +1,93 @@
+"""The suggester's run (workers/suggesting.py) called in this process on the test database, with no worker (as
+tests/workers/test_runs_in_process.py does for the other kinds): cheap features (a random-init VGG16 at 32 px,
+tests/labelling.py), real classifier.labelling, real rows."""
+
+import pytest
+
+from classifier.data import split_of_hash
+from tests.labelling import CHEAP_SUGGESTER, add_pool_photo, pool_dataset
+from webapp.datasets.models import Image, ImageChange, Label
+from webapp.labelling import selectors, services
+from webapp.labelling.models import Suggestion, SuggestionRun, SuggestionStatus
+from workers.suggesting import run_suggestions
+
+pytestmark = pytest.mark.usefixtures("media_root")
+WORKER = "in-process@test"
+
+
+@pytest.fixture(autouse=True)
+def cheap_suggester(settings):
+    for name, value in CHEAP_SUGGESTER.items():
+        setattr(settings, name, value)
+
+
+def _run(dataset, user=None) -> SuggestionRun:
+    run = services.suggestion_request(dataset=dataset, user=user)
+    assert run_suggestions(run.pk, worker=WORKER) == SuggestionStatus.SUCCEEDED, \
+        SuggestionRun.objects.get(pk=run.pk).error_message
+    return SuggestionRun.objects.get(pk=run.pk)
+
+
+def test_with_too_few_labels_it_proposes_the_pools_most_typical_photos(db, ann, settings):
+    settings.LABELLING_PROPOSALS = 5
+    dataset, truth = pool_dataset(labelled_per_class=1, pool_per_class=6)
+    run = _run(dataset, ann)
+    assert not run.suggested and run.proposal == "cover" and not Suggestion.objects.exists()
+    assert len(run.proposed) == 9 and set(run.proposed) <= set(truth)  # 3 per class at least, all from the pool
+    # the typical photos of clusters of a pool of three colours: every colour is among them
+    assert {truth[pk] for pk in run.proposed} == {"red", "green", "blue"}
+    assert (run.label_count, run.pool_count, run.worker) == (3, 18, WORKER)
+    assert not selectors.run_is_stale(dataset, run)
+    assert run_suggestions(run.pk, worker="another@test") == "not claimed"  # a redelivered message does nothing
+
+
+def test_suggestions_for_every_pool_photo_then_bulk_accept_labels_them_with_history(db, ann):
+    dataset, truth = pool_dataset(labelled_per_class=3, pool_per_class=6)
+    run = _run(dataset, ann)
+    assert run.suggested and run.proposal and run.class_names == ["blue", "green", "red"]
+    suggestions = {s.image_id: s for s in Suggestion.objects.filter(run=run).select_related("label")}
+    assert set(suggestions) == set(truth)
+    right = sum(s.label.name == truth[pk] for pk, s in suggestions.items())
+    assert right >= 16, f"{right} of 18 suggestions right"
+    assert all(0 < s.confidence <= 1 and len(s.probabilities) == 3 for s in suggestions.values())
+    curve = run.error_curve
+    assert [row[0] for row in curve[:3]] == [0.0, 0.01, 0.02] and len(curve) == 101
+    assert curve[0][2] == 9  # every labelled photo is held out once (cross-validation), none is judged on its fit
+
+    at_zero = selectors.expected_error(run, 0.0)
+    assert at_zero["count"] == 18 and at_zero["heldout"] == 9 and 0 <= at_zero["error"] <= 1
+    done = services.suggestions_accept(run=run, user=ann, min_confidence=0.0)
+    assert sorted(done.changed) == sorted(truth) and not done.conflicts
+    for image in Image.objects.filter(pk__in=list(truth)).select_related("label"):
+        assert image.label.name == suggestions[image.pk].label.name
+        assert image.split == split_of_hash(image.content_hash, dataset.fractions)
+    history = ImageChange.objects.filter(image_id__in=list(truth), kind="label")
+    assert history.count() == 18
+    assert all(h.user == ann and h.old == "" and h.suggested == h.new and h.confidence for h in history)
+    assert SuggestionRun.objects.filter(dataset=dataset, status=SuggestionStatus.QUEUED).count() == 1  # retrain
+
+
+def test_a_newer_run_keeps_the_previous_runs_suggestions_only(db, ann):
+    dataset, truth = pool_dataset(labelled_per_class=2, pool_per_class=3)
+    first = _run(dataset, ann)
+    label = Label.objects.get(dataset=dataset, name="red")
+    services.photos_label(dataset=dataset, image_ids=[next(iter(truth))], label=label, user=ann)
+    second = _run(dataset, ann)
+    assert Suggestion.objects.filter(run=first).exists() and second.pool_count == 8
+    third_id = services.suggestion_request(dataset=dataset).pk  # nothing changed: it reads the same state
+    assert run_suggestions(third_id, worker=WORKER) == SuggestionStatus.SUCCEEDED
+    assert not Suggestion.objects.filter(run=first).exists()
+    assert Suggestion.objects.filter(run=second).exists() and Suggestion.objects.filter(run_id=third_id).exists()
+    with pytest.raises(Exception, match="replaced by newer ones"):
+        services.suggestions_accept(run=first, user=ann, min_confidence=0.5)
+
+
+def test_a_dataset_with_no_pool_left_gets_an_empty_run_and_unreadable_photos_fail_it(db, ann):
+    dataset, _ = pool_dataset(labelled_per_class=2, pool_per_class=0)
+    run = _run(dataset, ann)
+    assert (run.pool_count, run.label_count, run.proposed, run.suggested) == (0, 6, [], False)
+
+    add_pool_photo(dataset, b"\xff\xd8\xff\xe0 not really a jpeg", "broken.jpg")
+    broken = services.suggestion_request(dataset=dataset, user=ann)
+    assert run_suggestions(broken.pk, worker=WORKER) == SuggestionStatus.FAILED
+    assert SuggestionRun.objects.get(pk=broken.pk).error_message == "None of the unlabelled photos could be read."
