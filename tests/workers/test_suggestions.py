@@ -91,3 +91,31 @@ def test_a_dataset_with_no_pool_left_gets_an_empty_run_and_unreadable_photos_fai
     broken = services.suggestion_request(dataset=dataset, user=ann)
     assert run_suggestions(broken.pk, worker=WORKER) == SuggestionStatus.FAILED
     assert SuggestionRun.objects.get(pk=broken.pk).error_message == "None of the unlabelled photos could be read."
+
+
+@pytest.mark.slow
+def test_real_photos_with_imagenet_features_get_the_right_suggestions(db, ann, settings):
+    """The suggester as shipped (MobileNetV2 ImageNet features, 224 px) on real photos of ../shared: three
+    labelled photos per class are enough for most of a small pool."""
+    from tests.factories import add_image
+    from tests.labelling import add_pool_photo
+    from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
+    from webapp.datasets.models import Dataset
+
+    shared_path("weights", MOBILENET_V2_LEGACY_FILE)
+    settings.LABELLING_BACKBONE, settings.LABELLING_WEIGHTS, settings.LABELLING_INPUT_SIZE = \
+        "mobilenet_v2", "imagenet", None
+    root = shared_path("datasets", "animals3")
+    dataset = Dataset.objects.create(name="animals", team=ann.groups.get())
+    truth = {}
+    for name in ("cats", "dogs", "panda"):
+        photos = sorted((root / name).iterdir())[:15]
+        for path in photos[:3]:
+            add_image(dataset, name, path.read_bytes(), "train", path.name)
+        for path in photos[3:]:
+            truth[add_pool_photo(dataset, path.read_bytes(), path.name).pk] = name
+    run = _run(dataset, ann)
+    assert run.suggested and run.proposal == "diverse_margin"
+    right = sum(s.label.name == truth[s.image_id] for s in Suggestion.objects.filter(run=run).select_related("label"))
+    assert right >= 0.85 * len(truth), f"{right} of {len(truth)} right"  # 32 of 36 when written
+    assert selectors.expected_error(run, 0.0)["heldout"] == 9
