@@ -24,12 +24,10 @@ def run_suggestions(run_id: int, worker: str = "") -> str:
 
 
 def _spec(run: SuggestionRun):
-    from dataclasses import replace
+    from classifier.labelling import LABELLING_BACKBONE, labelling_spec
 
-    from classifier.labelling import labelling_spec
-
-    spec = labelling_spec(weights=run.weights_arg)
-    return replace(spec, backbone=run.backbone or spec.backbone, input_size=run.input_size or spec.input_size)
+    return labelling_spec(weights=run.weights_arg, input_size=run.input_size,
+                          backbone=run.backbone or LABELLING_BACKBONE)
 
 
 def error_curve(suggestions) -> list:
