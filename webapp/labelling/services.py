@@ -28,9 +28,11 @@ class Labelled:
 
     changed: list[int] = field(default_factory=list)
     conflicts: list[int] = field(default_factory=list)
+    labels: dict[int, int] = field(default_factory=dict)  # accepted suggestions: image id -> label id (for undo)
 
     def as_dict(self) -> dict:
-        return {"changed": self.changed, "conflicts": self.conflicts}
+        return {"changed": self.changed, "conflicts": self.conflicts,
+                **({"labels": {str(k): v for k, v in self.labels.items()}} if self.labels else {})}
 
 
 # --- the suggester's runs ----------------------------------------------------------------------------------------
@@ -192,4 +194,6 @@ def suggestions_accept(*, run: SuggestionRun, user, image_ids=None, min_confiden
         changed += dataset_services.images_label(
             images=Image.objects.filter(dataset_id=run.dataset_id, pk__in=[s.image_id for s in group]),
             label=group[0].label, user=user, suggested={s.image_id: (s.label.name, s.confidence) for s in group})
-    return _done(run.dataset, asked, changed, user)
+    done = _done(run.dataset, asked, changed, user)
+    done.labels = {s.image_id: s.label_id for s in suggestions if s.image_id in set(changed)}
+    return done

@@ -101,7 +101,8 @@ def test_bulk_accept_above_a_confidence_shows_the_expected_error_first(client, a
         dataset=dataset, name="red"), user=carl)  # Carl labelled the surest one meanwhile
     response = client.post(reverse("labelling:accept", args=[dataset.pk]), {"run": run.pk, "min_confidence": "0.75"},
                            **JSON)
-    assert response.json() == {"ok": True, "changed": [ids[-2]], "conflicts": []}
+    suggested = Label.objects.get(dataset=dataset, name=truth[ids[-2]]).pk
+    assert response.json() == {"ok": True, "changed": [ids[-2]], "conflicts": [], "labels": {str(ids[-2]): suggested}}
     assert Image.objects.get(pk=ids[-2]).label.name == truth[ids[-2]]
     page = client.post(reverse("labelling:accept", args=[dataset.pk]), {"run": run.pk, "image": ids[:2]}, **JSON)
     assert page.json()["changed"] == ids[:2]

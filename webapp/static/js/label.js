@@ -310,13 +310,11 @@
     photos = photos.filter(function (p) { return p.suggestion; });
     if (!config.can_label || !state.shownRun) return;
     if (!photos.length) { say("No suggestion for these photos yet.", true); return; }
-    var byName = {};
-    photos.forEach(function (p) { byName[p.id] = p.suggestion.label_id; });
     act(post(config.urls.accept, { run: state.shownRun, image: photos.map(function (p) { return p.id; }) })
-      .then(function (result) { remember(result.changed, byName); done(result, "Accepted {n}"); }));
+      .then(function (result) { remember(result.changed, result.labels || {}); done(result, "Accepted {n}"); }));
   }
 
-  function remember(changed, labelOf) {  // an undo entry for accepted photos, grouped by their class
+  function remember(changed, labelOf) {  // an undo entry for accepted photos ({id: label id}), grouped by class
     var groups = {};
     changed.forEach(function (id) {
       var label = labelOf[id];
@@ -330,7 +328,7 @@
     var min = Number($("min-confidence").value);
     if (!state.shownRun || isNaN(min)) return;
     act(post(config.urls.accept, { run: state.shownRun, min_confidence: min }).then(function (result) {
-      state.undo.push({ bulk: true });
+      remember(result.changed, result.labels || {});
       done(result, "Accepted {n} at confidence \u2265 " + min.toFixed(2));
       loadGrid(false);
     }));
@@ -363,7 +361,6 @@
     var last = state.undo.pop();
     if (!config.can_label) return;
     if (!last) { say("Nothing to undo."); return; }
-    if (last.bulk) { say("A bulk accept is undone on the dataset page (its photos' history)."); return; }
     var requests = last.aside ? [post(config.urls.undo, { image: last.aside, aside: "on" })]
       : last.groups.map(function (g) { return post(config.urls.undo, { image: g.ids, label: g.label }); });
     act(Promise.all(requests).then(function (results) {
