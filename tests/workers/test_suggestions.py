@@ -76,10 +76,23 @@ def test_a_newer_run_keeps_the_previous_runs_suggestions_only(db, ann):
     assert Suggestion.objects.filter(run=first).exists() and second.pool_count == 8
     third_id = services.suggestion_request(dataset=dataset).pk  # nothing changed: it reads the same state
     assert run_suggestions(third_id, worker=WORKER) == SuggestionStatus.SUCCEEDED
+    assert not SuggestionRun.objects.filter(pk=first.pk).exists()  # with its suggestions
     assert not Suggestion.objects.filter(run=first).exists()
     assert Suggestion.objects.filter(run=second).exists() and Suggestion.objects.filter(run_id=third_id).exists()
     with pytest.raises(Exception, match="replaced by newer ones"):
         services.suggestions_accept(run=first, user=ann, min_confidence=0.5)
+
+
+def test_a_run_reads_the_labels_given_before_it_starts_and_no_class_of_a_pool_photo(db, ann):
+    dataset, truth = pool_dataset(labelled_per_class=2, pool_per_class=2)
+    excluded = Image.objects.labelled().filter(dataset=dataset).first()
+    Image.objects.filter(pk=excluded.pk).update(excluded=True)
+    run = services.suggestion_request(dataset=dataset, user=ann)
+    inputs = selectors.run_inputs(run)
+    assert sorted(i.pk for i in inputs["pool"]) == sorted(truth) and all(i.label_id is None for i in inputs["pool"])
+    assert len(inputs["labelled"]) == 5 and excluded.pk not in {i.pk for i, _ in inputs["labelled"]}
+    assert [label.name for label in inputs["classes"]] == ["blue", "green", "red"]
+    assert all(inputs["classes"][y].pk == i.label_id for i, y in inputs["labelled"])
 
 
 def test_a_dataset_with_no_pool_left_gets_an_empty_run_and_unreadable_photos_fail_it(db, ann):

@@ -73,8 +73,9 @@ def suggestion_succeed(*, run_id: int, state: str, classes: list[Label], label_c
                        probabilities=None, error_curve: list | None = None, proposal: str, proposed: list[int],
                        seconds: dict) -> bool:
     """Store a finished run: a suggestion per pool photo (`probabilities`: (len(pool_ids), len(classes)), or None
-    when the classes lack labels), the error curve and the proposals. Suggestions older than the run shown
-    before this one go (a page showing the previous run can still accept what it shows)."""
+    when the classes lack labels), the error curve and the proposals. Finished runs older than the one shown
+    before this one go, with their suggestions (a page showing the previous run can still accept what it
+    shows)."""
     run = SuggestionRun.objects.select_for_update().filter(pk=run_id, status=SuggestionStatus.RUNNING).first()
     if run is None:
         return False
@@ -86,10 +87,9 @@ def suggestion_succeed(*, run_id: int, state: str, classes: list[Label], label_c
                                    probabilities=[round(float(p), 4) for p in row]))
         Suggestion.objects.bulk_create(rows, batch_size=1000)
     previous = selectors.latest_finished_run(run.dataset)
-    older = SuggestionRun.objects.filter(dataset_id=run.dataset_id).exclude(pk=run.pk)
-    if previous is not None:
-        older = older.exclude(pk=previous.pk)
-    Suggestion.objects.filter(run__in=older).delete()
+    # Runs before the previous one go with their suggestions: a run per label given would pile up otherwise.
+    SuggestionRun.objects.filter(dataset_id=run.dataset_id, finished_at__isnull=False).exclude(
+        pk__in=[run.pk] + ([previous.pk] if previous else [])).delete()
     SuggestionRun.objects.filter(pk=run_id).update(
         status=SuggestionStatus.SUCCEEDED, finished_at=timezone.now(), state=state,
         class_names=[label.name for label in classes], label_count=label_count, pool_count=len(pool_ids),
