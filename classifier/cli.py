@@ -1,4 +1,4 @@
-"""`python -m classifier train|predict|evaluate|export|audit`: the article's workflow on a folder, without the web app."""
+"""`python -m classifier train|predict|evaluate|export|audit|suggest`: the article's workflow on a folder, without the web app."""
 
 import argparse
 import os
@@ -107,6 +107,27 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--extract-batch-size", type=int, default=32)
     audit.add_argument("--top", type=int, default=30, help="suspected label errors to print (the JSON has all)")
     audit.add_argument("--seed", type=int, default=0)
+
+    suggest = commands.add_parser("suggest", help="a class with its confidence for each unlabelled photo, and the "
+                                                  "photos worth labelling next")
+    suggest.add_argument("data_dir", type=Path, help="the labelled photos: train/ validation/ test/ of class "
+                                                     "folders, or class folders")
+    suggest.add_argument("unlabelled_dir", type=Path, help="a folder of photos with no class (read recursively)")
+    suggest.add_argument("--json", type=Path, default=None, help="write the suggestions (and --next) to this file")
+    suggest.add_argument("--next", type=int, default=0, metavar="N", help="also list the N photos to label next")
+    suggest.add_argument("--strategy", default=None, help="what to label next: one of classifier.labelling's "
+                                                          "STRATEGIES (default: its DEFAULT_STRATEGY)")
+    suggest.add_argument("--max-error", type=float, default=0.05,
+                         help="bulk acceptance: the confidence from which the expected error is at most this")
+    suggest.add_argument("--backbone", choices=list(BACKBONES), default=None,
+                         help="default: classifier.labelling.LABELLING_BACKBONE, whose features the web app's "
+                              "suggester reads")
+    suggest.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
+    suggest.add_argument("--input-size", type=int, default=None, help="image side (default: the backbone's)")
+    suggest.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
+    suggest.add_argument("--extract-batch-size", type=int, default=32)
+    suggest.add_argument("--top", type=int, default=20, help="suggestions to print (the JSON has all)")
+    suggest.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -355,13 +376,93 @@ def _print_audit(result: dict, top: int) -> None:
         print(f"  often confused: {pair['labels'][0]} <-> {pair['labels'][1]} ({pair['rate']:.1%} of their photos)")
 
 
+def _loose_photos(folder: Path) -> list[Path]:
+    from classifier.data import is_junk
+    from classifier.images import is_image_file
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    return sorted(p for p in folder.rglob("*") if is_image_file(p) and not is_junk(p.relative_to(folder).parts))
+
+
+def _suggest(args) -> int:
+    import numpy as np
+
+    from classifier.audit import cached_embeddings
+    from classifier.features import FeatureCache
+    from classifier.labelling import (DEFAULT_STRATEGY, LABELLING_BACKBONE, MIN_LABELS_PER_CLASS, can_suggest,
+                                      labelling_spec, next_to_label, suggest)
+    from classifier.model_io import write_json
+
+    strategy = args.strategy or DEFAULT_STRATEGY
+    found = discover(args.data_dir)
+    by_label: dict = {}
+    for split_by_label in found.values():
+        for label, paths in split_by_label.items():
+            by_label.setdefault(label, []).extend(paths)
+    class_names = sorted(by_label)
+    photos = _loose_photos(args.unlabelled_dir)
+    hashes = _hashes(found) | _hashes({"": {"": photos}})
+    spec = labelling_spec(weights_arg(args.weights), input_size=args.input_size,
+                          backbone=args.backbone or LABELLING_BACKBONE)
+    print(f"backbone {spec.backbone}; {len(class_names)} classes, "
+          f"{sum(len(p) for p in by_label.values())} labelled photos, {len(photos)} unlabelled")
+    cache = FeatureCache(args.cache)
+    rows = _extract_splits({"labelled": by_label, "unlabelled": {"": photos}}, hashes, spec, cache,
+                           args.extract_batch_size)
+    labelled_hashes = {h for h, _, _ in rows["labelled"]}
+    unlabelled = [(h, p) for h, p, _ in rows["unlabelled"] if h not in labelled_hashes]
+    if len(unlabelled) < len(rows["unlabelled"]):
+        print(f"{len(rows['unlabelled']) - len(unlabelled)} unlabelled photos are also labelled: left out")
+    x_labelled = cached_embeddings(spec, cache, [h for h, _, _ in rows["labelled"]])
+    y = np.array([class_names.index(label) for _, _, label in rows["labelled"]], dtype=int)
+    x_unlabelled = cached_embeddings(spec, cache, [h for h, _ in unlabelled])
+    out = {"spec": spec.to_dict(), "class_names": class_names, "labelled": len(y), "unlabelled": len(unlabelled),
+           "suggestions": None, "next": None}
+    if not can_suggest(y, len(class_names)):
+        print(f"\nno suggestions: every class needs at least {MIN_LABELS_PER_CLASS} labelled photos "
+              f"(and there must be 2 classes)")
+    elif unlabelled:
+        s = suggest(x_labelled, y, x_unlabelled, num_classes=len(class_names), seed=args.seed)
+        threshold = s.confidence_for(args.max_error)
+        out["suggestions"] = [
+            {"path": str(p), "suggested": class_names[k], "confidence": round(float(c), 4),
+             "probabilities": {class_names[j]: round(float(q), 4) for j, q in enumerate(row)}}
+            for (_, p), k, c, row in zip(unlabelled, s.labels, s.confidence, s.probabilities)]
+        out["bulk_accept"] = {"max_error": args.max_error, "min_confidence": threshold,
+                              "expected_error": None if threshold is None else s.expected_error(threshold),
+                              "photos": int((s.confidence >= threshold).sum()) if threshold is not None else 0,
+                              "heldout_accuracy": float(s.heldout_correct.mean())}
+        print(f"\nsuggestions for {len(unlabelled)} photos (held-out accuracy on the labelled photos "
+              f"{s.heldout_correct.mean():.1%}), most confident first:")
+        for row in sorted(out["suggestions"], key=lambda r: -r["confidence"])[:args.top]:
+            print(f"  {row['confidence']:.3f}  {row['suggested']:20} {row['path']}")
+        if threshold is None:
+            print(f"bulk acceptance: no confidence keeps the expected error at or below {args.max_error:.0%}")
+        else:
+            print(f"bulk acceptance: {out['bulk_accept']['photos']} photos at confidence >= {threshold:.3f}, "
+                  f"expected error {out['bulk_accept']['expected_error']:.1%} (from held-out photos)")
+    if args.next:
+        chosen = next_to_label(x_labelled, y, x_unlabelled, args.next, num_classes=len(class_names),
+                               strategy=strategy, seed=args.seed)
+        out["next"] = [str(unlabelled[i][1]) for i in chosen]
+        out["strategy"] = strategy if can_suggest(y, len(class_names)) or strategy == "random" else "cover"
+        print(f"\nlabel next ({out['strategy']}):")
+        for path in out["next"]:
+            print(f"  {path}")
+    if args.json:
+        write_json(args.json, out)
+        print(f"\nsaved to {args.json}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from classifier.backbones import WeightsMissingError
 
     args = _parser().parse_args(argv)
     try:
         return {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export,
-                "audit": _audit}[args.command](args)
+                "audit": _audit, "suggest": _suggest}[args.command](args)
     except (WeightsMissingError, FileNotFoundError, ValueError) as exc:  # a user's mistake: the message suffices
         print(f"error: {exc}", file=sys.stderr)
         return 2

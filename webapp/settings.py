@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "webapp.audits",
     "webapp.workers_registry",
     "webapp.serving",
+    "webapp.labelling",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,14 @@ API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS",
 # Dataset audits (webapp/audits) use the default recipe's features: the dataset's last job's backbone, else this
 # one, else one whose weights a train worker has (webapp.audits.selectors.audit_features).
 AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
+# The Label page's suggester (webapp/labelling): its features (classifier.labelling.labelling_spec: MobileNetV2's
+# pooled output at 224 px with ImageNet weights; tests use random weights on small inputs) and how many photos it
+# proposes to label next.
+LABELLING_BACKBONE = env("MENAGERIE_LABELLING_BACKBONE", "mobilenet_v2")
+LABELLING_WEIGHTS = env("MENAGERIE_LABELLING_WEIGHTS", "imagenet")
+LABELLING_INPUT_SIZE = int(env("MENAGERIE_LABELLING_INPUT_SIZE", "0")) or None
+LABELLING_PROPOSALS = int(env("MENAGERIE_LABELLING_PROPOSALS", "24"))
+LABELLING_PHOTOS_PER_PAGE = 48
 # A job whose estimated training memory (classifier.sizing) exceeds this is refused before it is queued.
 JOB_MAX_MEMORY_BYTES = int(env("MENAGERIE_JOB_MAX_MEMORY_BYTES", str(8 * 1024**3)))
 # A worker that only trains runs this much nicer (os.nice), so predictions and pages on the same machine get the

@@ -13,6 +13,7 @@ urlpatterns = [
     path("health/", operations_views.health, name="health"),
     path("media/<path:path>", operations_views.media, name="media"),
     path("datasets/", include("webapp.datasets.urls")),
+    path("datasets/", include("webapp.labelling.urls")),
     path("", include("webapp.audits.urls")),
     path("teams/", include("webapp.accounts.team_urls")),
     path("predictions/", include("webapp.serving.review_urls")),

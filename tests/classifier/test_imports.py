@@ -6,7 +6,7 @@ from tests.shared import REPO_DIR
 MODULES = ["classifier", "classifier.backbones", "classifier.images", "classifier.features", "classifier.head",
            "classifier.train", "classifier.evaluate", "classifier.model_io", "classifier.predict",
            "classifier.data", "classifier.cli", "classifier.inference", "classifier.preprocessing",
-           "classifier.bundle"]
+           "classifier.bundle", "classifier.labelling"]
 
 
 def test_importing_the_core_loads_neither_tensorflow_nor_web_code():

@@ -254,8 +254,10 @@ def predictions_by_ids(predictions: QuerySet[Prediction], ids: list[int]) -> lis
 
 def training_images(dataset: Dataset) -> list[Image]:
     """The photos a job on `dataset` trains on, the one definition its snapshot (job_create) and its estimate
-    (job_estimate) share: the photos not excluded (a photo is in a dataset once), with their classes."""
-    return list(Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id"))
+    (job_estimate) share: the labelled photos not excluded (a photo is in a dataset once), with their classes;
+    the unlabelled pool never trains a job."""
+    return list(Image.objects.labelled().filter(dataset=dataset, excluded=False).select_related("label")
+                .order_by("id"))
 
 
 def _labelled_longer_sides(photos) -> list[int]:
@@ -511,8 +513,8 @@ def evaluation_images(evaluation: Evaluation) -> list[Image]:
 
 def scored_images(*, dataset: Dataset, job: TrainingJob) -> list[Image]:
     """What an evaluation (or a batch on a dataset) scores: the test split of the job's own dataset, or all images
-    of another one (excluded photos left out)."""
-    images = Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id")
+    of another one (excluded and unlabelled photos left out)."""
+    images = Image.objects.labelled().filter(dataset=dataset, excluded=False).select_related("label").order_by("id")
     if dataset.pk == job.dataset_id:
         images = images.filter(split=Split.TEST)
     return list(images)
@@ -554,7 +556,8 @@ def job_dataset_changes(job: TrainingJob) -> dict:
         deleted=Count("id", filter=~kept),
     )
     used = JobImage.objects.filter(job=job, image__isnull=False).values("image_id")
-    counts["added"] = Image.objects.filter(dataset_id=job.dataset_id, excluded=False).exclude(pk__in=used).count()
+    counts["added"] = (Image.objects.labelled().filter(dataset_id=job.dataset_id, excluded=False)
+                       .exclude(pk__in=used).count())
     counts["any"] = any(counts.values())
     return counts
 

@@ -197,7 +197,7 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
         raise ValidationError(f"Dataset {dataset} belongs to another team than job #{job.pk}: a job is evaluated on "
                               f"its own team's datasets only (team {job.dataset.team}).", code="other_team")
     class_names = selectors.job_class_names(job)
-    labels = set(Image.objects.filter(dataset=dataset).values_list("label__name", flat=True))
+    labels = set(Image.objects.labelled().filter(dataset=dataset).values_list("label__name", flat=True))
     if not labels:
         raise ValidationError(f"Dataset {dataset} has no images.")
     unknown = sorted(labels - set(class_names))

@@ -1,0 +1,134 @@
+"""classifier.labelling on cheap synthetic embeddings: cover, suggestions with held-out expected error, what to
+label next. (Real photos: bench/active_learning.py; the CLI: test_cli_suggest.py.)"""
+
+import numpy as np
+import pytest
+
+from classifier import labelling
+from classifier.labelling import (DEFAULT_STRATEGY, MIN_LABELS_PER_CLASS, STRATEGIES, Suggestions, can_suggest,
+                                  cover, fit_head, head_probabilities, next_to_label, suggest)
+
+
+def blobs(sizes, dim=32, spread=0.35, seed=0):
+    """Non-negative embeddings (like pooled ReLU features) around one random centre per class."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 1, (len(sizes), dim))
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    x = np.abs(centres[y] + rng.normal(0, spread, (len(y), dim))).astype("float32")
+    return x, y
+
+
+def first_per_class(y, n, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), n, replace=False) for c in np.unique(y)])
+
+
+def test_can_suggest_once_every_class_has_the_minimum():
+    assert MIN_LABELS_PER_CLASS == 2
+    assert not can_suggest([], 3)
+    assert not can_suggest([0, 0, 1, 1], 3)  # class 2 has none
+    assert not can_suggest([0, 0, 1, 1, 2], 3)
+    assert can_suggest([0, 0, 1, 1, 2, 2], 3)
+    assert not can_suggest([0, 0, 0], 1)  # one class: nothing to choose between
+
+
+def test_cover_picks_the_typical_photo_of_each_cluster_largest_first():
+    x, y = blobs([40, 25, 15, 8], spread=0.05)
+    picked = cover(x, 4)
+    assert [int(y[i]) for i in picked] == [0, 1, 2, 3]
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    for i in picked:  # the member nearest its cluster's mean
+        members = np.flatnonzero(y == y[i])
+        distance = ((unit[members] - unit[members].mean(0)) ** 2).sum(1)
+        assert i == members[np.argmin(distance)]
+    assert cover(x[:3], 10) and sorted(cover(x[:3], 10)) == [0, 1, 2]
+    assert cover(x, 0) == []
+
+
+def test_suggestions_depend_on_the_labelled_photos_only():
+    """The suggester never sees an unlabelled photo's label, and (inductive) what it suggests for one photo does
+    not depend on which other unlabelled photos are there."""
+    x, y = blobs([30, 30, 30], spread=0.5)
+    labelled = first_per_class(y, 5)
+    rest = np.setdiff1d(np.arange(len(y)), labelled)
+    whole = suggest(x[labelled], y[labelled], x[rest], num_classes=3)
+    alone = suggest(x[labelled], y[labelled], x[rest[::-1][:7]], num_classes=3)
+    np.testing.assert_allclose(alone.probabilities, whole.probabilities[::-1][:7], atol=1e-6)
+    assert whole.probabilities.shape == (len(rest), 3)
+    np.testing.assert_allclose(whole.probabilities.sum(1), 1.0, atol=1e-6)
+    assert (whole.labels == y[rest]).mean() > 0.8
+    assert len(whole.heldout_confidence) == len(whole.heldout_correct) == len(labelled)
+
+
+def test_expected_error_comes_from_held_out_predictions_not_the_fit():
+    """Labels that are pure noise: the head fits them perfectly (many dimensions, few photos), yet the expected
+    error of accepting everything is near chance, as it would be on new photos."""
+    rng = np.random.default_rng(1)
+    x = np.abs(rng.normal(size=(60, 256))).astype("float32")
+    y = np.arange(60) % 3
+    model = fit_head(x, y, num_classes=3)
+    assert (head_probabilities(model, x, 3).argmax(1) == y).mean() == 1.0
+    s = suggest(x, y, x[:5], num_classes=3)
+    assert s.expected_error(0.0) > 0.45
+    assert s.expected_error(1.01) is None
+
+
+def test_expected_error_and_confidence_for_count_ties_together():
+    s = Suggestions(probabilities=np.zeros((0, 2)), heldout_confidence=np.array([0.9, 0.9, 0.8, 0.6]),
+                    heldout_correct=np.array([True, False, True, True]))
+    assert s.expected_error(0.9) == 0.5
+    assert s.expected_error(0.7) == pytest.approx(1 / 3)
+    assert s.expected_error(0.95) is None
+    assert s.confidence_for(0.0) is None  # 0.9 keeps both tied photos, one of them wrong
+    assert s.confidence_for(0.3) == 0.6
+
+
+def test_suggest_needs_labels_of_every_class():
+    x, y = blobs([10, 10, 10])
+    with pytest.raises(ValueError, match="at least 2"):
+        suggest(x[[0, 1, 10, 11, 20]], y[[0, 1, 10, 11, 20]], x[2:5], num_classes=3)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+@pytest.mark.parametrize("labels_per_class", [0, 1, 3])
+def test_next_to_label_returns_distinct_unlabelled_indices(strategy, labels_per_class):
+    x, y = blobs([30, 20, 10], spread=0.5)
+    labelled = first_per_class(y, labels_per_class) if labels_per_class else np.array([], int)
+    rest = np.setdiff1d(np.arange(len(y)), labelled)
+    chosen = next_to_label(x[labelled], y[labelled], x[rest], 8, num_classes=3, strategy=strategy)
+    assert len(chosen) == len(set(chosen)) == 8
+    assert all(0 <= i < len(rest) for i in chosen)
+    assert sorted(next_to_label(x[labelled], y[labelled], x[rest][:5], 8, num_classes=3,
+                                strategy=strategy)) == [0, 1, 2, 3, 4]
+
+
+def test_next_to_label_without_labels_covers_the_pool():
+    x, y = blobs([40, 25, 15], spread=0.05)
+    assert sorted(int(y[i]) for i in next_to_label(x[:0], y[:0], x, 3, num_classes=3)) == [0, 1, 2]
+    with pytest.raises(ValueError, match="strategy"):
+        next_to_label(x[:0], y[:0], x, 3, num_classes=3, strategy="nope")
+
+
+def test_the_default_strategy_needs_fewer_labels_than_random():
+    """Classes that overlap only near their boundaries: asking for the photos the head is torn between beats
+    random photos at the same number of labels."""
+    scores = {DEFAULT_STRATEGY: [], "random": []}
+    for seed in range(3):
+        x, y = blobs([150] * 4, dim=16, spread=0.3, seed=seed)
+        test = np.arange(len(y)) % 3 == 0
+        pool, x_test, y_test = np.flatnonzero(~test), x[test], y[test]
+        for strategy in scores:
+            labelled = list(pool[first_per_class(y[pool], 2, seed)])
+            while len(labelled) < 40:
+                rest = np.setdiff1d(pool, labelled)
+                labelled += rest[next_to_label(x[labelled], y[labelled], x[rest], 8, num_classes=4,
+                                               strategy=strategy, seed=seed)].tolist()
+            model = fit_head(x[labelled], y[labelled], num_classes=4)
+            scores[strategy].append((head_probabilities(model, x_test, 4).argmax(1) == y_test).mean())
+    assert np.mean(scores[DEFAULT_STRATEGY]) > np.mean(scores["random"]) + 0.02, scores
+
+
+def test_the_module_reads_pooled_features_of_the_labelling_backbone():
+    spec = labelling.labelling_spec()
+    assert (spec.backbone, spec.pooling, spec.size, spec.stage) == (labelling.LABELLING_BACKBONE, "avg", 224,
+                                                                    "output")
