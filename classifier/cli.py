@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from classifier.backbones import DEFAULT_BACKBONE, cached_backbones, choose_backbone, keras_models_dir, weights_arg
+from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, keras_models_dir, weights_arg
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
 from classifier.recipes import get_recipe
 from classifier.settings import HEAD_SETTINGS, JobSettings, Setting, SettingError
