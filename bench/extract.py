@@ -208,8 +208,9 @@ def main() -> None:
                 if "ours" in rate and other in rate:
                     line += f" ours/{other}={rate['ours'] / rate[other]:.2f}"
             print(line, flush=True)
+            if args.json:  # after every configuration: a long run stopped early keeps what it measured
+                args.json.write_text(json.dumps({"configs": configs}, indent=2) + "\n")
     if args.json:
-        args.json.write_text(json.dumps({"configs": configs}, indent=2) + "\n")
         print(f"wrote {args.json}")
 
 

@@ -133,8 +133,8 @@ def _decoded_batches(paths: list[str], sizes: list[int], batch_size: int):
     """Batches of photos read, decoded (Pillow) and resized to each size (one decode per photo, however many views)
     by one thread per core, a batch at a time: the caller runs the backbone on the batch before the next is
     decoded. Decoding and the backbone take turns on every core instead of overlapping: overlapped, the decode
-    threads preempt the backbone's thread pool, whose every op then waits for its slowest thread (measured: half
-    the speed on a 2-core AVX-512 machine); taking turns reaches 1 / (1/decode + 1/compute) on any CPU.
+    threads preempt the backbone's thread pool, whose every op then waits for its slowest thread (issue 24: 0.49 of
+    the limit on a 2-core AVX-512 machine); taking turns reaches 1 / (1/decode + 1/compute) on any CPU.
 
     Yields (tuple of float32 arrays (B, S, S, 3), one per size; errors: one string per photo, empty when it
     decoded)."""
