@@ -7,6 +7,7 @@ from pathlib import Path
 
 from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, keras_models_dir, weights_arg
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
+from classifier.precision import resolve_cached
 from classifier.recipes import get_recipe
 from classifier.settings import HEAD_SETTINGS, JobSettings, Setting, SettingError
 
@@ -208,6 +209,9 @@ def _train(args) -> int:
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = weights_arg(args.weights)
     backbone = _backbone(args)
+    args.precision, why = resolve_cached(args.precision, backbone, args.cache, args.input_size)
+    if why != "asked for":
+        print(f"precision {args.precision} ({why})")
     if get_recipe(args.recipe).fixed_head:
         spec = FeatureSpec(backbone, weights, None if args.pooling == "none" else args.pooling,
                            args.precision, args.input_size)

@@ -23,6 +23,7 @@ if _weights.exists():
     (_keras_home / "models" / MOBILENET_V2_LEGACY_FILE).symlink_to(_weights)
 os.environ["KERAS_HOME"] = str(_keras_home)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MENAGERIE_WORKER_MEASURE_PRECISION", "0")  # seconds per backbone: tests measure on purpose
 
 # Real services: CI sets MENAGERIE_REQUIRE_SERVICES=1 and starts Redis (and passes DATABASE_URL for PostgreSQL).
 # On a machine without Redis, the job tests run through the embedded broker and Redis-only tests skip.

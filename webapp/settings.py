@@ -271,6 +271,9 @@ JOB_STALE_SECONDS = float(env("MENAGERIE_JOB_STALE_SECONDS", "120"))
 # is gone, and the reaper (in every live worker's main process, every REAPER_INTERVAL_SECONDS) fails what it was
 # running: within ~20 s of a hard kill, whatever the kind of work and whichever worker died.
 WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
+# A train worker measures each backbone in float32 and bfloat16 once, on first use (a few seconds), for precision
+# auto (classifier.precision); the tests turn it off (tests/environment.py) and measure where they mean to.
+WORKER_MEASURE_PRECISION = env("MENAGERIE_WORKER_MEASURE_PRECISION", "1") == "1"
 WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
 REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Test-only: while this file exists, a claimed run waits before its work (workers/runtime.py), so a test can kill

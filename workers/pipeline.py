@@ -66,6 +66,22 @@ def extraction_batch(specs, photo_pixels: int | None = None) -> int:
 # --- extraction, shared by the job's own task and helper tasks ------------------------------------------------
 
 
+def measure_precision_once(worker: str, backbone: str) -> None:
+    """On this worker's first use of `backbone`: its images/s in float32 and bfloat16, to the registry, where
+    precision auto of the next jobs is resolved from (webapp.experiments.selectors.resolved_precision)."""
+    from classifier.precision import measure
+
+    from webapp.workers_registry.selectors import worker_named
+    from webapp.workers_registry.services import worker_precision_record
+
+    row = worker_named(worker)
+    if not settings.WORKER_MEASURE_PRECISION or row is None or backbone in (row.precision_speeds or {}):
+        return
+    speeds = measure(backbone)
+    worker_precision_record(name=worker, backbone=backbone, speeds=speeds)
+    logger.info("worker %s measured %s: %s images/s", worker, backbone, speeds)
+
+
 def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> int:
     """Claim and extract chunks of the job until none is left or the job stops; returns chunks done here."""
     from classifier.features import extract
@@ -73,6 +89,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
     from webapp.workers_registry.services import throughput_record
 
     job = selectors.job_for_run(job_id=job_id)
+    measure_precision_once(worker, job.backbone)
     specs, cache = job.specs, _cache()
     batch_size = extraction_batch(specs, selectors.job_photo_pixels(job))
     done = 0

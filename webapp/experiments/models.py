@@ -34,7 +34,10 @@ class TrainingJob(Work):
                                help_text='"imagenet" or "none" (random init)')
     pooling = models.CharField(max_length=10, blank=True, default=DEFAULTS.pooling,
                                help_text='"" = 7x7 maps, "avg" = pooled')
-    precision = models.CharField(max_length=10, default=DEFAULTS.precision)
+    # a row holds a resolved precision (job_create resolves the setting's default, auto)
+    precision = models.CharField(max_length=10, default="float32", help_text="float32 or bfloat16")
+    precision_reason = models.CharField(max_length=200, blank=True,
+                                        help_text="Why this precision: asked for, or what auto measured")
     input_size = models.PositiveIntegerField(
         null=True, blank=True, help_text="Backbone input side in pixels; empty = the backbone's own (224)"
     )

@@ -266,10 +266,28 @@ def _labelled_longer_sides(photos) -> list[int]:
     return [max(width, height) for split, width, height in photos if split != Split.TEST]
 
 
+def resolved_precision(job_settings):
+    """(job_settings with precision auto resolved, why): bfloat16 where every alive train worker that measured the
+    backbone found it clearly faster (classifier.precision.choose; chunks are shared between workers, so a job
+    runs one precision), float32 when none has measured it yet. Other precisions are kept as asked."""
+    from classifier.precision import AUTO, choose
+
+    from webapp.workers_registry.selectors import precision_speeds
+
+    if job_settings.precision != AUTO:
+        return job_settings, "asked for"
+    measured = precision_speeds(job_settings.backbone)
+    precision, why = choose(list(measured.values()))
+    if measured:
+        why += f"; measured by {', '.join(sorted(measured))}"
+    return job_settings.with_precision(precision), why
+
+
 def planned_views(*, images: list[Image], job_settings) -> list:
     """The feature specs (main view first) a job with these settings (classifier.settings.JobSettings) on `images`
     extracts, sized by their labelled photos: job_create stores them on the job (TrainingJob.feature_specs), the
-    estimate shows them."""
+    estimate shows them. Precision auto is resolved here as job_create resolves it."""
+    job_settings, _ = resolved_precision(job_settings)
     return job_settings.feature_specs(_labelled_longer_sides((i.split, i.width, i.height) for i in images))
 
 
@@ -362,7 +380,7 @@ def job_photo_sizes(images) -> tuple[list[int], int]:
 
 
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                 precision: str = "float32", input_size: int | None = None, head_config: dict | None = None,
+                 precision: str = "auto", input_size: int | None = None, head_config: dict | None = None,
                  recipe: str = "recommended") -> dict:
     """What a new job would cost, for the photos it would train on (training_images) and the views it would plan
     for them (planned_views, as job_create): photos to run through the backbone (the rest are cached), the views,

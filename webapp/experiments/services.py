@@ -87,13 +87,15 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
 
 @transaction.atomic
 def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagenet", pooling: str = "",
-               precision: str = "float32", head_config: dict | None = None, recipe: str = DEFAULT_RECIPE,
+               precision: str = "auto", head_config: dict | None = None, recipe: str = DEFAULT_RECIPE,
                input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
     """A queued job on a snapshot of the dataset's images, with the feature specs it extracts planned from its
     settings and those photos (as its estimate plans them); the `train` task is sent once this commits.
     `recipe` "article" trains head_config on the (pooling) features; "recommended" ignores both."""
     job_settings = _job_settings(backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
                                  head_config=head_config or {}, input_size=input_size, recipe=recipe)
+    # auto resolved once, here: every chunk, the evaluation and the predictor read the job's precision and specs
+    job_settings, precision_reason = selectors.resolved_precision(job_settings)
     images = _snapshot_images(dataset)
     specs = selectors.planned_views(images=images, job_settings=job_settings)  # what its estimate planned too
     memory = selectors.job_memory_estimate(
@@ -104,7 +106,7 @@ def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagene
         raise ValidationError(memory["message"], code="too_much_memory")
     job = TrainingJob.objects.create(
         dataset=dataset, **job_settings.columns(), head_config=job_settings.head_config().to_dict(),
-        feature_specs=[spec.to_dict() for spec in specs], created_by=user if user and user.pk else None,
+        feature_specs=[spec.to_dict() for spec in specs], precision_reason=precision_reason[:200], created_by=user if user and user.pk else None,
         retry_of=retry_of,
     )
     rows = [JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
