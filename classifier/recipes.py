@@ -373,7 +373,7 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     """The recommended recipe on the labelled photos (train + validation together). `spec` and `maps` are one
     view or lists of views (classifier.recipes.feature_specs; the first is the main one). on_progress(done,
     total, stage) counts the stage's own units: "search" (C values of the head search, each fitted on every
-    cross-validation fold, per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also
+    cross-validation fold, per view set; "refit" for a reused decision's one C), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also
     go to on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
     `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
     the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`.
@@ -398,19 +398,19 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     if reuse is not None:  # the views and C it chose, refitted
         view_sets, search_grid = [reuse.get("view_count") or reuse["views"].count("+") + 1], (reuse["C"],)
     progress = on_progress or (lambda done, total, step: None)
-    grid = len(search_grid)
+    grid, stage = len(search_grid), "refit" if reuse is not None else "search"
     total = grid * len(view_sets)
-    progress(0, total, "search")  # each stage counts its own units: C values tried, then epochs
+    progress(0, total, stage)  # each stage counts its own units: C values tried, then epochs
     candidates, oofs = [], {}  # (trial, how many views it reads)
     for n, k in enumerate(view_sets):
         found, oof = search_linear(np.hstack(pooled[:k]), y, num_classes=num_classes, folds=folds, seed=seed,
                                    should_cancel=should_cancel, grid=search_grid,
-                                   on_trial=lambda done, _, n=n: progress(n * grid + done, total, "search"))
+                                   on_trial=lambda done, _, n=n: progress(n * grid + done, total, stage))
         if oof is None:
             return {"trials": [t for t, _ in candidates], "history": [], "best_epoch": 0, "timings": timings,
                     "cancelled": True}
         if len(found) < grid:  # stopped past the minimum: the values left are not tried
-            progress((n + 1) * grid, total, "search")
+            progress((n + 1) * grid, total, stage)
         sizes = "+".join(str(s.size) for s in specs[:k])
         candidates += [({"views": f"{sizes} px"} | t | ({"reused_from": reused_from} if reuse else {}), k)
                        for t in found]

@@ -290,5 +290,5 @@ def test_a_reused_decision_refits_its_c_without_a_search(tiny_maps):
                             on_progress=lambda *a: progress.append(a))
     assert [(t["head"], t["C"], t["reused_from"]) for t in out["trials"]] == [("linear", 0.03, "job 7")]
     assert out["chosen"]["C"] == 0.03 and out["chosen"]["reused_from"] == "job 7"
-    assert progress == [(0, 1, "search"), (1, 1, "search")]  # one C, no fine-tuning stage
+    assert progress == [(0, 1, "refit"), (1, 1, "refit")]  # one C, no fine-tuning stage
     assert out["calibration_probabilities"].shape == (60, 3)  # out-of-fold at that C, for calibration
