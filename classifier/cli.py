@@ -235,7 +235,8 @@ def _train(args) -> int:
                                 test_ids=test_ids, seed=args.seed, fine_tuning=not args.no_fine_tuning,
                                 run_dir=args.out, on_epoch_end=epoch_line, reuse=reuse,
                                 reused_from="the cache" if reuse else "")
-    if result["search"] and result["search"]["chosen"] and not args.no_fine_tuning:
+    # a reused decision keeps its record: later changes are counted from the photos its search saw
+    if result["search"] and result["search"]["chosen"] and not args.no_fine_tuning and reuse is None:
         decision_path.parent.mkdir(parents=True, exist_ok=True)
         write_json(decision_path, decision_record(result["search"]["chosen"], photos, class_names,
                                                   views_label(views(spec))))

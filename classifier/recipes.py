@@ -6,7 +6,9 @@
   L2-regularised multinomial logistic regression) scored by out-of-fold log loss; then, optionally, fine-tuning
   of the last block with the chosen head on the cached maps (flip augmentation, label smoothing, early stopping
   with best-epoch restore), kept only when it beats the linear head on held-out photos by more than chance (sign
-  test). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
+  test), and run only when it could (fine_tuning_can_pay: the linear head's out-of-fold errors on those photos
+  leave room for a significant win). Retrained on nearly the same photos, the last decision (views, C,
+  fine-tuned) is refitted without a search (reusable_decision). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
   (out-of-fold, or the fine-tuning hold-out).
 
   The backbone sees the photos near their own resolution (bench/scales.py, by cross-validation on the labelled

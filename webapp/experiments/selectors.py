@@ -542,23 +542,26 @@ def images_for_user(user):
 
     return Image.objects.filter(dataset__in=datasets_for_user(user))
 def job_parent_decision(job: TrainingJob) -> dict | None:
-    """The decision of the job this one retrains (job_retry), as classifier.recipes.decision_record writes it:
-    {"classes", "views", "photos" (its training and validation photos it could read: {content_hash: label}),
-    "chosen"}; None when there is no such job, it did not succeed, or it has no searched head."""
+    """The decision a retrain (job_retry) may reuse, as classifier.recipes.decision_record writes it: {"classes",
+    "views", "photos" (the training and validation photos it could read: {content_hash: label}), "chosen"} and
+    "job", the job that made it by a search: the parent, or the job whose decision the parent reused in turn (so
+    small changes never add up unchecked). None when that job did not succeed or has no searched head."""
     from classifier.recipes import decision_record, views_label
 
-    parent = job.retry_of
-    if parent is None or parent.status != JobStatus.SUCCEEDED or parent.recipe != job.recipe \
-            or parent.recipe_info.fixed_head:
+    source, chosen = job.retry_of, None
+    while source is not None and source.status == JobStatus.SUCCEEDED and source.recipe == job.recipe \
+            and not source.recipe_info.fixed_head:
+        evaluation = job_evaluation(source)
+        chosen = ((evaluation.report if evaluation else {}).get("search") or {}).get("chosen")
+        if not chosen or not chosen.get("reused_from"):
+            break
+        source, chosen = source.retry_of, None
+    if not chosen or source is None:
         return None
-    evaluation = job_evaluation(parent)
-    chosen = ((evaluation.report if evaluation else {}).get("search") or {}).get("chosen")
-    if not chosen:
-        return None
-    skipped = {s.get("image_id") for s in parent.skipped_images}
-    photos = {ji.content_hash: ji.label_name for ji in parent.job_images.filter(split__in=("train", "validation"))
+    skipped = {s.get("image_id") for s in source.skipped_images}
+    photos = {ji.content_hash: ji.label_name for ji in source.job_images.filter(split__in=("train", "validation"))
               if ji.image_id not in skipped}
-    return decision_record(chosen, photos, job_class_names(parent), views_label(parent.specs))
+    return decision_record(chosen, photos, job_class_names(source), views_label(source.specs)) | {"job": source.pk}
 
 
 def job_dataset_changes(job: TrainingJob) -> dict:

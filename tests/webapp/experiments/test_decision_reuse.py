@@ -27,7 +27,7 @@ def parent(ann):
 
 
 def _reuse_on_retry(parent, ann, excluded: int):
-    labelled = parent.dataset.images.exclude(split="test").order_by("pk")
+    labelled = parent.dataset.images.filter(excluded=False).exclude(split="test").order_by("pk")
     dataset_services.images_exclude(images=labelled.filter(pk__in=list(labelled.values_list("pk", flat=True)
                                                                          [:excluded])))
     retry = services.job_retry(job=parent, user=ann)
@@ -36,11 +36,24 @@ def _reuse_on_retry(parent, ann, excluded: int):
 
 
 def test_a_retrain_after_one_photo_is_excluded_reuses_its_parents_decision(parent, ann):
-    assert _reuse_on_retry(parent, ann, excluded=1) == CHOSEN
+    assert _reuse_on_retry(parent, ann, excluded=1) == (CHOSEN, f"job {parent.pk}")
+
+
+def test_changes_are_counted_from_the_job_that_searched_not_the_last_retrain(parent, ann):
+    assert _reuse_on_retry(parent, ann, excluded=1)[0] == CHOSEN
+    retry = parent.retries.get()
+    assert services.job_claim(job_id=retry.pk, worker="test")
+    assert services.job_advance(job_id=retry.pk, to=JobStatus.EVALUATING)
+    services.evaluation_create_for_test_split(job=retry, image_count=6, report={
+        "accuracy": 1.0, "loss": 0.1, "macro_f1": 1.0,
+        "search": {"trials": [], "chosen": CHOSEN | {"reused_from": f"job {parent.pk}"}}})
+    assert services.job_succeed(job_id=retry.pk)
+    retry.refresh_from_db()
+    assert _reuse_on_retry(retry, ann, excluded=1) == (None, "")  # 2 of 30 since the parent's search
 
 
 def test_a_retrain_after_a_bigger_change_searches_anew(parent, ann):
-    assert _reuse_on_retry(parent, ann, excluded=3) is None  # 3 of 30: over 2 % (one photo is always allowed)
+    assert _reuse_on_retry(parent, ann, excluded=3) == (None, "")  # 3 of 30: over 2 % (one photo is always allowed)
 
 
 def test_the_job_page_says_whose_decision_was_reused(client_for, parent, ann):
