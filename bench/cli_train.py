@@ -1,7 +1,7 @@
 """Whole CLI trains, timed side by side: the recommended recipe before (another checkout, --before) and after (this
 one), the article's, and a retrain on cached features after one labelled photo is excluded.
 
-    .venv/bin/python bench/cli_train.py --before /tmp/main-checkout [--datasets caltech_animals,animals3]
+    .venv/bin/python bench/cli_train.py [--before /tmp/main-checkout] [--datasets caltech_animals,animals3]
         [--work /tmp/cli-train]
 
 Each first run gets a fresh feature cache; runs go one after the other per dataset (before, after, article, retrain),
@@ -48,7 +48,7 @@ def without_one_photo(data: Path, to: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--before", type=Path, required=True, help="a checkout of the code before the change")
+    parser.add_argument("--before", type=Path, help="a checkout of the code before the change (none: not run)")
     parser.add_argument("--datasets", default="caltech_animals,animals3")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cli-train"))
     args = parser.parse_args()
@@ -57,8 +57,9 @@ def main() -> None:
         data, work = SHARED / "datasets" / name, args.work / name
         shutil.rmtree(work, ignore_errors=True)
         runs = results[name] = {}
-        runs["recommended before"] = train(args.before, data, work / "before", work / "cache-before")
-        print(name, "recommended before", runs["recommended before"], flush=True)
+        if args.before:
+            runs["recommended before"] = train(args.before, data, work / "before", work / "cache-before")
+            print(name, "recommended before", runs["recommended before"], flush=True)
         runs["recommended after"] = train(REPO_DIR, data, work / "after", work / "cache-after")
         print(name, "recommended after", runs["recommended after"], flush=True)
         runs["article"] = train(REPO_DIR, data, work / "article", work / "cache-article", "--recipe", "article")
