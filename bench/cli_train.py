@@ -6,12 +6,14 @@ one), the article's, and a retrain on cached features after one labelled photo i
 
 Each first run gets a fresh feature cache; runs go one after the other per dataset (before, after, article, retrain),
 so load drifts hit them alike. Prints wall seconds (the `python -m classifier train` process), test accuracy, what the
-recommended run chose, and the load average next to each figure.
+recommended run chose, the process's CPU seconds (user + system; less noisy on a shared machine), and the load
+average next to each figure.
 """
 
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -22,17 +24,23 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("MENAGERIE_SHARED_DIR", REPO_DIR.parent / "shared"))
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of finished child processes: on a shared machine, less noisy than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def train(checkout: Path, data: Path, out: Path, cache: Path, *extra) -> dict:
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _children_cpu()
     log = subprocess.run([sys.executable, "-m", "classifier", "train", str(data), "--out", str(out), "--cache",
                           str(cache), *extra], cwd=checkout, capture_output=True, text=True)
-    seconds = time.monotonic() - started
+    seconds, cpu = time.monotonic() - started, _children_cpu() - cpu
     if log.returncode:
         raise SystemExit(log.stdout[-3000:] + log.stderr[-3000:])
     report = json.loads((out / "report.json").read_text())
     chosen = (report.get("search") or {}).get("chosen")
     skipped = [t["skipped"] for t in (report.get("search") or {}).get("trials", []) if t.get("skipped")]
-    return {"seconds": round(seconds, 1), "accuracy": report["accuracy"], "chosen": chosen, "skipped": skipped,
+    return {"seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "accuracy": report["accuracy"], "chosen": chosen, "skipped": skipped,
             "reused": "reused the decision" in log.stdout, "load": open("/proc/loadavg").read().split()[:3]}
 
 
