@@ -1,6 +1,8 @@
 """`python -m classifier train|predict|evaluate|export|audit|suggest`: the article's workflow on a folder, without the web app."""
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -191,12 +193,22 @@ def _arrays(rows: list, spec, cache, class_names: list[str]):
     return x, y
 
 
+def _decision_path(cache: Path, spec, class_names: list[str]) -> Path:
+    """Where the recommended recipe's last decision on these views and classes is kept: in the cache folder, next
+    to the features it was made on (classifier.recipes.reusable_decision)."""
+    from classifier.features import views
+
+    key = hashlib.sha256(json.dumps([[s.key for s in views(spec)], class_names]).encode()).hexdigest()[:16]
+    return cache / "decisions" / f"{key}.json"
+
+
 def _train(args) -> int:
     from classifier.evaluate import format_report
     from classifier.features import FeatureCache, FeatureSpec, views
     from classifier.images import longer_sides
     from classifier.model_io import write_json
-    from classifier.recipes import feature_specs
+    from classifier.recipes import (changed_photos, decision_record, feature_specs, labelled_set, reusable_decision,
+                                    views_label)
     from classifier.workflow import train_and_evaluate
 
     # each flag was checked on its own; together here (one dropout rate per hidden layer): SettingError otherwise
@@ -235,9 +247,24 @@ def _train(args) -> int:
               flush=True)
 
     test_ids = [str(p) for _, p, _ in rows.get("test", [])]
+    labelled = [row for s in ("train", "validation") for row in rows.get(s, [])]
+    reuse, photos = None, labelled_set([h for h, _, _ in labelled], [label for _, _, label in labelled])
+    decision_path = _decision_path(args.cache, spec, class_names)
+    if not get_recipe(args.recipe).fixed_head:
+        stored = json.loads(decision_path.read_text()) if decision_path.exists() else None
+        reuse = reusable_decision(stored, photos, class_names, views_label(views(spec)))
+        if reuse is not None:
+            print(f"reused the decision of the cache ({decision_path}): views {reuse['views']}, C {reuse['C']}, "
+                  f"fine-tuned {reuse['fine_tuned']}; {changed_photos(stored['photos'], photos)} photo(s) changed")
     result = train_and_evaluate(args.recipe, data, class_names=class_names, spec=spec, config=config,
                                 test_ids=test_ids, seed=args.seed, fine_tuning=not args.no_fine_tuning,
-                                run_dir=args.out, on_epoch_end=epoch_line)
+                                run_dir=args.out, on_epoch_end=epoch_line, reuse=reuse,
+                                reused_from="the cache" if reuse else "")
+    # a reused decision keeps its record: later changes are counted from the photos its search saw
+    if result["search"] and result["search"]["chosen"] and not args.no_fine_tuning and reuse is None:
+        decision_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(decision_path, decision_record(result["search"]["chosen"], photos, class_names,
+                                                  views_label(views(spec))))
     if result["search"]:
         for trial in result["search"]["trials"]:
             print("trial " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

@@ -207,6 +207,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                        f"skipping {len(skipped)} unreadable image(s).")
     test_rows = arrays["test"][2]
     relative = Path("jobs") / str(job.pk)
+    reuse, reused_from = _reused_decision(job, arrays, class_names)
     result = train_and_evaluate(
         job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=specs,
         config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
@@ -217,6 +218,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                                                     step=step),
         on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
                                                          progress_total=count),
+        reuse=reuse, reused_from=reused_from,
     )
     if result["cancelled"]:
         work_mark_cancelled(kind="job", pk=job.pk)
@@ -227,6 +229,21 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
+
+
+def _reused_decision(job: TrainingJob, arrays: dict, class_names: list[str]) -> tuple[dict | None, str]:
+    """(the decision (views, C, fine-tuned) to reuse, "job N" that made it): a retrain's when the labelled
+    photos changed a little since that job's search (classifier.recipes.reusable_decision); (None, "")
+    otherwise."""
+    from classifier.recipes import labelled_set, reusable_decision, views_label
+
+    if job.recipe_info.fixed_head or job.retry_of_id is None:
+        return None, ""
+    rows = arrays["train"][2] + arrays["validation"][2]
+    photos = labelled_set([ji.content_hash for ji in rows], [ji.label_name for ji in rows])
+    stored = selectors.job_parent_decision(job)
+    reuse = reusable_decision(stored, photos, class_names, views_label(job.specs))
+    return (reuse, f"job {stored['job']}") if reuse is not None else (None, "")
 
 
 def _remember_training_speed(job: TrainingJob, *, train_count: int, labelled_count: int, timings: dict) -> None:

@@ -127,9 +127,12 @@ def job_progress_label(job: TrainingJob) -> tuple[str, str]:
         return "Progress", ""
     return {
         "epochs": ("Epochs", "epochs/s"),
-        "search": ("Step 1 of 2, head search: settings tried, each on every cross-validation fold", "trials/s"),
-        "fine-tune": ("Step 2 of 2, fine-tuning the last block: epochs (at most; early stopping may end it sooner)",
-                      "epochs/s"),
+        "search": ("Step 1, head search: settings tried, each on every cross-validation fold (then a fine-tuning "
+                   "trial, only where it can pay)", "trials/s"),
+        "refit": ("Step 1, the retrained job's decision refitted (its views and C, on every cross-validation fold; "
+                  "no search)", "trials/s"),
+        "fine-tune": ("Step 2, fine-tuning trial of the last block: epochs (at most; early stopping may end it "
+                      "sooner)", "epochs/s"),
     }.get(job.progress_step, ("Preparing the head search: photos through the last block", ""))
 
 
@@ -558,6 +561,29 @@ def images_for_user(user):
     from webapp.datasets.selectors import datasets_for_user
 
     return Image.objects.filter(dataset__in=datasets_for_user(user))
+def job_parent_decision(job: TrainingJob) -> dict | None:
+    """The decision a retrain (job_retry) may reuse, as classifier.recipes.decision_record writes it: {"classes",
+    "views", "photos" (the training and validation photos it could read: {content_hash: label}), "chosen"} and
+    "job", the job that made it by a search: the parent, or the job whose decision the parent reused in turn (so
+    small changes never add up unchecked). None when that job did not succeed or has no searched head."""
+    from classifier.recipes import decision_record, views_label
+
+    source, chosen = job.retry_of, None
+    while source is not None and source.status == JobStatus.SUCCEEDED and source.recipe == job.recipe \
+            and not source.recipe_info.fixed_head:
+        evaluation = job_evaluation(source)
+        chosen = ((evaluation.report if evaluation else {}).get("search") or {}).get("chosen")
+        if not chosen or not chosen.get("reused_from"):
+            break
+        source, chosen = source.retry_of, None
+    if not chosen or source is None:
+        return None
+    skipped = {s.get("image_id") for s in source.skipped_images}
+    photos = {ji.content_hash: ji.label_name for ji in source.job_images.filter(split__in=("train", "validation"))
+              if ji.image_id not in skipped}
+    return decision_record(chosen, photos, job_class_names(source), views_label(source.specs)) | {"job": source.pk}
+
+
 def job_dataset_changes(job: TrainingJob) -> dict:
     """How the job's dataset differs from the photos the job trained on (its JobImage snapshot), in two queries:
     {"relabelled", "moved" (to another split), "excluded", "deleted", "added" (photos a new job would use that
