@@ -99,12 +99,20 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     assert evaluation.image_count == 12 and not evaluation.is_job_test_split
 
 
+def endless_job(dataset, user) -> TrainingJob:
+    """A job that trains until it is cancelled or killed: its epochs raised in the row, past the 500 a user may ask
+    for, before a train worker takes it (call it while no train worker runs, or with the warm one paused)."""
+    job = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    TrainingJob.objects.filter(pk=job.pk).update(head_config=FAST_JOB["head_config"] | {"epochs": 100_000})
+    return job
+
+
 def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(warm_workers, ann):
     dataset = make_dataset("shapes")
     trained = finished(services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert trained.status == JobStatus.SUCCEEDED, trained.error_message
-    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    long_job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    with warm_workers.paused("train"):
+        long_job = endless_job(dataset, ann)
     reached(long_job, JobStatus.TRAINING, extra=lambda job: job.epochs.count() >= 2)
 
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 4242), content_type="image/jpeg")
@@ -134,8 +142,7 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
 
 def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, ann):
     dataset = make_dataset("shapes")
-    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    doomed = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    doomed = endless_job(dataset, ann)
     waiting = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     worker = start_worker(queues="train", env=worker_env())
     reached(doomed, JobStatus.TRAINING)
@@ -161,8 +168,7 @@ def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_surv
 
 def test_a_killed_pool_process_fails_its_job_at_once(start_worker, ann):
     dataset = make_dataset("shapes")
-    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    job = endless_job(dataset, ann)
     worker = start_worker(queues="train", env=worker_env())
     reached(job, JobStatus.TRAINING)
     for pid in worker.child_pids():
