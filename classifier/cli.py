@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, keras_models_dir, weights_arg
+from classifier.backbones import (BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, imagenet_weights_path,
+                                  keras_models_dir, weights_arg)
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
 from classifier.precision import resolve_cached
 from classifier.recipes import get_recipe
@@ -221,6 +222,8 @@ def _train(args) -> int:
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = weights_arg(args.weights)
     backbone = _backbone(args)
+    if weights == "imagenet":
+        imagenet_weights_path(backbone)  # missing weights are said at once, before precision auto measures
     args.precision, why = resolve_cached(args.precision, backbone, args.cache, args.input_size)
     if why != "asked for":
         print(f"precision {args.precision} ({why})")

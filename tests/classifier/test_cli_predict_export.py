@@ -15,7 +15,7 @@ from classifier.predict import Predictor
 from tests.classifier.conftest import COLORS, make_class_folders
 from tests.shared import REPO_DIR
 
-TINY = ["--recipe", "article", "--backbone", "vgg16", "--weights", "none", "--input-size", "32", "--pooling", "avg",
+TINY = ["--recipe", "article", "--precision", "float32", "--backbone", "vgg16", "--weights", "none", "--input-size", "32", "--pooling", "avg",
         "--optimizer", "adam", "--lr", "3e-3", "--epochs", "15", "--hidden", "64", "--dropout", "0.1"]
 
 
@@ -151,6 +151,7 @@ def test_train_without_cached_imagenet_weights_says_what_to_download(tmp_path, m
     assert "Traceback" not in error
 
 
+@pytest.mark.slow  # two recommended CLI trainings with their searches
 def test_a_second_recommended_train_on_nearly_the_same_photos_reuses_the_cached_decision(tmp_path):
     data = make_class_folders(tmp_path / "data", per_class=12)
     tiny = ["--recipe", "recommended", "--backbone", "vgg16", "--weights", "none", "--input-size", "32",

@@ -64,6 +64,7 @@ def test_one_slower_train_worker_keeps_float32_and_a_precision_asked_for_is_kept
     assert services.job_create(dataset=dataset, user=ann, **FAST_JOB).precision == "bfloat16"
 
 
+@pytest.mark.slow  # a real float32/bfloat16 measurement
 def test_a_worker_measures_a_backbone_once_and_reports_it_to_the_registry(settings):
     _worker("train@box")
     settings.WORKER_MEASURE_PRECISION = True
