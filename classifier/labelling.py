@@ -7,6 +7,7 @@ x arrays are pooled embeddings (N, D) of `labelling_spec()` (classifier.audit.ca
 the feature cache); y arrays are class ids 0..num_classes-1.
 """
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,6 +27,7 @@ MIN_COVER_NEIGHBOURS = 5
 COVER_SAMPLE = 1000  # photos clustered at most (seconds for 50 clusters on 2 cores)
 MAX_SPECTRAL_CLUSTERS = 100
 FOLDS = 5
+ERROR_BOUND_LEVEL = 0.95  # Suggestions.error_bound / confidence_for: how sure "at most this error" must be
 # diverse_margin: the batch is spread over the least certain CANDIDATE_SHARE of the unlabelled photos (at least
 # MIN_CANDIDATES_PER_PICK per photo asked for)
 CANDIDATE_SHARE = 0.1
@@ -171,15 +173,39 @@ class Suggestions:
         kept = self.heldout_confidence >= min_confidence
         return float(1.0 - self.heldout_correct[kept].mean()) if kept.any() else None
 
-    def confidence_for(self, max_error: float) -> float | None:
-        """The lowest held-out confidence at which expected_error is at most max_error (None if none is): what to
-        offer as the default of "accept every suggestion at or above"."""
+    def heldout_count(self, min_confidence: float) -> int:
+        """How many held-out photos expected_error(min_confidence) rests on."""
+        return int((self.heldout_confidence >= min_confidence).sum())
+
+    def error_bound(self, min_confidence: float, level: float = ERROR_BOUND_LEVEL) -> float:
+        """One-sided upper confidence bound (Clopper-Pearson, at `level`) of the error rate at >= min_confidence:
+        with few held-out photos the rate itself is mostly luck (3 right of 3 is "0 %"), the bound says how bad
+        it may still be (3 of 3: up to 63 %). 1.0 when no held-out photo is that confident."""
+        from scipy.stats import beta
+
+        kept = self.heldout_confidence >= min_confidence
+        n, errors = int(kept.sum()), int((~self.heldout_correct[kept]).sum())
+        return 1.0 if errors >= n else float(beta.ppf(level, errors + 1, n - errors))
+
+    def confidence_for(self, max_error: float, level: float | None = ERROR_BOUND_LEVEL) -> float | None:
+        """The lowest held-out confidence from which accepting every suggestion keeps the error at most max_error
+        (None if none does): by error_bound at `level` (default: sure enough, given how many held-out photos
+        there are), or by expected_error alone with level None. What to offer as the default of "accept every
+        suggestion at or above"."""
         order = np.argsort(-self.heldout_confidence, kind="stable")
         confidence = self.heldout_confidence[order]
-        errors = np.cumsum(~self.heldout_correct[order]) / np.arange(1, len(order) + 1)
+        count = np.arange(1, len(order) + 1)
+        errors = np.cumsum(~self.heldout_correct[order])
+        if level is None:
+            within = errors / count <= max_error
+        else:
+            from scipy.stats import beta
+
+            within = np.where(errors >= count, 1.0, beta.ppf(level, errors + 1, np.maximum(count - errors, 1))) \
+                <= max_error
         # Only at the end of a run of equal confidences: a threshold keeps all of them or none.
         ends = np.append(confidence[1:] < confidence[:-1], True) if len(order) else np.zeros(0, bool)
-        ok = np.flatnonzero((errors <= max_error) & ends)
+        ok = np.flatnonzero(within & ends)
         return float(confidence[ok.max()]) if len(ok) else None
 
 
@@ -189,8 +215,6 @@ def suggest(x_labelled, y_labelled, x_unlabelled, *, num_classes: int, seed: int
     only; out-of-fold predictions on them (stratified k-fold, classifier.oof) give the temperature
     (classifier.calibration) and the held-out confidence/correctness behind expected_error. Needs
     can_suggest(y_labelled, num_classes) (ValueError otherwise). None if cancelled."""
-    import time
-
     y = np.asarray(y_labelled, dtype=int)
     if not can_suggest(y, num_classes):
         raise ValueError(f"every class needs at least {MIN_LABELS_PER_CLASS} labelled photos to suggest")
