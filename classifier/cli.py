@@ -122,7 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     suggest.add_argument("--strategy", default=None, help="what to label next: one of classifier.labelling's "
                                                           "STRATEGIES (default: its DEFAULT_STRATEGY)")
     suggest.add_argument("--max-error", type=float, default=0.05,
-                         help="bulk acceptance: the confidence from which the expected error is at most this")
+                         help="bulk acceptance: the confidence from which the error is at most this (95 %% upper "
+                              "bound on the held-out photos)")
     suggest.add_argument("--backbone", choices=list(BACKBONES), default=None,
                          help="default: classifier.labelling.LABELLING_BACKBONE, whose features the web app's "
                               "suggester reads")
@@ -465,6 +466,8 @@ def _suggest(args) -> int:
             for (_, p), k, c, row in zip(unlabelled, s.labels, s.confidence, s.probabilities)]
         out["bulk_accept"] = {"max_error": args.max_error, "min_confidence": threshold,
                               "expected_error": None if threshold is None else s.expected_error(threshold),
+                              "error_bound": None if threshold is None else s.error_bound(threshold),
+                              "heldout_photos": 0 if threshold is None else s.heldout_count(threshold),
                               "photos": int((s.confidence >= threshold).sum()) if threshold is not None else 0,
                               "heldout_accuracy": float(s.heldout_correct.mean())}
         print(f"\nsuggestions for {len(unlabelled)} photos (held-out accuracy on the labelled photos "
@@ -472,10 +475,12 @@ def _suggest(args) -> int:
         for row in sorted(out["suggestions"], key=lambda r: -r["confidence"])[:args.top]:
             print(f"  {row['confidence']:.3f}  {row['suggested']:20} {row['path']}")
         if threshold is None:
-            print(f"bulk acceptance: no confidence keeps the expected error at or below {args.max_error:.0%}")
+            print(f"bulk acceptance: no confidence keeps the error at or below {args.max_error:.0%} with 95 % "
+                  f"confidence on the held-out photos (label more)")
         else:
-            print(f"bulk acceptance: {out['bulk_accept']['photos']} photos at confidence >= {threshold:.3f}, "
-                  f"expected error {out['bulk_accept']['expected_error']:.1%} (from held-out photos)")
+            b = out["bulk_accept"]
+            print(f"bulk acceptance: {b['photos']} photos at confidence >= {threshold:.3f}, expected error "
+                  f"{b['expected_error']:.1%} (at most {b['error_bound']:.1%}; {b['heldout_photos']} held-out photos)")
     if args.next:
         chosen = next_to_label(x_labelled, y, x_unlabelled, args.next, num_classes=len(class_names),
                                strategy=strategy, seed=args.seed)

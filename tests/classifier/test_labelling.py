@@ -79,8 +79,23 @@ def test_expected_error_and_confidence_for_count_ties_together():
     assert s.expected_error(0.9) == 0.5
     assert s.expected_error(0.7) == pytest.approx(1 / 3)
     assert s.expected_error(0.95) is None
-    assert s.confidence_for(0.0) is None  # 0.9 keeps both tied photos, one of them wrong
-    assert s.confidence_for(0.3) == 0.6
+    assert s.confidence_for(0.0, level=None) is None  # 0.9 keeps both tied photos, one of them wrong
+    assert s.confidence_for(0.3, level=None) == 0.6
+    assert s.heldout_count(0.7) == 3
+
+
+def test_bulk_acceptance_needs_enough_held_out_photos_to_be_sure():
+    """3 right of 3 is an expected error of 0, but not a reason to accept everything at that confidence; 100
+    right of 100 is."""
+    few = Suggestions(probabilities=np.zeros((0, 2)), heldout_confidence=np.array([0.9, 0.8, 0.7]),
+                      heldout_correct=np.ones(3, bool))
+    assert few.expected_error(0.7) == 0.0 and few.error_bound(0.7) == pytest.approx(0.632, abs=1e-3)
+    assert few.confidence_for(0.05) is None and few.confidence_for(0.05, level=None) == 0.7
+    many = Suggestions(probabilities=np.zeros((0, 2)), heldout_confidence=np.linspace(0.99, 0.5, 110),
+                       heldout_correct=np.arange(110) < 100)  # the 10 least confident are wrong
+    assert many.error_bound(0.5) > many.expected_error(0.5) == pytest.approx(10 / 110)
+    # 101 photos with 1 wrong: at most 4.6 %; 102 with 2 wrong: at most 6.0 %
+    assert many.confidence_for(0.05) == pytest.approx(many.heldout_confidence[100])
 
 
 def test_suggest_needs_labels_of_every_class():
