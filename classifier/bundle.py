@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import zipfile
+from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -287,7 +288,10 @@ def export_bundle(run_dir, out, *, photos: list | None = None, held_out: dict | 
     run = load_run(run_dir)
     calibrated = "calibration" in json.loads((run_dir / "model.json").read_text())  # older runs have none
     threshold = effective_threshold(float(run["calibration"]["threshold"]), edited_threshold)
-    model = build_photo_model(run["views"], load_head(run_dir))
+    # Every format computes in float32: TFLite and ONNX have no bfloat16 kernels for the backbone's ops, so a
+    # bfloat16 run's bundle is its float32 twin (same weights); each format's agreement with the app is measured.
+    views = [replace(view, precision="float32") for view in run["views"]]
+    model = build_photo_model(views, load_head(run_dir))
     photos = training_photos(run_dir) if photos is None else list(photos)
     held_out = held_out_photos(run_dir) if held_out is None else held_out
     report_path = run_dir / "report.json"

@@ -14,10 +14,13 @@ PASSWORD = "pw-browser-12345"
 
 RECORD_POLLS = """
 window.__polls = [];
+window.__answered = [];
 const realFetch = window.fetch;
 window.fetch = function (url, options) {
-  if (String(url).includes("/status/")) window.__polls.push(performance.now());
-  return realFetch.call(this, url, options);
+  const answer = realFetch.call(this, url, options);
+  if (!String(url).includes("/status/")) return answer;
+  window.__polls.push(performance.now());
+  return answer.finally(() => window.__answered.push(performance.now()));
 };
 """
 
@@ -36,11 +39,11 @@ def _queued_job_page(page, django_user_model):
 
 
 def _poll_gaps(page, count):
-    """The gaps (ms) between the job page's first `count` polls of its status endpoint (no worker runs, so every
-    answer is the same)."""
+    """The waits (ms) between each of the job page's first `count` polls of its status endpoint being answered and
+    the next poll (no worker runs, so every answer is the same); the server's answering time is not part of them."""
     page.wait_for_function("(count) => window.__polls && window.__polls.length >= count", arg=count, timeout=20_000)
-    times = page.evaluate("window.__polls")[:count]
-    return [b - a for a, b in zip(times, times[1:])]
+    asked, answered = page.evaluate("[window.__polls, window.__answered]")
+    return [asked[i + 1] - answered[i] for i in range(count - 1)]
 
 
 def test_an_unchanged_answer_is_asked_for_less_and_less_often(page, settings, django_user_model):

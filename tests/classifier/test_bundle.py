@@ -169,7 +169,7 @@ def real_bundle(tmp_path_factory):
     run = root / "run"
     run_cli("train", root / "data", "--out", run, "--cache", root / "cache", "--split", "0.4,0.3,0.3", "--recipe",
             "article", "--backbone", "mobilenet_v2", "--pooling", "avg", "--optimizer", "adam", "--lr", "1e-3",
-            "--epochs", "20")
+            "--epochs", "20", "--precision", "float32")  # the formats are float32: compared with a float32 app
     meta = json.loads((run / "model.json").read_text())
     (run / "model.json").write_text(json.dumps(meta | {"calibration": {"temperature": 0.5, "threshold": 0.0}}))
     items = json.loads((run / "features.json").read_text())["items"]

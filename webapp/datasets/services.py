@@ -256,7 +256,9 @@ def _record_and_update(*, images: QuerySet, kind: str, old_field: str, new_text:
     """Record one ImageChange per photo whose `old_field` is not `new_text` already, then update those photos."""
     with transaction.atomic():
         changing = images.order_by().exclude(**update)
-        rows = list(changing.select_for_update().values_list("id", "dataset_id", "original_name", old_field))
+        # of=("self",): the old value may come through a nullable join (label), which PostgreSQL cannot lock
+        rows = list(changing.select_for_update(of=("self",)).values_list("id", "dataset_id", "original_name",
+                                                                         old_field))
         if not rows:
             return 0
         now = timezone.now()
@@ -333,7 +335,7 @@ def images_label(*, images: QuerySet, label: Label, user=None,
     suggested = suggested or {}
     with transaction.atomic():
         rows = list(images.order_by().filter(dataset_id=label.dataset_id, label__isnull=True)
-                    .select_for_update().values_list("id", "original_name", "content_hash"))
+                    .select_for_update(of=("self",)).values_list("id", "original_name", "content_hash"))
         fractions = Dataset.objects.get(pk=label.dataset_id).fractions
         by_split = defaultdict(list)
         for pk, _, digest in rows:
@@ -355,7 +357,8 @@ def images_unlabel(*, images: QuerySet, label: Label, user=None) -> list[int]:
     """Undo images_label: the photos among `images` that still have `label` go back to the unlabelled pool
     (recorded); one relabelled by someone else meanwhile keeps its class. Returns the ids changed."""
     with transaction.atomic():
-        rows = list(images.order_by().filter(label=label).select_for_update().values_list("id", "original_name"))
+        rows = list(images.order_by().filter(label=label).select_for_update(of=("self",))
+                    .values_list("id", "original_name"))
         ids = [pk for pk, _ in rows]
         Image.objects.filter(pk__in=ids, label=label).update(label=None)
         now, who = timezone.now(), _user_or_none(user)
