@@ -20,12 +20,17 @@ run: install
 	$(PY) manage.py createadmin
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
 
+# Two test processes (pytest-xdist), each with its own test database, Redis database and warm workers; tests that
+# share a module-scoped fixture stay in one process (tests/conftest.py). TEST_PROCESSES=0 runs in this process.
+TEST_PROCESSES ?= 2
+XDIST := -n $(TEST_PROCESSES) --dist loadgroup
+
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The check before a commit: no real worker, no browser, nothing marked slow (README, Tests).
 test-fast: install
-	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not browser and not worker and not slow" $(PYTEST_ARGS)
 
 admin: install
 	$(PY) manage.py createsuperuser

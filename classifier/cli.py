@@ -1,62 +1,83 @@
 """`python -m classifier train|predict|evaluate|export|audit|suggest`: the article's workflow on a folder, without the web app."""
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
-from classifier.backbones import BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, keras_models_dir, \
-    weights_arg
+from classifier.backbones import (BACKBONES, DEFAULT_BACKBONE, cached_backbones, choose_backbone, imagenet_weights_path,
+                                  keras_models_dir, weights_arg)
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
-from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
-from classifier.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
+from classifier.precision import resolve_cached
+from classifier.recipes import get_recipe
+from classifier.settings import HEAD_SETTINGS, JobSettings, Setting, SettingError
 
 DEFAULT_CACHE = Path(os.environ.get("MENAGERIE_FEATURE_CACHE", Path.home() / ".cache" / "menagerie" / "features"))
 
 
-BACKBONE_HELP = (f"default: the article's {DEFAULT_BACKBONE} when its ImageNet weights are cached, else the first "
-                 "backbone whose weights are (as the web app picks; the choice is printed)")
+BACKBONE_HELP = (f"{JobSettings.setting('backbone').help} Default: the article's {DEFAULT_BACKBONE} when its "
+                 "ImageNet weights are cached, else the first backbone whose weights are (as the web app picks; the "
+                 "choice is printed)")
+WEIGHTS_HELP = (f"{JobSettings.setting('weights').help} {' or '.join(JobSettings.setting('weights').values)}, or "
+                "a weights file")
 
 
 def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.split(",") if v)
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(",") if v)
+def _cli_value(value):
+    """A setting's value as the command line spells it: the 7x7 maps are `--pooling none`."""
+    return "none" if value == "" else value
+
+
+def _setting_type(setting: Setting):
+    """argparse's `type` for a setting: parsed and checked by JobSettings' rule (a refusal is argparse's error)."""
+    def parse(text: str):
+        try:
+            return setting.parse(text)
+        except SettingError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = setting.name  # argparse names the type in its "invalid value" message
+    return parse
+
+
+def _add_setting(parser, name: str, flag: str | None = None, **overrides) -> None:
+    """A flag made from JobSettings' setting: its default, choices or checked type, help; `overrides` for what the
+    command line does its own way (the backbone's automatic default, a weights file)."""
+    setting = JobSettings.setting(name)
+    options = {"default": _cli_value(setting.default), "help": setting.help}
+    if setting.type is bool:
+        options["action"] = "store_true"
+    elif setting.choices:  # "nothing" is the flag left out (its default), not a choice
+        options["choices"] = [_cli_value(v) for v in setting.values if v is not None]
+    else:
+        options["type"] = _setting_type(setting)
+    parser.add_argument(flag or "--" + name.replace("_", "-"), **options | overrides)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classifier", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    d = HeadConfig()
 
     train = commands.add_parser("train", help="extract features, train a head, evaluate, save the run")
     train.add_argument("data_dir", type=Path, help="train/ validation/ test/ of class folders, or class folders")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
-    train.add_argument("--recipe", choices=RECIPES, default=DEFAULT_RECIPE,
-                       help="recommended (default): searched head on the last block's input, fine-tuned where it "
-                            "pays; article: the article's head on 7x7 maps (--pooling and the head options apply)")
+    _add_setting(train, "recipe")
     train.add_argument("--no-fine-tuning", action="store_true", help="recommended: never fine-tune the last block")
-    train.add_argument("--backbone", choices=list(BACKBONES), default=None, help=BACKBONE_HELP)
-    train.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
-    train.add_argument("--pooling", choices=["none", "avg"], default="none",
-                       help="none: the article's 7x7xC maps; avg: global average")
-    train.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
-    train.add_argument("--input-size", type=int, default=None, help="image side (default: the backbone's)")
+    _add_setting(train, "backbone", default=None, help=BACKBONE_HELP)
+    _add_setting(train, "weights", choices=None, help=WEIGHTS_HELP)
+    _add_setting(train, "pooling")
+    _add_setting(train, "precision")
+    _add_setting(train, "input_size")
     train.add_argument("--split", type=_floats, default=DEFAULT_FRACTIONS,
                        help="train,validation,test fractions for a folder of classes (default 0.85,0.05,0.10)")
     train.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
     train.add_argument("--extract-batch-size", type=int, default=32)
-    train.add_argument("--hidden", type=_ints, default=d.hidden, help="hidden layer sizes, e.g. 100,50")
-    train.add_argument("--dropout", type=_floats, default=d.dropout, help="one dropout per hidden layer")
-    train.add_argument("--activation", choices=ACTIVATIONS, default=d.activation)
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    train.add_argument("--lr", type=float, default=d.learning_rate)
-    train.add_argument("--epochs", type=int, default=d.epochs)
-    train.add_argument("--batch-size", type=int, default=d.batch_size, help="head training batch size")
-    train.add_argument("--class-weight", choices=["balanced"], default=None)
-    train.add_argument("--keep-best", action="store_true", help="restore the epoch with the lowest val_loss")
+    for name in HEAD_SETTINGS:
+        _add_setting(train, name, {"learning_rate": "--lr"}.get(name))
     train.add_argument("--seed", type=int, default=0)
 
     predict = commands.add_parser("predict", help="class probabilities and the decision per image")
@@ -81,9 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", type=Path, default=None, help="write every finding to this JSON file")
     audit.add_argument("--also", type=Path, action="append", default=[],
                        help="another dataset folder searched for the same photos (leaks), e.g. an evaluation set")
-    audit.add_argument("--backbone", choices=list(BACKBONES), default=None, help=BACKBONE_HELP)
-    audit.add_argument("--weights", default="imagenet", help="imagenet, none (seeded random init) or a file")
-    audit.add_argument("--input-size", type=int, default=None, help="image side (default: the backbone's)")
+    _add_setting(audit, "backbone", default=None, help=BACKBONE_HELP)
+    _add_setting(audit, "weights", choices=None, help=WEIGHTS_HELP)
+    _add_setting(audit, "input_size", help="image side (default: the backbone's)")
     audit.add_argument("--split", type=_floats, default=DEFAULT_FRACTIONS,
                        help="train,validation,test fractions for a folder of classes (default 0.85,0.05,0.10)")
     audit.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache folder")
@@ -174,14 +195,27 @@ def _arrays(rows: list, spec, cache, class_names: list[str]):
     return x, y
 
 
+def _decision_path(cache: Path, spec, class_names: list[str]) -> Path:
+    """Where the recommended recipe's last decision on these views and classes is kept: in the cache folder, next
+    to the features it was made on (classifier.recipes.reusable_decision)."""
+    from classifier.features import views
+
+    key = hashlib.sha256(json.dumps([[s.key for s in views(spec)], class_names]).encode()).hexdigest()[:16]
+    return cache / "decisions" / f"{key}.json"
+
+
 def _train(args) -> int:
     from classifier.evaluate import format_report
     from classifier.features import FeatureCache, FeatureSpec, views
     from classifier.images import longer_sides
     from classifier.model_io import write_json
-    from classifier.recipes import feature_specs
+    from classifier.recipes import (changed_photos, decision_record, feature_specs, labelled_set, reusable_decision,
+                                    views_label)
     from classifier.workflow import train_and_evaluate
 
+    # each flag was checked on its own; together here (one dropout rate per hidden layer): SettingError otherwise
+    config = JobSettings(**{name: getattr(args, "lr" if name == "learning_rate" else name)
+                            for name in HEAD_SETTINGS}).head_config()
     splits, hashes = folder_splits(args.data_dir, args.split)
     if "train" not in splits:
         raise ValueError(f"{args.data_dir} is an evaluation-only folder (only test/): nothing to train on; score a "
@@ -189,6 +223,11 @@ def _train(args) -> int:
     class_names = sorted({label for by_label in splits.values() for label in by_label})
     weights = weights_arg(args.weights)
     backbone = _backbone(args)
+    if weights == "imagenet":
+        imagenet_weights_path(backbone)  # missing weights are said at once, before precision auto measures
+    args.precision, why = resolve_cached(args.precision, backbone, args.cache, args.input_size)
+    if why != "asked for":
+        print(f"precision {args.precision} ({why})")
     if get_recipe(args.recipe).fixed_head:
         spec = FeatureSpec(backbone, weights, None if args.pooling == "none" else args.pooling,
                            args.precision, args.input_size)
@@ -196,9 +235,6 @@ def _train(args) -> int:
         labelled = [p for split in ("train", "validation") for paths in splits.get(split, {}).values() for p in paths]
         spec = feature_specs(args.recipe, backbone, weights, args.precision, args.input_size,
                              photo_sides=longer_sides(labelled))
-    config = HeadConfig(hidden=args.hidden, dropout=args.dropout, activation=args.activation,
-                        optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
-                        batch_size=args.batch_size, class_weight=args.class_weight, keep_best=args.keep_best)
     counts = {s: sum(len(p) for p in by_label.values()) for s, by_label in splits.items()}
     print(f"{len(class_names)} classes: {', '.join(class_names)}; images " +
           ", ".join(f"{s} {n}" for s, n in counts.items()) + f"; recipe {args.recipe}")
@@ -215,9 +251,24 @@ def _train(args) -> int:
               flush=True)
 
     test_ids = [str(p) for _, p, _ in rows.get("test", [])]
+    labelled = [row for s in ("train", "validation") for row in rows.get(s, [])]
+    reuse, photos = None, labelled_set([h for h, _, _ in labelled], [label for _, _, label in labelled])
+    decision_path = _decision_path(args.cache, spec, class_names)
+    if not get_recipe(args.recipe).fixed_head:
+        stored = json.loads(decision_path.read_text()) if decision_path.exists() else None
+        reuse = reusable_decision(stored, photos, class_names, views_label(views(spec)))
+        if reuse is not None:
+            print(f"reused the decision of the cache ({decision_path}): views {reuse['views']}, C {reuse['C']}, "
+                  f"fine-tuned {reuse['fine_tuned']}; {changed_photos(stored['photos'], photos)} photo(s) changed")
     result = train_and_evaluate(args.recipe, data, class_names=class_names, spec=spec, config=config,
                                 test_ids=test_ids, seed=args.seed, fine_tuning=not args.no_fine_tuning,
-                                run_dir=args.out, on_epoch_end=epoch_line)
+                                run_dir=args.out, on_epoch_end=epoch_line, reuse=reuse,
+                                reused_from="the cache" if reuse else "")
+    # a reused decision keeps its record: later changes are counted from the photos its search saw
+    if result["search"] and result["search"]["chosen"] and not args.no_fine_tuning and reuse is None:
+        decision_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(decision_path, decision_record(result["search"]["chosen"], photos, class_names,
+                                                  views_label(views(spec))))
     if result["search"]:
         for trial in result["search"]["trials"]:
             print("trial " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

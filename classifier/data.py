@@ -119,6 +119,13 @@ def layout_scan(root, *, follow_symlinks: bool = False) -> tuple[Layout, list[st
     """(layout, symbolic links skipped, system files ignored) of a folder; names are relative to `root` with "/".
     follow_symlinks (your own folders, the CLI): links to files and folders are read like the real thing;
     otherwise (a server import) they are skipped, never followed."""
+    files, dirs, symlinks, ignored = folder_entries(root, follow_symlinks=follow_symlinks)
+    return layout_detect(files, dirs), symlinks, ignored
+
+
+def folder_entries(root, *, follow_symlinks: bool = False) -> tuple[list, list, list[str], int]:
+    """(files as (name, parts), folders' parts, symbolic links skipped, system files ignored) of a folder, as
+    layout_detect takes them (layout_scan's walk, for callers that read every photo whatever its folders)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder")
@@ -146,7 +153,7 @@ def layout_scan(root, *, follow_symlinks: bool = False) -> tuple[Layout, list[st
                 symlinks.append("/".join(parts))
             else:
                 files.append(("/".join(parts), parts))
-    return layout_detect(files, dirs), symlinks, ignored
+    return files, dirs, symlinks, ignored
 
 
 def _is_within(path: str, folder: str) -> bool:
@@ -198,6 +205,17 @@ def split_assign(hashes: Iterable[str], fractions=DEFAULT_FRACTIONS) -> dict[str
     _, n_validation, n_test = split_sizes(len(ordered), fractions)
     return {h: "test" if i < n_test else "validation" if i < n_test + n_validation else "train"
             for i, h in enumerate(ordered)}
+
+
+def split_of_hash(content_hash: str, fractions=DEFAULT_FRACTIONS) -> str:
+    """The split of ONE photo from its content hash alone: the hash's first 64 bits as a number in [0, 1), below
+    the test fraction -> test, below test + validation -> validation, else train. For photos labelled one at a
+    time (split_assign orders a batch: photos labelled one by one would all land in train); over many photos the
+    shares come out at the fractions, and the same photo always gets the same split."""
+    _check_fractions(fractions)
+    position = int(content_hash[:16], 16) / 2 ** 64
+    _, validation, test = fractions
+    return "test" if position < test else "validation" if position < test + validation else "train"
 
 
 def split_items(by_label: dict[str, list[Path]], fractions=DEFAULT_FRACTIONS,

@@ -6,7 +6,9 @@
   L2-regularised multinomial logistic regression) scored by out-of-fold log loss; then, optionally, fine-tuning
   of the last block with the chosen head on the cached maps (flip augmentation, label smoothing, early stopping
   with best-epoch restore), kept only when it beats the linear head on held-out photos by more than chance (sign
-  test). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
+  test), and run only when it could (fine_tuning_can_pay: the linear head's out-of-fold errors on those photos
+  leave room for a significant win). Retrained on nearly the same photos, the last decision (views, C,
+  fine-tuned) is refitted without a search (reusable_decision). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
   (out-of-fold, or the fine-tuning hold-out).
 
   The backbone sees the photos near their own resolution (bench/scales.py, by cross-validation on the labelled
@@ -26,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from classifier.features import FeatureSpec, model_input, per_view, views
-from classifier.oof import out_of_fold, stratified_folds
+from classifier.oof import stratified_folds
 
 
 
@@ -86,6 +88,53 @@ class FineTuneConfig:
     batch_size: int = 32
     min_gain: float = 0.01  # held-out accuracy it must add over the linear head to be kept
     max_p_value: float = 0.05  # ... and the sign test on the held-out photos where the two disagree must pass
+
+
+# A decision (views, C, whether fine-tuning won) is reused for labelled photos that changed a little: at most this
+# share of them added, removed or relabelled (at least one photo), with the same classes. C is chosen on a grid
+# ~3x apart where the out-of-fold log loss is smooth and U-shaped; a change of a few photos in a hundred moves
+# its minimum by far less than one step, and each view or fine-tuning trial already had to win by more than chance.
+REUSE_MAX_CHANGE = 0.02
+
+
+def labelled_set(keys, labels) -> dict:
+    """The labelled photos a decision was made on: {photo key (content hash): label}."""
+    return {str(k): str(label) for k, label in zip(keys, labels)}
+
+
+def changed_photos(before: dict, after: dict) -> int:
+    """Photos added, removed or relabelled between two labelled sets (labelled_set)."""
+    return len(before.keys() ^ after.keys()) + sum(before[k] != after[k] for k in before.keys() & after.keys())
+
+
+def views_label(specs: list[FeatureSpec]) -> str:
+    """The views a job extracts, as the trials name them: "224 px", "224+128 px"."""
+    return "+".join(str(s.size) for s in specs) + " px"
+
+
+def reusable_decision(stored: dict | None, photos: dict, class_names: list[str], views: str) -> dict | None:
+    """The chosen settings of `stored` (as decision_record writes it) when they still hold for `photos`: the same
+    classes and extracted views, and at most REUSE_MAX_CHANGE of the photos changed (at least one may); None
+    otherwise (a new search)."""
+    if not stored or not stored.get("chosen") or list(stored.get("classes", [])) != list(class_names) \
+            or stored.get("views") != views:
+        return None
+    changed = changed_photos(stored.get("photos", {}), photos)
+    return stored["chosen"] if changed <= max(1, REUSE_MAX_CHANGE * len(photos)) else None
+
+
+def decision_record(chosen: dict, photos: dict, class_names: list[str], views: str) -> dict:
+    """What a later training reads back to reuse this decision (reusable_decision)."""
+    return {"classes": list(class_names), "views": views, "photos": photos,
+            "chosen": {k: v for k, v in chosen.items() if k != "reused_from"}}
+
+
+def fine_tuning_can_pay(errors: int, held_out: int, config: "FineTuneConfig") -> bool:
+    """Whether fine-tuning could be kept at all, known before it runs: at best it fixes every held-out photo the
+    linear head gets wrong (`errors`, out-of-fold) and breaks none: `errors` wins, no loss, a sign test p-value of
+    0.5 ** errors, an accuracy gain of errors / held_out. If even that fails the test (fewer than 5 errors at
+    p < 0.05), or falls short of min_gain, the trial cannot win and is not run."""
+    return held_out > 0 and 0.5 ** errors < config.max_p_value and errors / held_out >= config.min_gain
 
 
 def feature_spec(recipe: str, backbone: str, weights: str | None = "imagenet", precision: str = "float32",
@@ -182,7 +231,8 @@ def linear_weights(model, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
 
 def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int = 0,
                   should_cancel: Callable[[], bool] | None = None,
-                  on_trial: Callable[[int, int], None] | None = None) -> tuple[list[dict], dict | None]:
+                  on_trial: Callable[[int, int], None] | None = None,
+                  grid=SEARCH_C) -> tuple[list[dict], dict | None]:
     """One trial per C, in ascending order: out-of-fold log loss and accuracy. The folds are fitted side by side
     (one thread per core); each fold's fit is warm-started from its fit at the previous C. The search stops once
     the log loss rises: it is smooth and U-shaped in C on held-out photos, and the larger C values past its
@@ -194,7 +244,7 @@ def search_linear(x: np.ndarray, y, *, num_classes: int, folds: list, seed: int 
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=int)
-    grid, labels = sorted(SEARCH_C), list(range(num_classes))
+    grid, labels = sorted(grid), list(range(num_classes))
     models, trials, oofs = [None] * len(folds), [], {}
 
     def fit_fold(i: int, C: float) -> np.ndarray:
@@ -320,14 +370,20 @@ def view_blocks(specs: list[FeatureSpec]) -> list:
 
 def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_classes: int, seed: int = 0,
                       fine_tuning: bool = True, finetune_config: FineTuneConfig | None = None,
-                      on_epoch_end=None, should_cancel=None, on_progress=None) -> dict:
+                      on_epoch_end=None, should_cancel=None, on_progress=None, reuse: dict | None = None,
+                      reused_from: str = "") -> dict:
     """The recommended recipe on the labelled photos (train + validation together). `spec` and `maps` are one
     view or lists of views (classifier.recipes.feature_specs; the first is the main one). on_progress(done,
     total, stage) counts the stage's own units: "search" (C values of the head search, each fitted on every
-    cross-validation fold, per view set), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also
+    cross-validation fold, per view set; "refit" for a reused decision's one C), then "fine-tune" (epochs, at most max_epochs; fine-tuning's epochs also
     go to on_epoch_end). Returns a dict with the head (Keras), `views` (how many of the views it takes: 1 or all),
     `calibration_probabilities`/`calibration_labels` (photos the head did not train on), the search's `trials`,
-    the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`."""
+    the `chosen` settings, `history`, `best_epoch`, `timings`, `cancelled`.
+
+    `reuse`: an earlier decision's `chosen` settings (reusable_decision) for nearly the same photos, named by
+    `reused_from` ("job 12", "the cache"): its views and C are refitted without a search (out-of-fold at that C
+    only, for calibration), and fine-tuning is tried again only if it had won. The fine-tuning trial runs only
+    where it can pay (fine_tuning_can_pay); the "fine-tune" stage is reported only when it runs."""
     specs = views(spec)
     maps = per_view(maps)
     y = np.asarray(y, dtype=int)
@@ -340,22 +396,26 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     started = time.monotonic()
     folds = stratified_folds(y, FOLDS, seed)
     view_sets = [1] if len(specs) == 1 else [1, len(specs)]  # the main view alone, then all side by side
+    search_grid = SEARCH_C
+    if reuse is not None:  # the views and C it chose, refitted
+        view_sets, search_grid = [reuse.get("view_count") or reuse["views"].count("+") + 1], (reuse["C"],)
     progress = on_progress or (lambda done, total, step: None)
-    grid = len(SEARCH_C)
+    grid, stage = len(search_grid), "refit" if reuse is not None else "search"
     total = grid * len(view_sets)
-    progress(0, total, "search")  # each stage counts its own units: C values tried, then epochs
+    progress(0, total, stage)  # each stage counts its own units: C values tried, then epochs
     candidates, oofs = [], {}  # (trial, how many views it reads)
     for n, k in enumerate(view_sets):
         found, oof = search_linear(np.hstack(pooled[:k]), y, num_classes=num_classes, folds=folds, seed=seed,
-                                   should_cancel=should_cancel,
-                                   on_trial=lambda done, _, n=n: progress(n * grid + done, total, "search"))
+                                   should_cancel=should_cancel, grid=search_grid,
+                                   on_trial=lambda done, _, n=n: progress(n * grid + done, total, stage))
         if oof is None:
             return {"trials": [t for t, _ in candidates], "history": [], "best_epoch": 0, "timings": timings,
                     "cancelled": True}
         if len(found) < grid:  # stopped past the minimum: the values left are not tried
-            progress((n + 1) * grid, total, "search")
+            progress((n + 1) * grid, total, stage)
         sizes = "+".join(str(s.size) for s in specs[:k])
-        candidates += [({"views": f"{sizes} px"} | t, k) for t in found]
+        candidates += [({"views": f"{sizes} px"} | t | ({"reused_from": reused_from} if reuse else {}), k)
+                       for t in found]
         oofs |= {(k, t["C"]): oof[t["C"]] for t in found}
     best, k = min(candidates, key=lambda c: c[0]["cv_log_loss"])
     trials = [t for t, _ in candidates]
@@ -368,15 +428,24 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     result = {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": False,
               "head": top_head(blocks[:k], num_classes, kernel, bias), "views": k,
               "calibration_probabilities": oof, "calibration_labels": y,
-              "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "fine_tuned": False}}
-    if not fine_tuning or k > 1:  # fine-tuning is of the one-view head
-        return result
+              "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "view_count": k,
+                         "fine_tuned": False} | ({"reused_from": reused_from} if reuse else {})}
+    if not fine_tuning or k > 1 or (reuse is not None and not reuse.get("fine_tuned")):
+        return result  # fine-tuning is of the one-view head; a reused decision tries it again only if it won
     maps, pooled = maps[0], pooled[0]
     # Fine-tuning, judged on the first fold's held-out photos against the linear head that never saw them.
-    started = time.monotonic()
     config = finetune_config or FineTuneConfig()
-    progress(0, config.max_epochs, "fine-tune")  # at most: early stopping usually ends it sooner
     train_index, held_out = folds[0]
+    errors = int(np.sum(oof[held_out].argmax(1) != y[held_out]))
+    if not fine_tuning_can_pay(errors, len(held_out), config):
+        trials.append({"views": best["views"], "head": "fine-tune last block", "C": best["C"],
+                       "skipped": f"cannot pay: the linear head gets {errors} of {len(held_out)} held-out photos "
+                                  f"wrong; fixing all of them would give p = {0.5 ** errors:.3g}",
+                       "linear_holdout_errors": errors, "best_p_value": 0.5 ** errors,
+                       "max_p_value": config.max_p_value, "seconds": 0.0, "chosen": False})
+        return result
+    started = time.monotonic()
+    progress(0, config.max_epochs, "fine-tune")  # at most: early stopping usually ends it sooner
     fold_linear = fit_linear(pooled[train_index], y[train_index], C=best["C"], num_classes=num_classes, seed=seed)
     model, history, best_epoch, cancelled = fine_tune(
         view_blocks(specs[:1])[0], *linear_weights(fold_linear, num_classes), maps[train_index], y[train_index],
@@ -399,6 +468,5 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     if pays:
         result |= {"head": model, "calibration_probabilities": tuned, "calibration_labels": y[held_out],
                    "history": history, "best_epoch": best_epoch,
-                   "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "fine_tuned": True,
-                              "epochs": best_epoch}}
+                   "chosen": result["chosen"] | {"fine_tuned": True, "epochs": best_epoch}}
     return result

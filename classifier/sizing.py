@@ -98,9 +98,10 @@ BACKBONE_PARAMETERS = {"vgg16": 14_714_688, "resnet50": 23_587_712, "mobilenet_v
 WEIGHT_COPIES = 3  # the loaded weights, the BatchNorm-folded model's and the compiled call's (measured ~2.5x)
 MODEL_BYTES = 32 * 2**20  # the Keras models themselves
 EXTRACTION_RUNTIME_BYTES = 128 * 2**20  # tracing the compiled calls, tf.data's own buffers (measured ~60 MB)
-# Images in the input pipeline (classifier.features._decode_dataset): per view, the batch in use, the one being
-# assembled and `prefetch(2)`; and, per photo being decoded (one per decode thread and two waiting), the photo,
-# its float copy, its SUPERSAMPLE x bilinear resize and its average.
+# Images in the input pipeline (classifier.features._decoded_batches): per view, the batch in use, its resized
+# photos before stacking, and a margin (kept from the overlapped pipeline before it); and, per photo being decoded
+# (one per decode thread and two waiting), the photo, its float copy, its SUPERSAMPLE x bilinear resize and its
+# average.
 BATCHES_IN_FLIGHT = 4
 DECODES_WAITING = 2
 SUPERSAMPLE = 4  # classifier.preprocessing.SUPERSAMPLE
@@ -121,8 +122,10 @@ class ExtractionFootprint:
 
 
 def decode_threads() -> int:
-    """Threads decoding photos at once in extraction (classifier.features._decode_dataset: one per core)."""
-    return max(2, os.cpu_count() or 2)
+    """Threads decoding photos at once in extraction (classifier.features._decoded_batches): one per core this
+    process may run on (its affinity: a container or taskset may allow fewer than the machine has)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 
 
 def _padded(size: int) -> int:

@@ -48,7 +48,8 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
                        on_epoch_end: Callable[[int, dict], None] | None = None,
                        should_cancel: Callable[[], bool] | None = None,
                        on_progress: Callable[[int, int, str], None] | None = None,
-                       on_evaluating: Callable[[int], bool] | None = None) -> dict:
+                       on_evaluating: Callable[[int], bool] | None = None, reuse: dict | None = None,
+                       reused_from: str = "") -> dict:
     """Train `recipe` on data {"train"|"validation"|"test": (x, y)} (features of `spec`; with several specs, the
     recommended recipe's views, x is a list with one array per view), calibrate, score the test split and, with
     run_dir, save the run (head.keras, model.json, history.json, report.json, model.keras). The saved run keeps
@@ -57,6 +58,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     on_progress(done, total, stage) reports the recommended recipe's stages in their own units ("search":
     trials, "fine-tune": epochs); the article's progress is its epochs (on_epoch_end).
     on_evaluating(test count) is called before scoring; returning False stops (the job was cancelled meanwhile).
+    reuse/reused_from: the recommended recipe's earlier decision to refit without a search (train_recommended).
     Returns plain data {"cancelled", "report", "history", "best_epoch", "recipe", "search": {"trials",
     "chosen"}, "calibration": {"temperature", "threshold", ...}, "timings": {...}}, plus "head" (the Keras
     model) for callers that predict more."""
@@ -85,7 +87,7 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
         y = np.concatenate([y_train, y_val]) if len(y_val) else np.asarray(y_train)
         trained = train_recommended(specs, x, y, num_classes=num_classes, seed=seed, fine_tuning=fine_tuning,
                                     on_epoch_end=on_epoch_end, should_cancel=should_cancel,
-                                    on_progress=on_progress)
+                                    on_progress=on_progress, reuse=reuse, reused_from=reused_from)
         out |= {"cancelled": trained["cancelled"], "history": trained["history"],
                 "best_epoch": trained["best_epoch"], "timings": trained["timings"],
                 "search": {"trials": trained["trials"], "chosen": trained.get("chosen")}}

@@ -26,9 +26,35 @@ def pytest_collection_modifyitems(items):
         for marker, uses in (("browser", BROWSER_FIXTURES), ("worker", WORKER_FIXTURES), ("slow", SLOW_FIXTURES)):
             if fixtures & uses:
                 item.add_marker(marker)
+        if _uses_a_module_fixture(item):  # built once: its tests stay in one pytest-xdist process (--dist loadgroup)
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     result = yield
     items.sort(key=lambda item: "warm_workers" in item.fixturenames)
     return result
+
+
+def _uses_a_module_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    return bool(definitions) and any(d.scope == "module" for defs in definitions.name2fixturedefs.values()
+                                     for d in defs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Django's default hasher (PBKDF2, a million rounds) costs ~0.3 s a user and the suite makes a user in most of
+    its database tests; MD5 checks the same log-in paths. A test whose hashes are read by another process (which
+    knows only the real hashers) asks for `real_password_hashing`."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture
+def real_password_hashing(settings):
+    from django.conf import global_settings
+
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
 
 
 @pytest.fixture

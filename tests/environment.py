@@ -23,10 +23,17 @@ if _weights.exists():
     (_keras_home / "models" / MOBILENET_V2_LEGACY_FILE).symlink_to(_weights)
 os.environ["KERAS_HOME"] = str(_keras_home)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MENAGERIE_WORKER_MEASURE_PRECISION", "0")  # seconds per backbone: tests measure on purpose
 
 # Real services: CI sets MENAGERIE_REQUIRE_SERVICES=1 and starts Redis (and passes DATABASE_URL for PostgreSQL).
 # On a machine without Redis, the job tests run through the embedded broker and Redis-only tests skip.
+# Under pytest-xdist each test process (gw0, gw1, ...) takes the next database down: its workers' queues, results
+# and control messages stay its own.
 REDIS_TEST_URL = os.environ.get("MENAGERIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist_worker.startswith("gw"):
+    _base, _, _db = REDIS_TEST_URL.rpartition("/")
+    REDIS_TEST_URL = f"{_base}/{int(_db or 0) - int(_xdist_worker[2:])}"
 
 
 def redis_available(url: str = REDIS_TEST_URL) -> bool:

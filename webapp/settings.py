@@ -94,12 +94,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "webapp.core",
+    "webapp.home",
+    "webapp.operations",
     "webapp.accounts",
     "webapp.datasets",
     "webapp.experiments",
     "webapp.audits",
     "webapp.workers_registry",
     "webapp.serving",
+    "webapp.labelling",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +271,9 @@ JOB_STALE_SECONDS = float(env("MENAGERIE_JOB_STALE_SECONDS", "120"))
 # is gone, and the reaper (in every live worker's main process, every REAPER_INTERVAL_SECONDS) fails what it was
 # running: within ~20 s of a hard kill, whatever the kind of work and whichever worker died.
 WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
+# A train worker measures each backbone in float32 and bfloat16 once, on first use (a few seconds), for precision
+# auto (classifier.precision); the tests turn it off (tests/environment.py) and measure where they mean to.
+WORKER_MEASURE_PRECISION = env("MENAGERIE_WORKER_MEASURE_PRECISION", "1") == "1"
 WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
 REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Test-only: while this file exists, a claimed run waits before its work (workers/runtime.py), so a test can kill
@@ -286,6 +292,14 @@ API_PREDICT_TIMEOUT_SECONDS = float(env("MENAGERIE_API_PREDICT_TIMEOUT_SECONDS",
 # Dataset audits (webapp/audits) use the default recipe's features: the dataset's last job's backbone, else this
 # one, else one whose weights a train worker has (webapp.audits.selectors.audit_features).
 AUDIT_BACKBONE = env("MENAGERIE_AUDIT_BACKBONE", "vgg16")
+# The Label page's suggester (webapp/labelling): its features (classifier.labelling.labelling_spec: MobileNetV2's
+# pooled output at 224 px with ImageNet weights; tests use random weights on small inputs) and how many photos it
+# proposes to label next.
+LABELLING_BACKBONE = env("MENAGERIE_LABELLING_BACKBONE", "mobilenet_v2")
+LABELLING_WEIGHTS = env("MENAGERIE_LABELLING_WEIGHTS", "imagenet")
+LABELLING_INPUT_SIZE = int(env("MENAGERIE_LABELLING_INPUT_SIZE", "0")) or None
+LABELLING_PROPOSALS = int(env("MENAGERIE_LABELLING_PROPOSALS", "24"))
+LABELLING_PHOTOS_PER_PAGE = 48
 # A job whose estimated training memory (classifier.sizing) exceeds this is refused before it is queued.
 JOB_MAX_MEMORY_BYTES = int(env("MENAGERIE_JOB_MAX_MEMORY_BYTES", str(8 * 1024**3)))
 # A worker that only trains runs this much nicer (os.nice), so predictions and pages on the same machine get the

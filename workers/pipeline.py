@@ -45,20 +45,6 @@ class _Throttled:
             services.chunk_heartbeat(chunk_id=self.chunk_id)
 
 
-def _specs(job: TrainingJob) -> list:
-    """The views the job extracts, the main one first: its feature spec at the sizes _plan_views chose
-    (job.view_sizes: the recommended recipe may see photos at their own size)."""
-    from dataclasses import replace
-
-    from classifier.features import FeatureSpec
-    from classifier.recipes import feature_spec
-
-    if job.recipe_info.fixed_head:
-        return [FeatureSpec(job.backbone, job.weights_arg, job.pooling_arg, job.precision, job.input_size)]
-    main = feature_spec(job.recipe, job.backbone, job.weights_arg, job.precision, job.input_size)
-    return [replace(main, input_size=size) for size in job.view_sizes] or [main]
-
-
 def _cache():
     from classifier.features import FeatureCache
 
@@ -80,6 +66,22 @@ def extraction_batch(specs, photo_pixels: int | None = None) -> int:
 # --- extraction, shared by the job's own task and helper tasks ------------------------------------------------
 
 
+def measure_precision_once(worker: str, backbone: str) -> None:
+    """On this worker's first use of `backbone`: its images/s in float32 and bfloat16, to the registry, where
+    precision auto of the next jobs is resolved from (webapp.experiments.selectors.resolved_precision)."""
+    from classifier.precision import measure
+
+    from webapp.workers_registry.selectors import worker_named
+    from webapp.workers_registry.services import worker_precision_record
+
+    row = worker_named(worker)
+    if not settings.WORKER_MEASURE_PRECISION or row is None or backbone in (row.precision_speeds or {}):
+        return
+    speeds = measure(backbone)
+    worker_precision_record(name=worker, backbone=backbone, speeds=speeds)
+    logger.info("worker %s measured %s: %s images/s", worker, backbone, speeds)
+
+
 def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> int:
     """Claim and extract chunks of the job until none is left or the job stops; returns chunks done here."""
     from classifier.features import extract
@@ -87,7 +89,8 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
     from webapp.workers_registry.services import throughput_record
 
     job = selectors.job_for_run(job_id=job_id)
-    specs, cache = _specs(job), _cache()
+    measure_precision_once(worker, job.backbone)
+    specs, cache = job.specs, _cache()
     batch_size = extraction_batch(specs, selectors.job_photo_pixels(job))
     done = 0
     while not selectors.job_cancel_requested(job_id=job_id):
@@ -111,18 +114,6 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
         )
         done += 1
     return done
-
-
-def _plan_views(job: TrainingJob) -> list:
-    """Choose the job's views once (classifier.recipes.feature_specs on its labelled photos' sizes) and keep them
-    on the job, so its helpers and its training read the same ones."""
-    from classifier.recipes import feature_specs
-
-    sides = selectors.job_labelled_longer_sides(job) if not job.recipe_info.fixed_head else []
-    job.view_sizes = [s.size for s in feature_specs(job.recipe, job.backbone, job.weights_arg, job.precision,
-                                                    job.input_size, photo_sides=sides)]
-    services.job_progress(job_id=job.pk, view_sizes=job.view_sizes)
-    return _specs(job)
 
 
 def _plan_extraction(job: TrainingJob, specs, cache) -> tuple[list, list]:
@@ -153,7 +144,7 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
     chunks. Returns (usable job images, skipped) or None when the job was cancelled or stopped."""
     from workers.tasks import job_extract_chunks
 
-    specs, cache = _plan_views(job), _cache()
+    specs, cache = job.specs, _cache()  # planned by job_create
     usable, skipped = _plan_extraction(job, specs, cache)
     # One helper message per extra chunk; late ones find nothing to do.
     chunks = selectors.job_chunk_count(job_id=job.pk)
@@ -207,7 +198,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                 progress_step="epochs" if by_epochs else ""):
         work_mark_cancelled(kind="job", pk=job.pk)
         return
-    specs, cache = _specs(job), _cache()
+    specs, cache = job.specs, _cache()
     class_names = selectors.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
     arrays = {split: _arrays(usable, split, class_ids, specs, cache) for split in ("train", "validation", "test")}
@@ -216,6 +207,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                        f"skipping {len(skipped)} unreadable image(s).")
     test_rows = arrays["test"][2]
     relative = Path("jobs") / str(job.pk)
+    reuse, reused_from = _reused_decision(job, arrays, class_names)
     result = train_and_evaluate(
         job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=specs,
         config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
@@ -226,6 +218,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                                                     step=step),
         on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
                                                          progress_total=count),
+        reuse=reuse, reused_from=reused_from,
     )
     if result["cancelled"]:
         work_mark_cancelled(kind="job", pk=job.pk)
@@ -236,6 +229,21 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
+
+
+def _reused_decision(job: TrainingJob, arrays: dict, class_names: list[str]) -> tuple[dict | None, str]:
+    """(the decision (views, C, fine-tuned) to reuse, "job N" that made it): a retrain's when the labelled
+    photos changed a little since that job's search (classifier.recipes.reusable_decision); (None, "")
+    otherwise."""
+    from classifier.recipes import labelled_set, reusable_decision, views_label
+
+    if job.recipe_info.fixed_head or job.retry_of_id is None:
+        return None, ""
+    rows = arrays["train"][2] + arrays["validation"][2]
+    photos = labelled_set([ji.content_hash for ji in rows], [ji.label_name for ji in rows])
+    stored = selectors.job_parent_decision(job)
+    reuse = reusable_decision(stored, photos, class_names, views_label(job.specs))
+    return (reuse, f"job {stored['job']}") if reuse is not None else (None, "")
 
 
 def _remember_training_speed(job: TrainingJob, *, train_count: int, labelled_count: int, timings: dict) -> None:

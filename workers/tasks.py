@@ -2,8 +2,9 @@
 the name the lifecycle registry (webapp/lifecycle/registry.py) gives its kind of work, which the web app sends.
 
 `train` queue: job_run (a whole job), job_extract_chunks (helps a job's extraction from another worker),
-evaluation_run, audit_run, batch_run (a batch prediction), bundle_run (a job's export bundle: minutes of
-conversions). `predict` queue: prediction_run, gradcam_run (a Grad-CAM heatmap).
+evaluation_run, audit_run, suggestion_run (the Label page's suggester), batch_run (a batch prediction),
+bundle_run (a job's export bundle: minutes of conversions). `predict` queue: prediction_run, gradcam_run (a
+Grad-CAM heatmap).
 Routes and time limits come from the registry (CELERY_TASK_ROUTES, CELERY_TASK_ANNOTATIONS in settings).
 TensorFlow is imported inside the bodies only.
 """
@@ -64,6 +65,14 @@ def audit_run(self, audit_id: int) -> str:
     return run_audit(audit_id, worker=_worker_name(self))
 
 
+@app.task(name="workers.tasks.suggestion_run", bind=True)
+def suggestion_run(self, run_id: int) -> str:
+    """The Label page's suggester: a class for every unlabelled photo of a dataset, and what to label next."""
+    from workers.suggesting import run_suggestions
+
+    return run_suggestions(run_id, worker=_worker_name(self))
+
+
 @app.task(name="workers.tasks.batch_run", bind=True)
 def batch_run(self, batch_id: int) -> str:
     """Predict a zip of photos (or a dataset's photos) with a named model: a CSV, and an evaluation when the true
@@ -111,7 +120,7 @@ def prediction_photos_prune() -> int:
     """Remove uploaded prediction photos past PREDICTION_PHOTO_RETENTION_DAYS (hourly, by beat; `predict` queue)."""
     from django.db import close_old_connections
 
-    from webapp.core.cleanup import prediction_photos_prune as prune
+    from webapp.operations.cleanup import prediction_photos_prune as prune
 
     close_old_connections()
     return prune()

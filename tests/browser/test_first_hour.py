@@ -208,7 +208,7 @@ def _recommended_job_with_a_discarded_trial(dataset, ann):
     job = services.job_create(dataset=dataset, user=ann, recipe="recommended", backbone="mobilenet_v2",
                               weights="none", head_config={})
     job = succeed_job(job)
-    TrainingJob.objects.filter(pk=job.pk).update(view_sizes=[256])
+    TrainingJob.objects.filter(pk=job.pk).update(feature_specs=[job.feature_specs[0] | {"input_size": 256}])
     evaluation = Evaluation.objects.get(job=job)
     evaluation.report |= {"recipe": "recommended", "search": {
         "trials": [{"head": "linear", "views": "256 px", "C": 0.1, "cv_log_loss": 0.031, "cv_accuracy": 0.993,

@@ -15,7 +15,7 @@ from classifier.predict import Predictor
 from tests.classifier.conftest import COLORS, make_class_folders
 from tests.shared import REPO_DIR
 
-TINY = ["--recipe", "article", "--backbone", "vgg16", "--weights", "none", "--input-size", "32", "--pooling", "avg",
+TINY = ["--recipe", "article", "--precision", "float32", "--backbone", "vgg16", "--weights", "none", "--input-size", "32", "--pooling", "avg",
         "--optimizer", "adam", "--lr", "3e-3", "--epochs", "15", "--hidden", "64", "--dropout", "0.1"]
 
 
@@ -149,3 +149,21 @@ def test_train_without_cached_imagenet_weights_says_what_to_download(tmp_path, m
     error = capsys.readouterr().err
     assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in error and str(tmp_path / "keras" / "models") in error
     assert "Traceback" not in error
+
+
+@pytest.mark.slow  # two recommended CLI trainings with their searches
+def test_a_second_recommended_train_on_nearly_the_same_photos_reuses_the_cached_decision(tmp_path):
+    data = make_class_folders(tmp_path / "data", per_class=12)
+    tiny = ["--recipe", "recommended", "--backbone", "vgg16", "--weights", "none", "--input-size", "32",
+            "--cache", tmp_path / "cache", "--split", "0.75,0,0.25"]
+    first = run_cli("train", data, "--out", tmp_path / "run1", *tiny)
+    assert "reused the decision" not in first and "trial views 32 px, head linear, C 0.0003" in first
+    [decision] = (tmp_path / "cache" / "decisions").iterdir()
+    assert len(json.loads(decision.read_text())["photos"]) == 27
+    next(p for p in sorted((data / "red").iterdir())).unlink()  # one labelled or test photo excluded
+    again = run_cli("train", data, "--out", tmp_path / "run2", *tiny)
+    assert "0 extracted, 35 cached" in again
+    assert "reused the decision of the cache" in again and again.count("head linear") == 1
+    assert "reused_from the cache" in again  # the trials list says so too
+    report = json.loads((tmp_path / "run2" / "report.json").read_text())
+    assert report["search"]["chosen"]["reused_from"] == "the cache"

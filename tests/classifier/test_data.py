@@ -1,6 +1,7 @@
 import pytest
 
-from classifier.data import LayoutError, discover, layout_detect, layout_scan, split_assign, split_items, split_sizes
+from classifier.data import (LayoutError, discover, layout_detect, layout_scan, split_assign, split_items,
+                             split_of_hash, split_sizes)
 from tests.classifier.conftest import make_class_folders, make_image
 
 
@@ -100,3 +101,20 @@ def test_split_assign_fractions_and_small_classes():
 ])
 def test_split_sizes_round_half_up_with_a_minimum_of_one(n, fractions, sizes):
     assert split_sizes(n, fractions) == sizes
+
+
+def test_split_of_hash_gives_one_photo_its_split_from_its_hash_alone():
+    import hashlib
+
+    hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(3000)]
+    splits = [split_of_hash(h, (0.7, 0.1, 0.2)) for h in hashes]
+    shares = {s: splits.count(s) / len(splits) for s in ("train", "validation", "test")}
+    assert abs(shares["train"] - 0.7) < 0.03 and abs(shares["validation"] - 0.1) < 0.02
+    assert abs(shares["test"] - 0.2) < 0.03
+    # photos labelled one at a time: the batch rule would put each lone photo in train, this one does not
+    assert {split_assign([h])[h] for h in hashes[:50]} == {"train"}
+    assert {split_of_hash(h) for h in hashes[:50]} == {"train", "validation", "test"}
+    assert [split_of_hash(h, (0.7, 0.1, 0.2)) for h in hashes] == splits  # the same photo, the same split
+    assert {split_of_hash(h, (0.0, 0.0, 1.0)) for h in hashes[:50]} == {"test"}
+    with pytest.raises(ValueError):
+        split_of_hash(hashes[0], (0.5, 0.5, 0.5))

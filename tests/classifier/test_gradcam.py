@@ -72,6 +72,7 @@ def test_the_heatmap_has_the_photos_size_and_peaks_on_the_object(tmp_path):
         assert overlay.format == "PNG" and overlay.size == (WIDTH, HEIGHT)
 
 
+@pytest.mark.slow  # two backbones built and run (seconds each)
 @pytest.mark.parametrize("backbone,pooling", [("vgg16", None), ("mobilenet_v2", "avg")])
 def test_gradcam_works_on_the_article_heads_layouts_and_any_class(tmp_path, backbone, pooling):
     """Article recipe on the backbone's output maps (Flatten head), or on its pooled output (the activations are

@@ -43,6 +43,7 @@ def test_the_activation_table_is_the_backbones_own_shapes(name):
     assert BACKBONE_PARAMETERS[name] == model.count_params()
 
 
+@pytest.mark.slow  # bench/memory.py in a fresh process
 def test_the_estimate_is_at_least_the_measured_peak_of_a_small_extraction():
     """bench/memory.py's child process: a random-init MobileNetV2 at 320 px, batches of 4, 8 photos."""
     done = subprocess.run([sys.executable, str(REPO_DIR / "bench" / "memory.py"), "--json", "--size", "320",

@@ -48,6 +48,7 @@ def _maps(specs, y, informative: int, seed: int = 0) -> list[np.ndarray]:
     return maps
 
 
+@pytest.mark.slow  # two head searches (seconds each); make test runs it
 @pytest.mark.parametrize("informative, chosen", [(1, "224+96 px"), (0, "224 px")])
 def test_the_search_keeps_the_second_view_only_when_it_lowers_the_out_of_fold_loss(informative, chosen):
     specs = feature_specs("recommended", "mobilenet_v2", None, photo_sides=[64] * 3)
@@ -92,6 +93,7 @@ def two_views(tmp_path_factory):
     return {"root": root, "specs": specs, "cache": cache, "items": items, "report": report, "y": y}
 
 
+@pytest.mark.slow  # the two-view run (module fixture)
 def test_extraction_reads_each_photo_once_and_caches_every_view(two_views):
     specs, cache, items = two_views["specs"], two_views["cache"], two_views["items"]
     assert [s.size for s in specs] == [224, 96]
@@ -101,6 +103,7 @@ def test_extraction_reads_each_photo_once_and_caches_every_view(two_views):
     assert again.cached == len(items) and again.extracted == 0
 
 
+@pytest.mark.slow  # the two-view run (module fixture)
 def test_the_predictor_and_grad_cam_run_the_saved_two_view_model(two_views):
     from PIL import Image
 
@@ -172,6 +175,7 @@ def test_the_cli_extracts_both_views_of_small_photos_and_saves_the_ones_the_sear
     assert "accuracy" in run_cli("evaluate", tmp_path / "run", data, "--cache", tmp_path / "cache")
 
 
+@pytest.mark.slow  # the two-view run (module fixture)
 def test_the_cli_evaluates_and_predicts_with_a_two_view_run(two_views):
     from tests.classifier.test_cli_predict_export import run_cli
 

@@ -1,5 +1,10 @@
 """A job's export bundle built by a real `train` worker: asked for from the web, built once into the job's run
-folder, then downloaded; what is inside (the formats run in a fresh process: tests/classifier/test_bundle.py)."""
+folder, then downloaded; what is inside (the formats run in a fresh process: tests/classifier/test_bundle.py).
+It is also the bundle's lifecycle test (tests/workers/test_lifecycle.py has the other kinds'), so that one bundle
+build serves both."""
+
+import time
+from pathlib import Path
 
 import io
 import json
@@ -11,22 +16,44 @@ from django.urls import reverse
 from tests.factories import FAST_JOB, make_dataset
 from tests.processes import wait_for, worker_env
 from tests.workers.test_jobs import finished
+from tests.workers.test_lifecycle import FAST_REAPER
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import JobStatus
+from webapp.lifecycle.registry import KINDS
+from webapp.lifecycle.services import worker_died_message
 from webapp.serving.models import BundleStatus, ExportBundle
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_broker")]
 
 
-def test_a_train_worker_builds_the_bundle_once_and_the_page_offers_it(start_worker, ann, client):
+@pytest.mark.lifecycle
+def test_a_killed_build_fails_within_30_s_then_a_train_worker_builds_the_bundle_once_and_the_page_offers_it(
+        start_worker, ann, client, tmp_path):
+    pause = Path(tmp_path / "pause")
+    env = worker_env(MENAGERIE_WORK_PAUSE_FILE=str(pause), **FAST_REAPER)
     dataset = make_dataset("shapes", per_class=6)
-    start_worker(queues="train", env=worker_env())
+    doomed = start_worker(queues="train", env=env)
     job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     experiment_services.job_threshold_set(job=job, threshold=0.5, user=ann)  # the bundle answers as the app does
     client.force_login(ann)
     page = reverse("serving:job_bundle", args=[job.pk])
     status_url = reverse("serving:job_bundle_status", args=[job.pk])
+
+    # The first build's worker is SIGKILLed while it holds the claimed build (the pause point); the reaper in the
+    # survivor's main process fails it within 30 s, and the page asks again.
+    pause.touch()
+    client.post(page)
+    wait_for(lambda: ExportBundle.objects.filter(job=job, status=BundleStatus.RUNNING).exclude(worker="").exists(),
+             120, message="the bundle build to be claimed")
+    start_worker(queues="train", env=env)
+    doomed.kill()
+    killed_at = time.monotonic()
+    wait_for(lambda: ExportBundle.objects.get(job=job).status == BundleStatus.FAILED, 30, interval=0.2,
+             message="the bundle to fail after its worker was killed")
+    print(f"bundle failed {time.monotonic() - killed_at:.1f} s after its worker was killed")
+    assert ExportBundle.objects.get(job=job).error_message == worker_died_message(KINDS["bundle"].what)
+    pause.unlink()
     client.post(page)
 
     def built():

@@ -83,8 +83,8 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     finished(again)
     assert again.status == JobStatus.SUCCEEDED, again.error_message
     assert again.images_extracted == 0 and again.images_cached == 36 and again.retry_of == job
-    assert selectors.uncached_image_count(dataset=dataset, backbone="mobilenet_v2", weights="none",
-                                          pooling="avg", input_size=32) == 1  # only the broken file
+    assert selectors.uncached_image_count(dataset=dataset, recipe="article", backbone="mobilenet_v2",
+                                          weights="none", pooling="avg", input_size=32) == 1  # only the broken file
 
     # Re-evaluate on another dataset with the same classes.
     other = make_dataset("shapes-2", per_class=4, seed=7)
@@ -99,12 +99,20 @@ def test_job_lifecycle_metrics_evaluation_artifact_then_second_job_extracts_noth
     assert evaluation.image_count == 12 and not evaluation.is_job_test_split
 
 
+def endless_job(dataset, user) -> TrainingJob:
+    """A job that trains until it is cancelled or killed: its epochs raised in the row, past the 500 a user may ask
+    for, before a train worker takes it (call it while no train worker runs, or with the warm one paused)."""
+    job = services.job_create(dataset=dataset, user=user, **FAST_JOB)
+    TrainingJob.objects.filter(pk=job.pk).update(head_config=FAST_JOB["head_config"] | {"epochs": 100_000})
+    return job
+
+
 def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(warm_workers, ann):
     dataset = make_dataset("shapes")
     trained = finished(services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert trained.status == JobStatus.SUCCEEDED, trained.error_message
-    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    long_job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    with warm_workers.paused("train"):
+        long_job = endless_job(dataset, ann)
     reached(long_job, JobStatus.TRAINING, extra=lambda job: job.epochs.count() >= 2)
 
     upload = SimpleUploadedFile("query.jpg", jpeg_bytes(COLOURS["blue"], 4242), content_type="image/jpeg")
@@ -134,8 +142,7 @@ def test_a_prediction_completes_while_a_long_training_occupies_the_train_worker(
 
 def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_survive(start_worker, ann):
     dataset = make_dataset("shapes")
-    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    doomed = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    doomed = endless_job(dataset, ann)
     waiting = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
     worker = start_worker(queues="train", env=worker_env())
     reached(doomed, JobStatus.TRAINING)
@@ -161,8 +168,7 @@ def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_surv
 
 def test_a_killed_pool_process_fails_its_job_at_once(start_worker, ann):
     dataset = make_dataset("shapes")
-    long_config = FAST_JOB["head_config"] | {"epochs": 100_000}
-    job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": long_config})
+    job = endless_job(dataset, ann)
     worker = start_worker(queues="train", env=worker_env())
     reached(job, JobStatus.TRAINING)
     for pid in worker.child_pids():
@@ -256,7 +262,7 @@ def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at
     job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
     finished(job, timeout=300)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
-    assert job.view_sizes == [256]
+    assert job.planned_sizes == [256]
     run = load_run(job.artifact_path)
     assert [s.size for s in run["views"]] == [256]
     cache = FeatureCache(settings.FEATURES_DIR)
@@ -271,8 +277,6 @@ def test_a_recommended_job_on_photos_a_little_larger_than_the_input_sees_them_at
 
 def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the_chosen_model(warm_workers, ann,
                                                                                                client):
-    from dataclasses import replace
-
     from classifier.features import FeatureCache
     from classifier.model_io import load_run
 
@@ -280,10 +284,10 @@ def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the
     job = services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none")
     finished(job, timeout=300)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
-    assert job.view_sizes == [224, 96] and job.images_extracted == 36  # counted per photo, not per view
+    assert job.planned_sizes == [224, 96] and job.images_extracted == 36  # counted per photo, not per view
     run = load_run(job.artifact_path)
     cache = FeatureCache(settings.FEATURES_DIR)
-    planned = [replace(run["spec"], input_size=size) for size in job.view_sizes]  # both, whichever was kept
+    planned = job.specs  # both, whichever was kept
     assert all(cache.has(spec, ji.content_hash) for spec in planned for ji in job.job_images.all())
     search = selectors.job_evaluation(job).report["search"]
     assert {t["views"] for t in search["trials"]} >= {"224 px", "224+96 px"}

@@ -12,6 +12,7 @@ import pytest
 
 from tests.factories import COLOURS, FAST_JOB, make_dataset
 from tests.images import jpeg_bytes
+from tests.labelling import CHEAP_SUGGESTER, add_pool_photo
 from tests.processes import wait_for, worker_env
 from tests.workers.test_batches import zipped
 from tests.workers.test_jobs import finished
@@ -20,6 +21,7 @@ from webapp.audits import services as audit_services
 from webapp.datasets.models import Image
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import JobStatus
+from webapp.labelling import services as labelling_services
 from webapp.lifecycle.registry import KINDS
 from webapp.lifecycle.services import worker_died_message
 from webapp.serving import batch_services
@@ -67,20 +69,27 @@ ASK = {
         named_model=NamedModel.objects.get(name="birds"), user=user, archive=_photos_zip())),
     "audit": (False, lambda dataset, job, user: audit_services.audit_create(
         dataset=dataset, user=user, backbone="mobilenet_v2", weights="none", input_size=32)),
-    "bundle": (True, lambda dataset, job, user: serving_services.bundle_request(job=job, user=user)),
     "heatmap": (True, lambda dataset, job, user: experiment_services.heatmap_request(
         job=job, image=Image.objects.filter(dataset=dataset).order_by("pk").first())),
+    "suggestion": (False, lambda dataset, job, user: labelling_services.suggestion_request(dataset=dataset,
+                                                                                           user=user)),
 }
 
 
 @pytest.mark.parametrize("kind", list(ASK))
-def test_a_killed_workers_run_fails_within_30_s_and_succeeds_when_asked_again(kind, start_worker, ann, tmp_path):
-    assert set(ASK) == {"job", "evaluation", "batch", "audit", "bundle", "heatmap"}
+def test_a_killed_workers_run_fails_within_30_s_and_succeeds_when_asked_again(kind, start_worker, ann, tmp_path,
+                                                                             settings):
+    # the bundle's kill test is tests/workers/test_bundle.py's (one bundle build for both)
+    assert set(ASK) | {"bundle"} == {"job", "evaluation", "batch", "audit", "bundle", "heatmap", "suggestion"}
     needs_job, ask = ASK[kind]
     kind_ = KINDS[kind]
     pause = Path(tmp_path / "pause")
     env = worker_env(MENAGERIE_WORK_PAUSE_FILE=str(pause), **FAST_REAPER)
     dataset = make_dataset("shapes", per_class=6)
+    if kind == "suggestion":  # photos to suggest classes for, and cheap features
+        add_pool_photo(dataset, jpeg_bytes(COLOURS["red"], 7300, size=40), "pool.jpg")
+        for name, value in CHEAP_SUGGESTER.items():
+            setattr(settings, name, value)
     doomed = start_worker(queues="train,predict", env=env)
     job = _trained_job(dataset, ann) if needs_job else None
     if kind == "batch":  # promoted before the pause: its evaluation runs now

@@ -1,4 +1,4 @@
-"""The API tokens page: a user's tokens for scripts (the JSON API itself lives in webapp.experiments.api)."""
+"""The API tokens page: a user's tokens for scripts (the JSON API itself lives in webapp.serving.api)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render

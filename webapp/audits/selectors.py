@@ -13,9 +13,10 @@ def audit_for_run(*, audit_id: int) -> DatasetAudit:
 
 def audit_images(audit: DatasetAudit) -> list[Image]:
     """The photos an audit reads: its dataset's, and the team's other datasets' (they take part in the search for
-    the same photo, leaks, not in the label audit). Excluded photos are in no job: no label check, no leak."""
-    return list(Image.objects.filter(dataset__team_id=audit.dataset.team_id, excluded=False).select_related("label")
-                .order_by("id"))
+    the same photo, leaks, not in the label audit). Excluded and unlabelled photos are in no job: no label check,
+    no leak."""
+    return list(Image.objects.labelled().filter(dataset__team_id=audit.dataset.team_id, excluded=False)
+                .select_related("label").order_by("id"))
 
 
 def latest_audit(dataset: Dataset) -> DatasetAudit | None:

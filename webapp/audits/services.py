@@ -27,8 +27,8 @@ def audit_create(*, dataset: Dataset, user, backbone: str | None = None, weights
     running = DatasetAudit.objects.filter(dataset=dataset, status__in=ACTIVE).first()
     if running:
         return running
-    if not Image.objects.filter(dataset=dataset).exists():
-        raise ValidationError(f"Dataset {dataset} has no photos to audit.")
+    if not Image.objects.labelled().filter(dataset=dataset).exists():
+        raise ValidationError(f"Dataset {dataset} has no labelled photos to audit.")
     if backbone is None:  # what the workers have weights for, or the dataset's last job's (audit_features)
         from webapp.audits.selectors import audit_features
 

@@ -208,7 +208,9 @@ class ImageAdmin(admin.ModelAdmin):
         if not change:
             return super().save_model(request, obj, form, change)
         one = Image.objects.filter(pk=obj.pk)
-        if "label" in form.changed_data:
+        if "label" in form.changed_data and obj.label is None:  # back to the unlabelled pool
+            services.images_unlabel(images=one, label=Label.objects.get(pk=form.initial["label"]), user=request.user)
+        elif "label" in form.changed_data:
             services.images_relabel(images=one, label=obj.label, user=request.user)
         if "split" in form.changed_data:
             services.images_move_to_split(images=one, split=obj.split, user=request.user)

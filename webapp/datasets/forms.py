@@ -16,6 +16,10 @@ class DatasetImportForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Group.objects.none(), help_text="Only this team's members will see it.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=TEXT_MAX_LENGTH)
     archive = forms.FileField(help_text="A .zip of class folders (see the expected layouts below).")
+    unlabelled = forms.BooleanField(
+        required=False, label="Photos without classes",
+        help_text="Put every photo in the dataset's unlabelled pool, whatever its folders, and label them on the "
+                  "Label page. (Loose photos in no folder at all go there anyway.)")
     validation_percent = forms.IntegerField(min_value=0, max_value=50, initial=5,
                                             help_text="For one-folder-per-class zips; kept splits are not changed.")
     test_percent = forms.IntegerField(
@@ -68,7 +72,8 @@ class DatasetImportForm(forms.Form):
         data = self.cleaned_data
         validation, test = data["validation_percent"] / 100, data["test_percent"] / 100
         return {"archive": data["archive"], "name": data["name"], "team": data["team"],
-                "description": data["description"], "fractions": (1 - validation - test, validation, test)}
+                "description": data["description"], "fractions": (1 - validation - test, validation, test),
+                "unlabelled": data["unlabelled"]}
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -94,6 +99,9 @@ class ImagesUploadForm(forms.Form):
     label = forms.ModelChoiceField(queryset=Label.objects.none(), required=False, label="Class",
                                    empty_label="(new class)")
     new_label = forms.CharField(max_length=100, required=False, label="New class name")
+    unlabelled = forms.BooleanField(required=False, label="No class yet",
+                                    help_text="Add them to the unlabelled pool, to label on the Label page (each "
+                                              "photo's split then comes from its content).")
     split = forms.ChoiceField(choices=Split.choices, initial=Split.TRAIN)
 
     def __init__(self, *args, dataset: Dataset, **kwargs):
@@ -104,10 +112,14 @@ class ImagesUploadForm(forms.Form):
     def clean(self):
         data = super().clean()
         label, new_label = data.get("label"), (data.get("new_label") or "").strip()
+        if data.get("unlabelled"):
+            if label or new_label:
+                raise forms.ValidationError("Photos for the unlabelled pool have no class: leave the class empty.")
+            return data
         if label and new_label:
             raise forms.ValidationError("Choose an existing class or type a new class name, not both.")
         if not label and not new_label:
-            raise forms.ValidationError("Choose a class or type a new class name.")
+            raise forms.ValidationError("Choose a class or type a new class name (or tick \"No class yet\").")
         if new_label and self.dataset.labels.filter(name=new_label).exists():
             data["label"] = self.dataset.labels.get(name=new_label)
         data["new_label"] = new_label

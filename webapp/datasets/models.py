@@ -25,6 +25,9 @@ class Dataset(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    split_fractions = models.JSONField(
+        null=True, blank=True,
+        help_text="[train, validation, test] for photos labelled in the app (empty: DATASETS_SPLIT_FRACTIONS)")
 
     class Meta:
         ordering = ["name"]
@@ -36,6 +39,11 @@ class Dataset(models.Model):
 
     def get_absolute_url(self):
         return reverse("datasets:detail", args=[self.pk])
+
+    @property
+    def fractions(self) -> tuple[float, float, float]:
+        """The split fractions a photo labelled in the app is assigned with (classifier.data.split_of_hash)."""
+        return tuple(self.split_fractions) if self.split_fractions else tuple(settings.DATASETS_SPLIT_FRACTIONS)
 
     @property
     def storage_dir(self) -> str:
@@ -79,9 +87,22 @@ def thumbnail_upload_path(image: "Image", filename: str) -> str:
     return thumbnail_storage_name(image.dataset_id, image.content_hash)
 
 
+class ImageQuerySet(models.QuerySet):
+    def labelled(self) -> "ImageQuerySet":
+        return self.filter(label__isnull=False)
+
+    def unlabelled(self) -> "ImageQuerySet":
+        """The unlabelled pool: photos waiting for a class (never trained or evaluated on)."""
+        return self.filter(label__isnull=True)
+
+
 class Image(models.Model):
+    """A photo of a dataset. Without a label it is in the dataset's unlabelled pool: it is stored, deduplicated
+    and shown like any other photo, but no job trains or scores on it until someone gives it a class."""
+
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
-    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="images")
+    label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
+                              help_text="Empty: in the unlabelled pool")
     split = models.CharField(max_length=10, choices=Split.choices, default=Split.TRAIN)
     file = models.FileField(upload_to=image_upload_path, max_length=255)
     thumbnail = models.FileField(
@@ -97,6 +118,8 @@ class Image(models.Model):
     added_at = models.DateTimeField(auto_now_add=True)
     excluded = models.BooleanField(default=False, help_text="Stays in the dataset, but jobs do not use it")
     flagged = models.BooleanField(default=False, help_text="Marked for a second look (by a person or the audit)")
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -137,6 +160,9 @@ class ImageChange(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     old = models.CharField(max_length=100, blank=True)
     new = models.CharField(max_length=100, blank=True)
+    # A class given on the Label page: what the suggester proposed then (empty: no suggestion), and how sure it was.
+    suggested = models.CharField(max_length=100, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     at = models.DateTimeField(default=timezone.now)

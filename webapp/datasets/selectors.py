@@ -44,9 +44,10 @@ def datasets_with_counts(queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
 
 
 def dataset_counts(dataset: Dataset) -> dict:
-    """Per-class and per-split counts, JSON-ready (one query):
+    """Per-class and per-split counts of the labelled photos, and the unlabelled pool's size, JSON-ready (two
+    queries):
 
-    {"total": 2550, "splits": {"train": .., "validation": .., "test": ..},
+    {"total": 2550, "splits": {"train": .., "validation": .., "test": ..}, "unlabelled": 120,
      "classes": [{"label_id": 1, "name": "cats", "train": .., "validation": .., "test": .., "total": ..}, ...],
      "smallest": 850, "largest": 850, "imbalanced": False}
     `imbalanced` is true when the largest class has more than 3x the smallest one's images.
@@ -67,13 +68,14 @@ def dataset_counts(dataset: Dataset) -> dict:
         "smallest": smallest,
         "largest": largest,
         "imbalanced": len(totals) > 1 and largest > IMBALANCE_RATIO * smallest,
+        "unlabelled": Image.objects.unlabelled().filter(dataset=dataset, excluded=False).count(),
     }
 
 
 def dataset_samples(dataset: Dataset, *, per_class: int = 6) -> dict[int, list[Image]]:
     """A few images per class (label id -> images), in one query."""
     numbered = (
-        Image.objects.filter(dataset=dataset)
+        Image.objects.labelled().filter(dataset=dataset)
         .annotate(row=Window(RowNumber(), partition_by=[F("label_id")], order_by=F("id").asc()))
         .filter(row__lte=per_class)
         .order_by("label_id", "id")

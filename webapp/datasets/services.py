@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from classifier.data import split_assign
+from classifier.data import split_assign, split_of_hash
 from classifier.files import content_hash
 from classifier.images import ImageError
 from webapp.datasets.importing.archive import MiB, zip_open
@@ -33,7 +33,7 @@ from webapp.datasets.importing.layout import EXPECTED_LAYOUTS, folder_scan  # no
 from webapp.datasets.importing.orphans import Orphans, orphans_find, orphans_remove
 from webapp.datasets.importing.result import ImportRejected, ImportResult
 from webapp.datasets.importing.storage import StagedWriter, known_hashes, photo_store, rows_create
-from webapp.datasets.models import Dataset, ImageChange, Label, Split
+from webapp.datasets.models import Dataset, Image, ImageChange, Label, Split
 
 
 def _delete_files_on_commit(names: Iterable[str]) -> None:
@@ -46,14 +46,17 @@ def _delete_files_on_commit(names: Iterable[str]) -> None:
     transaction.on_commit(delete)
 
 
-def _dataset_for_import(*, dataset, name, team, description, user) -> Dataset:
+def _dataset_for_import(*, dataset, name, team, description, user, fractions=None) -> Dataset:
+    """The dataset to import into, or a new one; a new one keeps the import's split fractions for the photos
+    labelled in it later (Dataset.fractions)."""
     if dataset is not None:
         return dataset
     if not name or team is None:
         raise ValidationError("A new dataset needs a name and a team.")
     if Dataset.objects.filter(team=team, name=name).exists():
         raise ValidationError(f"A dataset named {name!r} already exists in team {team.name}.")
-    dataset = Dataset(name=name, team=team, description=description, created_by=user)
+    dataset = Dataset(name=name, team=team, description=description, created_by=user,
+                      split_fractions=list(fractions) if fractions else None)
     dataset.clean_fields(exclude=["team", "created_by"])  # the model's limits hold for the CLI and scripts too
     dataset.save()
     return dataset
@@ -70,15 +73,18 @@ def _empty_classes(dataset: Dataset, class_names: Iterable[str]) -> list[str]:
 
 
 def dataset_import_zip(*, archive, user, dataset: Dataset | None = None, name: str = "", team: Group | None = None,
-                       description: str = "", fractions: tuple[float, float, float] | None = None) -> ImportResult:
+                       description: str = "", fractions: tuple[float, float, float] | None = None,
+                       unlabelled: bool = False) -> ImportResult:
     """Import a zip of class folders into `dataset`, or into a new dataset (`name`, `team`) made in the same
-    transaction. Raises ImportRejected (nothing changed) when the archive as a whole is refused."""
-    opened = zip_open(archive)
+    transaction. Loose photos (no folder at all), or every photo with `unlabelled`, go to the unlabelled pool.
+    Raises ImportRejected (nothing changed) when the archive as a whole is refused."""
+    opened = zip_open(archive, unlabelled=unlabelled)
     layout, cap = opened.layout, settings.DATASETS_MAX_IMAGE_BYTES
     writer = StagedWriter()
     try:
         with transaction.atomic():
-            dataset = _dataset_for_import(dataset=dataset, name=name, team=team, description=description, user=user)
+            dataset = _dataset_for_import(dataset=dataset, name=name, team=team, description=description, user=user,
+                                          fractions=fractions)
             result = ImportResult(dataset=dataset, ignored=opened.ignored)
             result.rejected += [(loose, "outside any class folder") for loose in layout.loose]
             known, stored = known_hashes(dataset), []
@@ -112,12 +118,13 @@ def dataset_import_zip(*, archive, user, dataset: Dataset | None = None, name: s
 # --- uploaded photos ---------------------------------------------------------------------------------------------
 
 
-def images_add(*, dataset: Dataset, label: Label, split: str, files: Iterable, user) -> ImportResult:
-    """Add uploaded photos (Django UploadedFile-like: .name, .size, .read()) to one class and split. A bad photo
-    (empty, damaged, too large ...) is skipped and listed; the others are added."""
-    if label.dataset_id != dataset.pk:
+def images_add(*, dataset: Dataset, label: Label | None, split: str | None, files: Iterable, user) -> ImportResult:
+    """Add uploaded photos (Django UploadedFile-like: .name, .size, .read()) to one class and split, or with no
+    label to the unlabelled pool (split None: from each photo's content hash, as when it is labelled). A bad
+    photo (empty, damaged, too large ...) is skipped and listed; the others are added."""
+    if label is not None and label.dataset_id != dataset.pk:
         raise ValidationError("That class belongs to another dataset.")
-    if split not in Split.values:
+    if split is not None and split not in Split.values:
         raise ValidationError(f"Unknown split {split!r}.")
     cap = settings.DATASETS_MAX_IMAGE_BYTES
     writer = StagedWriter()
@@ -130,12 +137,13 @@ def images_add(*, dataset: Dataset, label: Label, split: str, files: Iterable, u
                 if upload.size > cap:
                     result.rejected.append((name, f"over the size limit of {cap // MiB} MiB per photo"))
                     continue
-                item = photo_store(dataset=dataset, data=upload.read(), name=name, class_name=label.name,
-                                   split=split, known=known, writer=writer, result=result)
+                item = photo_store(dataset=dataset, data=upload.read(), name=name,
+                                   class_name=label.name if label else "", split=split, known=known, writer=writer,
+                                   result=result)
                 if item:
                     stored.append(item)
             rows_create(dataset=dataset, stored=stored, fractions=None, user=user, result=result,
-                        labels={label.name: label})
+                        labels={label.name: label} if label else {})
     except BaseException:
         writer.discard()
         raise
@@ -144,9 +152,12 @@ def images_add(*, dataset: Dataset, label: Label, split: str, files: Iterable, u
 
 
 def label_get_or_create(*, dataset: Dataset, name: str) -> Label:
+    """The dataset's class of that name, made if missing."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationError("A class name needs 1 to 100 characters.")
+    if "/" in name or "\\" in name or name.startswith("."):  # it is a folder name in a downloaded zip
+        raise ValidationError("A class name cannot contain / or \\, nor start with a dot.")
     return Label.objects.get_or_create(dataset=dataset, name=name)[0]
 
 
@@ -167,17 +178,19 @@ class _NoProgress:
 def dataset_import_folder(*, path: Path, user=None, dataset: Dataset | None = None, name: str = "",
                           team: Group | None = None, description: str = "",
                           fractions: tuple[float, float, float] | None = None, batch_size: int = 500,
-                          progress: Callable = _NoProgress) -> ImportResult:
-    """Import a server folder (same layouts as a zip), committing every `batch_size` photos so an interrupted
-    import resumes where it stopped: run it again and photos already in the dataset are skipped. Splits are
-    assigned over the whole folder, so a resumed import assigns exactly what an uninterrupted one would."""
+                          progress: Callable = _NoProgress, unlabelled: bool = False) -> ImportResult:
+    """Import a server folder (same layouts as a zip; `unlabelled`: every photo to the unlabelled pool),
+    committing every `batch_size` photos so an interrupted import resumes where it stopped: run it again and
+    photos already in the dataset are skipped. Splits are assigned over the whole folder, so a resumed import
+    assigns exactly what an uninterrupted one would."""
     root = Path(path)
     if not root.is_dir():
         raise ImportRejected(f"{root} is not a folder.")
-    layout, symlinks, ignored = folder_scan(root)
+    layout, symlinks, ignored = folder_scan(root, unlabelled=unlabelled)
     cap = settings.DATASETS_MAX_IMAGE_BYTES
     with transaction.atomic():
-        dataset = _dataset_for_import(dataset=dataset, name=name, team=team, description=description, user=user)
+        dataset = _dataset_for_import(dataset=dataset, name=name, team=team, description=description, user=user,
+                                      fractions=fractions)
     result = ImportResult(dataset=dataset, ignored=ignored)
     result.rejected += [(loose, "outside any class folder") for loose in layout.loose]
     result.rejected += [(link, "symbolic link (not followed)") for link in symlinks]
@@ -197,12 +210,12 @@ def dataset_import_folder(*, path: Path, user=None, dataset: Dataset | None = No
             continue
         first_seen.add(digest)
         hashes[rel] = digest
-        if split is None:
+        if split is None and class_name:  # pool photos: their own hash's split (rows_create)
             by_class[class_name].append(digest)
     bar.close()
     assigned = {}
     for class_hashes in by_class.values():
-        assigned.update(split_assign(class_hashes, fractions or settings.DATASETS_SPLIT_FRACTIONS))
+        assigned.update(split_assign(class_hashes, fractions or dataset.fractions))
 
     # Pass 2: check, write and insert in committed batches; photos already in the dataset are skipped.
     known = known_hashes(dataset)
@@ -218,7 +231,7 @@ def dataset_import_folder(*, path: Path, user=None, dataset: Dataset | None = No
                 stored = []
                 for rel, split, class_name in todo[start:start + batch_size]:
                     item = photo_store(dataset=dataset, data=(root / rel).read_bytes(), name=rel,
-                                       class_name=class_name, split=split or assigned[hashes[rel]], known=known,
+                                       class_name=class_name, split=split or assigned.get(hashes[rel]), known=known,
                                        writer=writer, result=result)
                     if item:
                         stored.append(item)
@@ -257,6 +270,8 @@ def _record_and_update(*, images: QuerySet, kind: str, old_field: str, new_text:
 
 
 def _as_text(value) -> str:
+    if value is None:  # no class: the unlabelled pool
+        return ""
     return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
@@ -302,6 +317,56 @@ def images_unflag(*, images: QuerySet, user=None) -> int:
                               new_text="no", user=user, update={"flagged": False})
 
 
+# --- labelling the unlabelled pool (the Label page) ---------------------------------------------------------------
+# Conditional writes: a photo gets a class only while it is still unlabelled, and goes back to the pool (undo)
+# only while it still has the class that was given, so two people labelling at once never overwrite each other:
+# the second one's write changes nothing for the photos the first one labelled, and is told which.
+
+
+def images_label(*, images: QuerySet, label: Label, user=None,
+                 suggested: dict[int, tuple[str, float]] | None = None) -> list[int]:
+    """Give the unlabelled photos among `images` the class `label`, each with the split of its content hash and
+    the dataset's fractions (classifier.data.split_of_hash: the same photo always lands in the same split,
+    whoever labels it when). Each change is recorded (who, when, the class chosen, and `suggested`: image id ->
+    (the class the suggester proposed, its confidence)). Returns the ids of the photos labelled now; the
+    others had a class already (given by someone else meanwhile) and are left as they are."""
+    suggested = suggested or {}
+    with transaction.atomic():
+        rows = list(images.order_by().filter(dataset_id=label.dataset_id, label__isnull=True)
+                    .select_for_update().values_list("id", "original_name", "content_hash"))
+        fractions = Dataset.objects.get(pk=label.dataset_id).fractions
+        by_split = defaultdict(list)
+        for pk, _, digest in rows:
+            by_split[split_of_hash(digest, fractions)].append(pk)
+        for split, ids in by_split.items():  # the rows are locked (SELECT FOR UPDATE; SQLite: BEGIN IMMEDIATE)
+            Image.objects.filter(pk__in=ids, label__isnull=True).update(label=label, split=split)
+        now, who = timezone.now(), _user_or_none(user)
+        ImageChange.objects.bulk_create(
+            [ImageChange(dataset_id=label.dataset_id, image_id=pk, image_name=name[:255], kind=ImageChange.Kind.LABEL,
+                         old="", new=label.name, suggested=suggested.get(pk, ("", None))[0][:100],
+                         confidence=suggested.get(pk, ("", None))[1], user=who, at=now)
+             for pk, name, _ in rows],
+            batch_size=1000,
+        )
+    return [pk for pk, _, _ in rows]
+
+
+def images_unlabel(*, images: QuerySet, label: Label, user=None) -> list[int]:
+    """Undo images_label: the photos among `images` that still have `label` go back to the unlabelled pool
+    (recorded); one relabelled by someone else meanwhile keeps its class. Returns the ids changed."""
+    with transaction.atomic():
+        rows = list(images.order_by().filter(label=label).select_for_update().values_list("id", "original_name"))
+        ids = [pk for pk, _ in rows]
+        Image.objects.filter(pk__in=ids, label=label).update(label=None)
+        now, who = timezone.now(), _user_or_none(user)
+        ImageChange.objects.bulk_create(
+            [ImageChange(dataset_id=label.dataset_id, image_id=pk, image_name=name[:255],
+                         kind=ImageChange.Kind.LABEL, old=label.name, new="", user=who, at=now) for pk, name in rows],
+            batch_size=1000,
+        )
+    return ids
+
+
 def images_delete(*, images: QuerySet, user=None) -> int:
     """Delete the rows (their history lines stay, recording the deletion), then (once committed) their photo and
     thumbnail files."""
@@ -310,7 +375,7 @@ def images_delete(*, images: QuerySet, user=None) -> int:
         now = timezone.now()
         ImageChange.objects.bulk_create(
             [ImageChange(dataset_id=dataset_id, image_name=name[:255], kind=ImageChange.Kind.DELETED,
-                         old=label_name[:100], user=_user_or_none(user), at=now)
+                         old=(label_name or "")[:100], user=_user_or_none(user), at=now)
              for dataset_id, name, label_name, _, _ in rows],
             batch_size=1000,
         )

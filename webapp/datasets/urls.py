@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/upload/", views.images_upload, name="upload"),
     path("<int:pk>/import-rejections.csv", views.import_rejections, name="import_rejections"),
     path("<int:pk>/delete/", views.dataset_delete, name="delete"),
+    path("<int:pk>/download.zip", views.dataset_download, name="download"),
 ]

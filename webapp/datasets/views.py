@@ -2,9 +2,9 @@ import csv
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ProtectedError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -14,6 +14,7 @@ from webapp.accounts.permissions import Action, can, powers
 from webapp.audits.selectors import findings_summary
 from webapp.core.pagination import IdsFirstPaginator
 from webapp.datasets import selectors, services
+from webapp.datasets.exporting import dataset_zip_stream
 from webapp.datasets.forms import (
     PHOTO_ACTIONS, DatasetImportForm, ImagesUploadForm, PhotoActionForm, PhotoFilterForm,
 )
@@ -145,8 +146,17 @@ def images_upload(request, pk):
     form = ImagesUploadForm(request.POST or None, request.FILES or None, dataset=dataset)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        label = data["label"] or services.label_get_or_create(dataset=dataset, name=data["new_label"])
-        result = services.images_add(dataset=dataset, label=label, split=data["split"], files=data["photos"],
+        if data["unlabelled"]:  # the pool: each photo's split from its content hash
+            label, split = None, None
+        else:
+            label, split = data["label"], data["split"]
+            if label is None:
+                try:
+                    label = services.label_get_or_create(dataset=dataset, name=data["new_label"])
+                except ValidationError as exc:
+                    form.add_error("new_label", exc)
+                    return render(request, "datasets/images_upload.html", {"dataset": dataset, "form": form})
+        result = services.images_add(dataset=dataset, label=label, split=split, files=data["photos"],
                                      user=request.user)
         return _show_result(request, result)
     return render(request, "datasets/images_upload.html", {"dataset": dataset, "form": form})
@@ -163,6 +173,16 @@ def import_rejections(request, pk):
     writer = csv.writer(response)
     writer.writerow(["entry", "reason"])
     writer.writerows(saved["rejected"])
+    return response
+
+
+def dataset_download(request, pk):
+    """The dataset as a zip of class folders with its splits (train/validation/test/<class>/...), streamed: what
+    the import and the CLI read back. Looking is enough: a viewer may take the photos it sees."""
+    dataset = _get_dataset_for_user(request, pk)
+    response = StreamingHttpResponse(dataset_zip_stream(dataset), content_type="application/zip")
+    filename = "".join(c if c.isalnum() or c in "-_." else "-" for c in dataset.name) or "dataset"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.zip"'
     return response
 
 

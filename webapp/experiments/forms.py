@@ -2,88 +2,92 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 
-from classifier.head import ACTIVATIONS, OPTIMIZERS, HeadConfig
 from classifier.images import IMAGE_SUFFIXES
 from classifier.recipes import DEFAULT_RECIPE, RECIPE_REGISTRY, get_recipe
+from classifier.settings import JobSettings, Setting, SettingError
 from webapp.core.forms import IdsMultipleChoiceField
 from webapp.experiments import selectors
 from webapp.serving.selectors import named_models_for_user  # serving builds on experiments; this reads only
 
-# The article's recipe (DESIGN.md): VGG16 bottleneck -> Dense 100 / 50, LeakyReLU, dropout 0.5 / 0.3, RMSprop 1e-4,
-# 7 epochs, batch 50.
-ARTICLE = HeadConfig()
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS_PER_REQUEST = 20
 PHOTO_EXTENSIONS = tuple(sorted(IMAGE_SUFFIXES))
-
-
-def _number_list(value: str, cast, what: str) -> list:
-    items = [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
-    if not items:
-        raise ValidationError(f"Enter at least one {what}.")
-    try:
-        return [cast(item) for item in items]
-    except ValueError:
-        raise ValidationError(f"Enter {what}s separated by commas, e.g. {value_example(cast)}.")
-
-
-def value_example(cast) -> str:
-    return "100, 50" if cast is int else "0.5, 0.3"
-
-
 # What only a recipe with a fixed head (the article's) uses: the recommended recipe searches its own head.
-ARTICLE_ONLY_FIELDS = ("pooling", "hidden", "dropout", "activation", "optimizer", "learning_rate", "epochs",
-                       "batch_size", "class_weight", "keep_best")
+ARTICLE_ONLY_FIELDS = JobSettings.fields_of(fixed_head_only=True)
+
+
+def _form_value(value) -> str:
+    """A setting's value as a form shows it: "nothing" is the empty choice, a list is comma-separated."""
+    if value is None:
+        return ""
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+class SettingListField(forms.CharField):
+    """A list setting (hidden sizes, dropout rates) typed comma-separated, parsed and checked by its Setting."""
+
+    def __init__(self, *, setting: Setting, **kwargs):
+        self.setting = setting
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return self.setting.parse(text)
+        except SettingError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def setting_field(name: str, **overrides) -> forms.Field:
+    """A form field made from JobSettings' setting: label, help text, initial value and what it accepts (its
+    choices, or its range, as a number input's min and max)."""
+    setting = JobSettings.setting(name)
+    options = {"label": setting.label, "help_text": setting.help, "initial": _form_value(setting.default)}
+    if setting.choices:
+        field, options = forms.ChoiceField, options | {
+            "choices": [(_form_value(value), label) for value, label in setting.choices],
+            "required": not any(value in ("", None) for value in setting.values)}  # an empty choice is a choice
+    elif setting.type is bool:
+        field, options = forms.BooleanField, options | {"required": False}
+    elif setting.many:
+        field, options = SettingListField, options | {"setting": setting}
+    else:
+        field, options = forms.IntegerField if setting.type is int else forms.FloatField, options | {
+            "min_value": setting.min, "max_value": setting.max, "required": not setting.optional}
+    return field(**options | overrides)
+
+
+def job_settings_from(data: dict, names) -> JobSettings:
+    """JobSettings from a form's cleaned data: the settings among `names` it holds (the others their defaults),
+    the empty choice read as "nothing" where a setting spells it None (class_weight). SettingError if refused."""
+    values = {}
+    for name in names:
+        if name in data:
+            nothing = None in JobSettings.setting(name).values
+            values[name] = None if nothing and data[name] == "" else data[name]
+    return JobSettings(**values)
 
 
 class JobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None, help_text="Only the datasets you may train on are listed.")
-    recipe = forms.ChoiceField(
-        choices=[(recipe.name, recipe.label) for recipe in RECIPE_REGISTRY.values()],
-        initial=DEFAULT_RECIPE, required=False,
-        help_text="Recommended chooses its head by cross-validation and ignores pooling and the head settings.",
-    )
-    backbone = forms.ChoiceField(help_text="Pretrained convolutional base whose bottleneck features are used.")
-    weights = forms.ChoiceField(
-        choices=[("imagenet", "ImageNet (pretrained)"), ("none", "None: random initialisation (for quick tests)")],
-        initial="imagenet",
-    )
-    pooling = forms.ChoiceField(
-        choices=[("", "None: keep the 7×7 feature maps (the article)"), ("avg", "Global average pooling")],
-        required=False, initial="",
-    )
-    precision = forms.ChoiceField(choices=[("float32", "float32"), ("bfloat16", "bfloat16")], initial="float32")
-    input_size = forms.IntegerField(
-        label="Input size (pixels)", required=False, min_value=32, max_value=1024,
-        help_text="Side of the square the photos are resized to. Empty: the backbone's own (224); with the "
-                  "recommended recipe the photos' own size when they are a little larger (up to 1.2x), and "
-                  "beside 224 when they are small (kept if it helps).",
-    )
-    hidden = forms.CharField(
-        label="Hidden layer sizes", initial=", ".join(map(str, ARTICLE.hidden)),
-        help_text="Units per dense layer, comma-separated.",
-    )
-    dropout = forms.CharField(
-        label="Dropout rates", initial=", ".join(map(str, ARTICLE.dropout)),
-        help_text="One rate per hidden layer, each in [0, 1).",
-    )
-    activation = forms.ChoiceField(choices=[(a, a) for a in ACTIVATIONS], initial=ARTICLE.activation)
-    optimizer = forms.ChoiceField(choices=[(o, o) for o in OPTIMIZERS], initial=ARTICLE.optimizer)
-    learning_rate = forms.FloatField(
-        initial=ARTICLE.learning_rate, validators=[MinValueValidator(1e-7), MaxValueValidator(1.0)],
-        widget=forms.NumberInput(attrs={"step": "any"}),
-    )
-    epochs = forms.IntegerField(initial=ARTICLE.epochs, min_value=1, max_value=500)
-    batch_size = forms.IntegerField(initial=ARTICLE.batch_size, min_value=1, max_value=4096)
-    class_weight = forms.ChoiceField(
-        choices=[("", "None"), ("balanced", "Balanced (inverse class frequency)")], required=False, initial="",
-    )
-    keep_best = forms.BooleanField(
-        required=False, label="Keep the best epoch", help_text="Restore the weights of the epoch with the lowest "
-        "validation loss.",
-    )
+    recipe = setting_field("recipe", required=False)  # left out: the default recipe
+    backbone = setting_field("backbone")  # its choices say whose ImageNet weights are missing (__init__)
+    weights = setting_field("weights")
+    pooling = setting_field("pooling")
+    precision = setting_field("precision")
+    input_size = setting_field("input_size")
+    hidden = setting_field("hidden")
+    dropout = setting_field("dropout")
+    activation = setting_field("activation")
+    optimizer = setting_field("optimizer")
+    learning_rate = setting_field("learning_rate")
+    epochs = setting_field("epochs")
+    batch_size = setting_field("batch_size")
+    class_weight = setting_field("class_weight")
+    keep_best = setting_field("keep_best")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,18 +119,6 @@ class JobForm(forms.Form):
     def clean_recipe(self):
         return self.cleaned_data["recipe"] or DEFAULT_RECIPE
 
-    def clean_hidden(self):
-        sizes = _number_list(self.cleaned_data["hidden"], int, "layer size")
-        if any(not 1 <= size <= 8192 for size in sizes) or len(sizes) > 8:
-            raise ValidationError("Use 1 to 8 layers of 1 to 8192 units each.")
-        return sizes
-
-    def clean_dropout(self):
-        rates = _number_list(self.cleaned_data["dropout"], float, "rate")
-        if any(not 0 <= rate < 1 for rate in rates):
-            raise ValidationError("Each dropout rate must be at least 0 and below 1.")
-        return rates
-
     def clean(self):
         data = super().clean()
         if data.get("recipe") and not get_recipe(data["recipe"]).fixed_head:  # its head settings are hidden on the
@@ -134,9 +126,11 @@ class JobForm(forms.Form):
             for name in ARTICLE_ONLY_FIELDS:
                 self._errors.pop(name, None)
                 data.pop(name, None)
-        hidden, dropout = data.get("hidden"), data.get("dropout")
-        if hidden is not None and dropout is not None and len(hidden) != len(dropout):
-            self.add_error("dropout", f"Give one dropout rate per hidden layer ({len(hidden)}).")
+        try:  # the settings together (one dropout rate per hidden layer); a field refused on its own: its default
+            self.job_settings = job_settings_from(data, JobSettings.fields_of())
+        except SettingError as exc:
+            if not any(name in self._errors for name in exc.about):
+                self.add_error(exc.name, str(exc))
         backbone = data.get("backbone")
         if backbone and data.get("weights"):
             missing = weights_missing(backbone, data["weights"], self.weights_status)
@@ -145,23 +139,14 @@ class JobForm(forms.Form):
         return data
 
     def head_config(self) -> dict:
-        data = self.cleaned_data
-        if not get_recipe(data["recipe"]).fixed_head:
+        if not get_recipe(self.job_settings.recipe).fixed_head:
             return {}  # the defaults, unused: the search chooses the head
-        return HeadConfig(
-            hidden=tuple(data["hidden"]), dropout=tuple(data["dropout"]), activation=data["activation"],
-            optimizer=data["optimizer"], learning_rate=data["learning_rate"], epochs=data["epochs"],
-            batch_size=data["batch_size"], class_weight=data["class_weight"] or None, keep_best=data["keep_best"],
-        ).to_dict()
+        return self.job_settings.head_config().to_dict()
 
     def job_kwargs(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "dataset": data["dataset"], "recipe": data["recipe"], "backbone": data["backbone"],
-            "weights": data["weights"],
-            "pooling": data.get("pooling", ""), "precision": data["precision"], "input_size": data["input_size"],
-            "head_config": self.head_config(),
-        }
+        """job_create's arguments."""
+        return {"dataset": self.cleaned_data["dataset"], **self.job_settings.columns(),
+                "head_config": self.head_config()}
 
 
 def weights_missing(backbone: str, weights: str, status: dict) -> str:
@@ -183,17 +168,18 @@ class EstimateForm(forms.Form):
     """The subset of the job form that decides the extraction work and the training memory (the live estimate).
     Head settings left out (or not valid yet) count as the article's."""
 
+    HEAD = ("hidden", "optimizer", "batch_size", "epochs")
     dataset = forms.ModelChoiceField(queryset=None)
-    recipe = forms.ChoiceField(choices=JobForm.base_fields["recipe"].choices, required=False)
-    backbone = forms.ChoiceField()
-    weights = forms.ChoiceField(choices=JobForm.base_fields["weights"].choices)
-    pooling = forms.ChoiceField(choices=JobForm.base_fields["pooling"].choices, required=False)
-    precision = forms.ChoiceField(choices=JobForm.base_fields["precision"].choices)
-    input_size = forms.IntegerField(required=False, min_value=32, max_value=1024)
-    hidden = forms.CharField(required=False)
-    optimizer = forms.ChoiceField(choices=JobForm.base_fields["optimizer"].choices, required=False)
-    batch_size = forms.IntegerField(required=False, min_value=1, max_value=4096)
-    epochs = forms.IntegerField(required=False, min_value=1, max_value=500)
+    recipe = setting_field("recipe", required=False)
+    backbone = setting_field("backbone")
+    weights = setting_field("weights")
+    pooling = setting_field("pooling")
+    precision = setting_field("precision")
+    input_size = setting_field("input_size")
+    hidden = setting_field("hidden", required=False)
+    optimizer = setting_field("optimizer", required=False)
+    batch_size = setting_field("batch_size", required=False)
+    epochs = setting_field("epochs", required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -202,25 +188,23 @@ class EstimateForm(forms.Form):
         self.fields["dataset"].queryset = datasets_for_user(user)
         self.fields["backbone"].choices = selectors.backbone_choices()
 
-    def clean_hidden(self):
-        value = self.cleaned_data["hidden"]
-        try:
-            return _number_list(value, int, "layer size") if value.strip() else None
-        except ValidationError:
-            return None
+    def clean(self):
+        data = super().clean()
+        for name in self.HEAD:  # not valid yet: the article's
+            self._errors.pop(name, None)
+            if data.get(name) in (None, ""):
+                data.pop(name, None)
+        return data
 
     def estimate_kwargs(self) -> dict:
+        """job_estimate's arguments."""
         data = self.cleaned_data
-        head = {"hidden": data["hidden"], "optimizer": data["optimizer"], "batch_size": data["batch_size"],
-                "epochs": data["epochs"]}
-        head = {name: value for name, value in head.items() if value}
+        head = {name: data[name] for name in self.HEAD if name in data}
         if "hidden" in head:
             head["dropout"] = [0.0] * len(head["hidden"])
-        return {
-            "dataset": data["dataset"], "recipe": data["recipe"] or DEFAULT_RECIPE, "backbone": data["backbone"],
-            "weights": data["weights"], "pooling": data["pooling"], "precision": data["precision"],
-            "input_size": data["input_size"], "head_config": head,
-        }
+        return {"dataset": data["dataset"], "recipe": data["recipe"] or DEFAULT_RECIPE, "backbone": data["backbone"],
+                "weights": data["weights"], "pooling": data["pooling"], "precision": data["precision"],
+                "input_size": data["input_size"], "head_config": head}
 
 
 class ReevaluateForm(forms.Form):

@@ -6,7 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from classifier.recipes import DEFAULT_RECIPE, get_recipe
+from classifier.recipes import get_recipe
+from classifier.settings import JobSettings
 from webapp.core.models import Work
 from webapp.datasets.models import Dataset, Image, Split
 
@@ -23,25 +24,34 @@ class JobStatus(models.TextChoices):
 
 ACTIVE_STATUSES = [JobStatus.EXTRACTING, JobStatus.TRAINING, JobStatus.EVALUATING]
 FINISHED_STATUSES = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
+DEFAULTS = JobSettings()  # the settings' defaults (classifier.settings): the columns' defaults
 
 
 class TrainingJob(Work):
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="jobs")
-    backbone = models.CharField(max_length=40, default="vgg16")
-    weights = models.CharField(max_length=20, default="imagenet", help_text='"imagenet" or "none" (random init)')
-    pooling = models.CharField(max_length=10, blank=True, default="", help_text='"" = 7x7 maps, "avg" = pooled')
-    precision = models.CharField(max_length=10, default="float32")
+    backbone = models.CharField(max_length=40, default=DEFAULTS.backbone)
+    weights = models.CharField(max_length=20, default=DEFAULTS.weights,
+                               help_text='"imagenet" or "none" (random init)')
+    pooling = models.CharField(max_length=10, blank=True, default=DEFAULTS.pooling,
+                               help_text='"" = 7x7 maps, "avg" = pooled')
+    # a row holds a resolved precision (job_create resolves the setting's default, auto)
+    precision = models.CharField(max_length=10, default="float32", help_text="float32 or bfloat16")
+    precision_reason = models.CharField(max_length=200, blank=True,
+                                        help_text="Why this precision: asked for, or what auto measured")
     input_size = models.PositiveIntegerField(
         null=True, blank=True, help_text="Backbone input side in pixels; empty = the backbone's own (224)"
     )
     recipe = models.CharField(
-        max_length=20, default=DEFAULT_RECIPE,
+        max_length=20, default=DEFAULTS.recipe,
         help_text='"recommended" (searched head, fine-tuned where it pays) or "article" (the article\'s head)',
     )
     head_config = models.JSONField(default=dict, help_text="classifier.head.HeadConfig.to_dict() (recipe article)")
+    feature_specs = models.JSONField(
+        default=list, blank=True, help_text="The views the job extracts, the main one first: FeatureSpec.to_dict() "
+        "of each, planned by job_create from its settings and photos (JobSettings.feature_specs)")
     view_sizes = models.JSONField(
-        default=list, blank=True, help_text="Input sizes extracted, the main one first: the recommended recipe adds a "
-        "view at small photos' own size (classifier.recipes.feature_specs); set when extraction is planned")
+        default=list, blank=True, help_text="Legacy, neither written nor read: the planned input sizes before "
+        "feature_specs (migration 0013 copied them there). Kept so older backups still load")
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
         help_text="The job this one retries, with the same settings",
@@ -114,6 +124,19 @@ class TrainingJob(Work):
         return get_recipe(self.recipe)
 
     @property
+    def specs(self) -> list:
+        """The feature specs (classifier.features.FeatureSpec) it planned, the main view first: what its
+        extraction, its chunks and its training read."""
+        from classifier.features import FeatureSpec
+
+        return [FeatureSpec.from_dict(spec) for spec in self.feature_specs]
+
+    @property
+    def planned_sizes(self) -> list[int]:
+        """The input sizes of its views, the main one first (the job page)."""
+        return [spec.size for spec in self.specs]
+
+    @property
     def epochs_planned(self) -> int:
         return int(self.head_config.get("epochs") or 0)
 
@@ -121,17 +144,6 @@ class TrainingJob(Work):
     def artifact_path(self) -> Path | None:
         """The trained run's folder (head.keras, model.json, model.keras ...), or None before it exists."""
         return Path(settings.ARTIFACTS_DIR) / self.artifact_dir if self.artifact_dir else None
-
-    @property
-    def weights_arg(self) -> str | None:
-        """The weights as classifier.* takes them: "imagenet", None for random init, or a file path."""
-        from classifier.backbones import weights_arg
-
-        return weights_arg(self.weights)
-
-    @property
-    def pooling_arg(self) -> str | None:
-        return self.pooling or None
 
     @property
     def duration_seconds(self) -> float | None:

@@ -127,9 +127,12 @@ def job_progress_label(job: TrainingJob) -> tuple[str, str]:
         return "Progress", ""
     return {
         "epochs": ("Epochs", "epochs/s"),
-        "search": ("Step 1 of 2, head search: settings tried, each on every cross-validation fold", "trials/s"),
-        "fine-tune": ("Step 2 of 2, fine-tuning the last block: epochs (at most; early stopping may end it sooner)",
-                      "epochs/s"),
+        "search": ("Step 1, head search: settings tried, each on every cross-validation fold (then a fine-tuning "
+                   "trial, only where it can pay)", "trials/s"),
+        "refit": ("Step 1, the retrained job's decision refitted (its views and C, on every cross-validation fold; "
+                  "no search)", "trials/s"),
+        "fine-tune": ("Step 2, fine-tuning trial of the last block: epochs (at most; early stopping may end it "
+                      "sooner)", "epochs/s"),
     }.get(job.progress_step, ("Preparing the head search: photos through the last block", ""))
 
 
@@ -254,8 +257,10 @@ def predictions_by_ids(predictions: QuerySet[Prediction], ids: list[int]) -> lis
 
 def training_images(dataset: Dataset) -> list[Image]:
     """The photos a job on `dataset` trains on, the one definition its snapshot (job_create) and its estimate
-    (job_estimate) share: the photos not excluded (a photo is in a dataset once), with their classes."""
-    return list(Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id"))
+    (job_estimate) share: the labelled photos not excluded (a photo is in a dataset once), with their classes;
+    the unlabelled pool never trains a job."""
+    return list(Image.objects.labelled().filter(dataset=dataset, excluded=False).select_related("label")
+                .order_by("id"))
 
 
 def _labelled_longer_sides(photos) -> list[int]:
@@ -264,31 +269,45 @@ def _labelled_longer_sides(photos) -> list[int]:
     return [max(width, height) for split, width, height in photos if split != Split.TEST]
 
 
-def planned_views(*, images: list[Image], backbone: str, weights: str = "imagenet", pooling: str = "",
-                  precision: str = "float32", input_size: int | None = None, recipe: str = "article") -> list:
-    """The feature specs (main view first) a job on `images` would extract: what workers.pipeline._plan_views
-    chooses from the job's snapshot (job_labelled_longer_sides)."""
-    from classifier.backbones import weights_arg
-    from classifier.recipes import feature_specs
+def resolved_precision(job_settings):
+    """(job_settings with precision auto resolved, why): bfloat16 where every alive train worker that measured the
+    backbone found it clearly faster (classifier.precision.choose; chunks are shared between workers, so a job
+    runs one precision), float32 when none has measured it yet. Other precisions are kept as asked."""
+    from classifier.precision import AUTO, choose
 
-    sides = _labelled_longer_sides((i.split, i.width, i.height) for i in images)
-    return feature_specs(recipe, backbone, weights_arg(weights), precision, input_size, photo_sides=sides,
-                         pooling=pooling)
+    from webapp.workers_registry.selectors import precision_speeds
+
+    if job_settings.precision != AUTO:
+        return job_settings, "asked for"
+    measured = precision_speeds(job_settings.backbone)
+    precision, why = choose(list(measured.values()))
+    if measured:
+        why += f"; measured by {', '.join(sorted(measured))}"
+    return job_settings.with_precision(precision), why
 
 
-def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                         precision: str = "float32", input_size: int | None = None, recipe: str = "article",
-                         images: list[Image] | None = None) -> int:
+def planned_views(*, images: list[Image], job_settings) -> list:
+    """The feature specs (main view first) a job with these settings (classifier.settings.JobSettings) on `images`
+    extracts, sized by their labelled photos: job_create stores them on the job (TrainingJob.feature_specs), the
+    estimate shows them. Precision auto is resolved here as job_create resolves it."""
+    job_settings, _ = resolved_precision(job_settings)
+    return job_settings.feature_specs(_labelled_longer_sides((i.split, i.width, i.height) for i in images))
+
+
+def uncached_image_count(*, dataset: Dataset, images: list[Image] | None = None, specs: list | None = None,
+                         **setting_values) -> int:
     """How many of the photos a new job would train on (training_images, unless `images` gives them) it would
-    run through the backbone (not yet in the cache)."""
+    run through the backbone (not yet in the cache) for its views: `specs` (planned_views), or planned here from
+    job_create's settings (backbone=..., weights=..., ...)."""
     from classifier.backbones import WeightsMissingError
     from classifier.features import FeatureCache
+    from classifier.settings import JobSettings
 
     images = training_images(dataset) if images is None else images
     hashes = [image.content_hash for image in images]
     try:
-        specs = planned_views(images=images, backbone=backbone, weights=weights, pooling=pooling,
-                              precision=precision, input_size=input_size, recipe=recipe)
+        if specs is None:
+            specs = planned_views(images=images, job_settings=JobSettings.from_job(**setting_values))
         cache = FeatureCache(settings.FEATURES_DIR)
         return len({h for spec in specs for h in cache.missing(spec, hashes)})
     except (WeightsMissingError, ValueError, OSError):
@@ -297,15 +316,6 @@ def uncached_image_count(*, dataset: Dataset, backbone: str, weights: str = "ima
 
 def _gigabytes(n: int) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 / 10 else f"{n / 1024**2:.0f} MB"
-
-
-def job_view_sizes(*, recipe: str, backbone: str, input_size: int | None, photo_sides: list[int]) -> list[int]:
-    """The input sizes a job extracts (classifier.recipes.feature_specs; the worker plans the same from the same
-    photos' longer sides: workers.pipeline._plan_views)."""
-    from classifier.recipes import feature_specs
-
-    return [spec.size for spec in feature_specs(recipe, backbone, None, "float32", input_size,
-                                                photo_sides=photo_sides)]
 
 
 def extraction_batch_size(*, backbone: str, sizes: list[int], photo_pixels: int) -> int | None:
@@ -317,22 +327,21 @@ def extraction_batch_size(*, backbone: str, sizes: list[int], photo_pixels: int)
                          preferred=settings.EXTRACT_BATCH_SIZE, photo_pixels=photo_pixels)
 
 
-def job_memory_estimate(*, backbone: str, pooling: str, input_size: int | None, head_config: dict,
-                        image_count: int, class_count: int, recipe: str = "article",
-                        photo_sides: list[int] | None = None, photo_pixels: int | None = None) -> dict:
+def job_memory_estimate(*, job_settings, specs: list, image_count: int, class_count: int,
+                        photo_pixels: int | None = None) -> dict:
     """Estimated memory of a job (classifier.sizing) against JOB_MAX_MEMORY_BYTES, JSON-ready: the larger of
-    extracting its features (at the batch a worker will use, lowered to fit) and training; when it does not fit,
-    `message` says so and which setting to lower. `photo_sides`: the labelled photos' longer sides (the views),
-    `photo_pixels`: the largest photo's pixels (decoding)."""
-    from classifier.head import HeadConfig
+    extracting its features (its views `specs`, at the batch a worker will use, lowered to fit) and training (its
+    settings, classifier.settings.JobSettings); when it does not fit, `message` says so and which setting to
+    lower. `photo_pixels`: the largest photo's pixels (decoding)."""
     from classifier.sizing import TYPICAL_PHOTO_PIXELS, extraction_footprint, too_big_advice, training_footprint
 
-    config = HeadConfig.from_dict(head_config or {})
-    footprint = training_footprint(backbone=backbone, pooling=pooling or None, input_size=input_size,
-                                   hidden=config.hidden, num_classes=class_count, batch_size=config.batch_size,
-                                   optimizer=config.optimizer, image_count=image_count, recipe=recipe)
+    backbone, recipe = job_settings.backbone, job_settings.recipe
+    footprint = training_footprint(backbone=backbone, pooling=job_settings.pooling or None,
+                                   input_size=job_settings.input_size, hidden=job_settings.hidden,
+                                   num_classes=class_count, batch_size=job_settings.batch_size,
+                                   optimizer=job_settings.optimizer, image_count=image_count, recipe=recipe)
     limit = settings.JOB_MAX_MEMORY_BYTES
-    sizes = job_view_sizes(recipe=recipe, backbone=backbone, input_size=input_size, photo_sides=photo_sides or [])
+    sizes = [spec.size for spec in specs]
     photo_pixels = photo_pixels or TYPICAL_PHOTO_PIXELS
     batch = extraction_batch_size(backbone=backbone, sizes=sizes, photo_pixels=photo_pixels)
     extraction = extraction_footprint(backbone=backbone, sizes=sizes, batch_size=batch or 1,
@@ -374,22 +383,24 @@ def job_photo_sizes(images) -> tuple[list[int], int]:
 
 
 def job_estimate(*, dataset: Dataset, backbone: str, weights: str = "imagenet", pooling: str = "",
-                 precision: str = "float32", input_size: int | None = None, head_config: dict | None = None,
+                 precision: str = "auto", input_size: int | None = None, head_config: dict | None = None,
                  recipe: str = "recommended") -> dict:
-    """What a new job would cost, for the photos it would train on (training_images): photos to run through the
-    backbone (the rest are cached), the views' sizes, training memory and time."""
+    """What a new job would cost, for the photos it would train on (training_images) and the views it would plan
+    for them (planned_views, as job_create): photos to run through the backbone (the rest are cached), the views,
+    training memory and time."""
+    from classifier.settings import JobSettings
+
+    job_settings = JobSettings.from_job(recipe=recipe, backbone=backbone, weights=weights, pooling=pooling or "",
+                                        precision=precision, input_size=input_size, head_config=head_config)
     images = training_images(dataset)
-    view_args = {"backbone": backbone, "weights": weights, "pooling": pooling or "", "precision": precision,
-                 "input_size": input_size, "recipe": recipe}
+    specs = planned_views(images=images, job_settings=job_settings)
     total = len(images)
-    uncached = uncached_image_count(dataset=dataset, images=images, **view_args)
-    classes = len({image.label.name for image in images})
-    sides, pixels = job_photo_sizes(images)
-    memory = job_memory_estimate(backbone=backbone, pooling=pooling, input_size=input_size,
-                                 head_config=head_config or {}, image_count=total, class_count=classes,
-                                 recipe=recipe, photo_sides=sides, photo_pixels=pixels)
+    uncached = uncached_image_count(dataset=dataset, images=images, specs=specs)
+    memory = job_memory_estimate(job_settings=job_settings, specs=specs, image_count=total,
+                                 class_count=len({image.label.name for image in images}),
+                                 photo_pixels=job_photo_sizes(images)[1])
     return {"dataset": dataset.pk, "total": total, "uncached": uncached, "cached": total - uncached,
-            "view_sizes": [spec.size for spec in planned_views(images=images, **view_args)],
+            "view_sizes": [spec.size for spec in specs], "feature_specs": [spec.to_dict() for spec in specs],
             "memory": memory, "time": job_time_estimate(images=images, backbone=backbone, uncached=uncached,
                                                         recipe=recipe, head_config=head_config or {})}
 
@@ -481,13 +492,6 @@ def job_images_with_files(job: TrainingJob) -> QuerySet:
     return job.job_images.select_related("image")
 
 
-def job_labelled_longer_sides(job: TrainingJob) -> list[int]:
-    """The longer side in pixels of the job's training and validation photos still in the dataset (what the
-    recommended recipe's views are sized by; the test photos are not looked at)."""
-    return _labelled_longer_sides(job.job_images.filter(image__isnull=False)
-                                  .values_list("split", "image__width", "image__height"))
-
-
 def job_photo_pixels(job: TrainingJob) -> int | None:
     """The largest of the job's photos still in the dataset, in pixels (what decoding it holds in memory)."""
     return job.job_images.aggregate(largest=Max(F("image__width") * F("image__height")))["largest"]
@@ -530,8 +534,8 @@ def evaluation_images(evaluation: Evaluation) -> list[Image]:
 
 def scored_images(*, dataset: Dataset, job: TrainingJob) -> list[Image]:
     """What an evaluation (or a batch on a dataset) scores: the test split of the job's own dataset, or all images
-    of another one (excluded photos left out)."""
-    images = Image.objects.filter(dataset=dataset, excluded=False).select_related("label").order_by("id")
+    of another one (excluded and unlabelled photos left out)."""
+    images = Image.objects.labelled().filter(dataset=dataset, excluded=False).select_related("label").order_by("id")
     if dataset.pk == job.dataset_id:
         images = images.filter(split=Split.TEST)
     return list(images)
@@ -557,6 +561,29 @@ def images_for_user(user):
     from webapp.datasets.selectors import datasets_for_user
 
     return Image.objects.filter(dataset__in=datasets_for_user(user))
+def job_parent_decision(job: TrainingJob) -> dict | None:
+    """The decision a retrain (job_retry) may reuse, as classifier.recipes.decision_record writes it: {"classes",
+    "views", "photos" (the training and validation photos it could read: {content_hash: label}), "chosen"} and
+    "job", the job that made it by a search: the parent, or the job whose decision the parent reused in turn (so
+    small changes never add up unchecked). None when that job did not succeed or has no searched head."""
+    from classifier.recipes import decision_record, views_label
+
+    source, chosen = job.retry_of, None
+    while source is not None and source.status == JobStatus.SUCCEEDED and source.recipe == job.recipe \
+            and not source.recipe_info.fixed_head:
+        evaluation = job_evaluation(source)
+        chosen = ((evaluation.report if evaluation else {}).get("search") or {}).get("chosen")
+        if not chosen or not chosen.get("reused_from"):
+            break
+        source, chosen = source.retry_of, None
+    if not chosen or source is None:
+        return None
+    skipped = {s.get("image_id") for s in source.skipped_images}
+    photos = {ji.content_hash: ji.label_name for ji in source.job_images.filter(split__in=("train", "validation"))
+              if ji.image_id not in skipped}
+    return decision_record(chosen, photos, job_class_names(source), views_label(source.specs)) | {"job": source.pk}
+
+
 def job_dataset_changes(job: TrainingJob) -> dict:
     """How the job's dataset differs from the photos the job trained on (its JobImage snapshot), in two queries:
     {"relabelled", "moved" (to another split), "excluded", "deleted", "added" (photos a new job would use that
@@ -573,7 +600,8 @@ def job_dataset_changes(job: TrainingJob) -> dict:
         deleted=Count("id", filter=~kept),
     )
     used = JobImage.objects.filter(job=job, image__isnull=False).values("image_id")
-    counts["added"] = Image.objects.filter(dataset_id=job.dataset_id, excluded=False).exclude(pk__in=used).count()
+    counts["added"] = (Image.objects.labelled().filter(dataset_id=job.dataset_id, excluded=False)
+                       .exclude(pk__in=used).count())
     counts["any"] = any(counts.values())
     return counts
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from classifier.files import content_hash
 from classifier.recipes import DEFAULT_RECIPE
+from classifier.settings import JobSettings, SettingError
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments import selectors
 from webapp.experiments.models import (
@@ -54,32 +55,13 @@ logger = logging.getLogger(__name__)
 # --- web side -----------------------------------------------------------------------------------------------
 
 
-def _validate_job_settings(*, backbone: str, weights: str, pooling: str, precision: str, head_config: dict,
-                           input_size: int | None, recipe: str = DEFAULT_RECIPE) -> dict:
-    """The head config normalised by classifier.head.HeadConfig (plain data, no TF); ValidationError if bad."""
-    from classifier.backbones import BACKBONES, POOLINGS, PRECISIONS
-    from classifier.head import HeadConfig
-    from classifier.recipes import RECIPES
-
-    if recipe not in RECIPES:
-        raise ValidationError(f"Unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
-    if backbone not in BACKBONES:
-        raise ValidationError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}.")
-    if weights not in ("imagenet", "none"):
-        raise ValidationError('Weights must be "imagenet" or "none".')
-    if (pooling or None) not in POOLINGS:
-        raise ValidationError('Pooling must be empty (feature maps) or "avg".')
-    if precision not in PRECISIONS:
-        raise ValidationError(f"Precision must be one of {', '.join(PRECISIONS)}.")
-    if input_size is not None and not 32 <= input_size <= 1024:
-        raise ValidationError("Input size must be between 32 and 1024 pixels.")
+def _job_settings(*, head_config: dict, **columns) -> JobSettings:
+    """The job's settings checked by classifier.settings.JobSettings (plain data, no TF); ValidationError with
+    its readable message if one is refused."""
     try:
-        config = HeadConfig.from_dict(head_config or {})
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"Invalid head settings: {exc}") from exc
-    if config.epochs < 1 or config.batch_size < 1 or config.learning_rate <= 0:
-        raise ValidationError("Epochs, batch size and learning rate must be positive.")
-    return config.to_dict()
+        return JobSettings.from_job(head_config=head_config, **columns)
+    except SettingError as exc:
+        raise ValidationError(str(exc), code="settings") from exc
 
 
 def _snapshot_images(dataset: Dataset) -> list[Image]:
@@ -105,25 +87,26 @@ def _snapshot_images(dataset: Dataset) -> list[Image]:
 
 @transaction.atomic
 def job_create(*, dataset: Dataset, user, backbone: str, weights: str = "imagenet", pooling: str = "",
-               precision: str = "float32", head_config: dict | None = None, recipe: str = DEFAULT_RECIPE,
+               precision: str = "auto", head_config: dict | None = None, recipe: str = DEFAULT_RECIPE,
                input_size: int | None = None, retry_of: TrainingJob | None = None) -> TrainingJob:
-    """A queued job on a snapshot of the dataset's images; the `train` task is sent once this commits.
+    """A queued job on a snapshot of the dataset's images, with the feature specs it extracts planned from its
+    settings and those photos (as its estimate plans them); the `train` task is sent once this commits.
     `recipe` "article" trains head_config on the (pooling) features; "recommended" ignores both."""
-    config = _validate_job_settings(backbone=backbone, weights=weights, pooling=pooling or "",
-                                    precision=precision, head_config=head_config or {}, input_size=input_size,
-                                    recipe=recipe)
+    job_settings = _job_settings(backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
+                                 head_config=head_config or {}, input_size=input_size, recipe=recipe)
+    # auto resolved once, here: every chunk, the evaluation and the predictor read the job's precision and specs
+    job_settings, precision_reason = selectors.resolved_precision(job_settings)
     images = _snapshot_images(dataset)
-    sides, pixels = selectors.job_photo_sizes(images)
+    specs = selectors.planned_views(images=images, job_settings=job_settings)  # what its estimate planned too
     memory = selectors.job_memory_estimate(
-        backbone=backbone, pooling=pooling, input_size=input_size, head_config=config,
-        image_count=len(images), class_count=len({i.label.name for i in images}),
-        recipe=recipe, photo_sides=sides, photo_pixels=pixels,
+        job_settings=job_settings, specs=specs, image_count=len(images),
+        class_count=len({i.label.name for i in images}), photo_pixels=selectors.job_photo_sizes(images)[1],
     )
     if not memory["fits"]:
         raise ValidationError(memory["message"], code="too_much_memory")
     job = TrainingJob.objects.create(
-        dataset=dataset, backbone=backbone, weights=weights, pooling=pooling or "", precision=precision,
-        recipe=recipe, input_size=input_size, head_config=config, created_by=user if user and user.pk else None,
+        dataset=dataset, **job_settings.columns(), head_config=job_settings.head_config().to_dict(),
+        feature_specs=[spec.to_dict() for spec in specs], precision_reason=precision_reason[:200], created_by=user if user and user.pk else None,
         retry_of=retry_of,
     )
     rows = [JobImage(job=job, image=image, content_hash=image.content_hash, label_name=image.label.name,
@@ -216,7 +199,7 @@ def evaluation_create(*, job: TrainingJob, dataset: Dataset, user) -> Evaluation
         raise ValidationError(f"Dataset {dataset} belongs to another team than job #{job.pk}: a job is evaluated on "
                               f"its own team's datasets only (team {job.dataset.team}).", code="other_team")
     class_names = selectors.job_class_names(job)
-    labels = set(Image.objects.filter(dataset=dataset).values_list("label__name", flat=True))
+    labels = set(Image.objects.labelled().filter(dataset=dataset).values_list("label__name", flat=True))
     if not labels:
         raise ValidationError(f"Dataset {dataset} has no images.")
     unknown = sorted(labels - set(class_names))

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from webapp.experiments import api, views
+from webapp.experiments import views
 
 app_name = "experiments"
 urlpatterns = [
@@ -17,12 +17,6 @@ urlpatterns = [
     path("jobs/<int:pk>/threshold/", views.job_threshold, name="job_threshold"),
     path("jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("evaluations/<int:pk>/status/", views.evaluation_status, name="evaluation_status"),
-    path("predict/", views.predict, name="predict"),
-    path("predict/status/", views.prediction_status, name="prediction_status"),
-    path("predictions/<int:pk>/heatmap/", views.prediction_heatmap, name="prediction_heatmap"),
-    path("jobs/<int:pk>/images/<int:image_pk>/heatmap/", views.job_image_heatmap, name="job_image_heatmap"),
-    path("api/predict/", api.api_predict, name="api_predict"),
-    path("api/jobs/", api.api_jobs, name="api_jobs"),
-    path("api/predictions/<int:pk>/heatmap/", api.api_prediction_heatmap, name="api_prediction_heatmap"),
-    path("api/predictions/<int:pk>/heatmap.png", api.api_prediction_heatmap_png, name="api_prediction_heatmap_png"),
+    # single predictions, heatmaps and the job API live in webapp/serving; their names stay in this namespace
+    path("", include("webapp.serving.prediction_urls")),
 ]

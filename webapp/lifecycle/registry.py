@@ -44,6 +44,9 @@ KINDS = {kind.name: kind for kind in (
          cancelled="cancelled"),
     Kind("bundle", "serving.ExportBundle", "workers.tasks.bundle_run", "train", 1800, "export", queued="pending"),
     Kind("audit", "audits.DatasetAudit", "workers.tasks.audit_run", "train", None, "audit"),
+    # The Label page's suggester: its first run extracts the pool's features (long work, hence no short limit);
+    # later runs read the feature cache and take seconds.
+    Kind("suggestion", "labelling.SuggestionRun", "workers.tasks.suggestion_run", "train", None, "suggestion run"),
 )}
 
 

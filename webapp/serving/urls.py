@@ -17,7 +17,7 @@ urlpatterns = [
     path("jobs/<int:pk>/bundle/status/", views.job_bundle_status, name="job_bundle_status"),
     path("jobs/<int:pk>/bundle/download/", views.job_bundle_download, name="job_bundle_download"),
     path("api/models/", api.api_models, name="api_models"),
-    path("api/models/<slug:name>/batches/", batch_views.api_batch_create, name="api_batch_create"),
-    path("api/models/<slug:name>/batches/<int:pk>/", batch_views.api_batch_detail, name="api_batch_detail"),
+    path("api/models/<slug:name>/batches/", api.api_batch_create, name="api_batch_create"),
+    path("api/models/<slug:name>/batches/<int:pk>/", api.api_batch_detail, name="api_batch_detail"),
     path("api/models/<slug:name>/predict/", api.api_model_predict, name="api_model_predict"),
 ]

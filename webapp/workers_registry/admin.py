@@ -7,7 +7,8 @@ from webapp.workers_registry.models import Worker
 class WorkerAdmin(admin.ModelAdmin):
     """Read-only: rows are written by the workers themselves."""
 
-    list_display = ["name", "queues", "ready", "is_alive", "last_seen", "host", "pid", "backbones_with_weights"]
+    list_display = ["name", "queues", "ready", "is_alive", "last_seen", "host", "pid", "backbones_with_weights",
+                    "precision_speeds"]
     readonly_fields = [f.name for f in Worker._meta.fields]
 
     @admin.display(boolean=True)

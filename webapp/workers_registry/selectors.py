@@ -79,6 +79,14 @@ def imagenet_weights(queue: str = "train") -> dict:
     return {"available": available, "source": "web", "folder": folder}
 
 
+def precision_speeds(backbone: str, queue: str = "train") -> dict[str, dict]:
+    """What the alive workers serving `queue` measured for `backbone` in each precision, by worker name (those
+    that have measured it): what precision auto is resolved by."""
+    return {worker.name: worker.precision_speeds[backbone]
+            for worker in workers_alive().only("name", "queues", "precision_speeds")
+            if queue in worker.queues and backbone in (worker.precision_speeds or {})}
+
+
 def throughput_of(worker: str, backbone: str):
     """What `worker` measured on `backbone` in earlier jobs (a Throughput row), or None."""
     from webapp.workers_registry.models import Throughput

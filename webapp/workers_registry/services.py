@@ -35,6 +35,19 @@ def worker_stop(*, name: str, pid: int) -> bool:
     return bool(Worker.objects.filter(name=name, pid=pid).update(stopped_at=timezone.now(), ready=False))
 
 
+def worker_precision_record(*, name: str, backbone: str, speeds: dict[str, float]) -> None:
+    """Remember what the worker measured for `backbone` in each precision (classifier.precision.measure)."""
+    from django.db import transaction
+
+    from webapp.workers_registry.models import Worker
+
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().filter(name=name).first()
+        if worker is not None:
+            worker.precision_speeds = {**worker.precision_speeds, backbone: speeds}
+            worker.save(update_fields=["precision_speeds"])
+
+
 def throughput_record(*, worker: str, backbone: str, extract_images_per_second: float | None = None,
                       train_seconds_per_image_epoch: float | None = None) -> None:
     """Remember a measured speed of `worker` on `backbone`: the mean of the last value and the new one, so one

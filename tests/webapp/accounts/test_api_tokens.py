@@ -64,7 +64,7 @@ def test_the_tokens_page_links_the_json_apis_not_the_html_jobs_list(client_for, 
 
 def test_the_tokens_page_says_what_the_api_does_without_a_job(client_for, ann, ann_key):
     """Issue 27 item 7: the page said the latest succeeded job answered; the API answers 400 "Say which model"."""
-    from tests.webapp.experiments.test_views import photo
+    from tests.webapp.serving.test_prediction_views import photo
 
     page = client_for(ann).get(reverse("accounts:api_tokens")).content.decode()
     assert "latest succeeded job" not in page

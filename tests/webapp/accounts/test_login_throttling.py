@@ -19,8 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def users(django_user_model, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # many log-ins, fast
+def users(django_user_model):
     lab = Group.objects.create(name="lab")
     made = {}
     for name in ("ann", "bob", "mallory"):

@@ -162,3 +162,15 @@ def test_admin_image_page_shows_the_thumbnail(admin_client, team, member):
     image = Image.objects.get()
     html = admin_client.get(reverse("admin:datasets_image_change", args=[image.pk])).content.decode()
     assert f'src="/media/{image.thumbnail.name}"' in html
+
+
+def test_clearing_a_photos_class_in_the_admin_puts_it_back_in_the_pool(admin_client, team, member):
+    archive, _ = class_zip({"cats": 1, "dogs": 1})
+    dataset_import_zip(archive=archive, user=member, name="p", team=team)
+    image = Image.objects.get(label__name="cats")
+    url = reverse("admin:datasets_image_change", args=[image.pk])
+    form = {"dataset": image.dataset_id, "label": "", "split": image.split, "original_name": image.original_name}
+    assert admin_client.post(url, form).status_code == 302
+    image.refresh_from_db()
+    assert image.label is None
+    assert list(image.changes.values_list("kind", "old", "new")) == [("label", "cats", "")]

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from tests.webapp.datasets.conftest import class_zip, db_snapshot, media_snapshot, photo_bytes, zip_bytes
 from webapp.datasets.models import Dataset, Image
-from webapp.datasets.services import ImportRejected, dataset_import_folder, dataset_import_zip, images_add
+from webapp.datasets.services import ImportRejected, dataset_import_zip, images_add
 
 
 @pytest.fixture
@@ -103,31 +103,16 @@ def test_nested_archives(existing, media_root, team, member):
 
 
 @pytest.mark.parametrize("entries", [
-    {"a.jpg": photo_bytes(1), "b.jpg": photo_bytes(2)},  # no folders at all
     {"cats/a.jpg": photo_bytes(1), "dogs/deeper/b.jpg": photo_bytes(2)},  # a file too deep
     {"train/cats/a.jpg": photo_bytes(1), "extra/cats/b.jpg": photo_bytes(2)},  # folder beside the splits
     {"validation/cats/a.jpg": photo_bytes(1), "test/cats/b.jpg": photo_bytes(2)},  # no train/
     {"train/a.jpg": photo_bytes(1), "train/cats/b.jpg": photo_bytes(2)},  # photo directly in a split
     {},  # empty archive
-], ids=["flat", "too-deep", "extra-folder", "no-train", "photo-in-split", "empty"])
+], ids=["too-deep", "extra-folder", "no-train", "photo-in-split", "empty"])
 def test_bad_layout_shows_the_expected_layouts(existing, media_root, team, member, entries):
     error = assert_rejected_without_changes(zip_bytes(entries), media_root, team=team, member=member)
     assert "Expected one of these layouts" in error.text
     assert "one folder per class" in error.text and "train/, validation/ and test/" in error.text
-
-
-def test_photos_in_no_class_folder_are_recognised_as_unlabelled_and_refused_for_now(existing, media_root, team,
-                                                                                    member, tmp_path):
-    entries = {"a.jpg": photo_bytes(1), "b.jpg": photo_bytes(2), ".DS_Store": b"clutter"}
-    error = assert_rejected_without_changes(zip_bytes(entries), media_root, team=team, member=member)
-    assert "no class folder (unlabelled photos), which is not supported yet" in error.text
-    folder = tmp_path / "loose"
-    folder.mkdir()
-    for name in ("a.jpg", "b.jpg"):
-        (folder / name).write_bytes(entries[name])
-    with pytest.raises(ImportRejected, match="unlabelled photos"):
-        dataset_import_folder(path=folder, name="loose", team=team)
-    assert not Dataset.objects.filter(name="loose").exists()
 
 
 def test_a_class_with_no_images_rejects_and_removes_files_already_written(existing, media_root, team, member):

@@ -66,10 +66,11 @@ def test_command_imports_a_zip_file(db, tmp_path):
 
 
 def test_command_reports_a_rejected_layout_as_an_error(db, tmp_path):
-    (tmp_path / "flat").mkdir()
-    (tmp_path / "flat" / "a.jpg").write_bytes(photo_bytes(1))
+    (tmp_path / "deep" / "cats" / "inner").mkdir(parents=True)
+    (tmp_path / "deep" / "cats" / "a.jpg").write_bytes(photo_bytes(1))
+    (tmp_path / "deep" / "cats" / "inner" / "b.jpg").write_bytes(photo_bytes(2))  # not directly in a class
     with pytest.raises(CommandError, match="Expected one of these layouts"):
-        run(str(tmp_path / "flat"), "--name", "bad")
+        run(str(tmp_path / "deep"), "--name", "bad")
     assert not Dataset.objects.exists()
 
 

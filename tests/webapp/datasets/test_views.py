@@ -55,9 +55,9 @@ def test_list_shows_counts_without_n_plus_one(member_client, team, django_assert
 
 def test_detail_counts_thumbnails_and_imbalance_warning(member_client, dataset, django_assert_num_queries):
     bulk_images(dataset, {"cats": 400, "dogs": 100, "emus": 20})
-    # session, user, dataset, counts, the user's roles and permissions (3), labels (filters), photo count, the
-    # page's ids, its photos, recent changes, the audit's open findings and its last audit
-    with django_assert_num_queries(14):
+    # session, user, dataset, counts, the unlabelled pool's size, the user's roles and permissions (3), labels
+    # (filters), photo count, the page's ids, its photos, recent changes, the audit's open findings and its last audit
+    with django_assert_num_queries(15):
         response = member_client.get(reverse("datasets:detail", args=[dataset.pk]))
     html = response.content.decode()
     counts = response.context["counts"]

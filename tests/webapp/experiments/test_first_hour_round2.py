@@ -9,9 +9,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from classifier.settings import JobSettings
 from tests.webapp.experiments.conftest import succeed_job
-from webapp.experiments import presenters, services
+from webapp.experiments import services
 from webapp.experiments.models import Evaluation, Prediction, TrainingJob
+from webapp.serving import presenters
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +44,7 @@ def test_a_recommended_job_ignores_the_head_settings_it_does_not_use(client_for,
     assert response.status_code == 302, re.findall(r'class="errorlist[^>]*>(.*?)</ul>', response.content.decode())
     job = TrainingJob.objects.get()
     assert (job.recipe, job.pooling) == ("recommended", "")
-    assert job.head_config == TrainingJob(head_config=services._validate_job_settings(
-        backbone="mobilenet_v2", weights="none", pooling="", precision="float32", head_config={},
-        input_size=None)).head_config  # the defaults, not what the hidden fields held
+    assert job.head_config == JobSettings().head_config().to_dict()  # the defaults, not what the hidden fields held
 
 
 def test_the_estimate_speaks_of_the_recipe_chosen(client_for, ann, dataset):
@@ -73,7 +73,8 @@ def _usage(client, job) -> str:
 def test_the_download_says_the_size_the_job_ran_at(client_for, ann, dataset, views, chosen, shown):
     job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
                                           recipe="recommended", head_config={}))
-    TrainingJob.objects.filter(pk=job.pk).update(view_sizes=views)
+    TrainingJob.objects.filter(pk=job.pk).update(feature_specs=[spec | {"input_size": size} for size in views
+                                                                for spec in job.feature_specs[:1]])
     if chosen:
         evaluation = Evaluation.objects.get(job=job)
         evaluation.report |= {"search": {"trials": [], "chosen": {"head": "linear", "C": 0.1, "views": chosen,

@@ -48,9 +48,9 @@ def test_job_create_refuses_an_unusable_dataset_with_a_readable_message(ann, cha
 
 @pytest.mark.parametrize("bad, message", [
     ({"backbone": "alexnet"}, "Unknown backbone"),
-    ({"weights": "random"}, "Weights"),
+    ({"weights": "random"}, "Unknown weights"),
     ({"head_config": {"activation": "sigmoidish"}}, "activation"),
-    ({"head_config": {"epochs": 0}}, "positive"),
+    ({"head_config": {"epochs": 0}}, "Epochs must be from 1 to 500"),
 ])
 def test_job_create_refuses_bad_settings(ann, bad, message):
     dataset = make_dataset("shapes", per_class=4)
@@ -217,9 +217,9 @@ def test_job_create_refuses_a_job_too_big_for_the_workers_memory_and_says_what_t
 
 
 def test_job_create_names_the_batch_size_when_the_batch_is_what_does_not_fit(ann, settings):
-    settings.JOB_MAX_MEMORY_BYTES = 512 * 1024**2  # extraction fits, a batch of 65536 pooled features does not
+    settings.JOB_MAX_MEMORY_BYTES = 300 * 1024**2  # extraction fits (~190 MB), the largest batch of 8192 units not
     dataset = make_dataset("shapes", per_class=4)
-    head = FAST_JOB["head_config"] | {"batch_size": 65536}
+    head = FAST_JOB["head_config"] | {"batch_size": 4096, "hidden": [8192], "dropout": [0.1]}
     with pytest.raises(ValidationError, match="lower the batch size"):
         services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"head_config": head})
 

@@ -12,6 +12,7 @@ from tests.factories import FAST_JOB, make_dataset
 from webapp.audits.models import DatasetAudit
 from webapp.experiments import services
 from webapp.experiments.models import Evaluation, Heatmap, Prediction
+from webapp.labelling.models import SuggestionRun
 from webapp.lifecycle.registry import KINDS
 from webapp.lifecycle.services import work_beat, work_cancel, work_claim, work_fail, work_reap, worker_died_message
 from webapp.serving.models import BatchPrediction, ExportBundle, ModelVersion, NamedModel
@@ -34,6 +35,7 @@ def one_of_each(ann):
             named_model=model, number=1, job=job)),
         "bundle": ExportBundle.objects.create(job=job),
         "audit": DatasetAudit.objects.create(dataset=dataset, backbone="mobilenet_v2"),
+        "suggestion": SuggestionRun.objects.create(dataset=dataset, backbone="mobilenet_v2"),
     }
     assert set(rows) == set(KINDS)  # a new kind gets a row here too
     return rows

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.webapp.experiments.test_views import photo
+from tests.webapp.serving.test_prediction_views import photo
 from webapp.accounts.models import ApiToken
 from webapp.accounts.services import membership_change
 from webapp.experiments.models import Prediction

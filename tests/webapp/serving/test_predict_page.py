@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.experiments.test_views import photo
+from tests.webapp.serving.test_prediction_views import photo
 from webapp.experiments.models import Prediction
 from webapp.serving import services
 

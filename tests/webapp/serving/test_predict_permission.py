@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from tests.webapp.experiments.test_views import photo
+from tests.webapp.serving.test_prediction_views import photo
 from tests.webapp.serving.test_batches import class_folders, upload
 from webapp.accounts.models import ApiToken, Membership, Role
 from webapp.experiments.models import Prediction

@@ -70,10 +70,10 @@ class ZipArchive:
         self.zf.close()
 
 
-def zip_open(archive, *, classes_optional: bool = False) -> ZipArchive:
+def zip_open(archive, *, classes_optional: bool = False, unlabelled: bool = False) -> ZipArchive:
     """Open and check the archive as a container, reading no entry yet. Raises ImportRejected.
     classes_optional (photos to predict): folders that match no dataset layout leave the photos unlabelled
-    instead of refusing the archive."""
+    instead of refusing the archive. unlabelled: every photo is unlabelled, whatever its folders."""
     max_bytes = settings.DATASETS_MAX_ARCHIVE_BYTES
     archive_bytes = _archive_size(archive)
     if archive_bytes > max_bytes:
@@ -125,7 +125,8 @@ def zip_open(archive, *, classes_optional: bool = False) -> ZipArchive:
         )
     if problems:
         raise ImportRejected("The archive was refused and nothing was imported.", problems)
-    detect = layout_detect_optional if classes_optional else layout_detect
-    layout = detect([(info.filename, parts) for info, parts in files], dirs)
+    entries = [(info.filename, parts) for info, parts in files]
+    layout = (layout_detect_optional(entries, dirs) if classes_optional
+              else layout_detect(entries, dirs, unlabelled=unlabelled))
     by_name = {info.filename: info for info, _ in files}
     return ZipArchive(zf, [by_name[name] for name, _, _ in layout.files], layout, ignored, max_inflated)

@@ -1,31 +1,37 @@
 """The dataset layout rule (classifier.data, shared with the CLI) as the imports use it: a layout that does not
-fit, or unlabelled photos (not supported yet), refuse the import (ImportRejected)."""
+fit refuses the import (ImportRejected). Photos in no class folder at all (the "unlabelled" layout), or every photo
+when the caller asks for the unlabelled pool, go to the dataset's unlabelled pool (class name "")."""
 
 from pathlib import Path
 
-from classifier.data import (EXPECTED_LAYOUTS, UNLABELLED_NOT_SUPPORTED, Layout, LayoutError, is_junk,  # noqa: F401
-                             layout_scan)
+from classifier.data import EXPECTED_LAYOUTS, Layout, LayoutError, folder_entries, is_junk  # noqa: F401
 from classifier.data import layout_detect as _detect
 from webapp.datasets.importing.result import ImportRejected
 
+POOL_LAYOUT = ("Photos with no class yet: loose photos (001.jpg, 002.jpg, ...) go to the dataset's unlabelled pool; "
+               "tick \"unlabelled\" to put every photo there whatever its folders.")
 
-def layout_detect(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str, ...]]) -> Layout:
+
+def layout_detect(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str, ...]], *,
+                  unlabelled: bool = False) -> Layout:
     """The layout of a dataset import (zip entries or a folder's files): (name, parts) and folders' parts.
-    Raises ImportRejected when the folders match no layout or hold unlabelled photos."""
+    `unlabelled`: every photo goes to the unlabelled pool, whatever its folders (a zipped folder of photos would
+    otherwise be one class named after the folder). Raises ImportRejected when the folders match no layout."""
+    if unlabelled:
+        return pool_layout(files)
     try:
-        return _labelled(_detect(files, dirs))
+        return _detect(files, dirs)
     except LayoutError as exc:
         raise _rejected(exc) from None
 
 
+def pool_layout(files: list[tuple[str, tuple[str, ...]]]) -> Layout:
+    """Every file, unlabelled (class name "")."""
+    return Layout("unlabelled", sorted((name, None, "") for name, _ in files))
+
+
 def _rejected(exc: LayoutError) -> ImportRejected:
     return ImportRejected(f"The archive's folders do not match a dataset layout. {EXPECTED_LAYOUTS}", exc.problems)
-
-
-def _labelled(layout: Layout) -> Layout:
-    if layout.kind == "unlabelled":  # recognised, but a dataset cannot hold them yet
-        raise ImportRejected(f"{UNLABELLED_NOT_SUPPORTED} {EXPECTED_LAYOUTS}")
-    return layout
 
 
 def layout_detect_optional(files: list[tuple[str, tuple[str, ...]]], dirs: list[tuple[str, ...]]) -> Layout:
@@ -34,15 +40,12 @@ def layout_detect_optional(files: list[tuple[str, tuple[str, ...]]], dirs: list[
     try:
         layout = _detect(files, dirs)
     except LayoutError:
-        return Layout("unlabelled", sorted((name, None, "") for name, _ in files))
+        return pool_layout(files)
     loose = [(name, None, "") for name in layout.loose]
     return Layout(layout.kind, layout.files + loose, layout.classes, [])
 
 
-def folder_scan(root: Path) -> tuple[Layout, list[str], int]:
+def folder_scan(root: Path, *, unlabelled: bool = False) -> tuple[Layout, list[str], int]:
     """The layout of a server folder, the symbolic links skipped (never followed) and the system files ignored."""
-    try:
-        layout, symlinks, ignored = layout_scan(root)
-    except LayoutError as exc:
-        raise _rejected(exc) from None
-    return _labelled(layout), symlinks, ignored
+    files, dirs, symlinks, ignored = folder_entries(root)
+    return layout_detect(files, dirs, unlabelled=unlabelled), symlinks, ignored

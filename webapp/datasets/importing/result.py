@@ -29,13 +29,14 @@ class ImportRejected(ValidationError):
 class ImportResult:
     dataset: Dataset
     added: dict = field(default_factory=lambda: defaultdict(lambda: dict.fromkeys(SPLIT_ORDER, 0)))
+    unlabelled: int = 0  # photos added to the unlabelled pool
     duplicates: int = 0
     rejected: list = field(default_factory=list)  # [(entry name, reason)]
     ignored: int = 0  # system files such as __MACOSX/, .DS_Store, Thumbs.db
 
     @property
     def total_added(self) -> int:
-        return sum(sum(per_split.values()) for per_split in self.added.values())
+        return sum(sum(per_split.values()) for per_split in self.added.values()) + self.unlabelled
 
     def as_dict(self) -> dict:
         """JSON-ready (kept in the session for the result page, printed by the command)."""
@@ -43,6 +44,7 @@ class ImportResult:
             "dataset_id": self.dataset.pk,
             "dataset_name": self.dataset.name,
             "added": {name: {str(s): n for s, n in per.items()} for name, per in sorted(self.added.items())},
+            "unlabelled": self.unlabelled,
             "total_added": self.total_added,
             "duplicates": self.duplicates,
             "rejected": [list(item) for item in self.rejected],

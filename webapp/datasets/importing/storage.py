@@ -13,10 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 
-from classifier.data import split_assign
+from classifier.data import split_assign, split_of_hash
 from classifier.files import content_hash
 from classifier.images import ImageError
 from webapp.datasets.imaging import image_check
@@ -62,7 +61,7 @@ class StagedWriter:
 @dataclass
 class Stored:
     name: str  # entry / upload name, display only
-    class_name: str
+    class_name: str  # "": the unlabelled pool
     split: str | None  # None: assigned from the content hash later
     content_hash: str
     file: str
@@ -91,27 +90,33 @@ def photo_store(*, dataset: Dataset, data: bytes, name: str, class_name: str, sp
 
 def rows_create(*, dataset: Dataset, stored: list[Stored], fractions, user, result: ImportResult,
                 labels: dict[str, Label] | None = None) -> list[Image]:
-    """Give unsplit photos their split (per class, classifier.data.split_assign) and insert the rows; counts go
-    into the result."""
+    """Give unsplit photos their split and insert the rows; counts go into the result. Labelled photos are split
+    per class (classifier.data.split_assign); unlabelled ones (class "") go to the pool with the split of their
+    content hash alone (split_of_hash), the one they keep when someone labels them in the app."""
+    fractions = fractions or dataset.fractions
     by_class = defaultdict(list)
     for item in stored:
-        if item.split is None:
+        if item.split is None and item.class_name:
             by_class[item.class_name].append(item.content_hash)
     assigned = {}
     for hashes in by_class.values():
-        assigned.update(split_assign(hashes, fractions or settings.DATASETS_SPLIT_FRACTIONS))
+        assigned.update(split_assign(hashes, fractions))
     labels = labels if labels is not None else {}
     rows = []
     for item in stored:
-        if item.class_name not in labels:
+        if item.class_name and item.class_name not in labels:
             labels[item.class_name], _ = Label.objects.get_or_create(dataset=dataset, name=item.class_name)
-        split = item.split or assigned[item.content_hash]
+        if item.class_name:
+            split = item.split or assigned[item.content_hash]
+            result.added[item.class_name][split] += 1
+        else:
+            split = item.split or split_of_hash(item.content_hash, fractions)
+            result.unlabelled += 1
         rows.append(Image(
-            dataset=dataset, label=labels[item.class_name], split=split, file=item.file, thumbnail=item.thumbnail,
-            content_hash=item.content_hash, width=item.width, height=item.height,
+            dataset=dataset, label=labels.get(item.class_name), split=split, file=item.file,
+            thumbnail=item.thumbnail, content_hash=item.content_hash, width=item.width, height=item.height,
             original_name=item.name[-255:], added_by=user,
         ))
-        result.added[item.class_name][split] += 1
     return Image.objects.bulk_create(rows, batch_size=500)
 
 

@@ -1,4 +1,5 @@
-"""python manage.py import_dataset PATH --name NAME [--team TEAM]: import a large folder (or zip) on the server.
+"""python manage.py import_dataset PATH --name NAME [--team TEAM] [--unlabelled]: import a large folder (or zip) on
+the server; loose photos, or every photo with --unlabelled, go to the dataset's unlabelled pool.
 
 Resumable: it commits every --batch photos; run the same command again after an interruption and the photos
 already in the dataset are skipped (splits are assigned over the whole folder, so they come out the same).
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="")
         parser.add_argument("--validation", type=float, help="validation fraction for class-folder layouts")
         parser.add_argument("--test", type=float, help="test fraction for class-folder layouts")
+        parser.add_argument("--unlabelled", action="store_true", help="every photo to the unlabelled pool, "
+                            "whatever its folders (loose photos in no folder go there anyway)")
         parser.add_argument("--batch", type=int, default=500, help="photos per committed batch")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--no-progress", action="store_true")
@@ -50,11 +53,13 @@ class Command(BaseCommand):
             if path.is_file():
                 with path.open("rb") as archive:
                     result = dataset_import_zip(archive=archive, user=None, dataset=dataset, name=name, team=group,
-                                                description=options["description"], fractions=fractions)
+                                                description=options["description"], fractions=fractions,
+                                                unlabelled=options["unlabelled"])
             else:
                 result = dataset_import_folder(path=path, dataset=dataset, name=name, team=group,
                                                description=options["description"], fractions=fractions,
-                                               batch_size=options["batch"], progress=progress)
+                                               batch_size=options["batch"], progress=progress,
+                                               unlabelled=options["unlabelled"])
         except ValidationError as exc:
             raise CommandError(getattr(exc, "text", None) or " ".join(exc.messages)) from None
         seconds = time.monotonic() - started
@@ -98,6 +103,8 @@ class Command(BaseCommand):
         out.write(f"{'class':<24}{'train':>8}{'validation':>12}{'test':>8}")
         for class_name, per_split in report["added"].items():
             out.write(f"{class_name:<24}{per_split['train']:>8}{per_split['validation']:>12}{per_split['test']:>8}")
+        if report["unlabelled"]:
+            out.write(f"Unlabelled (in the pool, to label on the Label page): {report['unlabelled']}")
         out.write(f"Skipped as duplicates: {report['duplicates']}")
         out.write(f"Ignored system files: {report['ignored']}")
         out.write(f"Rejected: {len(report['rejected'])}")

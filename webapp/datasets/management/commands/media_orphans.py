@@ -1,11 +1,11 @@
 """python manage.py media_orphans [--all] [--delete]: files under media/datasets/ that no row owns, and staging
-folders of imports that never finished (a killed process). With --all, also what webapp.core.cleanup finds: feature
+folders of imports that never finished (a killed process). With --all, also what webapp.operations.cleanup finds: feature
 cache files of photos no dataset holds, folders of deleted jobs, prediction photos past their retention. Dry run by
 default: lists what --delete would do."""
 
 from django.core.management.base import BaseCommand
 
-from webapp.core.cleanup import store_orphans_find, store_orphans_remove
+from webapp.operations.cleanup import store_orphans_find, store_orphans_remove
 from webapp.datasets.services import media_orphans_remove
 
 

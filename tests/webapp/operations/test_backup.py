@@ -1,0 +1,130 @@
+"""Item 10 of "Hardening": `manage.py backup` then `manage.py restore` on a fresh data folder gives back every row
+and every file, and a restored model predicts the same."""
+
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
+from django.core.management import CommandError, call_command
+
+from tests.classifier.conftest import make_class_folders
+from tests.images import jpeg_bytes
+from tests.shared import REPO_DIR
+from tests.webapp.experiments.conftest import make_dataset, succeed_job
+from webapp.accounts.models import ApiToken
+from webapp.operations.backup import EXCLUDED_MODELS
+from webapp.experiments import services
+from webapp.experiments.models import Prediction
+
+HEAD = {"epochs": 3, "batch_size": 8, "hidden": [16], "dropout": [0.1], "learning_rate": 1e-3}
+COMPARE_PREDICTIONS = """
+import sys
+import numpy as np
+from classifier.predict import Predictor
+photos = sys.argv[3:]
+a = Predictor.from_run_dir(sys.argv[1]).probabilities(photos)
+b = Predictor.from_run_dir(sys.argv[2]).probabilities(photos)
+print(float(np.abs(a - b).max()), int(a.shape[0]))
+"""
+
+
+def run(args, env_data_dir: Path, check=True) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(REPO_DIR), "MENAGERIE_DATA_DIR": str(env_data_dir),
+           "DJANGO_SETTINGS_MODULE": "webapp.settings", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, *args], cwd=REPO_DIR, env=env, capture_output=True, text=True,
+                            timeout=300)
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result
+
+
+def rows(dump: str) -> list:
+    return sorted(json.dumps(row, sort_keys=True) for row in json.loads(dump))
+
+
+def files(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def installation(real_password_hashing, db, settings, tmp_path, django_user_model):
+    """Teams, users with a permission and a token, a dataset with photos and a thumbnail, a job with a real
+    trained model (weights=None, tiny) and metrics, and a prediction with its photo."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.FEATURES_DIR = tmp_path / "features"
+    lab = Group.objects.create(name="lab")
+    ann = django_user_model.objects.create_user("ann", password="pw-12345-menagerie")
+    ann.groups.add(lab)
+    ann.user_permissions.add(Permission.objects.get(codename="delete_dataset"))
+    ApiToken.create_for(user=ann, name="laptop")
+    dataset = make_dataset("pets", lab, per_class=3)
+    image = dataset.images.first()
+    image.thumbnail.save("t.jpg", ContentFile(jpeg_bytes((1, 2, 3), 1, size=8)))
+    job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
+                                          pooling="avg", input_size=32, head_config=HEAD))
+    photos = make_class_folders(tmp_path / "photos", per_class=4)
+    run_dir = Path(settings.ARTIFACTS_DIR) / job.artifact_dir
+    run(["-m", "classifier", "train", str(photos), "--out", str(run_dir), "--cache", str(tmp_path / "cache"),
+         "--backbone", "mobilenet_v2", "--weights", "none", "--input-size", "32", "--pooling", "avg",
+         "--epochs", "2", "--hidden", "8", "--dropout", "0.1"], tmp_path / "cli")
+    prediction = Prediction(job=job, content_hash="ab" * 32, original_name="cat.jpg", created_by=ann,
+                            status="succeeded", label="cat", confidence=0.9)
+    prediction.file.save("cat.jpg", ContentFile(jpeg_bytes((9, 9, 9), 2, size=16)))
+    (Path(settings.FEATURES_DIR) / "x").mkdir(parents=True)
+    (Path(settings.FEATURES_DIR) / "x" / "f.npy").write_bytes(b"cached features")
+    return {"job": job, "photos": photos}
+
+
+@pytest.mark.slow
+def test_backup_and_restore_on_a_fresh_data_folder_give_back_every_row_and_file(installation, settings, tmp_path):
+    archive = tmp_path / "menagerie.tar.gz"
+    call_command("backup", str(archive))
+    restored = tmp_path / "restored"
+    out = run(["manage.py", "restore", str(archive)], restored)
+    assert "Restored the database" in out.stdout
+
+    dump = run(["manage.py", "dumpdata", "--natural-foreign", "--natural-primary",
+                *[f"--exclude={m}" for m in EXCLUDED_MODELS]], restored).stdout
+    buffer = io.StringIO()
+    call_command("dumpdata", natural_foreign=True, natural_primary=True, exclude=EXCLUDED_MODELS, stdout=buffer)
+    assert rows(dump) == rows(buffer.getvalue()) and len(json.loads(dump)) > 20
+    assert files(restored / "media") == files(Path(settings.MEDIA_ROOT))
+    assert files(restored / "artifacts") == files(Path(settings.ARTIFACTS_DIR))
+    assert not (restored / "features").exists() or not files(restored / "features")  # not asked for
+
+    token_hash = ApiToken.objects.get().key_hash
+    run_dir = installation["job"].artifact_dir
+    photos = [str(p) for p in sorted(installation["photos"].rglob("*.*"))[:6]]
+    out = run(["-c", COMPARE_PREDICTIONS, str(Path(settings.ARTIFACTS_DIR) / run_dir),
+               str(restored / "artifacts" / run_dir), *photos], tmp_path / "cli").stdout.split()
+    assert float(out[0]) <= 1e-6 and int(out[1]) == 6
+
+    # The restored user logs in with the old password, and the token still works (hashes came back).
+    check = run(["manage.py", "shell", "-c",
+                 "from django.contrib.auth.models import User; from webapp.accounts.models import ApiToken;"
+                 "print(User.objects.get(username='ann').check_password('pw-12345-menagerie'),"
+                 f" ApiToken.objects.get().key_hash == '{token_hash}')"], restored)
+    assert check.stdout.split()[-2:] == ["True", "True"]
+
+
+@pytest.mark.slow  # the installation trains with the CLI in a subprocess
+def test_the_feature_cache_is_included_only_on_request_and_restore_refuses_a_database_in_use(installation,
+                                                                                               settings, tmp_path):
+    archive = tmp_path / "with-features.tar"
+    call_command("backup", str(archive), "--features")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert "features/x/f.npy" in names and "database.json" in names and "manifest.json" in names
+    assert any(name.startswith("media/datasets/") for name in names)
+    assert not any(name.startswith("media/") and "secret" in name for name in names)
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("restore", str(archive))  # this test database has users and datasets
