@@ -8,6 +8,7 @@ the feature cache); y arrays are class ids 0..num_classes-1.
 """
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -27,6 +28,11 @@ MIN_COVER_NEIGHBOURS = 5
 COVER_SAMPLE = 1000  # photos clustered at most (seconds for 50 clusters on 2 cores)
 MAX_SPECTRAL_CLUSTERS = 100
 FOLDS = 5
+# From MANY_LABELLED labelled photos, FOLDS_WHEN_MANY folds: the held-out estimate needs no more, and 5,000 photos'
+# cross-validation then stays within seconds (bench/labelling_speed.py)
+MANY_LABELLED = 1000
+FOLDS_WHEN_MANY = 3
+MIN_CALIBRATION_PHOTOS = 30  # labelled photos from which suggest() fits a temperature
 ERROR_BOUND_LEVEL = 0.95  # Suggestions.error_bound / confidence_for: how sure "at most this error" must be
 # diverse_margin: the batch is spread over the least certain CANDIDATE_SHARE of the unlabelled photos (at least
 # MIN_CANDIDATES_PER_PICK per photo asked for)
@@ -88,8 +94,6 @@ def clusters(embeddings: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(x), COVER_SAMPLE, replace=False)) if len(x) > COVER_SAMPLE else np.arange(len(x))
     neighbours = min(COVER_NEIGHBOURS, max(MIN_COVER_NEIGHBOURS, len(sample) // (2 * k)), len(sample) - 1)
-    import warnings
-
     with warnings.catch_warnings():  # "graph is not fully connected": isolated groups are clusters of their own
         warnings.simplefilter("ignore", UserWarning)
         ids = SpectralClustering(k, affinity="nearest_neighbors", n_neighbors=neighbours, assign_labels="cluster_qr",
@@ -117,9 +121,9 @@ def cover(embeddings: np.ndarray, k: int, *, seed: int = 0) -> list[int]:
 
 def fit_head(x, y, *, num_classes: int, seed: int = 0):
     """The suggester's linear head: L2-normalised embeddings + multinomial logistic regression (C = HEAD_C),
-    a scikit-learn Pipeline. Chosen on bench/active_learning.py's validation parts over the recommended recipe's
-    standardised probe: better with few labels (caltech_animals, one per class: 72 vs 65 %) and on the whole
-    pool (flowers 71 vs 69 %). BLAS on one thread (thin products: threads only add overhead, see
+    a scikit-learn Pipeline. Chosen on bench/active_learning.py's validation parts (C from 10-300) over the
+    recommended recipe's standardised probe (C 0.01-0.1): better with few labels (caltech_animals, one random
+    photo per class: 72.5 vs 65.4 %) and on the whole pool (flowers 70.6 vs 68.7 %; caltech 96.3 vs 95.7 %). BLAS on one thread (thin products: threads only add overhead, see
     classifier.recipes.fit_linear). With a single class labelled, that class is the only answer."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -130,7 +134,9 @@ def fit_head(x, y, *, num_classes: int, seed: int = 0):
     if len(np.unique(y)) < 2:
         return ("constant", int(y[0]) if len(y) else 0)
     model = make_pipeline(Normalizer(), LogisticRegression(C=HEAD_C, max_iter=500, random_state=seed))
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        # "more unique classes than 50 % of the samples": one photo per class is how labelling starts
+        warnings.filterwarnings("ignore", "The number of unique classes", UserWarning)
         return model.fit(np.asarray(x, dtype="float32"), y)
 
 
@@ -226,11 +232,20 @@ def suggest(x_labelled, y_labelled, x_unlabelled, *, num_classes: int, seed: int
         return head_probabilities(fit_head(x_train, y_train, num_classes=num_classes, seed=seed), x_held_out,
                                   num_classes)
 
-    oof = out_of_fold(x_labelled, y, fit_predict, num_classes=num_classes,
-                      folds=stratified_folds(y, FOLDS, seed), should_cancel=should_cancel)
+    # The folds side by side, one per core; BLAS on one thread around them all (each fit's own limit, entered
+    # and left by several threads, would otherwise restore the process's setting mid-way).
+    from joblib import cpu_count
+    from threadpoolctl import threadpool_limits
+
+    folds = stratified_folds(y, FOLDS if len(y) < MANY_LABELLED else FOLDS_WHEN_MANY, seed)
+    with threadpool_limits(limits=1, user_api="blas"):
+        oof = out_of_fold(x_labelled, y, fit_predict, num_classes=num_classes, folds=folds,
+                          should_cancel=should_cancel, n_jobs=min(len(folds), cpu_count()))
     if oof is None:
         return None
-    temperature = fit_temperature(oof, y)
+    # A temperature fitted on a handful of photos runs to its bounds (every one right: all confidences ~1; worse
+    # than chance: all flat), so below MIN_CALIBRATION_PHOTOS the head's own (softer) probabilities stay.
+    temperature = fit_temperature(oof, y) if len(y) >= MIN_CALIBRATION_PHOTOS else 1.0
     oof = apply_temperature(oof, temperature)
     seconds["held_out"] = time.monotonic() - started
     started = time.monotonic()
@@ -287,10 +302,11 @@ def diverse_margin_strategy(x_labelled, y_labelled, x_unlabelled, n: int, *, num
     """Margin sampling over a diverse batch: the least certain photos (the smallest margins: candidate_share of
     the unlabelled pool, at least MIN_CANDIDATES_PER_PICK x n) are clustered (k-means on L2-normalised
     embeddings, n clusters) and the smallest-margin photo of each cluster is taken, so a batch is not n near
-    copies of one confusion. Chosen on bench/active_learning.py's validation parts (5 seeds) over plain margin
-    sampling and a fixed 10 x n candidates: labels to come within a point of the whole pool's accuracy, as a
-    share of random sampling's: caltech_animals 0.54 (margin 0.45, 10 x n 0.74), flowers 0.69 (margin 0.74,
-    10 x n 0.74)."""
+    copies of one confusion. Chosen on bench/active_learning.py's validation parts (10 seeds) for the harder
+    set: labels to come within a point of the whole pool's accuracy, as a share of random sampling's, flowers
+    0.78 (plain margin sampling 0.87; candidate shares 0.05 and 0.2, seeds 5-9 only: 0.98, 1.0 where this took
+    0.88), caltech_animals 0.61 (margin 0.48). The noise is large: random sampling alone needs 575-1,925 labels
+    on flowers depending on the seed."""
     if not can_suggest(y_labelled, num_classes):
         return _cover_uncovered(x_labelled, x_unlabelled, n, seed)
     from sklearn.cluster import KMeans

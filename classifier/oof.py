@@ -24,13 +24,25 @@ def stratified_folds(y, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.
 
 
 def out_of_fold(x: np.ndarray, y, fit_predict: FitPredict, *, num_classes: int, k: int = 5, seed: int = 0,
-                folds: list | None = None, should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
+                folds: list | None = None, should_cancel: Callable[[], bool] | None = None,
+                n_jobs: int = 1) -> np.ndarray | None:
     """(N, num_classes) probabilities, row i from the fold model that did not train on photo i; None if
-    cancelled between folds."""
+    cancelled between folds. n_jobs > 1: that many folds at once in threads (fit_predict must release the GIL
+    and be thread-safe, as scikit-learn's fits are); cancellation is then checked before each round."""
     y = np.asarray(y, dtype=int)
     out = np.zeros((len(y), num_classes), dtype="float64")
-    for train_index, held_out in folds or stratified_folds(y, k, seed):
+    folds = folds or stratified_folds(y, k, seed)
+    for start in range(0, len(folds), max(1, n_jobs)):
         if should_cancel and should_cancel():
             return None
-        out[held_out] = fit_predict(x[train_index], y[train_index], x[held_out])
+        batch = folds[start:start + max(1, n_jobs)]
+        if len(batch) == 1:
+            results = [fit_predict(x[batch[0][0]], y[batch[0][0]], x[batch[0][1]])]
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=len(batch), prefer="threads")(
+                delayed(fit_predict)(x[train_index], y[train_index], x[held_out]) for train_index, held_out in batch)
+        for (_, held_out), probabilities in zip(batch, results):
+            out[held_out] = probabilities
     return out

@@ -53,6 +53,9 @@ def test_out_of_fold_predicts_each_photo_with_a_model_that_never_saw_it():
     assert oof.shape == (36, 3) and np.allclose(oof.sum(axis=1), 1.0)
     assert (oof.argmax(1) == y).mean() > 0.9
     assert [len(h) for _, h in stratified_folds(y, 4)] == [9, 9, 9, 9]
+    side_by_side = out_of_fold(x, y, fit_predict, num_classes=3, k=4, n_jobs=2)
+    assert len(seen) == 8 and not any(seen)
+    np.testing.assert_allclose(side_by_side, oof)
 
 
 def test_temperature_scaling_lowers_the_ece_of_an_over_confident_model():
