@@ -7,7 +7,7 @@ strategy asks for (classifier.labelling.next_to_label), the suggester's head (cl
 retrained and scored on a held-out part of each seed's stratified split (25 %; the rest is the pool). Every
 strategy is scored on the same grid of label counts: every K (the number of classes) up to 200, then every 25,
 then the whole pool. `labels_to_target`: the first grid point within 0.01 of `full_accuracy` (the head on the whole
-pool; a strategy's curve stops there), else the pool's size. `accuracy_at_one_per_class`: after K labels chosen
+pool; a strategy's curve stops there unless --full-curve), else the pool's size. `accuracy_at_one_per_class`: after K labels chosen
 without looking at labels (random: one random photo per class). Features: classifier.labelling.labelling_spec()
 (MobileNetV2 ImageNet, pooled 224 px) through the feature cache.
 
@@ -78,8 +78,10 @@ def accuracy(x_train, y_train, x_test, y_test, num_classes: int, seed: int) -> f
     return float((head_probabilities(model, x_test, num_classes).argmax(1) == y_test).mean())
 
 
-def simulate(strategy: str, x, y, x_test, y_test, *, num_classes: int, full: float, seed: int) -> dict:
-    """One strategy on one seed's pool: the curve up to the target, labels_to_target, accuracy at K labels."""
+def simulate(strategy: str, x, y, x_test, y_test, *, num_classes: int, full: float, seed: int,
+             full_curve: bool = False) -> dict:
+    """One strategy on one seed's pool: the curve up to the target (the whole pool with full_curve),
+    labels_to_target, accuracy at K labels."""
     from classifier.labelling import next_to_label
 
     rng = np.random.default_rng(seed)
@@ -97,9 +99,10 @@ def simulate(strategy: str, x, y, x_test, y_test, *, num_classes: int, full: flo
             labelled += rest[chosen].tolist()
         score = accuracy(x[labelled], y[labelled], x_test, y_test, num_classes, seed)
         curve.append([point, score])
-        if score >= full - TARGET_GAP:
+        if score >= full - TARGET_GAP and reached is None:
             reached = point
-            break
+            if not full_curve:
+                break
     return {"labels_to_target": reached or len(y), "accuracy_at_one_per_class": curve[0][1], "curve": curve}
 
 
@@ -166,6 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--validation", action="store_true",
                         help="score on a quarter of the pool, never on the test part (for choosing settings)")
     parser.add_argument("--no-bulk", action="store_true")
+    parser.add_argument("--full-curve", action="store_true", help="score every grid point, not only up to the target")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -186,7 +190,8 @@ def main(argv=None) -> int:
         out["full_accuracy"].append(full)
         line = [f"seed {seed}: full {full:.3f}"]
         for name in names:
-            result = simulate(name, x, y, x_test, y_test, num_classes=k, full=full, seed=seed)
+            result = simulate(name, x, y, x_test, y_test, num_classes=k, full=full, seed=seed,
+                              full_curve=args.full_curve)
             entry = out["strategies"][name]
             entry["labels_to_target"].append(result["labels_to_target"])
             entry["accuracy_at_one_per_class"].append(result["accuracy_at_one_per_class"])
