@@ -111,9 +111,9 @@ def test_label_with_suggestions_accept_in_bulk_and_train(page, shot, live_server
     page.get_by_label("Every suggestion at confidence ≥").fill("0")
     expect(page.locator("#expected-error")).to_contain_text("labelled photos the suggester did not train on")
     expect(page.locator("#above-count")).to_have_text("11")
-    shot(page, "label-03-bulk-accept")
-    page.locator("#accept-above").click()
+    page.locator("#accept-above").click()  # before the screenshot: a full-page shot moves the page under the mouse
     expect(page.locator("#label-message")).to_contain_text("Accepted 11 photos", timeout=30_000)
+    shot(page, "label-03-bulk-accepted")
     expect(page.locator("#pool-count")).to_have_text("0")
 
     labelled = Image.objects.labelled().filter(dataset=dataset).select_related("label")
