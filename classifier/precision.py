@@ -6,12 +6,12 @@ precision. A worker measures once per backbone and reports it to the registry; t
 and CPU and keeps the answer in its cache folder (precision.json)."""
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
 
 from classifier.backbones import PRECISIONS, get_backbone
+from classifier.sizing import usable_cores
 
 AUTO = "auto"
 CHOICES = (AUTO, *PRECISIONS)
@@ -60,8 +60,7 @@ def cpu_id() -> str:
                      if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model} x{cores}"
+    return f"{model} x{usable_cores()}"
 
 
 def resolve_cached(precision: str, backbone: str, cache_dir: str | Path | None,

@@ -121,11 +121,16 @@ class ExtractionFootprint:
         return self.activations_bytes + self.images_bytes + self.weights_bytes + self.runtime_bytes
 
 
-def decode_threads() -> int:
-    """Threads decoding photos at once in extraction (classifier.features._decoded_batches): one per core this
-    process may run on (its affinity: a container or taskset may allow fewer than the machine has)."""
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity: a container or taskset may allow fewer than the machine
+    has)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, cores or 1)
+
+
+def decode_threads() -> int:
+    """Threads decoding photos at once in extraction (classifier.features._decoded_batches): one per usable core."""
+    return usable_cores()
 
 
 def _padded(size: int) -> int:
