@@ -118,7 +118,12 @@ def test_label_with_suggestions_accept_in_bulk_and_train(page, shot, live_server
 
     labelled = Image.objects.labelled().filter(dataset=dataset).select_related("label")
     assert labelled.count() == 19
-    assert all(i.label.name == i.original_name.split("-")[0] for i in labelled if i.original_name != "odd.jpg")
+    # each photo got the class the shown run suggested for it (the cheap suggester's backbone is randomly
+    # initialised, so whether its suggestions are right is not what this test is about: bench/ measures that)
+    shown = {s.image_id: s.label.name for s in latest.suggestions.select_related("label")}
+    assert len(shown) == 11 and all(i.label.name == shown[i.pk] for i in labelled if i.pk in shown)
+    hand_labelled = [i for i in labelled if i.pk not in shown and i.original_name != "odd.jpg"]
+    assert len(hand_labelled) == 7 and all(i.label.name == i.original_name.split("-")[0] for i in hand_labelled)
     fix = ImageChange.objects.get(image__original_name="odd.jpg", kind="label")
     assert (fix.suggested, fix.new, fix.user.username) == (suggested, chosen, "ann")
     accepted = ImageChange.objects.filter(dataset=dataset, kind="label", new__in=["red", "green", "blue"],
