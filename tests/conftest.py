@@ -7,6 +7,10 @@ import pytest
 from django.contrib.auth.models import Group
 
 from tests.environment import REDIS_AVAILABLE, REDIS_TEST_URL
+from tests.s3 import ACCESS_KEY as S3_ACCESS_KEY
+from tests.s3 import BUCKET as S3_BUCKET
+from tests.s3 import REGION as S3_REGION
+from tests.s3 import SECRET_KEY as S3_SECRET_KEY
 
 PASSWORD = "pw-12345-menagerie"
 BROWSER_FIXTURES = {"page", "chromium"}
@@ -101,6 +105,19 @@ def s3_bucket(s3_server):
         s3_server.start()
     s3_server.empty_bucket()
     return s3_server
+
+
+@pytest.fixture
+def s3_storage(settings, s3_bucket, tmp_path):
+    """Every file area of this process in the S3 server's emptied bucket (MENAGERIE_STORAGE=s3), with its own local
+    cache folder. `s3_storage.settings(...)` is the environment that points another process at the same store."""
+    settings.STORAGE_BACKEND = "s3"
+    settings.S3_OPTIONS = {**settings.S3_OPTIONS, "bucket_name": S3_BUCKET, "endpoint_url": s3_bucket.endpoint_url,
+                           "access_key": S3_ACCESS_KEY, "secret_key": S3_SECRET_KEY, "region_name": S3_REGION}
+    settings.STORAGES = {**settings.STORAGES,
+                         "default": {"BACKEND": "webapp.core.storage.S3Area", "OPTIONS": {"location": "media"}}}
+    settings.LOCAL_CACHE_DIR = tmp_path / "local-cache"
+    return s3_bucket
 
 
 @pytest.fixture

@@ -225,17 +225,47 @@ STATICFILES_DIRS = [
     BASE_DIR / "webapp" / "static",
     ("plotly", Path(find_spec("plotly").origin).parent / "package_data"),
 ]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
 WHITENOISE_USE_FINDERS = True  # serve static files without a collectstatic step in development
 
-# Uploaded photos (served only to logged-in users, by a view), cached bottleneck features and trained models.
+# Files: uploaded photos and what is made from them (media: served only to logged-in users, by a view), cached
+# bottleneck features and trained models. MENAGERIE_STORAGE picks where they live, for every process alike:
+# "local" (default): three folders on this machine (one machine, or a network file system);
+# "s3": one bucket of an S3-compatible store (the areas are key prefixes), so that the web app and workers on other
+# machines share nothing but PostgreSQL, Redis and the store. Only webapp/core/storage.py reads these.
+STORAGE_BACKEND = env("MENAGERIE_STORAGE", "local").strip().lower()
+if STORAGE_BACKEND not in {"local", "s3"}:
+    raise ValueError(f"MENAGERIE_STORAGE must be 'local' or 's3', not {STORAGE_BACKEND!r}")
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "/media/"
 FEATURES_DIR = Path(env("FEATURES_DIR", str(DATA_DIR / "features"))).resolve()
 ARTIFACTS_DIR = Path(env("ARTIFACTS_DIR", str(DATA_DIR / "artifacts"))).resolve()
+# Each process's bounded copy of stored files it reads (photos being extracted, features, models it serves):
+# used with "s3" only, least recently used first out past LOCAL_CACHE_BYTES.
+LOCAL_CACHE_DIR = Path(env("MENAGERIE_LOCAL_CACHE_DIR", str(DATA_DIR / "cache"))).resolve()
+LOCAL_CACHE_BYTES = int(float(env("MENAGERIE_LOCAL_CACHE_GB", "10")) * 1024**3)
+# The store's client gives up on a request after these (connect, read) seconds and retries: a store outage fails
+# a job within the lifecycle's 30 s instead of hanging it.
+S3_OPTIONS = {
+    "bucket_name": env("S3_BUCKET", "menagerie"),
+    "endpoint_url": env("S3_ENDPOINT_URL") or None,  # None: AWS itself
+    "access_key": env("S3_ACCESS_KEY_ID") or None,
+    "secret_key": env("S3_SECRET_ACCESS_KEY") or None,
+    "region_name": env("S3_REGION") or None,
+    "file_overwrite": True,  # names are content-addressed or owned by one row: a rewrite is the same file
+    "querystring_auth": True,
+    "default_acl": None,
+    "signature_version": "s3v4",
+    "addressing_style": "path",
+    "connect_timeout": float(env("S3_CONNECT_TIMEOUT", "3")),
+    "read_timeout": float(env("S3_READ_TIMEOUT", "10")),
+    "max_attempts": int(env("S3_MAX_ATTEMPTS", "2")),
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"] = {"BACKEND": "webapp.core.storage.S3Area", "OPTIONS": {"location": "media"}}
 # Where Keras keeps downloaded ImageNet weights (models/ below it); workers export it before loading Keras.
 KERAS_HOME = Path(env("KERAS_HOME", str(Path.home() / ".keras"))).resolve()
 

@@ -1,0 +1,339 @@
+"""Where Menagerie's files live: the one module that knows whether that is a folder on this machine or a bucket of
+an S3-compatible store (settings.STORAGE_BACKEND, from MENAGERIE_STORAGE). Everything else asks it for a storage
+(Django's storage API), for a local file to read, or to publish a folder it wrote.
+
+Three areas, each a Django storage: "media" (photos, thumbnails, heatmaps, batch files, bundles: the default
+storage), "features" (the bottleneck feature cache) and "artifacts" (trained models, jobs/<id>/...). With "local"
+they are the folders MEDIA_ROOT, FEATURES_DIR and ARTIFACTS_DIR, read and written in place, as on one machine. With
+"s3" they are key prefixes of one bucket, and each process keeps a bounded local copy of what it reads
+(LOCAL_CACHE_DIR, least recently used out first past LOCAL_CACHE_BYTES): a worker on another machine needs only the
+broker, the database and the store.
+"""
+
+import io
+import os
+import shutil
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
+
+AREAS = ("media", "features", "artifacts")
+_FOLDER_SETTING = {"media": "MEDIA_ROOT", "features": "FEATURES_DIR", "artifacts": "ARTIFACTS_DIR"}
+DOWNLOAD_THREADS = 8  # small files over HTTP: latency-bound, so several at once
+
+
+def remote() -> bool:
+    return settings.STORAGE_BACKEND == "s3"
+
+
+def _s3_area_class():
+    from botocore.config import Config
+    from storages.backends.s3 import S3Storage
+
+    class S3Area(S3Storage):
+        """One area of the bucket (a key prefix), with the settings' credentials, timeouts and retries."""
+
+        def __init__(self, location: str = "media", **overrides):
+            options = dict(settings.S3_OPTIONS)
+            connect, read, attempts = (options.pop(k) for k in ("connect_timeout", "read_timeout", "max_attempts"))
+            options["client_config"] = Config(
+                connect_timeout=connect, read_timeout=read, retries={"max_attempts": attempts, "mode": "standard"},
+                s3={"addressing_style": options["addressing_style"]}, signature_version=options["signature_version"])
+            super().__init__(location=location, **{**options, **overrides})
+
+    return S3Area
+
+
+def S3Area(location: str = "media", **overrides) -> Storage:  # noqa: N802  (STORAGES' BACKEND names it)
+    return _s3_area_class()(location=location, **overrides)
+
+
+_areas: dict[tuple, Storage] = {}
+_areas_lock = threading.Lock()
+
+
+def storage(area: str = "media") -> Storage:
+    """The Django storage of an area. "media" is default_storage (what FileFields use)."""
+    if area == "media":
+        return default_storage
+    if area not in AREAS:
+        raise ValueError(f"unknown storage area {area!r}")
+    key = (area, settings.STORAGE_BACKEND, str(getattr(settings, _FOLDER_SETTING[area])))
+    with _areas_lock:  # settings may change (tests): one storage per (area, backend, folder)
+        if key not in _areas:
+            _areas[key] = (S3Area(location=area) if remote()
+                           else FileSystemStorage(location=getattr(settings, _FOLDER_SETTING[area])))
+        return _areas[key]
+
+
+def folder(area: str) -> Path | None:
+    """The area's folder on this machine, or None when it lives in the store."""
+    return None if remote() else Path(getattr(settings, _FOLDER_SETTING[area]))
+
+
+# --- reading: a local file for a stored name ----------------------------------------------------------------------
+
+
+class LocalCache:
+    """This process's copies of stored files under root/<area>/<name>, at most `max_bytes` in all: past that the
+    least recently used go first. A copy is written to a temp name and renamed, so a reader never sees half a file;
+    another process sharing the folder may evict a file between two uses, and the next use fetches it again."""
+
+    def __init__(self, root: Path, max_bytes: int):
+        self.root, self.max_bytes = Path(root), max_bytes
+        self._lock = threading.Lock()
+        self._bytes: int | None = None  # measured on first use
+
+    def path(self, area: str, name: str) -> Path:
+        return self.root / area / name
+
+    def fetch(self, area: str, name: str) -> Path:
+        path = self.path(area, name)
+        if path.is_file():
+            os.utime(path)  # recently used
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            with storage(area).open(name, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            size = tmp.stat().st_size
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._added(size)
+        return path
+
+    def keep(self, area: str, name: str, data: bytes) -> None:
+        """A copy of bytes this process just stored (so that reading them back costs no download)."""
+        path = self.path(area, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        self._added(len(data))
+
+    def _added(self, size: int) -> None:
+        with self._lock:
+            if self._bytes is None:
+                self._bytes = sum(p.stat().st_size for p in self._files())
+            else:
+                self._bytes += size
+            if self._bytes > self.max_bytes:
+                self._trim()
+
+    def _files(self):
+        return (p for p in self.root.rglob("*") if p.is_file() and not p.name.endswith(".part"))
+
+    def _trim(self) -> None:
+        """Least recently used out until 90 % of the bound is left (so that trimming is not on every fetch)."""
+        files = []
+        for p in self._files():
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            files.append((st.st_mtime, st.st_size, p))
+        files.sort()
+        total = sum(size for _, size, _ in files)
+        for _, size, p in files:
+            if total <= 0.9 * self.max_bytes:
+                break
+            p.unlink(missing_ok=True)
+            total -= size
+        self._bytes = total
+
+    def clear(self) -> None:
+        with self._lock:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self._bytes = None
+
+
+_cache: LocalCache | None = None
+
+
+def local_cache() -> LocalCache:
+    global _cache
+    if _cache is None or _cache.root != Path(settings.LOCAL_CACHE_DIR):
+        _cache = LocalCache(Path(settings.LOCAL_CACHE_DIR), settings.LOCAL_CACHE_BYTES)
+    return _cache
+
+
+def local_file(name: str, area: str = "media") -> Path:
+    """A file on this machine holding the stored file `name`: the file itself in a local area, else this
+    process's cached copy (fetched now if missing). Raises FileNotFoundError when nothing is stored there."""
+    root = folder(area)
+    if root is not None:
+        return Path(storage(area).path(name))
+    try:
+        return local_cache().fetch(area, name)
+    except Exception as error:
+        if _is_missing(error):
+            raise FileNotFoundError(f"{area}/{name} is not in the store") from error
+        raise
+
+
+def local_files(names: list[str], area: str = "media") -> dict[str, Path | None]:
+    """local_file of many names at once (downloads run side by side); None for a name not stored."""
+
+    def one(name):
+        try:
+            return local_file(name, area)
+        except FileNotFoundError:
+            return None
+
+    if folder(area) is not None or len(names) < 2:
+        return {name: one(name) for name in names}
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        return dict(zip(names, pool.map(one, names)))
+
+
+def _is_missing(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
+    return isinstance(error, FileNotFoundError) or code in {"404", "NoSuchKey", "NotFound"}
+
+
+def local_folder(prefix: str, area: str = "artifacts") -> Path:
+    """A folder on this machine with every file stored under `prefix/` (a trained model's folder)."""
+    root = folder(area)
+    if root is not None:
+        if not (root / prefix).is_dir():
+            raise FileNotFoundError(f"{root / prefix} is not there")
+        return root / prefix
+    names = names_under(prefix, area)
+    if not names:
+        raise FileNotFoundError(f"{area}/{prefix}/ holds no file in the store")
+    local_files(names, area)
+    return local_cache().path(area, prefix)
+
+
+# --- writing -----------------------------------------------------------------------------------------------------
+
+
+def write(name: str, data: bytes | io.IOBase, area: str = "media") -> str:
+    """Store bytes (or a binary file) under exactly `name`, replacing what was there. Returns the name."""
+    target = storage(area)
+    if folder(area) is not None and target.exists(name):
+        target.delete(name)  # FileSystemStorage would otherwise pick another name
+    content = ContentFile(data) if isinstance(data, bytes) else File(data)
+    saved = target.save(name, content)
+    if saved != name:
+        raise RuntimeError(f"stored {saved!r} instead of {name!r}")
+    return saved
+
+
+def publish_folder(local: Path, prefix: str, area: str = "artifacts") -> None:
+    """Store every file of a folder this process wrote under `prefix/` (nothing to do when `local` already is that
+    folder of a local area)."""
+    root = folder(area)
+    local = Path(local)
+    if root is not None and local.resolve() == (root / prefix).resolve():
+        return
+    files = [p for p in local.rglob("*") if p.is_file()]
+
+    def one(path: Path):
+        with open(path, "rb") as f:
+            write(f"{prefix}/{path.relative_to(local).as_posix()}", f, area)
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        list(pool.map(one, files))
+
+
+def names_under(prefix: str, area: str = "media") -> list[str]:
+    """Every stored name under `prefix/` (recursively), relative to the area."""
+    target, prefix = storage(area), prefix.strip("/")
+    if folder(area) is not None:
+        base = Path(target.path(prefix))
+        root = Path(target.path(""))
+        return sorted(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+    bucket = target.bucket
+    key_prefix = f"{target.location}/{prefix}/" if prefix else f"{target.location}/"
+    skip = len(target.location) + 1
+    return sorted(o.key[skip:] for o in bucket.objects.filter(Prefix=key_prefix))
+
+
+def sizes_under(prefix: str = "", area: str = "media") -> dict[str, int]:
+    """{name: bytes} of every stored file under `prefix/` (the whole area for "")."""
+    target, prefix = storage(area), prefix.strip("/")
+    if folder(area) is not None:
+        root = Path(target.path(""))
+        base = root / prefix if prefix else root
+        return ({p.relative_to(root).as_posix(): p.stat().st_size for p in base.rglob("*") if p.is_file()}
+                if base.is_dir() else {})
+    key_prefix = f"{target.location}/{prefix}/" if prefix else f"{target.location}/"
+    skip = len(target.location) + 1
+    return {o.key[skip:]: o.size for o in target.bucket.objects.filter(Prefix=key_prefix)}
+
+
+def delete_under(prefix: str, area: str = "media") -> None:
+    """Delete every stored file under `prefix/` (a dataset's or a job's folder)."""
+    prefix = prefix.strip("/")
+    if not prefix:
+        raise ValueError("refusing to delete a whole area")
+    root = folder(area)
+    if root is not None:
+        shutil.rmtree(root / prefix, ignore_errors=True)
+        return
+    target = storage(area)
+    target.bucket.objects.filter(Prefix=f"{target.location}/{prefix}/").delete()
+    shutil.rmtree(local_cache().path(area, prefix), ignore_errors=True)
+
+
+# --- the feature cache ----------------------------------------------------------------------------------------------
+
+
+def feature_store():
+    """The feature cache (a classifier.features.FeatureStore): the FEATURES_DIR folder, or the store's "features"
+    area with this process's local copies."""
+    from classifier.features import FeatureCache
+
+    root = folder("features")
+    return FeatureCache(root) if root is not None else _stored_features()
+
+
+def _stored_features():
+    import numpy as np
+
+    from classifier.features import FeatureCache
+
+    class StoredFeatures(FeatureCache):
+        """Features in the store, shared by every worker on every machine; reads go through the local copy."""
+
+        def __init__(self):
+            super().__init__(local_cache().root / "features")
+
+        @staticmethod
+        def name(spec, content_hash: str) -> str:
+            return f"{spec.key}/{content_hash[:2]}/{content_hash}.npy"
+
+        def has(self, spec, content_hash):
+            return FeatureCache.has(self, spec, content_hash) or storage("features").exists(self.name(spec, content_hash))
+
+        def missing(self, spec, hashes):
+            absent = [h for h in hashes if not FeatureCache.has(self, spec, h)]
+            if len(absent) <= 32:  # a few: one HEAD each; many: one listing of the spec's prefix
+                return [h for h in absent if not storage("features").exists(self.name(spec, h))]
+            stored = set(names_under(spec.key, "features"))
+            return [h for h in absent if self.name(spec, h) not in stored]
+
+        def save(self, spec, content_hash, feature):
+            buffer = io.BytesIO()
+            np.save(buffer, np.asarray(feature, dtype="float32"))
+            data = buffer.getvalue()
+            write(self.name(spec, content_hash), data, "features")
+            local_cache().keep("features", self.name(spec, content_hash), data)
+
+        def load(self, spec, hashes):
+            fetched = local_files([self.name(spec, h) for h in hashes if not FeatureCache.has(self, spec, h)],
+                                  "features")
+            absent = [name for name, path in fetched.items() if path is None]
+            if absent:
+                raise KeyError(f"feature {absent[0]} not in the store")
+            return super().load(spec, hashes)
+
+    return StoredFeatures()
