@@ -209,7 +209,8 @@ def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[Fe
     start = time.monotonic()
     specs = views(spec)
     unique = dict(items)  # the same content under two paths is extracted once
-    todo = [(h, str(p)) for h, p in unique.items() if any(not cache.has(s, h) for s in specs)]
+    missing = set().union(*(cache.missing(s, list(unique)) for s in specs))  # one query per view, not per photo
+    todo = [(h, str(p)) for h, p in unique.items() if h in missing]
     report = ExtractionReport(total=len(unique), cached=len(unique) - len(todo))
     done = report.cached
     if on_progress:

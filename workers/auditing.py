@@ -4,11 +4,10 @@ webapp.audits.services; the claim, heartbeat and failure skeleton is workers/run
 
 import logging
 
-from django.conf import settings
-
 from webapp.audits import selectors, services
 from webapp.audits.models import DatasetAudit
-from workers.pipeline import extraction_batch
+from webapp.core.storage import feature_store
+from workers.pipeline import extraction_batch, photo_paths
 from workers.runtime import JobError, run_claimed
 
 logger = logging.getLogger(__name__)
@@ -22,15 +21,16 @@ def run_audit(audit_id: int, worker: str = "") -> str:
 def _audit(audit: DatasetAudit) -> None:
     from classifier.audit import audit as run
     from classifier.audit import cached_embeddings
-    from classifier.features import FeatureCache, extract
+    from classifier.features import extract
     from classifier.recipes import DEFAULT_RECIPE, feature_spec
 
     spec = feature_spec(DEFAULT_RECIPE, audit.backbone, audit.weights_arg, input_size=audit.input_size)
-    cache = FeatureCache(settings.FEATURES_DIR)
+    cache = feature_store()
     dataset = audit.dataset
     images = selectors.audit_images(audit)
     total = len(images)
-    report = extract([(i.content_hash, i.file.path) for i in images], spec, cache,
+    paths = dict(photo_paths([(i.content_hash, i.file.name) for i in images]))  # near-duplicates compare pixels
+    report = extract(list(paths.items()), spec, cache,
                      batch_size=extraction_batch(spec),
                      on_progress=lambda done, _: services.audit_progress(audit_id=audit.pk, done=done, total=total))
     bad = {s.content_hash: s.reason for s in report.skipped}
@@ -41,7 +41,7 @@ def _audit(audit: DatasetAudit) -> None:
         raise JobError("None of the dataset's photos could be read.")
     x = cached_embeddings(spec, cache, [i.content_hash for i in images])
     result = run(x, [i.label.name for i in images], [i.pk for i in images], [i.split for i in images],
-                 datasets=[i.dataset_id for i in images], paths=[i.file.path for i in images],
+                 datasets=[i.dataset_id for i in images], paths=[paths[i.content_hash] for i in images],
                  audited=[i.dataset_id == dataset.pk for i in images])
     services.audit_succeed(audit_id=audit.pk, result=result, images={i.pk: i for i in images},
                            skipped_images=skipped)

@@ -14,13 +14,14 @@ from django.conf import settings
 
 from classifier.files import content_hash
 from classifier.images import ImageError
+from webapp.core.storage import feature_store
 from webapp.datasets.importing.archive import zip_open
 from webapp.datasets.importing.result import ImportRejected
 from webapp.experiments.selectors import scored_images
 from webapp.serving import batch_selectors as selectors
 from webapp.serving import batch_services as services
 from webapp.lifecycle.services import work_mark_cancelled
-from workers.pipeline import extraction_batch
+from workers.pipeline import extraction_batch, photo_paths
 from workers.runtime import JobError, run_claimed
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _row(name: str, true: str = "", **fields) -> dict:
 def _zip_rows(batch, folder: Path) -> list[dict]:
     """The zip's files written to `folder` (extraction reads paths), with their class folder ("" if none)."""
     rows = []
-    with open(batch.archive.path, "rb") as archive:
+    with batch.archive.open("rb") as archive:
         opened = zip_open(archive, classes_optional=True)  # checked again: the rules may have changed since
         try:
             for index, (info, (name, _, class_name)) in enumerate(zip(opened.infos, opened.layout.files)):
@@ -61,8 +62,10 @@ def _zip_rows(batch, folder: Path) -> list[dict]:
 def _dataset_rows(batch) -> list[dict]:
     if batch.dataset is None:
         raise JobError("The batch's dataset was deleted.")
+    images = scored_images(dataset=batch.dataset, job=batch.version.job)
+    paths = dict(photo_paths([(image.content_hash, image.file.name) for image in images]))
     return [_row(image.original_name or str(image), image.label.name, content_hash=image.content_hash,
-                 path=image.file.path) for image in scored_images(dataset=batch.dataset, job=batch.version.job)]
+                 path=paths[image.content_hash]) for image in images]
 
 
 def _truth_note(rows: list[dict], class_names: list[str]) -> str:
@@ -80,7 +83,7 @@ def _predict(batch_id: int) -> None:
 
     from classifier.decision import effective_threshold, rank
     from classifier.evaluate import scores
-    from classifier.features import FeatureCache, extract, load_views
+    from classifier.features import extract, load_views
     from classifier.model_io import load_head, load_run
 
     batch = selectors.batch_for_run(batch_id=batch_id)
@@ -88,7 +91,7 @@ def _predict(batch_id: int) -> None:
     run = load_run(run_dir)
     spec, class_names = run["views"], run["class_names"]
     threshold = effective_threshold(run["calibration"]["threshold"], batch.version.job.unsure_threshold)
-    cache = FeatureCache(settings.FEATURES_DIR)
+    cache = feature_store()
     with tempfile.TemporaryDirectory(prefix="menagerie-batch-") as folder:
         if batch.archive:
             try:

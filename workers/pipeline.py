@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from classifier.features import views
+from webapp.core.storage import feature_store, folder_to_publish, local_files
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
 from webapp.experiments.notifications import job_end_notify
@@ -46,9 +48,19 @@ class _Throttled:
 
 
 def _cache():
-    from classifier.features import FeatureCache
+    return feature_store()
 
-    return FeatureCache(settings.FEATURES_DIR)
+
+def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str]]:
+    """(content hash, local path) for (content hash, stored name) pairs: the photos fetched from the store when
+    they live there (with `specs` and `cache`: only those whose features are missing). A photo no longer stored keeps
+    its name, which extraction then reports as unreadable."""
+    wanted = items
+    if cache is not None:
+        missing = set().union(*(cache.missing(spec, [digest for digest, _ in items]) for spec in views(specs)))
+        wanted = [(digest, name) for digest, name in items if digest in missing]
+    local = local_files([name for _, name in wanted])
+    return [(digest, str(local.get(name) or name)) for digest, name in items]
 
 
 def extraction_batch(specs, photo_pixels: int | None = None) -> int:
@@ -98,7 +110,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
         if chunk is None:
             return done
         progress = _Throttled(job_id, chunk.pk)
-        report = extract([tuple(item) for item in chunk.items], specs, cache,
+        report = extract(photo_paths([tuple(item) for item in chunk.items]), specs, cache,
                          batch_size=batch_size, on_progress=progress,
                          should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
@@ -128,7 +140,7 @@ def _plan_extraction(job: TrainingJob, specs, cache) -> tuple[list, list]:
                             "reason": "the image was deleted from the dataset"})
         else:
             usable.append(job_image)
-            todo[job_image.content_hash] = image.file.path
+            todo[job_image.content_hash] = image.file.name
     cached = len(usable) - len(todo)
     items = list(todo.items())
     size = max(1, settings.EXTRACT_CHUNK_SIZE)
@@ -208,18 +220,20 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     test_rows = arrays["test"][2]
     relative = Path("jobs") / str(job.pk)
     reuse, reused_from = _reused_decision(job, arrays, class_names)
-    result = train_and_evaluate(
-        job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=specs,
-        config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
-        run_dir=Path(settings.ARTIFACTS_DIR) / relative,
-        on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch, metrics=metrics),
-        should_cancel=lambda: selectors.job_cancel_requested(job_id=job.pk),
-        on_progress=lambda done, total, step: services.job_progress(job_id=job.pk, done=done, total=total,
-                                                                    step=step),
-        on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
-                                                         progress_total=count),
-        reuse=reuse, reused_from=reused_from,
-    )
+    with folder_to_publish(relative.as_posix(), "artifacts") as run_dir:  # stored when it lives in the store
+        result = train_and_evaluate(
+            job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=specs,
+            config=config, test_ids=[ji.image_id for ji in test_rows],  # misclassified[].id: the Image id
+            run_dir=run_dir,
+            on_epoch_end=lambda epoch, metrics: services.job_epoch_record(job_id=job.pk, epoch=epoch,
+                                                                          metrics=metrics),
+            should_cancel=lambda: selectors.job_cancel_requested(job_id=job.pk),
+            on_progress=lambda done, total, step: services.job_progress(job_id=job.pk, done=done, total=total,
+                                                                        step=step),
+            on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
+                                                             progress_total=count),
+            reuse=reuse, reused_from=reused_from,
+        )
     if result["cancelled"]:
         work_mark_cancelled(kind="job", pk=job.pk)
         return
@@ -308,11 +322,13 @@ def _evaluate(evaluation: Evaluation) -> None:
     from classifier.model_io import load_head, load_run
 
     run_dir = evaluation.job.artifact_path
+    if run_dir is None:
+        raise JobError("The job's trained model is gone: it cannot be evaluated again.")
     run = load_run(run_dir)
     specs, cache = run["views"], _cache()
     class_ids = {name: i for i, name in enumerate(run["class_names"])}
     images = [i for i in selectors.evaluation_images(evaluation) if i.label.name in class_ids]
-    report = extract([(i.content_hash, i.file.path) for i in images], specs, cache,
+    report = extract(photo_paths([(i.content_hash, i.file.name) for i in images], specs, cache), specs, cache,
                      batch_size=extraction_batch(specs, max((i.width * i.height for i in images), default=None)))
     bad = {s.content_hash: s.reason for s in report.skipped}
     skipped = [{"image_id": i.pk, "name": str(i), "reason": bad[i.content_hash]} for i in images

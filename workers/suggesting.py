@@ -10,9 +10,10 @@ import time
 
 from django.conf import settings
 
+from webapp.core.storage import feature_store
 from webapp.labelling import selectors, services
 from webapp.labelling.models import SuggestionRun
-from workers.pipeline import extraction_batch
+from workers.pipeline import extraction_batch, photo_paths
 from workers.runtime import JobError, run_claimed
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def error_curve(suggestions) -> list:
 def _suggest(run: SuggestionRun) -> None:
     import numpy as np
 
-    from classifier.features import FeatureCache, extract
+    from classifier.features import extract
     from classifier.labelling import DEFAULT_STRATEGY, can_suggest, next_to_label, suggest
 
     started = time.monotonic()
@@ -55,8 +56,9 @@ def _suggest(run: SuggestionRun) -> None:
                                     pool_ids=[], proposal="", proposed=[], seconds={})
         return
     images = [image for image, _ in labelled] + pool
-    spec, cache = _spec(run), FeatureCache(settings.FEATURES_DIR)
-    report = extract([(i.content_hash, i.file.path) for i in images], spec, cache, batch_size=extraction_batch(spec),
+    spec, cache = _spec(run), feature_store()
+    report = extract(photo_paths([(i.content_hash, i.file.name) for i in images], spec, cache), spec, cache,
+                     batch_size=extraction_batch(spec),
                      on_progress=lambda done, total: services.suggestion_progress(run_id=run.pk, done=done,
                                                                                   total=total))
     bad = {s.content_hash for s in report.skipped}

@@ -167,16 +167,28 @@ def gradcam_run(self, heatmap_id: int) -> str:
 
 @app.task(name="workers.tasks.bundle_run", bind=True)
 def bundle_run(self, bundle_id: int) -> str:
-    """Build a job's export bundle (classifier.bundle) into its run folder; a redelivered message does nothing."""
+    """Build a job's export bundle (classifier.bundle) and store it in its run folder; a redelivered message does
+    nothing."""
+    import tempfile
+    from pathlib import Path
+
+    from webapp.core.storage import write
     from webapp.serving import selectors, services
-    from workers.runtime import run_claimed
+    from workers.runtime import JobError, run_claimed
 
     def body():
         from classifier.bundle import export_bundle
 
         bundle = selectors.bundle_for_run(bundle_id=bundle_id)
-        result = export_bundle(bundle.job.artifact_path, bundle.path, **selectors.bundle_inputs(bundle.job),
-                               on_step=lambda step: services.bundle_step(bundle_id=bundle_id, step=step))
+        run_dir = bundle.job.artifact_path
+        if run_dir is None:
+            raise JobError("The job's trained model is gone: it cannot be exported.")
+        with tempfile.TemporaryDirectory() as folder:
+            zip_path = Path(folder) / "bundle.zip"
+            result = export_bundle(run_dir, zip_path, **selectors.bundle_inputs(bundle.job),
+                                   on_step=lambda step: services.bundle_step(bundle_id=bundle_id, step=step))
+            with open(zip_path, "rb") as zipped:
+                write(bundle.name, zipped, "artifacts")
         services.bundle_succeed(bundle_id=bundle_id, formats=result["formats"], size_bytes=result["bytes"])
 
     return run_claimed("bundle", bundle_id, _worker_name(self), body, claim_fields={"step": "starting"})

@@ -13,9 +13,11 @@ broker, the database and the store.
 import io
 import os
 import shutil
+import tempfile
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -242,6 +244,20 @@ def publish_folder(local: Path, prefix: str, area: str = "artifacts") -> None:
 
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
         list(pool.map(one, files))
+
+
+@contextmanager
+def folder_to_publish(prefix: str, area: str = "artifacts"):
+    """A folder on this machine to write `prefix/` into: the area's own folder when it is local, else a temp folder
+    whose files are stored when the block ends without an error."""
+    root = folder(area)
+    if root is not None:
+        (root / prefix).mkdir(parents=True, exist_ok=True)
+        yield root / prefix
+        return
+    with tempfile.TemporaryDirectory(prefix="menagerie-publish-") as tmp:
+        yield Path(tmp)
+        publish_folder(Path(tmp), prefix, area)
 
 
 def names_under(prefix: str, area: str = "media") -> list[str]:

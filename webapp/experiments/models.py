@@ -9,6 +9,7 @@ from django.utils import timezone
 from classifier.recipes import get_recipe
 from classifier.settings import JobSettings
 from webapp.core.models import Work
+from webapp.core.storage import local_folder
 from webapp.datasets.models import Dataset, Image, Split
 
 
@@ -142,8 +143,12 @@ class TrainingJob(Work):
 
     @property
     def artifact_path(self) -> Path | None:
-        """The trained run's folder (head.keras, model.json, model.keras ...), or None before it exists."""
-        return Path(settings.ARTIFACTS_DIR) / self.artifact_dir if self.artifact_dir else None
+        """The trained run's folder (head.keras, model.json, model.keras ...) on this machine, fetched from the
+        store when it lives there (webapp.core.storage); None before it exists or once it is gone."""
+        try:
+            return local_folder(self.artifact_dir, "artifacts") if self.artifact_dir else None
+        except FileNotFoundError:
+            return None
 
     @property
     def duration_seconds(self) -> float | None:

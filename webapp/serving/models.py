@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 
 from webapp.core.models import Work, WorkerRun
+from webapp.core.storage import storage
 from webapp.core.text import text_max_length
 from webapp.datasets.models import Dataset
 from webapp.experiments.models import Evaluation, TrainingJob
@@ -170,6 +171,9 @@ class ExportBundle(Work):
         return f"Bundle of job {self.job_id} ({self.status})"
 
     @property
-    def path(self):
-        """Where the zip is (or will be): bundle.zip in the job's run folder."""
-        return self.job.artifact_path / "bundle.zip" if self.job.artifact_path else None
+    def name(self) -> str:
+        """The zip's stored name (artifacts area): bundle.zip in the job's run folder."""
+        return f"{self.job.artifact_dir}/bundle.zip"
+
+    def is_stored(self) -> bool:
+        return bool(self.job.artifact_dir) and storage("artifacts").exists(self.name)

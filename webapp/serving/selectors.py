@@ -7,6 +7,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from webapp.accounts.permissions import sees_all_teams
+from webapp.core.storage import local_files
 from webapp.serving.models import ExportBundle, ModelVersion, NamedModel
 
 
@@ -102,13 +103,18 @@ def bundle_inputs(job) -> dict:
     still stored (int8 calibration; content-hash order spreads them over the classes), `held_out`, those of its
     validation and test photos (each format's decisions are checked against the app's on some), `counts`
     ({split: {label: count}}, the card), the `edited_threshold` its predictions use, the dataset's name."""
+    from classifier.bundle import HELD_OUT_PHOTOS, REPRESENTATIVE_PHOTOS
+
     counts: dict = {}
-    photos: dict = {"train": [], "validation": [], "test": []}
+    limits = {"train": REPRESENTATIVE_PHOTOS, "validation": HELD_OUT_PHOTOS, "test": HELD_OUT_PHOTOS}
+    names: dict = {split: [] for split in limits}
     for item in job.job_images.select_related("image").order_by("content_hash"):
         split = counts.setdefault(item.split, {})
         split[item.label_name] = split.get(item.label_name, 0) + 1
-        if item.image is not None and item.image.file and item.split in photos:
-            photos[item.split].append(item.image.file.path)
+        if item.image is not None and item.image.file and len(names[item.split]) < limits[item.split]:
+            names[item.split].append(item.image.file.name)
+    local = local_files([name for split in names.values() for name in split])  # fetched when in the store
+    photos = {split: [str(local[name]) for name in split_names if local[name]] for split, split_names in names.items()}
     return {"photos": photos["train"], "counts": counts, "edited_threshold": job.unsure_threshold,
             "held_out": {split: photos[split] for split in ("validation", "test")},
             "dataset": {"name": job.dataset.name}}

@@ -86,7 +86,7 @@ def bundle_request(*, job: TrainingJob, user) -> ExportBundle:
     stale = timezone.now() - timedelta(seconds=BUNDLE_STALE_SECONDS)
     again = Q(status=BundleStatus.FAILED) | Q(created_at__lt=stale, status__in=[BundleStatus.PENDING,
                                                                               BundleStatus.RUNNING])
-    if bundle.status == BundleStatus.SUCCEEDED and not bundle.path.is_file():  # the zip was deleted since
+    if bundle.status == BundleStatus.SUCCEEDED and not bundle.is_stored():  # the zip was deleted since
         again |= Q(status=BundleStatus.SUCCEEDED)
     resent = not created and ExportBundle.objects.filter(again, pk=bundle.pk).update(
         status=BundleStatus.PENDING, step="", error_message="", formats={}, size_bytes=None, finished_at=None,

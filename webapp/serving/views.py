@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from webapp.accounts.permissions import Action, can
 from webapp.core.ids import parse_id
+from webapp.core.storage import storage
 from webapp.experiments.selectors import jobs_for_user
 from webapp.serving import batch_selectors, selectors, services
 from webapp.serving.forms import BatchForm, NamedModelForm, PromoteForm, RollbackForm
@@ -143,7 +144,7 @@ def job_bundle_status(request, pk):
 def job_bundle_download(request, pk):
     job = _get_job_for_user(request.user, pk)
     bundle = selectors.bundle_of(job)
-    if bundle is None or bundle.status != "succeeded" or not bundle.path.is_file():
+    if bundle is None or bundle.status != "succeeded" or not bundle.is_stored():
         raise Http404("This job's bundle is not built: ask for it on the export page.")
     filename = f"menagerie-job-{job.pk}-{job.backbone}-bundle.zip"
-    return FileResponse(open(bundle.path, "rb"), as_attachment=True, filename=filename)
+    return FileResponse(storage("artifacts").open(bundle.name, "rb"), as_attachment=True, filename=filename)

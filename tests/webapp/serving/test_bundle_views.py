@@ -2,11 +2,13 @@
 for it (once: it is kept), the page polls its status, then the zip downloads. The worker's side is played here by
 the services it calls (a real worker builds a real bundle in tests/workers/test_bundle.py)."""
 
+import io
 import zipfile
 
 import pytest
 from django.urls import reverse
 
+from webapp.core.storage import storage, write
 from webapp.serving import services
 from webapp.serving.models import BundleStatus, ExportBundle
 
@@ -52,10 +54,12 @@ def test_asking_for_a_bundle_sends_one_build_then_the_page_polls_and_offers_the_
     assert status(client, finished_job) | {"formats": None} == {
         "status": "running", "status_display": "Building", "step": "TFLite int8", "error": None,
         "formats": None, "size_bytes": None, "download_url": None}
-    with zipfile.ZipFile(bundle.path, "w") as archive:
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("labels.json", '["cats", "dogs", "panda"]')
+    write(bundle.name, zipped.getvalue(), "artifacts")  # what the worker stores
     assert services.bundle_succeed(bundle_id=bundle.pk, formats={"keras": "ok, 10 bytes"},
-                                   size_bytes=bundle.path.stat().st_size)
+                                   size_bytes=len(zipped.getvalue()))
 
     ready = status(client, finished_job)
     download = reverse("serving:job_bundle_download", args=[finished_job.pk])
@@ -65,12 +69,12 @@ def test_asking_for_a_bundle_sends_one_build_then_the_page_polls_and_offers_the_
     response = client.get(download)
     assert response["Content-Disposition"] == (
         f'attachment; filename="menagerie-job-{finished_job.pk}-mobilenet_v2-bundle.zip"')
-    assert b"".join(response.streaming_content) == bundle.path.read_bytes()
+    assert b"".join(response.streaming_content) == zipped.getvalue()
     with django_capture_on_commit_callbacks() as sent:
         client.post(page_url(finished_job))  # built: kept, nothing is built again
     assert not sent
 
-    bundle.path.unlink()  # the zip went missing: asking again builds it again
+    storage("artifacts").delete(bundle.name)  # the zip went missing: asking again builds it again
     with django_capture_on_commit_callbacks() as sent:
         client.post(page_url(finished_job))
     assert len(sent) == 1 and ExportBundle.objects.get().status == BundleStatus.PENDING
