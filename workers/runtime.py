@@ -46,6 +46,9 @@ def readable_error(exc: BaseException, what: str = "job") -> str:
     if isinstance(exc, MemoryError):
         return "The worker ran out of memory. Try a smaller batch size, fewer images or pooled features."
     detail = (str(exc).strip().splitlines() or [""])[0][:300]
+    if type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):  # MENAGERIE_STORAGE=s3
+        return (f"The file store did not answer ({type(exc).__name__}: {detail}). Ask for the {what} again once "
+                "it is back.")
     return (f"The {what} failed unexpectedly ({type(exc).__name__}{': ' + detail if detail else ''}). "
             "The details are in the worker's log.")
 
