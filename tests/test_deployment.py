@@ -8,7 +8,7 @@ from django.conf import settings
 from tests.shared import REPO_DIR
 
 SETTINGS_SOURCE = (REPO_DIR / "webapp" / "settings.py").read_text()
-SETTINGS_ENV_NAMES = set(re.findall(r'env(?:_bool|_list)?\("([A-Z_]+)"', SETTINGS_SOURCE))
+SETTINGS_ENV_NAMES = set(re.findall(r'env(?:_bool|_list)?\("([A-Z0-9_]+)"', SETTINGS_SOURCE))
 APP_SERVICES = {"web", "worker-train", "worker-predict", "beat"}
 
 
@@ -112,3 +112,18 @@ def test_every_web_server_keeps_threads_free_beyond_the_api_waiting_bound():
     for command in (procfile["web"], compose()["services"]["web"]["command"], dockerfile):
         threads = int(re.search(r"--threads (\d+)", command).group(1))
         assert threads >= settings.API_PREDICT_MAX_WAITING + 8, command
+
+
+def test_a_worker_on_another_machine_needs_only_the_database_the_broker_and_the_store():
+    other = yaml.safe_load((REPO_DIR / "docker-compose.worker.yml").read_text())["services"]["worker-train"]
+    main = compose()["services"]
+    assert other["image"] == main["worker-train"]["image"] and other["command"] == main["worker-train"]["command"]
+    env = other["environment"]
+    assert set(env) <= SETTINGS_ENV_NAMES and env["MENAGERIE_STORAGE"] == "s3"
+    assert not {"MEDIA_ROOT", "FEATURES_DIR", "ARTIFACTS_DIR"} & set(env)  # no folder shared with the web app
+    assert {volume.split(":")[1] for volume in other["volumes"]} == {"/data", "/data/keras"}
+    # the main installation's store: a profile of the same compose file, which every app service can point at
+    assert main["s3"]["profiles"] == ["s3"] and "-s3" in main["s3"]["command"].split()
+    for name in APP_SERVICES:
+        assert {"MENAGERIE_STORAGE", "S3_ENDPOINT_URL", "S3_BUCKET"} <= set(main[name]["environment"])
+        assert main[name]["depends_on"]["s3"]["required"] is False
