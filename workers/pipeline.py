@@ -55,10 +55,11 @@ def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str]]:
     """(content hash, local path) for (content hash, stored name) pairs: the photos fetched from the store when
     they live there (with `specs` and `cache`: only those whose features are missing). A photo no longer stored keeps
     its name, which extraction then reports as unreadable."""
-    wanted = items
+    # chunks planned by an older version hold absolute paths: those are read where they are
+    wanted = [(digest, name) for digest, name in items if not name.startswith("/")]
     if cache is not None:
         missing = set().union(*(cache.missing(spec, [digest for digest, _ in items]) for spec in views(specs)))
-        wanted = [(digest, name) for digest, name in items if digest in missing]
+        wanted = [(digest, name) for digest, name in wanted if digest in missing]
     local = local_files([name for _, name in wanted])
     return [(digest, str(local.get(name) or name)) for digest, name in items]
 
