@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
 
 from webapp.accounts.permissions import Action, can, sees_all_teams, team_roles
 from webapp.core import outbound
@@ -95,7 +96,8 @@ class BucketImportForm(NewDatasetForm):
     endpoint_url = forms.CharField(max_length=500, required=False, label="Endpoint URL",
                                    help_text="For a store other than AWS S3 (MinIO, SeaweedFS, ...): its address, "
                                              "e.g. https://s3.example.com. Needs your own keys.")
-    region = forms.CharField(max_length=50, required=False, help_text="Default: us-east-1.")
+    region = forms.CharField(max_length=50, required=False, help_text="Default: us-east-1.",
+                             validators=[RegexValidator(r"^[a-z0-9-]*$", "A region is like eu-west-1.")])
     access_key_id = forms.CharField(max_length=200, required=False, label="Access key ID",
                                     widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
     secret_access_key = forms.CharField(max_length=200, required=False, label="Secret access key",

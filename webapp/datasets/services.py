@@ -276,14 +276,16 @@ def dataset_import_bucket(*, source: BucketSource, user=None, dataset: Dataset |
     common = dict(user=user, dataset=dataset, name=name, team=team, description=description, fractions=fractions,
                   unlabelled=unlabelled)
     if bounded:
-        size = listing.total_bytes + sum(ZIP_ENTRY_OVERHEAD + 2 * len(item.name) for item in listing.objects)
+        names = [item.name for item in listing.objects] + ["/".join(parts) + "/" for parts in listing.dirs]
+        size = listing.total_bytes + sum(ZIP_ENTRY_OVERHEAD + 2 * len(name.encode()) for name in names)
         if size > settings.DATASETS_MAX_ARCHIVE_BYTES:
             raise ImportRejected(
                 f"{source.url} holds {listing.total_bytes // MiB:,} MiB, more than an import from the web takes "
                 f"({settings.DATASETS_MAX_ARCHIVE_BYTES // MiB:,} MiB): import it on the server with `manage.py "
                 "import_dataset s3://...`.")
         with tempfile.TemporaryFile() as archive:
-            skipped = bucket_to_zip(source, listing, archive, max_object_bytes=cap, progress=progress)
+            skipped = bucket_to_zip(source, listing, archive, max_object_bytes=cap,
+                                    max_total_bytes=settings.DATASETS_MAX_ARCHIVE_BYTES, progress=progress)
             result = dataset_import_zip(archive=archive, **common)
     else:
         with tempfile.TemporaryDirectory(prefix="menagerie-bucket-") as scratch:

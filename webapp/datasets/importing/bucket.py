@@ -241,14 +241,25 @@ def bucket_read(source: BucketSource, objects: list[BucketObject], *, write: Cal
 
 
 def bucket_to_zip(source: BucketSource, listing: BucketListing, archive, *, max_object_bytes: int,
-                  progress) -> list[tuple[str, str]]:
+                  max_total_bytes: int, progress) -> list[tuple[str, str]]:
     """Read the listed objects into `archive` (a writable binary file) as a stored zip of the same names, for
-    dataset_import_zip; returns the objects skipped (bucket_read)."""
+    dataset_import_zip, stopping past `max_total_bytes` read (the listing's sizes may lie); returns the objects
+    skipped (bucket_read)."""
+    read = 0
+
+    def write(item: BucketObject, data: bytes) -> None:
+        nonlocal read
+        read += len(data)
+        if read > max_total_bytes:
+            raise ImportRejected(f"{source.url} holds more than {max_total_bytes // MiB:,} MiB, more than an import "
+                                 "from the web takes: import it on the server with `manage.py import_dataset`.")
+        zf.writestr(item.name, data)
+
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
         for parts in listing.dirs:
             zf.writestr("/".join(parts) + "/", b"")
-        return bucket_read(source, listing.objects, write=lambda item, data: zf.writestr(item.name, data),
-                           max_object_bytes=max_object_bytes, progress=progress)
+        return bucket_read(source, listing.objects, write=write, max_object_bytes=max_object_bytes,
+                           progress=progress)
 
 
 def bucket_to_folder(source: BucketSource, listing: BucketListing, folder: Path, *, max_object_bytes: int,
