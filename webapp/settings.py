@@ -402,6 +402,14 @@ SITE_URL = env("MENAGERIE_SITE_URL", "http://localhost:8000").rstrip("/")
 WEBHOOK_TIMEOUT_SECONDS = float(env("MENAGERIE_WEBHOOK_TIMEOUT_SECONDS", "5"))
 OUTBOUND_ALLOWED_NETWORKS = [str(ipaddress.ip_network(net, strict=False))
                              for net in env_list("MENAGERIE_OUTBOUND_ALLOWED_NETWORKS")]
+# Imports from a bucket (README "Import a dataset from a bucket"): the installation's keys for the buckets its
+# curators may import from, and their store's endpoint ("": AWS). Deliberately not the S3_* keys of Menagerie's own
+# store (through those, a curator could import another team's photos): read-only keys, scoped to the source
+# buckets. Left empty, users type keys in the form (for that import only), and the command uses boto3's own chain.
+S3_IMPORT_ENDPOINT_URL = env("S3_IMPORT_ENDPOINT_URL")
+S3_IMPORT_REGION = env("S3_IMPORT_REGION")
+S3_IMPORT_ACCESS_KEY_ID = env("S3_IMPORT_ACCESS_KEY_ID")
+S3_IMPORT_SECRET_ACCESS_KEY = env("S3_IMPORT_SECRET_ACCESS_KEY")
 
 LOGGING = {
     "version": 1,

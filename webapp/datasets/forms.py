@@ -3,19 +3,23 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
 
 from webapp.accounts.permissions import Action, can, sees_all_teams, team_roles
+from webapp.core import outbound
 from webapp.core.ids import parse_id
 from webapp.core.text import TEXT_MAX_LENGTH
 from webapp.datasets.models import Dataset, Label, Split
 from webapp.datasets.importing.archive import MiB
+from webapp.datasets.importing.bucket import bucket_source_from_settings, bucket_source_typed, bucket_url_parse
 
 
-class DatasetImportForm(forms.Form):
+class NewDatasetForm(forms.Form):
+    """What every import into a new dataset asks: name, team (one the user may curate), splits."""
+
     name = forms.CharField(max_length=200)
     team = forms.ModelChoiceField(queryset=Group.objects.none(), help_text="Only this team's members will see it.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=TEXT_MAX_LENGTH)
-    archive = forms.FileField(help_text="A .zip of class folders (see the expected layouts below).")
     unlabelled = forms.BooleanField(
         required=False, label="Photos without classes",
         help_text="Put every photo in the dataset's unlabelled pool, whatever its folders, and label them on the "
@@ -49,13 +53,6 @@ class DatasetImportForm(forms.Form):
     def clean_name(self):
         return self.cleaned_data["name"].strip()
 
-    def clean_archive(self):
-        archive = self.cleaned_data["archive"]
-        max_bytes = settings.DATASETS_MAX_ARCHIVE_BYTES
-        if archive.size > max_bytes:
-            raise forms.ValidationError(f"The archive is larger than the limit of {max_bytes // MiB} MiB.")
-        return archive
-
     def clean(self):
         data = super().clean()
         name, team = data.get("name"), data.get("team")
@@ -67,13 +64,82 @@ class DatasetImportForm(forms.Form):
                                         "test split 100% and validation 0% for an evaluation-only dataset).")
         return data
 
-    def import_kwargs(self) -> dict:
-        """The valid form as keyword arguments of services.dataset_import_zip."""
+    def new_dataset_kwargs(self) -> dict:
         data = self.cleaned_data
         validation, test = data["validation_percent"] / 100, data["test_percent"] / 100
-        return {"archive": data["archive"], "name": data["name"], "team": data["team"],
-                "description": data["description"], "fractions": (1 - validation - test, validation, test),
-                "unlabelled": data["unlabelled"]}
+        return {"name": data["name"], "team": data["team"], "description": data["description"],
+                "fractions": (1 - validation - test, validation, test), "unlabelled": data["unlabelled"]}
+
+
+class DatasetImportForm(NewDatasetForm):
+    archive = forms.FileField(help_text="A .zip of class folders (see the expected layouts below).")
+
+    def clean_archive(self):
+        archive = self.cleaned_data["archive"]
+        max_bytes = settings.DATASETS_MAX_ARCHIVE_BYTES
+        if archive.size > max_bytes:
+            raise forms.ValidationError(f"The archive is larger than the limit of {max_bytes // MiB} MiB.")
+        return archive
+
+    def import_kwargs(self) -> dict:
+        """The valid form as keyword arguments of services.dataset_import_zip."""
+        return {"archive": self.cleaned_data["archive"], **self.new_dataset_kwargs()}
+
+
+class BucketImportForm(NewDatasetForm):
+    """An import from s3://bucket/prefix/, with the installation's keys or keys typed for this import only (never
+    rendered back: password inputs; never stored: they go to the service and are dropped with the request)."""
+
+    url = forms.CharField(max_length=1100, label="Bucket and prefix", help_text="s3://bucket/some/prefix/ with class "
+                          "folders inside (see the expected layouts below).",
+                          widget=forms.TextInput(attrs={"placeholder": "s3://bucket/prefix/"}))
+    endpoint_url = forms.CharField(max_length=500, required=False, label="Endpoint URL",
+                                   help_text="For a store other than AWS S3 (MinIO, SeaweedFS, ...): its address, "
+                                             "e.g. https://s3.example.com. Needs your own keys.")
+    region = forms.CharField(max_length=50, required=False, help_text="Default: us-east-1.",
+                             validators=[RegexValidator(r"^[a-z0-9-]*$", "A region is like eu-west-1.")])
+    access_key_id = forms.CharField(max_length=200, required=False, label="Access key ID",
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
+    secret_access_key = forms.CharField(max_length=200, required=False, label="Secret access key",
+                                        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+                                        help_text="Used for this import only: never stored, logged or shown. Leave "
+                                                  "both keys empty to use this installation's.")
+
+    def clean_url(self):
+        bucket_url_parse(self.cleaned_data["url"])  # ValidationError: a form error
+        return self.cleaned_data["url"].strip()
+
+    def clean_endpoint_url(self):
+        url = self.cleaned_data["endpoint_url"].strip()
+        if url:
+            try:
+                outbound.url_check(url)  # and again when it is called
+            except outbound.OutboundRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return url
+
+    def clean(self):
+        data = super().clean()
+        key_id, secret = data.get("access_key_id", ""), data.get("secret_access_key", "")
+        if bool(key_id) != bool(secret):
+            raise forms.ValidationError("Type both keys (access key ID and secret access key), or neither.")
+        if not key_id and data.get("endpoint_url"):
+            raise forms.ValidationError("With your own endpoint, type its keys too: this installation's keys are "
+                                        "for its own endpoint only.")
+        if not key_id and not settings.S3_IMPORT_ACCESS_KEY_ID:
+            raise forms.ValidationError("This installation has no keys for buckets: type the bucket's access keys.")
+        return data
+
+    def import_kwargs(self) -> dict:
+        """The valid form as keyword arguments of services.dataset_import_bucket."""
+        data = self.cleaned_data
+        if data["access_key_id"]:
+            source = bucket_source_typed(data["url"], endpoint_url=data["endpoint_url"], region=data["region"],
+                                         access_key_id=data["access_key_id"],
+                                         secret_access_key=data["secret_access_key"])
+        else:
+            source = bucket_source_from_settings(data["url"], region=data["region"])
+        return {"source": source, **self.new_dataset_kwargs()}
 
 
 class MultipleFileInput(forms.ClearableFileInput):

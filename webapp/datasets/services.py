@@ -13,6 +13,7 @@ dataset's folder that no row owns. The machinery lives in webapp/datasets/import
 """
 
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,6 +30,9 @@ from classifier.data import split_assign, split_of_hash
 from classifier.files import content_hash
 from classifier.images import ImageError
 from webapp.datasets.importing.archive import MiB, zip_open
+from webapp.datasets.importing.bucket import (
+    BucketSource, bucket_layout_check, bucket_list, bucket_to_folder, bucket_to_zip,
+)
 from webapp.datasets.importing.layout import EXPECTED_LAYOUTS, folder_scan  # noqa: F401  (EXPECTED_LAYOUTS: views)
 from webapp.datasets.importing.orphans import Orphans, orphans_find, orphans_remove
 from webapp.datasets.importing.result import ImportRejected, ImportResult
@@ -243,6 +247,57 @@ def dataset_import_folder(*, path: Path, user=None, dataset: Dataset | None = No
         writer.publish()
         bar.update(len(todo[start:start + batch_size]))
     bar.close()
+    return result
+
+
+# --- a bucket (S3) as the source ---------------------------------------------------------------------------------
+
+ZIP_ENTRY_OVERHEAD = 200  # bytes a stored zip adds per entry, besides the name (twice)
+
+
+def dataset_import_bucket(*, source: BucketSource, user=None, dataset: Dataset | None = None, name: str = "",
+                          team: Group | None = None, description: str = "",
+                          fractions: tuple[float, float, float] | None = None, unlabelled: bool = False,
+                          batch_size: int | None = None, progress: Callable = _NoProgress,
+                          download_dir: Path | None = None) -> ImportResult:
+    """Import the photos under an s3:// prefix (importing/bucket.py). The bucket is listed, its layout checked and
+    its objects read before anything is written, so a bucket that cannot be read changes nothing.
+    batch_size None (the web form): within a zip upload's limits, imported as the zip of the same photos would be
+    (dataset_import_zip): all or nothing, in one transaction.
+    A batch_size (the server command): the objects are downloaded into `download_dir` (default: a temporary
+    folder; one kept between runs lets a resumed import download only what it misses) and imported as that folder
+    would be (dataset_import_folder): committed every batch_size photos, and resumable.
+    Either way, a new dataset that would hold not one photo is refused (and not kept)."""
+    cap = settings.DATASETS_MAX_IMAGE_BYTES
+    bounded = batch_size is None
+    listing = bucket_list(source, max_objects=settings.DATASETS_ZIP_MAX_ENTRIES if bounded else None,
+                          max_object_bytes=cap)
+    bucket_layout_check(listing, source=source, unlabelled=unlabelled)
+    common = dict(user=user, dataset=dataset, name=name, team=team, description=description, fractions=fractions,
+                  unlabelled=unlabelled)
+    if bounded:
+        names = [item.name for item in listing.objects] + ["/".join(parts) + "/" for parts in listing.dirs]
+        size = listing.total_bytes + sum(ZIP_ENTRY_OVERHEAD + 2 * len(name.encode()) for name in names)
+        if size > settings.DATASETS_MAX_ARCHIVE_BYTES:
+            raise ImportRejected(
+                f"{source.url} holds {listing.total_bytes // MiB:,} MiB, more than an import from the web takes "
+                f"({settings.DATASETS_MAX_ARCHIVE_BYTES // MiB:,} MiB): import it on the server with `manage.py "
+                "import_dataset s3://...`.")
+        with tempfile.TemporaryFile() as archive:
+            skipped = bucket_to_zip(source, listing, archive, max_object_bytes=cap,
+                                    max_total_bytes=settings.DATASETS_MAX_ARCHIVE_BYTES, progress=progress)
+            result = dataset_import_zip(archive=archive, **common)
+    else:
+        with tempfile.TemporaryDirectory(prefix="menagerie-bucket-") as scratch:
+            folder = Path(download_dir or scratch)
+            skipped = bucket_to_folder(source, listing, folder, max_object_bytes=cap, progress=progress)
+            result = dataset_import_folder(path=folder, batch_size=batch_size, progress=progress, **common)
+    result.rejected += listing.skipped + skipped
+    result.ignored += listing.ignored
+    if dataset is None and not result.total_added:  # a new dataset, and not one usable photo: refused as a whole
+        dataset_delete(dataset=result.dataset)
+        raise ImportRejected(f"Not one photo under {source.url} could be imported; nothing was imported.",
+                             result.rejected)
     return result
 
 # --- curation ----------------------------------------------------------------------------------------------------

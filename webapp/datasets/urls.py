@@ -6,6 +6,7 @@ app_name = "datasets"
 urlpatterns = [
     path("", views.dataset_list, name="list"),
     path("import/", views.dataset_import, name="import"),
+    path("import/bucket/", views.dataset_import_bucket, name="import_bucket"),
     path("<int:pk>/", views.dataset_detail, name="detail"),
     path("<int:pk>/photos/action/", views.photos_action, name="photos_action"),
     path("<int:pk>/photos/<int:image_pk>/", views.photo_detail, name="photo"),

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.permissions import Action, can, powers
@@ -16,7 +17,7 @@ from webapp.core.pagination import IdsFirstPaginator
 from webapp.datasets import selectors, services
 from webapp.datasets.exporting import dataset_zip_stream
 from webapp.datasets.forms import (
-    PHOTO_ACTIONS, DatasetImportForm, ImagesUploadForm, PhotoActionForm, PhotoFilterForm,
+    PHOTO_ACTIONS, BucketImportForm, DatasetImportForm, ImagesUploadForm, PhotoActionForm, PhotoFilterForm,
 )
 from webapp.datasets.models import Dataset, Split
 from webapp.datasets.services import EXPECTED_LAYOUTS, ImportRejected
@@ -138,6 +139,24 @@ def dataset_import(request):
     status = 400 if rejected else 200
     context = {"form": form, "rejected": rejected, "expected_layouts": EXPECTED_LAYOUTS}
     return render(request, "datasets/dataset_import.html", context, status=status)
+
+
+@sensitive_post_parameters("access_key_id", "secret_access_key")
+def dataset_import_bucket(request):
+    """The import from a bucket runs in the request, as the zip upload does: bounded by the upload's limits, and
+    keys typed for it never leave this request (a queued task would carry them through the broker)."""
+    form = BucketImportForm(request.POST or None, user=request.user)
+    rejected = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.dataset_import_bucket(user=request.user, **form.import_kwargs())
+        except ImportRejected as exc:
+            rejected = exc
+        else:
+            return _show_result(request, result)
+    status = 400 if rejected else 200
+    context = {"form": form, "rejected": rejected, "expected_layouts": EXPECTED_LAYOUTS}
+    return render(request, "datasets/dataset_import_bucket.html", context, status=status)
 
 
 def images_upload(request, pk):

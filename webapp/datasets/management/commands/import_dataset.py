@@ -1,6 +1,10 @@
 """python manage.py import_dataset PATH --name NAME [--team TEAM] [--unlabelled]: import a large folder (or zip) on
 the server; loose photos, or every photo with --unlabelled, go to the dataset's unlabelled pool.
 
+PATH may be a bucket, s3://bucket/prefix/ (--endpoint-url for a store other than AWS): its objects are downloaded
+(into --download-dir, default a temporary folder) and imported as that folder. Keys: settings.S3_IMPORT_*, else
+boto3's own chain (AWS_* environment, ~/.aws, an instance role); never on the command line.
+
 Resumable: it commits every --batch photos; run the same command again after an interruption and the photos
 already in the dataset are skipped (splits are assigned over the whole folder, so they come out the same).
 """
@@ -15,15 +19,16 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from webapp.datasets.importing.bucket import bucket_source_from_settings
 from webapp.datasets.models import Dataset
-from webapp.datasets.services import dataset_import_folder, dataset_import_zip
+from webapp.datasets.services import dataset_import_bucket, dataset_import_folder, dataset_import_zip
 
 
 class Command(BaseCommand):
     help = "Import a folder of class folders (or train/validation/test folders), or a zip, into a dataset."
 
     def add_arguments(self, parser):
-        parser.add_argument("path", type=Path)
+        parser.add_argument("path", help="a folder, a zip, or a bucket: s3://bucket/prefix/")
         parser.add_argument("--name", required=True, help="dataset name; the team's existing dataset of that name "
                             "is resumed/extended")
         parser.add_argument("--team", help="team (auth group) of a new dataset; made if missing "
@@ -36,8 +41,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=500, help="photos per committed batch")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--endpoint-url", help="a bucket's S3 endpoint, for a store other than AWS (default: "
+                            "settings.S3_IMPORT_ENDPOINT_URL)")
+        parser.add_argument("--region", default="", help="a bucket's region (default: settings.S3_IMPORT_REGION, "
+                            "else us-east-1)")
+        parser.add_argument("--download-dir", type=Path, help="where a bucket's objects are downloaded; kept, so "
+                            "that a resumed import downloads only what it misses (default: a temporary folder)")
 
-    def handle(self, *args, path: Path, name: str, team: str | None, **options):
+    def handle(self, *args, path: str, name: str, team: str | None, **options):
         dataset = self._existing(name, team)
         group = None
         if dataset is None:
@@ -50,13 +61,20 @@ class Command(BaseCommand):
 
         started = time.monotonic()
         try:
-            if path.is_file():
-                with path.open("rb") as archive:
+            if path.lower().startswith("s3://"):
+                source = bucket_source_from_settings(path, endpoint_url=options["endpoint_url"],
+                                                     region=options["region"])
+                result = dataset_import_bucket(source=source, dataset=dataset, name=name, team=group,
+                                               description=options["description"], fractions=fractions,
+                                               batch_size=options["batch"], progress=progress,
+                                               unlabelled=options["unlabelled"], download_dir=options["download_dir"])
+            elif Path(path).is_file():
+                with open(path, "rb") as archive:
                     result = dataset_import_zip(archive=archive, user=None, dataset=dataset, name=name, team=group,
                                                 description=options["description"], fractions=fractions,
                                                 unlabelled=options["unlabelled"])
             else:
-                result = dataset_import_folder(path=path, dataset=dataset, name=name, team=group,
+                result = dataset_import_folder(path=Path(path), dataset=dataset, name=name, team=group,
                                                description=options["description"], fractions=fractions,
                                                batch_size=options["batch"], progress=progress,
                                                unlabelled=options["unlabelled"])
