@@ -16,6 +16,7 @@ import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -76,6 +77,12 @@ def folder(area: str) -> Path | None:
     return None if remote() else Path(getattr(settings, _FOLDER_SETTING[area]))
 
 
+def location(area: str = "media") -> str:
+    """Where an area lives, in words (a folder, or s3://bucket/area): for messages and cache keys."""
+    root = folder(area)
+    return str(root) if root is not None else f"s3://{settings.S3_OPTIONS['bucket_name']}/{area}"
+
+
 # --- reading: a local file for a stored name ----------------------------------------------------------------------
 
 
@@ -128,7 +135,8 @@ class LocalCache:
                 self._trim()
 
     def _files(self):
-        return (p for p in self.root.rglob("*") if p.is_file() and not p.name.endswith(".part"))
+        return (p for area in AREAS for p in (self.root / area).rglob("*")
+                if p.is_file() and not p.name.endswith(".part"))
 
     def _trim(self) -> None:
         """Least recently used out until 90 % of the bound is left (so that trimming is not on every fetch)."""
@@ -150,7 +158,8 @@ class LocalCache:
 
     def clear(self) -> None:
         with self._lock:
-            shutil.rmtree(self.root, ignore_errors=True)
+            for area in AREAS:  # not STAGING_DIR beside them: files of imports not yet committed
+                shutil.rmtree(self.root / area, ignore_errors=True)
             self._bytes = None
 
 
@@ -242,6 +251,91 @@ def publish_folder(local: Path, prefix: str, area: str = "artifacts") -> None:
 
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
         list(pool.map(one, files))
+
+
+STAGING_DIR = "staging"
+
+
+def staging_root(area: str = "media") -> Path:
+    """A folder on this machine for files written before the rows that own them commit (publish_staged then puts
+    them in place; nothing ever serves this folder). In a local area it is <area folder>/staging, so that
+    publishing is one rename on one file system; with the store it is LOCAL_CACHE_DIR/staging/<area>."""
+    root = folder(area)
+    return root / STAGING_DIR if root is not None else Path(settings.LOCAL_CACHE_DIR) / STAGING_DIR / area
+
+
+def publish_staged(files: list[tuple[Path, str]], area: str = "media") -> None:
+    """Put each staged local file under its stored name (replacing what was there): a rename in a local area, an
+    upload (several at once) to the store, after which the local file goes."""
+    root = folder(area)
+    if root is not None:
+        for path, name in files:
+            final = Path(storage(area).path(name))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
+        return
+
+    def one(item):
+        path, name = item
+        with open(path, "rb") as f:
+            write(name, f, area)
+        path.unlink()
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        list(pool.map(one, files))
+
+
+def delete_names(names: list[str], area: str = "media") -> None:
+    """Delete these stored files (absent ones are no error); in a local area, folders left empty go too."""
+    names = [name for name in names if name]
+    root = folder(area)
+    if root is not None:
+        for name in names:
+            path = Path(storage(area).path(name))
+            path.unlink(missing_ok=True)
+            for parent in path.parents:  # the emptied folders up to the area's own
+                if parent == root or root not in parent.parents:
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+        return
+    target = storage(area)
+    for start in range(0, len(names), 1000):  # S3's DeleteObjects takes 1000 keys at most
+        chunk = names[start:start + 1000]
+        target.bucket.delete_objects(Delete={"Objects": [{"Key": f"{target.location}/{n}"} for n in chunk],
+                                             "Quiet": True})
+        for name in chunk:
+            local_cache().path(area, name).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str  # relative to the area
+    size: int  # bytes
+    modified: float  # seconds since the epoch
+
+
+def files_under(prefix: str = "", area: str = "media") -> list[StoredFile]:
+    """Every stored file under `prefix/` (the whole area for ""), with its size and time of last change."""
+    target, prefix = storage(area), prefix.strip("/")
+    if folder(area) is not None:
+        root = Path(target.path(""))
+        found = []
+        for parent, _, names in os.walk(root / prefix if prefix else root):
+            for name in names:
+                path = Path(parent) / name
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:  # removed while we walked
+                    continue
+                found.append(StoredFile(path.relative_to(root).as_posix(), st.st_size, st.st_mtime))
+        return sorted(found, key=lambda f: f.name)
+    key_prefix = f"{target.location}/{prefix}/" if prefix else f"{target.location}/"
+    skip = len(target.location) + 1
+    return [StoredFile(o.key[skip:], o.size, o.last_modified.timestamp())
+            for o in target.bucket.objects.filter(Prefix=key_prefix)]
 
 
 def names_under(prefix: str, area: str = "media") -> list[str]:

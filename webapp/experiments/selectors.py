@@ -300,15 +300,15 @@ def uncached_image_count(*, dataset: Dataset, images: list[Image] | None = None,
     run through the backbone (not yet in the cache) for its views: `specs` (planned_views), or planned here from
     job_create's settings (backbone=..., weights=..., ...)."""
     from classifier.backbones import WeightsMissingError
-    from classifier.features import FeatureCache
     from classifier.settings import JobSettings
+    from webapp.core import storage
 
     images = training_images(dataset) if images is None else images
     hashes = [image.content_hash for image in images]
     try:
         if specs is None:
             specs = planned_views(images=images, job_settings=JobSettings.from_job(**setting_values))
-        cache = FeatureCache(settings.FEATURES_DIR)
+        cache = storage.feature_store()
         return len({h for spec in specs for h in cache.missing(spec, hashes)})
     except (WeightsMissingError, ValueError, OSError):
         return len(hashes)  # weights not here yet (the worker downloads them): every image is work
