@@ -227,10 +227,13 @@ def local_folder(prefix: str, area: str = "artifacts") -> Path:
 def write(name: str, data: bytes | io.IOBase, area: str = "media") -> str:
     """Store bytes (or a binary file) under exactly `name`, replacing what was there. Returns the name."""
     target = storage(area)
-    if folder(area) is not None and target.exists(name):
-        target.delete(name)  # FileSystemStorage would otherwise pick another name
     content = ContentFile(data) if isinstance(data, bytes) else File(data)
-    saved = target.save(name, content)
+    if folder(area) is None:
+        saved = target._save(name, content)  # exactly this key, replaced in one step (save() would pick another)
+    else:
+        if target.exists(name):
+            target.delete(name)  # FileSystemStorage would otherwise pick another name
+        saved = target.save(name, content)
     if saved != name:
         raise RuntimeError(f"stored {saved!r} instead of {name!r}")
     return saved
