@@ -6,6 +6,7 @@ from the store to its team only; media_orphans finds and removes, or completes, 
 import io
 import os
 import time
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -82,6 +83,9 @@ def test_the_media_view_serves_a_photo_from_the_store_to_its_team_only(s3_storag
     client.force_login(outsider)
     assert client.get(url).status_code == 404
     client.force_login(member)
+    download = client.get(reverse("datasets:download", args=[image.dataset_id]))  # the photos read from the store
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert [archive.read(name) for name in archive.namelist()] == [entries["cats/000.jpg"]]
     storage.delete_names([image.file.name])  # the key went (the row is still there): a 404, not an error
     storage.local_cache().clear()
     assert client.get(url).status_code == 404
