@@ -18,10 +18,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils.encoding import filepath_to_uri
 
 AREAS = ("media", "features", "artifacts")
 _FOLDER_SETTING = {"media": "MEDIA_ROOT", "features": "FEATURES_DIR", "artifacts": "ARTIFACTS_DIR"}
@@ -46,6 +48,11 @@ def _s3_area_class():
                 connect_timeout=connect, read_timeout=read, retries={"max_attempts": attempts, "mode": "standard"},
                 s3={"addressing_style": options["addressing_style"]}, signature_version=options["signature_version"])
             super().__init__(location=location, **{**options, **overrides})
+
+        def url(self, name, parameters=None, expire=None, http_method=None):
+            """The app's own media view, as with the local folder, never a signed URL of the store: files are
+            served through the app, checked row by row (webapp.operations.views.media says why)."""
+            return urljoin(settings.MEDIA_URL, filepath_to_uri(name).lstrip("/"))
 
     return S3Area
 

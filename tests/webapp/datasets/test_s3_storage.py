@@ -74,6 +74,7 @@ def test_the_media_view_serves_a_photo_from_the_store_to_its_team_only(s3_storag
     dataset_import_zip(archive=archive, user=member, name="pets", team=team)
     image = Image.objects.get()
     url = reverse("media", args=[image.file.name])
+    assert image.file.url == url and image.thumbnail_url == reverse("media", args=[image.thumbnail.name])
     client.force_login(member)
     response = client.get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == entries["cats/000.jpg"]

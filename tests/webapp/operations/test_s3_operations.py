@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.urls import reverse
 
 from classifier.features import FeatureSpec
 from tests.s3 import BUCKET
@@ -87,6 +88,15 @@ def test_disk_use_counts_each_area_of_the_store(s3_storage, stored_job):
     assert usage["models"] - before["models"] == 50 and usage["models"] > 50  # the job's own folder counts too
     assert usage["total"] == sum(v for k, v in usage.items() if k != "total")
     assert feature_bytes_by_dataset([stored_job.dataset_id, 0]) == {stored_job.dataset_id: feature_bytes, 0: 0}
+
+
+def test_the_trained_model_downloads_from_the_store(s3_storage, stored_job, client_for, ann, bob):
+    url = reverse("experiments:job_download", args=[stored_job.pk])
+    response = client_for(ann).get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"fake keras model"
+    assert client_for(bob).get(url).status_code == 404
+    storage.delete_under(stored_job.artifact_dir, "artifacts")
+    assert client_for(ann).get(url).status_code == 404
 
 
 def test_deleting_a_job_removes_its_model_and_heatmaps_from_the_store(s3_storage, stored_job, ann,
