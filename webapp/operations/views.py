@@ -34,11 +34,11 @@ def media(request, path):
     """Uploaded photos and thumbnails, only for the team that owns them; never a public folder.
 
     With an S3 store too, the bytes come through this view (from this process's bounded local copy of the stored
-    file, fetched on first use), not by a redirect to a signed URL: the per-row check (_media_visible_to) stays the only
-    way to a file (a signed URL is a bearer token that works for anyone it is passed to until it expires, even after the
-    person lost access or the photo was deleted), the CSP keeps img-src 'self', and the store needs no address that
-    browsers can reach (it may sit on a private network with the workers). The cost, the bytes passing through the
-    web process, is small for thumbnails and photos, and repeated views are served from the local copy."""
+    file, fetched on first use), not by a redirect to a signed URL: the per-row check (_media_visible_to) stays the
+    only way to a file (a signed URL is a bearer token that works for anyone it is passed to until it expires, even
+    after the person lost access or the photo was deleted), the CSP keeps img-src 'self', and the store needs no
+    address that browsers can reach (it may sit on a private network with the workers). The cost, the bytes passing
+    through the web process, is small for thumbnails and photos, and repeated views are served from the local copy."""
     if not _media_visible_to(request.user, path):
         raise Http404
     try:
