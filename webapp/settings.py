@@ -251,7 +251,9 @@ S3_OPTIONS = {
     "access_key": env("S3_ACCESS_KEY_ID") or None,
     "secret_key": env("S3_SECRET_ACCESS_KEY") or None,
     "region_name": env("S3_REGION") or None,
-    "file_overwrite": True,  # names are content-addressed or owned by one row: a rewrite is the same file
+    # as FileSystemStorage: a FileField never takes another row's file (two predictions of one photo share a
+    # content-hash name, and deleting one's must not delete the other's); storage.write() replaces on purpose
+    "file_overwrite": False,
     "querystring_auth": True,
     "default_acl": None,
     "signature_version": "s3v4",

@@ -18,11 +18,14 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils.encoding import filepath_to_uri
 
 AREAS = ("media", "features", "artifacts")
 _FOLDER_SETTING = {"media": "MEDIA_ROOT", "features": "FEATURES_DIR", "artifacts": "ARTIFACTS_DIR"}
@@ -47,6 +50,11 @@ def _s3_area_class():
                 connect_timeout=connect, read_timeout=read, retries={"max_attempts": attempts, "mode": "standard"},
                 s3={"addressing_style": options["addressing_style"]}, signature_version=options["signature_version"])
             super().__init__(location=location, **{**options, **overrides})
+
+        def url(self, name, parameters=None, expire=None, http_method=None):
+            """The app's own media view, as with the local folder, never a signed URL of the store: files are
+            served through the app, checked row by row (webapp.operations.views.media says why)."""
+            return urljoin(settings.MEDIA_URL, filepath_to_uri(name).lstrip("/"))
 
     return S3Area
 
@@ -76,6 +84,12 @@ def storage(area: str = "media") -> Storage:
 def folder(area: str) -> Path | None:
     """The area's folder on this machine, or None when it lives in the store."""
     return None if remote() else Path(getattr(settings, _FOLDER_SETTING[area]))
+
+
+def location(area: str = "media") -> str:
+    """Where an area lives, in words (a folder, or s3://bucket/area): for messages and cache keys."""
+    root = folder(area)
+    return str(root) if root is not None else f"s3://{settings.S3_OPTIONS['bucket_name']}/{area}"
 
 
 # --- reading: a local file for a stored name ----------------------------------------------------------------------
@@ -130,7 +144,8 @@ class LocalCache:
                 self._trim()
 
     def _files(self):
-        return (p for p in self.root.rglob("*") if p.is_file() and not p.name.endswith(".part"))
+        return (p for area in AREAS for p in (self.root / area).rglob("*")
+                if p.is_file() and not p.name.endswith(".part"))
 
     def _trim(self) -> None:
         """Least recently used out until 90 % of the bound is left (so that trimming is not on every fetch)."""
@@ -152,7 +167,8 @@ class LocalCache:
 
     def clear(self) -> None:
         with self._lock:
-            shutil.rmtree(self.root, ignore_errors=True)
+            for area in AREAS:  # not STAGING_DIR beside them: files of imports not yet committed
+                shutil.rmtree(self.root / area, ignore_errors=True)
             self._bytes = None
 
 
@@ -220,10 +236,13 @@ def local_folder(prefix: str, area: str = "artifacts") -> Path:
 def write(name: str, data: bytes | io.IOBase, area: str = "media") -> str:
     """Store bytes (or a binary file) under exactly `name`, replacing what was there. Returns the name."""
     target = storage(area)
-    if folder(area) is not None and target.exists(name):
-        target.delete(name)  # FileSystemStorage would otherwise pick another name
     content = ContentFile(data) if isinstance(data, bytes) else File(data)
-    saved = target.save(name, content)
+    if folder(area) is None:
+        saved = target._save(name, content)  # exactly this key, replaced in one step (save() would pick another)
+    else:
+        if target.exists(name):
+            target.delete(name)  # FileSystemStorage would otherwise pick another name
+        saved = target.save(name, content)
     if saved != name:
         raise RuntimeError(f"stored {saved!r} instead of {name!r}")
     return saved
@@ -258,6 +277,91 @@ def folder_to_publish(prefix: str, area: str = "artifacts"):
     with tempfile.TemporaryDirectory(prefix="menagerie-publish-") as tmp:
         yield Path(tmp)
         publish_folder(Path(tmp), prefix, area)
+
+
+STAGING_DIR = "staging"
+
+
+def staging_root(area: str = "media") -> Path:
+    """A folder on this machine for files written before the rows that own them commit (publish_staged then puts
+    them in place; nothing ever serves this folder). In a local area it is <area folder>/staging, so that
+    publishing is one rename on one file system; with the store it is LOCAL_CACHE_DIR/staging/<area>."""
+    root = folder(area)
+    return root / STAGING_DIR if root is not None else Path(settings.LOCAL_CACHE_DIR) / STAGING_DIR / area
+
+
+def publish_staged(files: list[tuple[Path, str]], area: str = "media") -> None:
+    """Put each staged local file under its stored name (replacing what was there): a rename in a local area, an
+    upload (several at once) to the store, after which the local file goes."""
+    root = folder(area)
+    if root is not None:
+        for path, name in files:
+            final = Path(storage(area).path(name))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
+        return
+
+    def one(item):
+        path, name = item
+        with open(path, "rb") as f:
+            write(name, f, area)
+        path.unlink()
+
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        list(pool.map(one, files))
+
+
+def delete_names(names: list[str], area: str = "media") -> None:
+    """Delete these stored files (absent ones are no error); in a local area, folders left empty go too."""
+    names = [name for name in names if name]
+    root = folder(area)
+    if root is not None:
+        for name in names:
+            path = Path(storage(area).path(name))
+            path.unlink(missing_ok=True)
+            for parent in path.parents:  # the emptied folders up to the area's own
+                if parent == root or root not in parent.parents:
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+        return
+    target = storage(area)
+    for start in range(0, len(names), 1000):  # S3's DeleteObjects takes 1000 keys at most
+        chunk = names[start:start + 1000]
+        target.bucket.delete_objects(Delete={"Objects": [{"Key": f"{target.location}/{n}"} for n in chunk],
+                                             "Quiet": True})
+        for name in chunk:
+            local_cache().path(area, name).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str  # relative to the area
+    size: int  # bytes
+    modified: float  # seconds since the epoch
+
+
+def files_under(prefix: str = "", area: str = "media") -> list[StoredFile]:
+    """Every stored file under `prefix/` (the whole area for ""), with its size and time of last change."""
+    target, prefix = storage(area), prefix.strip("/")
+    if folder(area) is not None:
+        root = Path(target.path(""))
+        found = []
+        for parent, _, names in os.walk(root / prefix if prefix else root):
+            for name in names:
+                path = Path(parent) / name
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:  # removed while we walked
+                    continue
+                found.append(StoredFile(path.relative_to(root).as_posix(), st.st_size, st.st_mtime))
+        return sorted(found, key=lambda f: f.name)
+    key_prefix = f"{target.location}/{prefix}/" if prefix else f"{target.location}/"
+    skip = len(target.location) + 1
+    return [StoredFile(o.key[skip:], o.size, o.last_modified.timestamp())
+            for o in target.bucket.objects.filter(Prefix=key_prefix)]
 
 
 def names_under(prefix: str, area: str = "media") -> list[str]:

@@ -8,11 +8,10 @@ in the result. Duplicates (same sha256 within the dataset) are skipped and count
 
 Atomicity: rows are written in one transaction (a folder import: one per batch); files are staged first and
 moved to their final, hash-derived paths only after that transaction commits (importing/storage.py), so a
-rejected import leaves the database and MEDIA_ROOT exactly as they were, and a killed one leaves no file under a
-dataset's folder that no row owns. The machinery lives in webapp/datasets/importing/.
+rejected import leaves the database and the media store exactly as they were, and a killed one leaves no file under
+a dataset's folder that no row owns. The machinery lives in webapp/datasets/importing/.
 """
 
-import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -21,7 +20,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,6 +27,7 @@ from django.utils import timezone
 from classifier.data import split_assign, split_of_hash
 from classifier.files import content_hash
 from classifier.images import ImageError
+from webapp.core import storage
 from webapp.datasets.importing.archive import MiB, zip_open
 from webapp.datasets.importing.bucket import (
     BucketSource, bucket_layout_check, bucket_list, bucket_to_folder, bucket_to_zip,
@@ -42,12 +41,7 @@ from webapp.datasets.models import Dataset, Image, ImageChange, Label, Split
 
 def _delete_files_on_commit(names: Iterable[str]) -> None:
     names = [name for name in names if name]
-
-    def delete():
-        for name in names:
-            default_storage.delete(name)
-
-    transaction.on_commit(delete)
+    transaction.on_commit(lambda: storage.delete_names(names, "media"))
 
 
 def _dataset_for_import(*, dataset, name, team, description, user, fractions=None) -> Dataset:
@@ -445,9 +439,9 @@ def images_delete(*, images: QuerySet, user=None) -> int:
 def dataset_delete(*, dataset: Dataset) -> None:
     """Delete a dataset, its classes and images, then (once committed) its media folder. Raises
     django.db.models.ProtectedError while training jobs use it."""
-    folder = Path(default_storage.path(dataset.storage_dir))
+    folder = dataset.storage_dir
     dataset.delete()
-    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+    transaction.on_commit(lambda: storage.delete_under(folder, "media"))
 
 
 def label_delete(*, label: Label) -> None:
@@ -463,8 +457,7 @@ def label_delete(*, label: Label) -> None:
 def media_orphans_remove(*, delete: bool = False, stale_after: float = 3600) -> Orphans:
     """Find (and with `delete`, remove) files under the datasets' media folders that no row owns, and staging
     folders of imports that never finished (completing the moves of rows committed before a crash)."""
-    root = Path(default_storage.path(""))
-    orphans = orphans_find(media_root=root, stale_after=stale_after)
+    orphans = orphans_find(stale_after=stale_after)
     if delete:
-        orphans_remove(media_root=root, orphans=orphans)
+        orphans_remove(orphans=orphans)
     return orphans

@@ -8,6 +8,7 @@ from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from classifier.recipes import get_recipe
 from webapp.accounts.permissions import sees_all_teams
+from webapp.core import storage
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments.models import (
     ACTIVE_STATUSES,
@@ -243,9 +244,12 @@ def effective_thresholds(predictions) -> dict[int, float | None]:
 
 def job_exported_model_path(job: TrainingJob) -> Path | None:
     """The job's exported `model.keras`, if the job succeeded and the file is there."""
-    if job.status != JobStatus.SUCCEEDED or not job.artifact_path:
+    if job.status != JobStatus.SUCCEEDED or not job.artifact_dir:
         return None
-    path = job.artifact_path / "model.keras"
+    try:
+        path = storage.local_file(f"{job.artifact_dir}/model.keras", "artifacts")  # with a store: a local copy
+    except FileNotFoundError:
+        return None
     return path if path.is_file() else None
 
 
@@ -300,7 +304,6 @@ def uncached_image_count(*, dataset: Dataset, images: list[Image] | None = None,
     run through the backbone (not yet in the cache) for its views: `specs` (planned_views), or planned here from
     job_create's settings (backbone=..., weights=..., ...)."""
     from classifier.backbones import WeightsMissingError
-    from classifier.features import FeatureCache
     from classifier.settings import JobSettings
 
     images = training_images(dataset) if images is None else images
@@ -308,7 +311,7 @@ def uncached_image_count(*, dataset: Dataset, images: list[Image] | None = None,
     try:
         if specs is None:
             specs = planned_views(images=images, job_settings=JobSettings.from_job(**setting_values))
-        cache = FeatureCache(settings.FEATURES_DIR)
+        cache = storage.feature_store()
         return len({h for spec in specs for h in cache.missing(spec, hashes)})
     except (WeightsMissingError, ValueError, OSError):
         return len(hashes)  # weights not here yet (the worker downloads them): every image is work

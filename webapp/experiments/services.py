@@ -21,6 +21,7 @@ from django.utils import timezone
 from classifier.files import content_hash
 from classifier.recipes import DEFAULT_RECIPE
 from classifier.settings import JobSettings, SettingError
+from webapp.core import storage
 from webapp.datasets.models import Dataset, Image, Split
 from webapp.experiments import selectors
 from webapp.experiments.models import (
@@ -126,8 +127,6 @@ def job_delete(*, job: TrainingJob) -> None:
     """Delete a finished job, its results and its files (trained model, heatmaps). Its predictions stay in the
     log (job NULL; team, model name and version kept). Refused while it runs, or while a version of it is live
     (its other versions go with it)."""
-    import shutil
-
     if not job.is_finished:
         raise ValidationError(f"Job #{job.pk} has not finished: cancel it first.", code="running")
     with transaction.atomic():
@@ -138,7 +137,8 @@ def job_delete(*, job: TrainingJob) -> None:
         if live is not None:
             raise ValidationError(f"Job #{job.pk} is the live version of model {live.named_model.name} "
                                   f"(v{live.number}): make another version live first.", code="live")
-        folders = [path for path in (job.artifact_path, Path(settings.MEDIA_ROOT) / f"heatmaps/job_{job.pk}") if path]
+        folders = [(area, name) for area, name in (("artifacts", job.artifact_dir), ("media", f"heatmaps/job_{job.pk}"))
+                   if name]
         # Only versions that are not live go. PROTECT keeps the job when a version was made live meanwhile, or when
         # a version answered batch predictions (their results stay readable); the collector raises before deleting.
         try:
@@ -152,9 +152,9 @@ def job_delete(*, job: TrainingJob) -> None:
                                       code="batches") from None
             raise ValidationError(f"Job #{job.pk} was just made a live model version.", code="live") from None
     # after the commit: a crash in between leaves folders the clean-up command finds (media_orphans --all)
-    for folder in folders:
-        transaction.on_commit(lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
-    logger.info("deleted job %s and %s", job.pk, ", ".join(map(str, folders)))
+    for area, name in folders:
+        transaction.on_commit(lambda area=area, name=name: storage.delete_under(name, area))
+    logger.info("deleted job %s and %s", job.pk, ", ".join(f"{area}/{name}" for area, name in folders))
 
 
 def job_retry(*, job: TrainingJob, user) -> TrainingJob:
@@ -472,7 +472,7 @@ def heatmap_claim(*, heatmap_id: int, worker: str = "") -> Heatmap | None:
 
 
 def heatmap_succeed(*, heatmap_id: int, png: bytes, label: str) -> bool:
-    """Store the overlay PNG under MEDIA_ROOT (heatmaps/job_<id>/<heatmap id>.png) and mark it done."""
+    """Store the overlay PNG in the media store (heatmaps/job_<id>/<random>.png) and mark it done."""
     from django.core.files.base import ContentFile
 
     heatmap = Heatmap.objects.get(pk=heatmap_id)

@@ -6,12 +6,15 @@ Consistent while the app runs: the dump and the list of owned files are read in 
 REPEATABLE READ; SQLite: one transaction sees one snapshot). Files are written once and never changed in place, so
 copying them after the transaction gives the files of that snapshot; one deleted meanwhile is reported missing.
 
+Every area is read and written through webapp.core.storage, so an archive made on the local folders restores into an
+S3 store and back (how to move an installation: README, "Moving to an S3 store").
+
 Archive layout (a .tar, gzip-compressed when the name ends in .gz):
     manifest.json          format version, creation time, file list with sizes and sha256
     database.json          dumpdata of every app (natural keys; content types and permissions are made by migrate)
-    media/...              under MEDIA_ROOT
-    artifacts/...          under ARTIFACTS_DIR
-    features/...           under FEATURES_DIR (with --features)
+    media/...              the "media" area (MEDIA_ROOT, or the store's media/ prefix)
+    artifacts/...          the "artifacts" area (trained models)
+    features/...           the "features" area (with --features)
 """
 
 import hashlib
@@ -19,6 +22,7 @@ import io
 import json
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -26,39 +30,34 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from webapp.core import storage
+
 FORMAT = 1
 # Rebuilt by migrate (content types, permissions) or transient (sessions, login throttling attempts).
 EXCLUDED_MODELS = ["contenttypes", "auth.permission", "sessions", "axes"]
+AREAS = ("media", "artifacts", "features")  # the archive's top folders: one per storage area
+FETCH_CHUNK = 64  # files fetched from a store at once (side by side), then added to the archive
 
 
 class BackupError(Exception):
     pass
 
 
-def _roots() -> dict[str, Path]:
-    return {"media": Path(settings.MEDIA_ROOT), "artifacts": Path(settings.ARTIFACTS_DIR),
-            "features": Path(settings.FEATURES_DIR)}
-
-
-def _owned_files() -> list[tuple[str, Path]]:
-    """(archive name, path on disk) of every file a row owns, read inside the caller's transaction."""
+def _owned_files() -> list[str]:
+    """The archive names (<area>/<stored name>) of every file a row owns, read inside the caller's transaction."""
     from webapp.datasets.models import Image
     from webapp.experiments.models import Prediction, TrainingJob
 
-    media, artifacts = _roots()["media"], _roots()["artifacts"]
     names = set()
     for file, thumbnail in Image.objects.values_list("file", "thumbnail").iterator():
         names.update(f"media/{name}" for name in (file, thumbnail) if name)
     names.update(f"media/{name}" for name in Prediction.objects.values_list("file", flat=True) if name)
     for artifact_dir in TrainingJob.objects.exclude(artifact_dir="").values_list("artifact_dir", flat=True):
-        folder = artifacts / artifact_dir
-        names.update(f"artifacts/{path.relative_to(artifacts)}" for path in folder.rglob("*") if path.is_file())
-    files = [(name, media / name.removeprefix("media/") if name.startswith("media/")
-              else artifacts / name.removeprefix("artifacts/")) for name in sorted(names)]
-    return files
+        names.update(f"artifacts/{name}" for name in storage.names_under(artifact_dir, "artifacts"))
+    return sorted(names)
 
 
-def _dump_database() -> tuple[bytes, list[tuple[str, Path]]]:
+def _dump_database() -> tuple[bytes, list[str]]:
     outermost = not connection.in_atomic_block  # only a transaction's first statement may set its isolation level
     with transaction.atomic():
         if connection.vendor == "postgresql" and outermost:
@@ -78,6 +77,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _local_copies(names: list[str]):
+    """(archive name, a file on this machine holding it, or None when it is gone), FETCH_CHUNK at a time (with a
+    store: downloaded side by side into this process's bounded local copy)."""
+    for start in range(0, len(names), FETCH_CHUNK):
+        chunk = names[start:start + FETCH_CHUNK]
+        by_area = {}
+        for name in chunk:
+            area, _, stored = name.partition("/")
+            by_area.setdefault(area, []).append(stored)
+        paths = {}
+        for area, stored_names in by_area.items():
+            paths |= {f"{area}/{stored}": path for stored, path in storage.local_files(stored_names, area).items()}
+        yield from ((name, paths[name]) for name in chunk)
+
+
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = len(data), int(timezone.now().timestamp()), 0o600
@@ -88,8 +102,7 @@ def backup_create(*, out: Path, include_features: bool = False) -> dict:
     """Write the archive; returns its manifest (`missing`: files a row named that were gone when copied)."""
     database, files = _dump_database()
     if include_features:
-        features = _roots()["features"]
-        files += [(f"features/{p.relative_to(features)}", p) for p in sorted(features.rglob("*")) if p.is_file()]
+        files += [f"features/{name}" for name in storage.names_under("", "features")]
     manifest = {"format": FORMAT, "created_at": timezone.now().isoformat(), "files": {}, "missing": []}
     tmp = out.with_name(f".{out.name}.partial")
     tmp.unlink(missing_ok=True)
@@ -97,8 +110,10 @@ def backup_create(*, out: Path, include_features: bool = False) -> dict:
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as raw, \
             tarfile.open(fileobj=raw, mode="w:gz" if out.name.endswith(".gz") else "w") as tar:
         _add_bytes(tar, "database.json", database)
-        for name, path in files:
+        for name, path in _local_copies(files):
             try:
+                if path is None:
+                    raise FileNotFoundError(name)
                 sha, size = _sha256(path), path.stat().st_size
                 tar.add(path, arcname=name, recursive=False)
             except FileNotFoundError:
@@ -119,8 +134,26 @@ def database_is_empty() -> bool:
     return not (User.objects.exists() or Group.objects.exists() or Dataset.objects.exists())
 
 
+def _restore_file(tar: tarfile.TarFile, member: tarfile.TarInfo, expected_sha256: str) -> None:
+    """One archived file into its area (the local folder or the store), once its bytes match the manifest."""
+    area, _, name = member.name.partition("/")
+    if any(part in ("", ".", "..") for part in name.split("/")):  # no escape from the area
+        raise BackupError(f"{member.name} is not a plain file name: the archive is damaged.")
+    digest = hashlib.sha256()
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as copy:
+        source = tar.extractfile(member)
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+            copy.write(block)
+        if digest.hexdigest() != expected_sha256:
+            raise BackupError(f"{member.name} does not match the manifest: the archive is damaged.")
+        copy.seek(0)
+        storage.write(name, copy, area)
+
+
 def backup_restore(*, archive: Path, force: bool = False) -> dict:
-    """Bring an archive back: files into their folders, then the rows. Refuses a database with users, teams or
+    """Bring an archive back: files into their areas (written through webapp.core.storage: the local folders or
+    the S3 store, whichever this installation uses), then the rows. Refuses a database with users, teams or
     datasets unless `force` (which first empties it: every row is replaced by the archive's)."""
     call_command("migrate", verbosity=0)
     if not database_is_empty():
@@ -128,7 +161,6 @@ def backup_restore(*, archive: Path, force: bool = False) -> dict:
             raise BackupError("The database is not empty (it has users, teams or datasets). Restore into a fresh "
                               "data folder, or pass --force to replace everything in it.")
         call_command("flush", interactive=False, verbosity=0)
-    roots = _roots()
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))
         if manifest.get("format") != FORMAT:
@@ -136,14 +168,11 @@ def backup_restore(*, archive: Path, force: bool = False) -> dict:
         database = tar.extractfile("database.json").read()
         if hashlib.sha256(database).hexdigest() != manifest["database_sha256"]:
             raise BackupError("database.json does not match the manifest: the archive is damaged.")
-        for member in tar.getmembers():
-            top, _, rest = member.name.partition("/")
-            if top not in roots or not member.isfile() or member.name not in manifest["files"]:
+        for member in tar:
+            if member.name.partition("/")[0] not in AREAS or not member.isfile() \
+                    or member.name not in manifest["files"]:
                 continue
-            member.name = rest
-            tar.extract(member, roots[top], filter="data")  # "data": no absolute paths, links or ../ escapes
-            if _sha256(roots[top] / rest) != manifest["files"][f"{top}/{rest}"]["sha256"]:
-                raise BackupError(f"{top}/{rest} does not match the manifest: the archive is damaged.")
+            _restore_file(tar, member, manifest["files"][member.name]["sha256"])
     fixture = Path(settings.DATA_DIR) / f".restore-{timezone.now().timestamp():.0f}.json"
     fixture.write_bytes(database)
     try:

@@ -2,63 +2,58 @@
 removes dataset media no Image owns; with --all it also covers the stores below, through the same find/remove
 pair. The periodic task (beat) runs only the prediction-photo retention.
 
-- feature cache files of photos no dataset holds: FEATURES_DIR/<spec>/<hh>/<hash>.npy
-- folders of deleted jobs: ARTIFACTS_DIR/jobs/<id> and MEDIA_ROOT/heatmaps/job_<id> (a crash between the delete's
-  commit and its file removal leaves them)
+- feature cache files of photos no dataset holds: <spec>/<hh>/<hash>.npy in the "features" area
+- folders of deleted jobs: jobs/<id> in the "artifacts" area and heatmaps/job_<id> in "media" (a crash between the
+  delete's commit and its file removal leaves them)
 - prediction photos older than PREDICTION_PHOTO_RETENTION_DAYS (0: kept for ever): the log row stays, without its
   photo (and the photo's heatmap)
-Files younger than `stale_after` seconds are left alone: a job may be writing them.
+Files younger than `stale_after` seconds are left alone: a job may be writing them. Every area is read through
+webapp.core.storage, so this works alike on the local folders and on an S3 store.
 """
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from webapp.core import storage
 from webapp.datasets.models import Image
 from webapp.experiments.models import Heatmap, Prediction, TrainingJob
 
 logger = logging.getLogger(__name__)
+# (area, folder prefix, job id's prefix in the folder name) of the folders a job owns
+JOB_FOLDERS = (("artifacts", "jobs", ""), ("media", "heatmaps", "job_"))
 
 
 @dataclass
 class StoreOrphans:
-    features: list[Path] = field(default_factory=list)  # feature files of photos no dataset holds
-    job_folders: list[Path] = field(default_factory=list)  # artifact and heatmap folders of deleted jobs
+    features: list[str] = field(default_factory=list)  # feature files (in "features") of photos no dataset holds
+    job_folders: list[tuple[str, str]] = field(default_factory=list)  # (area, folder) of deleted jobs
     expired_predictions: list[int] = field(default_factory=list)  # predictions whose photo is past retention
 
 
-def _old(path: Path, cutoff: float) -> bool:
-    try:
-        return path.lstat().st_mtime < cutoff
-    except FileNotFoundError:
-        return False
+def feature_files():
+    """(content hash, stored file) of every cached feature: <spec>/<hh>/<hash>.npy in the "features" area."""
+    for stored in storage.files_under("", "features"):
+        parts = stored.name.split("/")
+        if len(parts) == 3 and parts[2].endswith(".npy"):
+            yield parts[2].removesuffix(".npy"), stored
 
 
-def feature_files(root: Path):
-    """(content hash, path, size) of every cached feature: root/<spec>/<hh>/<hash>.npy."""
-    for spec in root.iterdir() if root.is_dir() else []:
-        for shard in spec.iterdir() if spec.is_dir() else []:
-            for path in shard.iterdir() if shard.is_dir() else []:
-                try:
-                    size = path.stat().st_size
-                except FileNotFoundError:  # removed while we walked
-                    continue
-                if path.suffix == ".npy":
-                    yield path.stem, path, size
-
-
-def _job_folders(root: Path, prefix: str) -> list[tuple[int, Path]]:
-    """(job id, folder) of root/<prefix><job id>."""
-    return [(int(path.name[len(prefix):]), path) for path in (root.iterdir() if root.is_dir() else [])
-            if path.name.startswith(prefix) and path.name[len(prefix):].isdigit()]
+def _job_folders(area: str, top: str, prefix: str) -> dict[tuple[str, str], tuple[int, float]]:
+    """{(area, top/<prefix><job id>): (job id, its newest file's time)}."""
+    found = {}
+    for stored in storage.files_under(top, area):
+        name = stored.name.split("/")[1]
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            key = (area, f"{top}/{name}")
+            newest = max(found.get(key, (0, 0.0))[1], stored.modified)
+            found[key] = (int(name[len(prefix):]), newest)
+    return found
 
 
 def prediction_photo_cutoff():
@@ -70,12 +65,13 @@ def store_orphans_find(*, stale_after: float = 3600) -> StoreOrphans:
     found = StoreOrphans()
     cutoff = time.time() - stale_after
     held = set(Image.objects.values_list("content_hash", flat=True).distinct())
-    found.features = [path for digest, path, _ in feature_files(Path(settings.FEATURES_DIR))
-                      if digest not in held and _old(path, cutoff)]
-    folders = (_job_folders(Path(settings.ARTIFACTS_DIR) / "jobs", "")
-               + _job_folders(Path(settings.MEDIA_ROOT) / "heatmaps", "job_"))
-    jobs = set(TrainingJob.objects.filter(pk__in=[pk for pk, _ in folders]).values_list("pk", flat=True))
-    found.job_folders = sorted(path for pk, path in folders if pk not in jobs and _old(path, cutoff))
+    found.features = [stored.name for digest, stored in feature_files()
+                      if digest not in held and stored.modified < cutoff]
+    folders = {}
+    for area, top, prefix in JOB_FOLDERS:
+        folders |= _job_folders(area, top, prefix)
+    jobs = set(TrainingJob.objects.filter(pk__in=[pk for pk, _ in folders.values()]).values_list("pk", flat=True))
+    found.job_folders = sorted(key for key, (pk, newest) in folders.items() if pk not in jobs and newest < cutoff)
     photo_cutoff = prediction_photo_cutoff()
     if photo_cutoff:
         found.expired_predictions = list(Prediction.objects.filter(created_at__lt=photo_cutoff).exclude(file="")
@@ -94,16 +90,14 @@ def prediction_photos_remove(*, prediction_ids: list[int]) -> int:
             names += [name for name in heatmaps.values_list("file", flat=True) if name]
             heatmaps.delete()
             removed += Prediction.objects.filter(pk__in=chunk).exclude(file="").update(file="")
-        for name in names:  # after the commit: a row never points at a missing file
-            default_storage.delete(name)
+        storage.delete_names(names, "media")  # after the commit: a row never points at a missing file
     return removed
 
 
 def store_orphans_remove(found: StoreOrphans) -> None:
-    for path in found.features:
-        path.unlink(missing_ok=True)
-    for folder in found.job_folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    storage.delete_names(found.features, "features")
+    for area, folder in found.job_folders:
+        storage.delete_under(folder, area)
     prediction_photos_remove(prediction_ids=found.expired_predictions)
 
 

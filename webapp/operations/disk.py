@@ -1,34 +1,23 @@
-"""Disk use of the stores (dataset photos, prediction photos, heatmaps, feature cache, trained models) and of the
-feature cache per dataset. Walking the folders costs time with many files: the figures are kept for a minute."""
+"""Space used by the stores (dataset photos, prediction photos, heatmaps, feature cache, trained models) and by the
+feature cache per dataset, on the local folders or the S3 store alike (webapp.core.storage). Listing many files
+costs time: the figures are kept for a minute."""
 
-import os
 from collections import defaultdict
-from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import cache
 
-from webapp.operations.cleanup import feature_files
+from webapp.core import storage
 from webapp.datasets.models import Image
+from webapp.operations.cleanup import feature_files
 
 CACHE_SECONDS = 60
-
-
-def tree_size(root: Path) -> int:
-    total = 0
-    for folder, _, names in os.walk(root):
-        for name in names:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except FileNotFoundError:  # removed while we walked
-                pass
-    return total
+MEDIA_FOLDERS = {"datasets": "dataset_photos", "predictions": "prediction_photos", "heatmaps": "heatmaps"}
 
 
 def _feature_bytes_by_hash() -> dict[str, int]:
     sizes = defaultdict(int)
-    for digest, _, size in feature_files(Path(settings.FEATURES_DIR)):
-        sizes[digest] += size  # one file per backbone set-up
+    for digest, stored in feature_files():
+        sizes[digest] += stored.size  # one file per backbone set-up
     return dict(sizes)
 
 
@@ -36,22 +25,22 @@ def disk_usage() -> dict:
     """Bytes per store: {"dataset_photos", "prediction_photos", "heatmaps", "features", "models", "total"}."""
 
     def measure():
-        media = Path(settings.MEDIA_ROOT)
-        usage = {
-            "dataset_photos": tree_size(media / "datasets"),
-            "prediction_photos": tree_size(media / "predictions"),
-            "heatmaps": tree_size(media / "heatmaps"),
-            "features": tree_size(Path(settings.FEATURES_DIR)),
-            "models": tree_size(Path(settings.ARTIFACTS_DIR)),
-        }
+        usage = dict.fromkeys(MEDIA_FOLDERS.values(), 0)
+        for stored in storage.files_under("", "media"):  # one listing of the area
+            top = stored.name.split("/", 1)[0]
+            if top in MEDIA_FOLDERS:
+                usage[MEDIA_FOLDERS[top]] += stored.size
+        usage["features"] = sum(stored.size for stored in storage.files_under("", "features"))
+        usage["models"] = sum(stored.size for stored in storage.files_under("", "artifacts"))
         return usage | {"total": sum(usage.values())}
 
-    return cache.get_or_set(f"menagerie:disk:{settings.MEDIA_ROOT}", measure, CACHE_SECONDS)
+    return cache.get_or_set(f"menagerie:disk:{storage.location('media')}", measure, CACHE_SECONDS)
 
 
 def feature_bytes_by_dataset(dataset_ids: list[int]) -> dict[int, int]:
     """Feature-cache bytes of each dataset's photos (a photo in two datasets counts in both). One query."""
-    sizes = cache.get_or_set(f"menagerie:features:{settings.FEATURES_DIR}", _feature_bytes_by_hash, CACHE_SECONDS)
+    sizes = cache.get_or_set(f"menagerie:features:{storage.location('features')}", _feature_bytes_by_hash,
+                             CACHE_SECONDS)
     totals = dict.fromkeys(dataset_ids, 0)
     rows = Image.objects.filter(dataset_id__in=dataset_ids).values_list("dataset_id", "content_hash").distinct()
     for dataset_id, digest in rows.iterator():

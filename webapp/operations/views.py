@@ -5,7 +5,6 @@ import errno
 import re
 import sys
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
@@ -13,9 +12,9 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
-from django.utils._os import safe_join
 
 from webapp.accounts.permissions import sees_all_teams
+from webapp.core import storage
 
 # datasets/<dataset id>/images|thumbs/<hash[:2]>/<hash><ext> (webapp.datasets.models.image_storage_name)
 DATASET_FILE = re.compile(
@@ -32,16 +31,21 @@ def health(request):
 
 
 def media(request, path):
-    """Uploaded photos and thumbnails, only for the team that owns them; never a public folder."""
+    """Uploaded photos and thumbnails, only for the team that owns them; never a public folder.
+
+    With an S3 store too, the bytes come through this view (from this process's bounded local copy of the stored
+    file, fetched on first use), not by a redirect to a signed URL: the per-row check (_media_visible_to) stays the
+    only way to a file (a signed URL is a bearer token that works for anyone it is passed to until it expires, even
+    after the person lost access or the photo was deleted), the CSP keeps img-src 'self', and the store needs no
+    address that browsers can reach (it may sit on a private network with the workers). The cost, the bytes passing
+    through the web process, is small for thumbnails and photos, and repeated views are served from the local copy."""
     if not _media_visible_to(request.user, path):
         raise Http404
     try:
-        full_path = safe_join(settings.MEDIA_ROOT, path)
-    except SuspiciousFileOperation:  # the path leaves MEDIA_ROOT
+        response = FileResponse(open(storage.local_file(path, "media"), "rb"))
+    except SuspiciousFileOperation:  # the path leaves the media folder
         raise Http404
-    try:
-        response = FileResponse(open(full_path, "rb"))
-    except (FileNotFoundError, IsADirectoryError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise Http404
     response["Cache-Control"] = "private, max-age=3600"  # a team's photo: never kept by a shared cache
     return response

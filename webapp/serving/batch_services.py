@@ -6,15 +6,14 @@ import csv
 import io
 from pathlib import Path, PurePosixPath
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from classifier.files import atomic_write
 from classifier.images import IMAGE_SUFFIXES
 from webapp.accounts.permissions import Action, can
+from webapp.core import storage
 from webapp.datasets.importing.archive import zip_open
 from webapp.datasets.importing.result import ImportRejected
 from webapp.experiments.models import Prediction, PredictionStatus
@@ -149,7 +148,7 @@ def _to_review(batch: BatchPrediction, row: dict) -> Prediction:
 
 
 def batch_succeed(*, batch_id: int, rows: list[dict], report: dict, evaluation_note: str = "") -> bool:
-    """Store a finished batch: the CSV (MEDIA_ROOT/batches/<uuid>/predictions.csv), its wrong and unsure rows as
+    """Store a finished batch: the CSV (batches/<uuid>/predictions.csv in the media store), its wrong and unsure rows as
     Predictions to review (rows: {file, true, error, label, confidence, decision, probabilities, content_hash,
     path}), the counts and the evaluation report ({} when the true classes are unknown). False (nothing stored)
     when the batch is no longer running (cancelled, reaped)."""
@@ -162,9 +161,8 @@ def batch_succeed(*, batch_id: int, rows: list[dict], report: dict, evaluation_n
         if batch is None:
             return False
         csv_name = f"batches/{batch.uuid}/predictions.csv"
-        csv_path = Path(settings.MEDIA_ROOT) / csv_name
-        csv_path.parent.mkdir(parents=True, exist_ok=True)  # a dataset's batch has no uploaded zip beside it
-        atomic_write(csv_path, batch_csv(rows).encode("utf-8-sig"))  # the BOM: spreadsheets then read UTF-8
+        # served only once the row below commits (batch_views.batch_csv); the BOM: spreadsheets then read UTF-8
+        storage.write(csv_name, batch_csv(rows).encode("utf-8-sig"), "media")
         BatchPrediction.objects.filter(pk=batch_id).update(
             status=BatchStatus.SUCCEEDED, csv_file=csv_name, photo_count=len(rows), error_count=len(rows) - len(read),
             unsure_count=sum(row["decision"] == "unsure" for row in read), wrong_count=len(wrong), report=report,

@@ -2,9 +2,6 @@
 api.py), watch it (its page polls batch_status), cancel it, download its CSV. Thin views: the model through
 `_get_model_for_user` (another team's name is a 404), a service, a redirect; the browser never waits on a worker."""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, JsonResponse
@@ -14,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.permissions import Action, can
+from webapp.core import storage
 from webapp.experiments import presenters
 from webapp.serving import batch_selectors as selectors
 from webapp.serving import batch_services as services
@@ -85,9 +83,10 @@ def batch_csv(request, name, pk):
     batch = _get_batch_for_user(request, name, pk)
     if not batch.csv_file:
         raise Http404("This batch has no CSV yet.")
-    path = Path(settings.MEDIA_ROOT) / batch.csv_file
-    if not path.is_file():
+    try:
+        csv_file = storage.storage("media").open(batch.csv_file, "rb")  # streamed from the store, as media files
+    except FileNotFoundError:
         raise Http404("The batch's CSV is missing.")
-    return FileResponse(open(path, "rb"), as_attachment=True, content_type="text/csv; charset=utf-8",
+    return FileResponse(csv_file, as_attachment=True, content_type="text/csv; charset=utf-8",
                         filename=f"{batch.named_model.name}-batch-{batch.pk}.csv")
 

@@ -1,19 +1,21 @@
 """Files under the dataset media folders that no row owns, and staging folders of imports that never finished.
 
-A staging folder is left alone while it is younger than `stale_after` seconds (an import may be writing to it).
-In an older one, a file whose row exists but whose final file is missing was committed and never moved (the
-process died between commit and move): it is moved into place; every other staged file is an orphan.
+The dataset files are read through the storage API (webapp.core.storage: the local folder or the S3 store alike);
+staging folders are on this machine (storage.staging_root). A staging folder is left alone while it is younger than
+`stale_after` seconds (an import may be writing to it). In an older one, a file whose row exists but whose final
+file is missing was committed and never published (the process died between commit and publish): it is published
+now; every other staged file is an orphan.
 """
 
-import os
 import shutil
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db.models import Q
 
-from webapp.datasets.importing.storage import STAGING_DIR
+from webapp.core import storage
 from webapp.datasets.models import Image
 
 DATASETS_DIR = "datasets"
@@ -21,9 +23,9 @@ DATASETS_DIR = "datasets"
 
 @dataclass
 class Orphans:
-    files: list[str] = field(default_factory=list)  # relative to MEDIA_ROOT: unowned files to delete
-    stale_stages: list[str] = field(default_factory=list)  # staging folders to remove (after the moves)
-    moves: list[tuple[str, str]] = field(default_factory=list)  # (staged file, final name) to complete
+    files: list[str] = field(default_factory=list)  # stored names (media area): unowned files to delete
+    stale_stages: list[str] = field(default_factory=list)  # staging folders (local paths) to remove after the moves
+    moves: list[tuple[str, str]] = field(default_factory=list)  # (staged local file, final name) to complete
 
 
 def _owned(dataset_id: int | None, names: list[str]) -> set[str]:
@@ -37,45 +39,41 @@ def _owned(dataset_id: int | None, names: list[str]) -> set[str]:
     return owned
 
 
-def _relative_files(folder: Path, root: Path) -> list[str]:
-    return sorted(str(path.relative_to(root)) for path in folder.rglob("*") if path.is_file() or path.is_symlink())
+def _relative_files(folder: Path) -> list[str]:
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*")
+                  if path.is_file() or path.is_symlink())
 
 
-def orphans_find(*, media_root: Path, stale_after: float = 3600) -> Orphans:
+def orphans_find(*, stale_after: float = 3600) -> Orphans:
     found = Orphans()
-    datasets = media_root / DATASETS_DIR
-    for folder in sorted(datasets.iterdir()) if datasets.is_dir() else []:
-        names = _relative_files(folder, media_root) if folder.is_dir() else [str(folder.relative_to(media_root))]
-        dataset_id = int(folder.name) if folder.name.isascii() and folder.name.isdigit() else None
+    stored = storage.names_under(DATASETS_DIR, "media")
+    by_folder = defaultdict(list)  # datasets/<id>/...: the rows of dataset <id> own them
+    for name in stored:
+        parts = name.split("/")
+        by_folder[parts[1] if len(parts) > 2 else None].append(name)
+    for folder, names in sorted(by_folder.items(), key=lambda item: item[0] or ""):
+        dataset_id = int(folder) if folder and folder.isascii() and folder.isdigit() else None
         owned = _owned(dataset_id, names) if dataset_id is not None else set()
         found.files += [name for name in names if name not in owned]
-    staging = media_root / STAGING_DIR
-    now = time.time()
+    staging = storage.staging_root("media")
+    stored, now = set(stored), time.time()
     for stage in sorted(staging.iterdir()) if staging.is_dir() else []:
         paths = [stage, *stage.rglob("*")] if stage.is_dir() else [stage]
         if now - max(p.lstat().st_mtime for p in paths) < stale_after:
             continue
-        found.stale_stages.append(str(stage.relative_to(media_root)))
-        staged = _relative_files(stage, stage) if stage.is_dir() else []
+        found.stale_stages.append(str(stage))
+        staged = _relative_files(stage) if stage.is_dir() else []
         owned = _owned(None, staged)
-        found.moves += [(str((stage / name).relative_to(media_root)), name) for name in staged
-                        if name in owned and not (media_root / name).exists()]
+        found.moves += [(str(stage / name), name) for name in staged if name in owned and name not in stored]
     return found
 
 
-def orphans_remove(*, media_root: Path, orphans: Orphans) -> None:
-    for staged, final in orphans.moves:
-        (media_root / final).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(media_root / staged, media_root / final)
-    for name in orphans.files:
-        (media_root / name).unlink(missing_ok=True)
-    for stage in orphans.stale_stages:
-        path = media_root / stage
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    for top in (media_root / DATASETS_DIR, media_root / STAGING_DIR):  # folders left empty, deepest first
-        folders = [top, *(p for p in top.rglob("*") if p.is_dir())] if top.is_dir() else []
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+def orphans_remove(*, orphans: Orphans) -> None:
+    storage.publish_staged([(Path(staged), final) for staged, final in orphans.moves], "media")
+    storage.delete_names(orphans.files, "media")
+    for stage in map(Path, orphans.stale_stages):
+        shutil.rmtree(stage, ignore_errors=True) if stage.is_dir() else stage.unlink(missing_ok=True)
+    try:
+        storage.staging_root("media").rmdir()  # when no other import is staging
+    except OSError:
+        pass

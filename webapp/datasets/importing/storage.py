@@ -1,37 +1,33 @@
 """One photo at a time: hash, deduplicate, check, write its files to a staging area; then the rows, in one go.
 
-Files never appear under their final names before the rows that own them are committed: an import writes to
-MEDIA_ROOT/staging/<random>/<final name>, and the service moves the files into place (os.replace, one step each)
-right after its transaction commits. A rejected import discards its staging folder; a killed one leaves only that
-folder, which `manage.py media_orphans` removes (or completes, for rows committed before the kill).
+Files never appear under their final names before the rows that own them are committed: an import writes to a local
+staging folder, <staging root>/<random>/<final name> (webapp.core.storage.staging_root: MEDIA_ROOT/staging with the
+local folder, so that each file is then moved into place with one rename; a folder of this machine's with an S3
+store, whence it is uploaded), and the service publishes the files right after its transaction commits. A rejected
+import discards its staging folder and has changed nothing; a killed one leaves only that folder, which
+`manage.py media_orphans` removes (or completes, for rows committed before the kill).
 """
 
-import os
 import shutil
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
-
-from django.core.files.storage import default_storage
 
 from classifier.data import split_assign, split_of_hash
 from classifier.files import content_hash
 from classifier.images import ImageError
+from webapp.core import storage
 from webapp.datasets.imaging import image_check
 from webapp.datasets.importing.result import ImportResult
 from webapp.datasets.models import Dataset, Image, Label, image_storage_name, thumbnail_storage_name
 
-STAGING_DIR = "staging"  # under MEDIA_ROOT; never served: the media view serves only files that rows own
-
 
 class StagedWriter:
-    """Writes files under MEDIA_ROOT/staging/<random>/; `publish()` moves them to their final names, `discard()`
+    """Writes files under <staging root>/<random>/; `publish()` puts them under their final names, `discard()`
     drops them. Either leaves no staging folder behind."""
 
     def __init__(self):
-        self.root = Path(default_storage.path(""))
-        self.stage = self.root / STAGING_DIR / uuid.uuid4().hex
+        self.stage = storage.staging_root("media") / uuid.uuid4().hex
         self.names: list[str] = []
 
     def write(self, name: str, data: bytes) -> str:
@@ -43,10 +39,7 @@ class StagedWriter:
 
     def publish(self) -> None:
         """Call once the rows owning the files are committed."""
-        for name in self.names:
-            final = self.root / name
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.stage / name, final)
+        storage.publish_staged([(self.stage / name, name) for name in self.names], "media")
         self.discard()
 
     def discard(self) -> None:

@@ -35,10 +35,10 @@ class Command(BaseCommand):
         if not options["all"]:
             return
         stores = store_orphans_find(stale_after=stale_after)
-        for path in stores.features:
-            self.stdout.write(f"feature of a photo no dataset holds: {path}")
-        for path in stores.job_folders:
-            self.stdout.write(f"folder of a deleted job: {path}")
+        for name in stores.features:
+            self.stdout.write(f"feature of a photo no dataset holds: {name}")
+        for area, folder in stores.job_folders:
+            self.stdout.write(f"folder of a deleted job: {area}/{folder}")
         if delete:
             store_orphans_remove(stores)
         self.stdout.write(f"{len(stores.features)} feature files {verb}deleted, {len(stores.job_folders)} job folders "
