@@ -8,6 +8,7 @@ import time
 import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.factories import COLOURS, FAST_JOB, make_dataset
@@ -21,6 +22,7 @@ from webapp.core.storage import names_under
 from webapp.datasets.services import dataset_import_zip
 from webapp.experiments import services as experiment_services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
+from webapp.operations.backup import backup_create, backup_restore
 from webapp.serving import batch_services, services
 from webapp.serving.models import BatchPrediction, ExportBundle
 
@@ -63,7 +65,7 @@ def two_hosts(s3_storage, media_root, start_worker, settings, tmp_path):
 
 
 def test_every_kind_of_work_on_two_hosts_that_share_only_the_database_the_broker_and_the_store(
-        two_hosts, ann, client_for, settings):
+        two_hosts, ann, client_for, settings, s3_storage, django_user_model, tmp_path):
     train, predict, folders = two_hosts
     result = dataset_import_zip(archive=photos_zip(), user=ann, name="colours", team=ann.groups.get())
     dataset = result.dataset
@@ -77,9 +79,10 @@ def test_every_kind_of_work_on_two_hosts_that_share_only_the_database_the_broker
     membership_change(team=dataset.team, user=ann, role="admin")
     named = services.named_model_create(team=dataset.team, name="colours", evaluation_dataset=dataset, user=ann)
     services.model_promote(named_model=named, job=job, user=ann, note="first")
+    named.refresh_from_db()
     key = api_token_create(user=ann, name="two hosts")[1]
     client = client_for(ann)
-    response = client.post("/api/models/colours/predict/", {"image": io.BytesIO(jpeg_bytes(COLOURS["blue"], 77))},
+    response = client.post("/api/models/colours/predict/", {"image": SimpleUploadedFile("blue.jpg", jpeg_bytes(COLOURS["blue"], 77))},
                            HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200, response.content
     assert response.json()["model"] == "colours"
@@ -99,7 +102,20 @@ def test_every_kind_of_work_on_two_hosts_that_share_only_the_database_the_broker
     batch = ended(BatchPrediction, batch_services.batch_create(named_model=named, user=ann, dataset=dataset).pk)
     assert batch.status == "succeeded", batch.error_message
     csv = client.get(reverse("serving:batch_csv", args=[named.name, batch.pk]))
-    assert csv.status_code == 200 and b"".join(csv.streaming_content).count(b"\n") > 3 * PER_CLASS
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()
+    assert csv.status_code == 200 and lines[0].startswith("file,") and len(lines) > 1
+
+    # a backup reads every file from the store; restored into an emptied store, the app serves them again
+    archive = tmp_path / "backup.tar.gz"
+    manifest = backup_create(out=archive)
+    assert manifest["missing"] == [] and f"artifacts/{job.artifact_dir}/model.json" in manifest["files"]
+    s3_storage.empty_bucket()
+    backup_restore(archive=archive, force=True)
+    assert "model.json" in [name.rsplit("/", 1)[-1] for name in names_under(job.artifact_dir, "artifacts")]
+    image = dataset.images.first()
+    client = client_for(django_user_model.objects.get(username="ann"))
+    photo = client.get(reverse("media", args=[image.file.name]))
+    assert photo.status_code == 200 and b"".join(photo.streaming_content) == image.file.open("rb").read()
 
     # nothing that one machine needs was written into another's folders: everything shared is in the store
     web = [settings.MEDIA_ROOT, settings.FEATURES_DIR, settings.ARTIFACTS_DIR]

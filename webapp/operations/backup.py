@@ -34,7 +34,8 @@ from webapp.core import storage
 
 FORMAT = 1
 # Rebuilt by migrate (content types, permissions) or transient (sessions, login throttling attempts).
-EXCLUDED_MODELS = ["contenttypes", "auth.permission", "sessions", "axes"]
+# Not data: rebuilt by Django, or live state. Workers report themselves (the registry), also while a restore runs.
+EXCLUDED_MODELS = ["contenttypes", "auth.permission", "sessions", "axes", "workers_registry.worker"]
 AREAS = ("media", "artifacts", "features")  # the archive's top folders: one per storage area
 FETCH_CHUNK = 64  # files fetched from a store at once (side by side), then added to the archive
 
