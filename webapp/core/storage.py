@@ -365,29 +365,8 @@ def files_under(prefix: str = "", area: str = "media") -> list[StoredFile]:
 
 
 def names_under(prefix: str, area: str = "media") -> list[str]:
-    """Every stored name under `prefix/` (recursively), relative to the area."""
-    target, prefix = storage(area), prefix.strip("/")
-    if folder(area) is not None:
-        base = Path(target.path(prefix))
-        root = Path(target.path(""))
-        return sorted(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
-    bucket = target.bucket
-    key_prefix = f"{target.location}/{prefix}/" if prefix else f"{target.location}/"
-    skip = len(target.location) + 1
-    return sorted(o.key[skip:] for o in bucket.objects.filter(Prefix=key_prefix))
-
-
-def sizes_under(prefix: str = "", area: str = "media") -> dict[str, int]:
-    """{name: bytes} of every stored file under `prefix/` (the whole area for "")."""
-    target, prefix = storage(area), prefix.strip("/")
-    if folder(area) is not None:
-        root = Path(target.path(""))
-        base = root / prefix if prefix else root
-        return ({p.relative_to(root).as_posix(): p.stat().st_size for p in base.rglob("*") if p.is_file()}
-                if base.is_dir() else {})
-    key_prefix = f"{target.location}/{prefix}/" if prefix else f"{target.location}/"
-    skip = len(target.location) + 1
-    return {o.key[skip:]: o.size for o in target.bucket.objects.filter(Prefix=key_prefix)}
+    """Every stored name under `prefix/` (recursively), relative to the area, sorted."""
+    return sorted(f.name for f in files_under(prefix, area))
 
 
 def delete_under(prefix: str, area: str = "media") -> None:

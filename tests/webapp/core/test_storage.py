@@ -22,7 +22,7 @@ def test_write_read_list_and_delete_in_every_area(backend, tmp_path):
         storage.write("a/one.bin", b"3" * 30, area)  # the same name again: replaced, not renamed
         assert storage.local_file("a/one.bin", area).read_bytes() == b"3" * 30
         assert storage.names_under("a", area) == ["a/b/two.bin", "a/one.bin"]
-        assert storage.sizes_under("a", area) == {"a/b/two.bin": 20, "a/one.bin": 30}
+        assert {f.name: f.size for f in storage.files_under("a", area)} == {"a/b/two.bin": 20, "a/one.bin": 30}
         storage.delete_under("a", area)
         assert storage.names_under("a", area) == []
         with pytest.raises(FileNotFoundError):

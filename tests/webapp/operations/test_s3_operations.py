@@ -77,7 +77,8 @@ def test_disk_use_counts_each_area_of_the_store(s3_storage, stored_job):
     storage.write("heatmaps/job_1/x.png", b"3" * 30)
     digest = stored_job.dataset.images.first().content_hash
     storage.feature_store().save(SPEC, digest, np.zeros(10, dtype="float32"))
-    feature_bytes = storage.sizes_under(SPEC.key, "features")[storage.feature_store().name(SPEC, digest)]
+    feature_bytes = {f.name: f.size for f in storage.files_under(SPEC.key, "features")}[
+        storage.feature_store().name(SPEC, digest)]
     storage.write("jobs/999/model.keras", b"5" * 50, "artifacts")
     cache.clear()
     usage = disk_usage()
