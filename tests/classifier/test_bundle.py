@@ -81,6 +81,22 @@ def _answers(folder, photos) -> dict:
     return {fmt: np.array(p) for fmt, p in answers.items()}
 
 
+def _predict_py(folder, name: str = "bundle_predict"):
+    """The bundle's own predict.py code, here in the test's process (a fresh process costs a TensorFlow start-up;
+    the tiny bundle's tests and the real bundle's command line check that it needs nothing of the project)."""
+    spec = importlib.util.spec_from_file_location(name, folder / "predict.py")
+    code = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(code)
+    return code
+
+
+def _answers_here(folder, photos) -> dict:
+    """As _answers, by the bundle's predict.py code run in this process."""
+    code = _predict_py(folder)
+    models = {fmt: code.LOADERS[fmt](folder / name) for fmt, name in code.FILES.items()}
+    return {fmt: np.array([model(code.load_photo(p)) for p in photos]) for fmt, model in models.items()}
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     """A tiny run with a stronger temperature and a higher threshold than its own calibration found, exported."""
@@ -180,11 +196,7 @@ def real_bundle(tmp_path_factory):
     output = run_cli("export", run, "--out", root / "bundle.zip")
     folder = _unzip(root / "bundle.zip", root / "unzipped")
     photos = [Path(i["path"]) for i in items if i["split"] == "test"]
-    # The bundle's own predict.py code, here in the test's process (a fresh process costs a TensorFlow start-up;
-    # the tiny bundle's tests and the command line below check that it needs nothing of the project).
-    spec = importlib.util.spec_from_file_location("real_bundle_predict", folder / "predict.py")
-    code = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(code)
+    code = _predict_py(folder, "real_bundle_predict")
     labels = json.loads((folder / "labels.json").read_text())
     rows = {}
     for fmt, name in code.FILES.items():

@@ -132,7 +132,7 @@ def test_every_bundle_format_answers_as_the_app_for_two_views_of_real_flowers(tm
     """Mandatory in CI: flowers' 128 px photos (a 128 px view joins 224) through the real ImageNet MobileNetV2."""
     from classifier.bundle import export_bundle
     from classifier.predict import Predictor
-    from tests.classifier.test_bundle import TOLERANCE, _answers, _unzip
+    from tests.classifier.test_bundle import TOLERANCE, _answers_here, _unzip
     from tests.shared import MOBILENET_V2_LEGACY_FILE, shared_path
 
     shared_path("weights", MOBILENET_V2_LEGACY_FILE)
@@ -148,7 +148,7 @@ def test_every_bundle_format_answers_as_the_app_for_two_views_of_real_flowers(tm
     assert "input 224 + 128 px" in (folder / "MODEL_CARD.md").read_text()
     photos = [sorted((source / label).iterdir())[-i] for label in labels for i in (1, 2)]  # not trained on
     app = Predictor.from_run_dir(tmp_path / "run").probabilities(photos)
-    for fmt, got in _answers(folder, photos).items():
+    for fmt, got in _answers_here(folder, photos).items():  # predict.py's code
         if fmt == "tflite-int8":  # approximate: int8 activations of this backbone's last block flip close calls
             np.testing.assert_allclose(got.sum(1), 1.0, atol=0.02)  # (one view alike: 13 % of 30 flowers photos)
             assert np.abs(got - app).mean() < 0.15 and (got.argmax(1) == app.argmax(1)).mean() >= 0.5
