@@ -170,7 +170,9 @@ def _client_and_key(area: str, name: str):
     """The boto3 client (the storage's bucket's, made once: a client is thread-safe; its thread-local
     `connection` makes a session per thread) and the object key behind a stored name of an area in the store."""
     target = storage(area)
-    return target.bucket.meta.client, target.bucket_name, f"{target.location}/{name}"
+    with _areas_lock:  # threads asking at once for a storage's first bucket would each make a session
+        client = target.bucket.meta.client
+    return client, target.bucket_name, f"{target.location}/{name}"
 
 
 def _download(area: str, name: str, dst) -> None:
@@ -182,6 +184,18 @@ def _download(area: str, name: str, dst) -> None:
         return
     client, bucket, key = _client_and_key(area, name)
     shutil.copyfileobj(client.get_object(Bucket=bucket, Key=key)["Body"], dst, 1024 * 1024)
+
+
+def _stored(area: str, name: str) -> bool:
+    """Whether the store holds `name` (one HEAD through the shared client, fit for many threads at once)."""
+    client, bucket, key = _client_and_key(area, name)
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+        return True
+    except Exception as error:
+        if _is_missing(error):
+            return False
+        raise
 
 
 def local_file(name: str, area: str = "media") -> Path:
@@ -350,8 +364,10 @@ def _stored_features():
 
         def missing(self, spec, hashes):
             absent = [h for h in hashes if not FeatureCache.has(self, spec, h)]
-            if len(absent) <= 32:  # a few: one HEAD each; many: one listing of the spec's prefix
-                return [h for h in absent if not storage("features").exists(self.name(spec, h))]
+            if len(absent) <= 32:  # a few: one HEAD each, side by side; many: one listing of the spec's prefix
+                with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+                    stored = list(pool.map(lambda h: _stored("features", self.name(spec, h)), absent))
+                return [h for h, there in zip(absent, stored) if not there]
             stored = set(names_under(spec.key, "features"))
             return [h for h in absent if self.name(spec, h) not in stored]
 
