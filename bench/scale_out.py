@@ -18,6 +18,9 @@ workers on separate machines; the store's features are emptied before each run. 
 processes, /proc) during the timed extraction are reported: it shares this machine's cores with the workers.
 Rounds interleave the storages (local, s3, local, s3, ...) so that a change of the machine's load hits both.
 
+The workers run at --niceness 0 (not the Procfile's 19): the bench times the workers, not their place behind
+other programs on a shared machine.
+
 Prints one JSON line per run (with the load average and the machine's busy cores during it), then the medians per
 storage and worker count, the s3/local ratios and the speed-ups.
 """
@@ -96,7 +99,7 @@ def run(bench: BenchEnv, storage: str, workers: int, args, spec: dict, tag: str,
     from webapp.experiments.models import JobStatus
 
     local_media = bench.root / "data" / "media"
-    common = {"MENAGERIE_EXTRACT_CHUNK_SIZE": str(args.chunk)}
+    common = {"MENAGERIE_EXTRACT_CHUNK_SIZE": str(args.chunk), "MENAGERIE_TRAIN_WORKER_NICENESS": str(args.niceness)}
     if storage == "local":  # one folder for all, as on one machine
         envs = [{**common, "MENAGERIE_STORAGE": "local", "MEDIA_ROOT": str(local_media),
                  "FEATURES_DIR": str(bench.root / f"features-{tag}")}] * workers
@@ -139,6 +142,9 @@ def run(bench: BenchEnv, storage: str, workers: int, args, spec: dict, tag: str,
             "chunk_seconds_per_worker": round(sum(c.seconds for c in chunks) / workers, 2),
             "cores_per_worker": args.cores_per_worker or os.cpu_count(),
             "workers_cpu_seconds": round(workers_cpu, 1), "store_cpu_seconds": round(store_cpu, 1),
+            # the same work with no other process on the cores: what the storage costs the workers themselves
+            "images_per_worker_cpu_second": round(job.images_extracted / workers_cpu, 2),
+            "niceness": args.niceness,
             "machine_busy_cores": round(busy / every * os.cpu_count(), 2),
             "load_before": load_before, "load_after": _load(),
         }
@@ -178,6 +184,9 @@ def main() -> None:
     parser.add_argument("--weights", default=SPEC["weights"], help='"none": random init, the same FLOPs')
     parser.add_argument("--pooling", default=SPEC["pooling"], help='"none": the full feature maps (the article\'s)')
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--niceness", type=int, default=0,
+                        help="the workers' (MENAGERIE_TRAIN_WORKER_NICENESS; 0: not 19, whose share of a core "
+                             "busy with other processes is ~1.5 %%, which would time those processes)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
