@@ -130,6 +130,7 @@ def run(bench: BenchEnv, storage: str, workers: int, args, spec: dict, tag: str,
         busy, every = (after - before for after, before in zip(_machine_busy(), machine_before))
         seconds = (job.training_at - job.started_at).total_seconds()
         chunks = job.chunks.all()
+        cores = workers * args.cores_per_worker if args.cores_per_worker else os.cpu_count()
         return {
             "storage": storage, "workers": workers, "backbone": spec["backbone"], "weights": spec["weights"],
             "pooling": spec["pooling"] or "none", "images": job.images_extracted, "seconds": round(seconds, 2),
@@ -144,6 +145,8 @@ def run(bench: BenchEnv, storage: str, workers: int, args, spec: dict, tag: str,
             "workers_cpu_seconds": round(workers_cpu, 1), "store_cpu_seconds": round(store_cpu, 1),
             # the same work with no other process on the cores: what the storage costs the workers themselves
             "images_per_worker_cpu_second": round(job.images_extracted / workers_cpu, 2),
+            # how much of their cores the workers had (other programs take the rest on a shared machine)
+            "workers_core_share": round(workers_cpu / seconds / cores, 2),
             "niceness": args.niceness,
             "machine_busy_cores": round(busy / every * os.cpu_count(), 2),
             "load_before": load_before, "load_after": _load(),
@@ -155,18 +158,22 @@ def run(bench: BenchEnv, storage: str, workers: int, args, spec: dict, tag: str,
 
 
 def _summary(results: list[dict], storages: list[str], counts: list[int]) -> None:
-    def median(storage, n):
-        rates = [r["images_per_second"] for r in results if r["storage"] == storage and r["workers"] == n]
-        return statistics.median(rates) if rates else None
+    def median(storage, n, key="images_per_second"):
+        values = [r[key] for r in results if r["storage"] == storage and r["workers"] == n]
+        return statistics.median(values) if values else None
 
     for storage in storages:
         for n in counts:
-            print(json.dumps({"median_images_per_second": round(median(storage, n), 2), "storage": storage,
-                              "workers": n, "runs": sum(r["storage"] == storage and r["workers"] == n
-                                                        for r in results)}))
+            print(json.dumps({"storage": storage, "workers": n, "median_images_per_second": round(median(storage, n), 2),
+                              "median_images_per_worker_cpu_second": round(
+                                  median(storage, n, "images_per_worker_cpu_second"), 2),
+                              "runs": sum(r["storage"] == storage and r["workers"] == n for r in results)}))
     if {"local", "s3"} <= set(storages):
         for n in counts:
-            print(json.dumps({"s3_vs_local": round(median("s3", n) / median("local", n), 2), "workers": n}))
+            print(json.dumps({"s3_vs_local": round(median("s3", n) / median("local", n), 2), "workers": n,
+                              "per_worker_cpu_second": round(median("s3", n, "images_per_worker_cpu_second")
+                                                             / median("local", n, "images_per_worker_cpu_second"),
+                                                             2)}))
     if len(counts) > 1:
         for storage in storages:
             print(json.dumps({"speedup": round(median(storage, counts[-1]) / median(storage, counts[0]), 2),
