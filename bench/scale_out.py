@@ -171,13 +171,24 @@ def _summary(results: list[dict], storages: list[str], counts: list[int]) -> Non
     if {"local", "s3"} <= set(storages):
         for n in counts:
             print(json.dumps({"s3_vs_local": round(median("s3", n) / median("local", n), 2), "workers": n,
+                              "per_round": _paired(results, "local", n, "s3", n),
                               "per_worker_cpu_second": round(median("s3", n, "images_per_worker_cpu_second")
                                                              / median("local", n, "images_per_worker_cpu_second"),
                                                              2)}))
     if len(counts) > 1:
         for storage in storages:
             print(json.dumps({"speedup": round(median(storage, counts[-1]) / median(storage, counts[0]), 2),
-                              "of": f"{counts[-1]} vs {counts[0]} workers", "storage": storage}))
+                              "of": f"{counts[-1]} vs {counts[0]} workers", "storage": storage,
+                              "per_round": _paired(results, storage, counts[0], storage, counts[-1])}))
+
+
+def _paired(results: list[dict], storage_a: str, workers_a: int, storage_b: str, workers_b: int) -> list[float]:
+    """B's images/s over A's within each round (the two runs minutes apart: the load they met is closer than
+    across rounds)."""
+    rate = {(r["round"], r["storage"], r["workers"]): r["images_per_second"] for r in results}
+    rounds = sorted({r["round"] for r in results})
+    return [round(rate[n, storage_b, workers_b] / rate[n, storage_a, workers_a], 2) for n in rounds
+            if (n, storage_a, workers_a) in rate and (n, storage_b, workers_b) in rate]
 
 
 def main() -> None:
