@@ -2,7 +2,7 @@
 the files in the local folder or in an S3-compatible store (issue 26).
 
     .venv/bin/python bench/scale_out.py [--per-class 150] [--chunk 32] [--cores-per-worker 1] [--workers 1,2]
-        [--storage local,s3] [--backbone mobilenet_v2] [--weights imagenet] [--pooling avg] [--rounds 1]
+        [--storage local,s3] [--backbone mobilenet_v2] [--weights imagenet] [--pooling avg] [--rounds 1] [--niceness 0]
 
 A throw-away installation (see bench/predict_latency.py). For each round, storage and worker count: start that many
 `train` workers with a fresh feature cache; with --cores-per-worker K, worker i is pinned to CPUs [i*K, (i+1)*K)
@@ -98,7 +98,9 @@ def run(bench: BenchEnv, storage: str, workers: int, args, spec: dict, tag: str,
     from webapp.experiments import services
     from webapp.experiments.models import JobStatus
 
-    local_media = bench.root / "data" / "media"
+    from django.conf import settings
+
+    local_media = Path(settings.MEDIA_ROOT)  # the bench's own with local storage, else where it copies the photos
     common = {"MENAGERIE_EXTRACT_CHUNK_SIZE": str(args.chunk), "MENAGERIE_TRAIN_WORKER_NICENESS": str(args.niceness)}
     if storage == "local":  # one folder for all, as on one machine
         envs = [{**common, "MENAGERIE_STORAGE": "local", "MEDIA_ROOT": str(local_media),
