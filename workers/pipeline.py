@@ -132,9 +132,12 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
 def _plan_extraction(job: TrainingJob, specs, cache) -> tuple[list, list]:
     """(usable job images, skipped [{image_id, name, reason}]); writes the chunks of uncached images."""
     usable, skipped, todo = [], [], {}
-    for job_image in selectors.job_images_with_files(job):
+    job_images = list(selectors.job_images_with_files(job))
+    hashes = list({ji.content_hash: None for ji in job_images})
+    uncached = set().union(*(cache.missing(spec, hashes) for spec in specs))  # one query per view, not per photo
+    for job_image in job_images:
         image = job_image.image
-        if all(cache.has(spec, job_image.content_hash) for spec in specs):
+        if job_image.content_hash not in uncached:
             usable.append(job_image)  # features kept even if the photo was deleted since
         elif image is None or not image.file:
             skipped.append({"image_id": job_image.image_id, "name": str(job_image),
