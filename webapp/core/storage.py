@@ -30,6 +30,7 @@ from django.utils.encoding import filepath_to_uri
 AREAS = ("media", "features", "artifacts")
 _FOLDER_SETTING = {"media": "MEDIA_ROOT", "features": "FEATURES_DIR", "artifacts": "ARTIFACTS_DIR"}
 DOWNLOAD_THREADS = 8  # small files over HTTP: latency-bound, so several at once
+HEAD_CHECKS_MAX = 1000  # features checked one by one in the store at most; past that, one listing
 
 
 def remote() -> bool:
@@ -447,7 +448,9 @@ def _stored_features():
 
         def missing(self, spec, hashes):
             absent = [h for h in hashes if not FeatureCache.has(self, spec, h)]
-            if len(absent) <= 32:  # a few: one HEAD each, side by side; many: one listing of the spec's prefix
+            # up to a chunk's worth: one HEAD each, side by side (their cost does not grow with the store); more (a
+            # job's planning): one listing of the spec's prefix
+            if len(absent) <= HEAD_CHECKS_MAX:
                 with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
                     stored = list(pool.map(lambda h: _stored("features", self.name(spec, h)), absent))
                 return [h for h, there in zip(absent, stored) if not there]

@@ -42,10 +42,11 @@ def test_a_folder_published_comes_back_whole(backend, tmp_path):
         storage.local_folder("jobs/8")
 
 
-def test_the_feature_store_round_trip(backend):
+def test_the_feature_store_round_trip(backend, monkeypatch):
+    monkeypatch.setattr(storage, "HEAD_CHECKS_MAX", 16)  # 40 hashes: one listing; 16 or fewer: one HEAD each
     spec = FeatureSpec(backbone="vgg16", weights=None, pooling="avg", input_size=32)
     store = storage.feature_store()
-    hashes = [f"{i:02x}" * 32 for i in range(40)]  # over the HEAD-per-hash threshold: one listing instead
+    hashes = [f"{i:02x}" * 32 for i in range(40)]
     assert store.missing(spec, hashes) == hashes
     for i, h in enumerate(hashes[:30]):
         store.save(spec, h, np.full(spec.shape, i, dtype="float32"))
@@ -54,6 +55,8 @@ def test_the_feature_store_round_trip(backend):
     if backend == "s3":  # another process (an empty local copy) sees what this one stored
         storage.local_cache().clear()
         assert storage.feature_store().missing(spec, hashes) == hashes[30:]
+        storage.local_cache().clear()
+        assert storage.feature_store().missing(spec, hashes[25:35]) == hashes[30:35]
     loaded = storage.feature_store().load(spec, hashes[:30])
     assert [int(row.flat[0]) for row in loaded] == list(range(30))
     with pytest.raises(KeyError):
