@@ -117,8 +117,9 @@ def clusters(embeddings: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
 
 
 def cover(embeddings: np.ndarray, k: int, *, seed: int = 0) -> list[int]:
-    """Indices of the most typical photo (nearest its cluster's mean) of each of k clusters (`clusters`) of the
-    embeddings, largest cluster first: with no labels, the k photos that best represent the pool."""
+    """Indices of the most typical photo (nearest its cluster's robust centre, `_typical`) of each of k clusters
+    (`clusters`) of the embeddings, largest cluster first: with no labels, the k photos that best represent the
+    pool."""
     x = _normalised(embeddings)
     if min(int(k), len(x)) <= 0:
         return []
