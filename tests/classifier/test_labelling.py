@@ -37,10 +37,26 @@ def test_cover_picks_the_typical_photo_of_each_cluster_largest_first():
     picked = cover(x, 4)
     assert [int(y[i]) for i in picked] == [0, 1, 2, 3]
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
-    for i in picked:  # the member nearest its cluster's mean
+    for i in picked:  # the member nearest the mean of the half of its cluster nearest the cluster's mean
         members = np.flatnonzero(y == y[i])
-        distance = ((unit[members] - unit[members].mean(0)) ** 2).sum(1)
+        similarity = unit[members] @ unit[members].mean(0)
+        core = unit[members][similarity >= np.median(similarity)]
+        distance = ((unit[members] - core.mean(0)) ** 2).sum(1)
         assert i == members[np.argmin(distance)]
+
+
+def test_cover_takes_the_typical_photo_of_a_cluster_despite_strays():
+    """A cluster's few strays (far from its other members) do not pull its typical photo off the bulk."""
+    rng = np.random.default_rng(0)
+    bulk = np.abs(np.array([1.0, 0.0, 0.0, 0.0]) + rng.normal(0, 0.05, (30, 4)))
+    strays = np.abs(np.array([0.0, 1.0, 0.0, 0.0]) + rng.normal(0, 0.05, (12, 4)))
+    x = np.vstack([bulk, strays]).astype("float32")
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    clusters = np.zeros(len(x), dtype=int)
+    picked = labelling._typical(unit, clusters)[0]
+    nearest_bulk_mean = int(np.argmax(unit @ unit[:30].mean(0)))
+    assert picked == nearest_bulk_mean
+    assert picked != int(np.argmax(unit @ unit.mean(0)))  # the plain mean, pulled by the strays, picks another
     assert cover(x[:3], 10) and sorted(cover(x[:3], 10)) == [0, 1, 2]
     assert cover(x, 0) == []
 
