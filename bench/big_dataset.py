@@ -16,18 +16,18 @@ def install() -> None:
     call_command("migrate", verbosity=0)
 
 
-def big_dataset(team, *, images: int, classes: int, curated: bool = False):
-    """(dataset, labels): `images` rows in `classes` classes, splits 3:1:1; with `curated`, original names, a
-    tenth flagged and a twentieth excluded."""
+def big_dataset(team, *, images: int, classes: int, curated: bool = False, name: str = "big"):
+    """(dataset, labels): `images` rows in `classes` classes, splits 3:1:1 in every class; with `curated`,
+    original names, a tenth flagged and a twentieth excluded."""
     from webapp.datasets.models import Dataset, Image, Label
 
-    dataset = Dataset.objects.create(name="big", team=team)
+    dataset = Dataset.objects.create(name=name, team=team)
     labels = [Label.objects.create(dataset=dataset, name=f"class{c:02d}") for c in range(classes)]
     splits = ("train", "train", "train", "validation", "test")
     extra = (lambda i: {"original_name": f"photo-{i:05d}.jpg", "flagged": i % 10 == 0, "excluded": i % 20 == 1}
              ) if curated else (lambda i: {})
     Image.objects.bulk_create(
-        (Image(dataset=dataset, label=labels[i % len(labels)], split=splits[i % len(splits)],
+        (Image(dataset=dataset, label=labels[i % len(labels)], split=splits[i // len(labels) % len(splits)],
                content_hash=f"{i:064x}", file=f"datasets/{dataset.pk}/images/{i:064x}.jpg",
                thumbnail=f"datasets/{dataset.pk}/thumbs/{i:064x}.jpg", width=256, height=256, **extra(i))
          for i in range(images)),

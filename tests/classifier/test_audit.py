@@ -2,6 +2,7 @@
 perceptual-hash check on real photos."""
 
 import io
+import tracemalloc
 
 import numpy as np
 from PIL import Image
@@ -98,6 +99,20 @@ def test_similar_pairs_in_blocks_match_the_full_matrix():
     assert full and [p[:2] for p in blocked] == [p[:2] for p in full]
     assert np.allclose([p[2] for p in blocked], [p[2] for p in full], atol=1e-5)
     assert all(i < j for i, j, _ in full)
+
+
+def test_similar_pairs_hold_one_tile_of_similarities_whatever_the_number_of_photos():
+    # 20,000 photos: a block of rows against all of them would hold 2048 x 20,000 similarities (160 MB)
+    x = np.random.default_rng(0).normal(size=(20_000, 4)).astype("float32")
+    x[1] = x[0]
+    tracemalloc.start()
+    try:
+        pairs = similar_pairs(x, 0.999999)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (0, 1) in [p[:2] for p in pairs]
+    assert peak < 2048 * 2048 * 4 * 2 + x.nbytes * 2  # a tile (and its mask), the normalised copy
 
 
 def test_small_and_look_alike_classes():
