@@ -83,8 +83,8 @@ def test_every_kind_of_work_on_two_hosts_that_share_only_the_database_the_broker
     named.refresh_from_db()
     key = api_token_create(user=ann, name="two hosts")[1]
     client = client_for(ann)
-    response = client.post("/api/models/colours/predict/", {"image": SimpleUploadedFile("blue.jpg", jpeg_bytes(COLOURS["blue"], 77))},
-                           HTTP_AUTHORIZATION=f"Token {key}")
+    photo = SimpleUploadedFile("blue.jpg", jpeg_bytes(COLOURS["blue"], 77))
+    response = client.post("/api/models/colours/predict/", {"image": photo}, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200, response.content
     assert response.json()["model"] == "colours"
 

@@ -444,7 +444,7 @@ def _stored_features():
             return f"{spec.key}/{content_hash[:2]}/{content_hash}.npy"
 
         def has(self, spec, content_hash):
-            return FeatureCache.has(self, spec, content_hash) or storage("features").exists(self.name(spec, content_hash))
+            return FeatureCache.has(self, spec, content_hash) or _stored("features", self.name(spec, content_hash))
 
         def missing(self, spec, hashes):
             absent = [h for h in hashes if not FeatureCache.has(self, spec, h)]
