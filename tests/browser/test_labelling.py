@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from tests.images import jpeg_bytes
-from tests.labelling import CHEAP_SUGGESTER
+from tests.labelling import CHEAP_SUGGESTER, pool_dataset
+from tests.processes import wait_for
 from webapp.datasets.models import Dataset, Image, ImageChange
 from webapp.experiments.models import JobImage, TrainingJob
 from webapp.labelling.models import SuggestionRun
@@ -145,3 +146,39 @@ def test_label_with_suggestions_accept_in_bulk_and_train(page, shot, live_server
     job = TrainingJob.objects.get()
     assert JobImage.objects.filter(job=job).count() == 19
     shot(page, "label-04-trained")
+
+
+def test_a_photo_clicked_while_the_grid_reloads_keeps_its_highlight(page, live_server, django_user_model, settings):
+    """The grid reloads after an undo (and when new suggestions arrive): a photo clicked meanwhile stays the one a
+    label typed next goes to (the highlight was restored to the photo of when the reload was asked for)."""
+    for name, value in CHEAP_SUGGESTER.items():
+        setattr(settings, name, value)
+    dataset, _ = pool_dataset()
+    django_user_model.objects.create_user("ann", password=PASSWORD).groups.add(dataset.team)
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("ann")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"/datasets/{dataset.pk}/label/")
+    expect(page.locator("#label-grid li")).to_have_count(18)
+    page.keyboard.press("1")  # the highlighted photo labelled: it leaves the grid
+    expect(page.locator("#label-grid li")).to_have_count(17)
+
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route(re.compile(r"/label/photos/"), hold)
+    page.keyboard.press("Control+z")  # back in the pool; the grid asks for its photos again, held here
+    wait_for(lambda: page.evaluate("true") and held, 10, message="the grid's request")
+    clicked = page.locator("#label-grid li").nth(5)
+    name = clicked.locator("img").get_attribute("alt")
+    clicked.click()
+    expect(tile(page, name)).to_have_class(re.compile(r"\bcurrent\b"))
+    before = tile(page, name).element_handle()
+    held[0].continue_()
+    page.unroute(re.compile(r"/label/photos/"), hold)
+    page.wait_for_function("li => !li.isConnected", arg=before)  # the answer arrived and the grid was redrawn
+    expect(page.locator("#label-grid li")).to_have_count(18)
+    expect(tile(page, name)).to_have_class(re.compile(r"\bcurrent\b"))

@@ -156,10 +156,12 @@
   var gridRequests = 0;
 
   function loadGrid(keepFocus) {
-    var focused = keepFocus && state.photos[state.focus] ? state.photos[state.focus].id : null;
     var request = ++gridRequests, view = state.view, run = state.shownRun;
     return getJson(gridUrl()).then(function (data) {
       if (request !== gridRequests) return;  // an answer to an older question (another view, an older run)
+      // the photo highlighted now, not when asked: a click or a key while the answer was on its way must keep
+      // its photo (a label typed next goes to it)
+      var focused = keepFocus && state.photos[state.focus] ? state.photos[state.focus].id : null;
       grid.setAttribute("data-view", view);  // what the grid shows (the browser test waits on them)
       grid.setAttribute("data-run", run === null ? "" : String(run));
       state.page = data.page;
