@@ -126,19 +126,23 @@ def _safe_next(request, url) -> str | None:
     return None
 
 
-def dataset_import(request):
-    form = DatasetImportForm(request.POST or None, request.FILES or None, user=request.user)
+def _import_page(request, form, run_import, template: str):
+    """An import form's page: the result once it imported, else the form (400 with the reason it was refused)."""
     rejected = None
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.dataset_import_zip(user=request.user, **form.import_kwargs())
+            result = run_import(user=request.user, **form.import_kwargs())
         except ImportRejected as exc:
             rejected = exc
         else:
             return _show_result(request, result)
-    status = 400 if rejected else 200
     context = {"form": form, "rejected": rejected, "expected_layouts": EXPECTED_LAYOUTS}
-    return render(request, "datasets/dataset_import.html", context, status=status)
+    return render(request, template, context, status=400 if rejected else 200)
+
+
+def dataset_import(request):
+    form = DatasetImportForm(request.POST or None, request.FILES or None, user=request.user)
+    return _import_page(request, form, services.dataset_import_zip, "datasets/dataset_import.html")
 
 
 @sensitive_post_parameters("access_key_id", "secret_access_key")
@@ -146,17 +150,7 @@ def dataset_import_bucket(request):
     """The import from a bucket runs in the request, as the zip upload does: bounded by the upload's limits, and
     keys typed for it never leave this request (a queued task would carry them through the broker)."""
     form = BucketImportForm(request.POST or None, user=request.user)
-    rejected = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = services.dataset_import_bucket(user=request.user, **form.import_kwargs())
-        except ImportRejected as exc:
-            rejected = exc
-        else:
-            return _show_result(request, result)
-    status = 400 if rejected else 200
-    context = {"form": form, "rejected": rejected, "expected_layouts": EXPECTED_LAYOUTS}
-    return render(request, "datasets/dataset_import_bucket.html", context, status=status)
+    return _import_page(request, form, services.dataset_import_bucket, "datasets/dataset_import_bucket.html")
 
 
 def images_upload(request, pk):
