@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.utils.encoding import filepath_to_uri
+
+from classifier.files import atomic_path, atomic_write
 
 AREAS = ("media", "features", "artifacts")
 _FOLDER_SETTING = {"media": "MEDIA_ROOT", "features": "FEATURES_DIR", "artifacts": "ARTIFACTS_DIR"}
@@ -98,7 +99,7 @@ def location(area: str = "media") -> str:
 
 class LocalCache:
     """This process's copies of stored files under root/<area>/<name>, at most `max_bytes` in all: past that the
-    least recently used go first. A copy is written to a temp name and renamed, so a reader never sees half a file;
+    least recently used go first. A copy is written atomically (atomic_path), so a reader never sees half a file;
     another process sharing the folder may evict a file between two uses, and the next use fetches it again."""
 
     def __init__(self, root: Path, max_bytes: int):
@@ -115,14 +116,10 @@ class LocalCache:
             os.utime(path)  # recently used
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-        try:
+        with atomic_path(path) as tmp:
             with open(tmp, "wb") as dst:
                 _download(area, name, dst)
             size = tmp.stat().st_size
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         self._added(size)
         return path
 
@@ -130,9 +127,7 @@ class LocalCache:
         """A copy of bytes this process just stored (so that reading them back costs no download)."""
         path = self.path(area, name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic_write(path, data)
         self._added(len(data))
 
     def _added(self, size: int) -> None:
@@ -146,7 +141,7 @@ class LocalCache:
 
     def _files(self):
         return (p for area in AREAS for p in (self.root / area).rglob("*")
-                if p.is_file() and not p.name.endswith(".part"))
+                if p.is_file() and not p.name.startswith("."))  # not a copy being written (atomic_path)
 
     def _trim(self) -> None:
         """Least recently used out until 90 % of the bound is left (so that trimming is not on every fetch)."""

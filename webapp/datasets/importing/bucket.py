@@ -8,7 +8,6 @@ typed goes through the webhooks' outbound-address policy (webapp/core/outbound.p
 when it is called; over plain http the client is pinned to the address that was checked.
 """
 
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from classifier.files import atomic_write
 from webapp.core import outbound
 from webapp.datasets.importing.archive import ARCHIVE_SUFFIXES, MiB
 from webapp.datasets.importing.layout import EXPECTED_LAYOUTS, is_junk, layout_detect
@@ -274,9 +274,7 @@ def bucket_to_folder(source: BucketSource, listing: BucketListing, folder: Path,
     def write(item: BucketObject, data: bytes) -> None:
         path = folder.joinpath(*item.name.split("/"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.part")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        atomic_write(path, data)  # beside under a hidden name first, which the folder import ignores
 
     def missing(item: BucketObject) -> bool:
         path = folder.joinpath(*item.name.split("/"))
