@@ -43,8 +43,8 @@ MIN_CANDIDATES_PER_PICK = 2
 def labelling_spec(weights: str | None = "imagenet", precision: str = "float32", *,
                    input_size: int | None = None, backbone: str = LABELLING_BACKBONE) -> FeatureSpec:
     """The features the suggester reads: LABELLING_BACKBONE's global-average pooled output, at its own input size
-    unless `input_size` (tests use small ones; another `backbone` too). At the default size these are the same cache entries as the
-    audit's pooled embeddings of the recommended recipe (classifier.audit.cached_embeddings)."""
+    unless `input_size` (tests use small ones; another `backbone` too). At the default size these are the same cache
+    entries as the audit's pooled embeddings of the recommended recipe (classifier.audit.cached_embeddings)."""
     return FeatureSpec(backbone, weights, "avg", precision, input_size)
 
 
@@ -133,8 +133,8 @@ def fit_head(x, y, *, num_classes: int, seed: int = 0):
     """The suggester's linear head: L2-normalised embeddings + multinomial logistic regression (C = HEAD_C),
     a scikit-learn Pipeline. Chosen on bench/active_learning.py's validation parts (C from 10-300) over the
     recommended recipe's standardised probe (C 0.01-0.1): better with few labels (caltech_animals, one random
-    photo per class: 72.5 vs 65.4 %) and on the whole pool (flowers 70.6 vs 68.7 %; caltech 96.3 vs 95.7 %). BLAS on one thread (thin products: threads only add overhead, see
-    classifier.recipes.fit_linear). With a single class labelled, that class is the only answer."""
+    photo per class: 72.5 vs 65.4 %) and on the whole pool (flowers 70.6 vs 68.7 %; caltech 96.3 vs 95.7 %). BLAS
+    on one thread (thin products: threads only add overhead, see classifier.recipes.fit_linear). With a single class labelled, that class is the only answer."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import Normalizer

@@ -47,10 +47,6 @@ class _Throttled:
             services.chunk_heartbeat(chunk_id=self.chunk_id)
 
 
-def _cache():
-    return feature_store()
-
-
 def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str]]:
     """(content hash, local path) for (content hash, stored name) pairs: the photos fetched from the store when
     they live there (with `specs` and `cache`: only those whose features are missing). A photo no longer stored keeps
@@ -103,7 +99,7 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
 
     job = selectors.job_for_run(job_id=job_id)
     measure_precision_once(worker, job.backbone)
-    specs, cache = job.specs, _cache()
+    specs, cache = job.specs, feature_store()
     batch_size = extraction_batch(specs, selectors.job_photo_pixels(job))
     done = 0
     while not selectors.job_cancel_requested(job_id=job_id):
@@ -160,7 +156,7 @@ def _extract(job: TrainingJob, worker: str) -> tuple[list, list] | None:
     chunks. Returns (usable job images, skipped) or None when the job was cancelled or stopped."""
     from workers.tasks import job_extract_chunks
 
-    specs, cache = job.specs, _cache()  # planned by job_create
+    specs, cache = job.specs, feature_store()  # planned by job_create
     usable, skipped = _plan_extraction(job, specs, cache)
     # One helper message per extra chunk; late ones find nothing to do.
     chunks = selectors.job_chunk_count(job_id=job.pk)
@@ -214,7 +210,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
                                 progress_step="epochs" if by_epochs else ""):
         work_mark_cancelled(kind="job", pk=job.pk)
         return
-    specs, cache = job.specs, _cache()
+    specs, cache = job.specs, feature_store()
     class_names = selectors.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
     arrays = {split: _arrays(usable, split, class_ids, specs, cache) for split in ("train", "validation", "test")}
@@ -329,7 +325,7 @@ def _evaluate(evaluation: Evaluation) -> None:
     if run_dir is None:
         raise JobError("The job's trained model is gone: it cannot be evaluated again.")
     run = load_run(run_dir)
-    specs, cache = run["views"], _cache()
+    specs, cache = run["views"], feature_store()
     class_ids = {name: i for i, name in enumerate(run["class_names"])}
     images = [i for i in selectors.evaluation_images(evaluation) if i.label.name in class_ids]
     report = extract(photo_paths([(i.content_hash, i.file.name) for i in images], specs, cache), specs, cache,

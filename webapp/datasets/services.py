@@ -294,6 +294,7 @@ def dataset_import_bucket(*, source: BucketSource, user=None, dataset: Dataset |
                              result.rejected)
     return result
 
+
 # --- curation ----------------------------------------------------------------------------------------------------
 # Every change of a photo's class, split, exclusion or flag, and every deletion, is recorded as an ImageChange
 # (who, when, old -> new) in the same transaction, in one bulk insert; photos already in the target state are

@@ -137,8 +137,8 @@ def job_delete(*, job: TrainingJob) -> None:
         if live is not None:
             raise ValidationError(f"Job #{job.pk} is the live version of model {live.named_model.name} "
                                   f"(v{live.number}): make another version live first.", code="live")
-        folders = [(area, name) for area, name in (("artifacts", job.artifact_dir), ("media", f"heatmaps/job_{job.pk}"))
-                   if name]
+        folders = [(area, name) for area, name in (("artifacts", job.artifact_dir),
+                                                   ("media", f"heatmaps/job_{job.pk}")) if name]
         # Only versions that are not live go. PROTECT keeps the job when a version was made live meanwhile, or when
         # a version answered batch predictions (their results stay readable); the collector raises before deleting.
         try:
