@@ -11,6 +11,7 @@ from django.conf import settings
 from classifier.settings import JobSettings
 from tests.factories import COLOURS, FAST_JOB, add_image, make_dataset
 from tests.images import jpeg_bytes
+from webapp.core.storage import feature_store
 from webapp.datasets.models import Split
 from webapp.experiments import selectors, services
 from webapp.experiments.models import JobStatus, TrainingJob
@@ -29,7 +30,7 @@ def test_with_excluded_photos_the_estimate_plans_the_views_and_counts_the_job_do
     estimate = selectors.job_estimate(dataset=dataset, **SETTINGS)
     job = services.job_create(dataset=dataset, user=ann, **SETTINGS)
     assert services.job_claim(job_id=job.pk, worker="here")  # what the job's run plans, as its worker would
-    pipeline._plan_extraction(job, job.specs, pipeline._cache())
+    pipeline._plan_extraction(job, job.specs, feature_store())
     job.refresh_from_db()
 
     assert estimate["total"] == job.job_images.count() == 12
