@@ -56,8 +56,8 @@ def files(root: Path) -> dict:
 
 @pytest.fixture
 def installation(real_password_hashing, db, settings, tmp_path, django_user_model):
-    """Teams, users with a permission and a token, a dataset with photos and a thumbnail, a job with a real
-    trained model (weights=None, tiny) and metrics, and a prediction with its photo."""
+    """Teams, users with a permission and a token, a dataset with photos and a thumbnail, a job with a model
+    folder and metrics, and a prediction with its photo."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.ARTIFACTS_DIR = tmp_path / "artifacts"
     settings.FEATURES_DIR = tmp_path / "features"
@@ -71,21 +71,26 @@ def installation(real_password_hashing, db, settings, tmp_path, django_user_mode
     image.thumbnail.save("t.jpg", ContentFile(jpeg_bytes((1, 2, 3), 1, size=8)))
     job = succeed_job(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none",
                                           pooling="avg", input_size=32, head_config=HEAD))
-    photos = make_class_folders(tmp_path / "photos", per_class=4)
-    run_dir = Path(settings.ARTIFACTS_DIR) / job.artifact_dir
-    run(["-m", "classifier", "train", str(photos), "--out", str(run_dir), "--cache", str(tmp_path / "cache"),
-         "--backbone", "mobilenet_v2", "--weights", "none", "--input-size", "32", "--pooling", "avg",
-         "--epochs", "2", "--hidden", "8", "--dropout", "0.1"], tmp_path / "cli")
     prediction = Prediction(job=job, content_hash="ab" * 32, original_name="cat.jpg", created_by=ann,
                             status="succeeded", label="cat", confidence=0.9)
     prediction.file.save("cat.jpg", ContentFile(jpeg_bytes((9, 9, 9), 2, size=16)))
     (Path(settings.FEATURES_DIR) / "x").mkdir(parents=True)
     (Path(settings.FEATURES_DIR) / "x" / "f.npy").write_bytes(b"cached features")
-    return {"job": job, "photos": photos}
+    return {"job": job}
+
+
+def real_model(job, settings, tmp_path) -> Path:
+    """Photos, and the job's model folder replaced by a real model trained on them by the CLI (in a subprocess)."""
+    photos = make_class_folders(tmp_path / "photos", per_class=4)
+    run(["-m", "classifier", "train", str(photos), "--out", str(Path(settings.ARTIFACTS_DIR) / job.artifact_dir),
+         "--cache", str(tmp_path / "cache"), "--backbone", "mobilenet_v2", "--weights", "none", "--input-size", "32",
+         "--pooling", "avg", "--epochs", "2", "--hidden", "8", "--dropout", "0.1"], tmp_path / "cli")
+    return photos
 
 
 @pytest.mark.slow
 def test_backup_and_restore_on_a_fresh_data_folder_give_back_every_row_and_file(installation, settings, tmp_path):
+    photos = real_model(installation["job"], settings, tmp_path)
     archive = tmp_path / "menagerie.tar.gz"
     call_command("backup", str(archive))
     restored = tmp_path / "restored"
@@ -103,7 +108,7 @@ def test_backup_and_restore_on_a_fresh_data_folder_give_back_every_row_and_file(
 
     token_hash = ApiToken.objects.get().key_hash
     run_dir = installation["job"].artifact_dir
-    photos = [str(p) for p in sorted(installation["photos"].rglob("*.*"))[:6]]
+    photos = [str(p) for p in sorted(photos.rglob("*.*"))[:6]]
     out = run(["-c", COMPARE_PREDICTIONS, str(Path(settings.ARTIFACTS_DIR) / run_dir),
                str(restored / "artifacts" / run_dir), *photos], tmp_path / "cli").stdout.split()
     assert float(out[0]) <= 1e-6 and int(out[1]) == 6
@@ -116,7 +121,6 @@ def test_backup_and_restore_on_a_fresh_data_folder_give_back_every_row_and_file(
     assert check.stdout.split()[-2:] == ["True", "True"]
 
 
-@pytest.mark.slow  # the installation trains with the CLI in a subprocess
 def test_the_feature_cache_is_included_only_on_request_and_restore_refuses_a_database_in_use(installation,
                                                                                                settings, tmp_path):
     archive = tmp_path / "with-features.tar"
