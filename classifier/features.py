@@ -66,8 +66,8 @@ class FeatureSpec:
 
 class FeatureStore(Protocol):
     """The feature cache as extraction, training and the estimates use it: features by (spec, content hash).
-    FeatureCache (a folder) is the one implementation today; another (e.g. on object storage, with a bounded local
-    copy) can be passed wherever a FeatureStore is taken, without touching extraction."""
+    FeatureCache (a folder) is the CLI's; the workers pass one on object storage with a bounded local copy
+    (webapp.core.storage.feature_store), without touching extraction."""
 
     def has(self, spec: FeatureSpec, content_hash: str) -> bool: ...
 
@@ -102,14 +102,17 @@ class FeatureCache:
 
     def load(self, spec: FeatureSpec, hashes: list[str]) -> np.ndarray:
         """Stacked float32 features in the order of `hashes` (KeyError naming the first one not cached)."""
-        paths = [self.path(spec, h) for h in hashes]
-        for h, p in zip(hashes, paths):
-            if not p.is_file():
-                raise KeyError(f"feature of {h} not in cache {self.root / spec.key}")
         out = np.empty((len(hashes), *spec.shape), dtype="float32")
-        for i, p in enumerate(paths):
-            out[i] = np.load(p)
+        for i, h in enumerate(hashes):
+            out[i] = self.read(spec, h)
         return out
+
+    def read(self, spec: FeatureSpec, content_hash: str) -> np.ndarray:
+        """One cached feature (KeyError when it is not cached)."""
+        try:
+            return np.load(self.path(spec, content_hash))
+        except FileNotFoundError:
+            raise KeyError(f"feature of {content_hash} not in cache {self.root / spec.key}") from None
 
 
 @dataclass
@@ -129,7 +132,7 @@ class ExtractionReport:
     seconds: float = 0.0
 
 
-def _decoded_batches(paths: list[str], sizes: list[int], batch_size: int):
+def _decoded_batches(paths: list, sizes: list[int], batch_size: int):
     """Batches of photos read, decoded (Pillow) and resized to each size (one decode per photo, however many views)
     by one thread per core, a batch at a time: the caller runs the backbone on the batch before the next is
     decoded. Decoding and the backbone take turns on every core instead of overlapping: overlapped, the decode
@@ -146,9 +149,10 @@ def _decoded_batches(paths: list[str], sizes: list[int], batch_size: int):
     resizes = [resizer(size) for size in sizes]
     blank = tuple(np.zeros((size, size, 3), "float32") for size in sizes)
 
-    def load(name: str):
+    def load(path):
+        name = str(path)
         try:
-            image = decode(Path(name).read_bytes(), name)
+            image = decode(Path(path).read_bytes(), name)
         except ImageError as exc:
             return blank, str(exc)
         except OSError as exc:
@@ -210,7 +214,7 @@ def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[Fe
     specs = views(spec)
     unique = dict(items)  # the same content under two paths is extracted once
     missing = set().union(*(cache.missing(s, list(unique)) for s in specs))  # one query per view, not per photo
-    todo = [(h, str(p)) for h, p in unique.items() if h in missing]
+    todo = [(h, p) for h, p in unique.items() if h in missing]  # p: a path, or a path-like that fetches it
     report = ExtractionReport(total=len(unique), cached=len(unique) - len(todo))
     done = report.cached
     if on_progress:
@@ -224,7 +228,7 @@ def extract(items: list[tuple[str, str | Path]], spec: FeatureSpec | Sequence[Fe
                 break
             chunk = todo[index * batch_size:(index + 1) * batch_size]
             good = [i for i, e in enumerate(errors) if not e]
-            report.skipped += [Skipped(h, p, errors[i]) for i, (h, p) in enumerate(chunk) if errors[i]]
+            report.skipped += [Skipped(h, str(p), errors[i]) for i, (h, p) in enumerate(chunk) if errors[i]]
             for view, run, view_images in zip(specs, runs, images):
                 if not good:
                     break

@@ -88,7 +88,7 @@ def _predict(batch_id: int) -> None:
 
     batch = selectors.batch_for_run(batch_id=batch_id)
     run_dir = batch.version.job.artifact_path
-    run = load_run(run_dir)
+    run, head = load_run(run_dir), load_head(run_dir)  # in memory before extraction: its local copy may go
     spec, class_names = run["views"], run["class_names"]
     threshold = effective_threshold(run["calibration"]["threshold"], batch.version.job.unsure_threshold)
     cache = feature_store()
@@ -117,7 +117,6 @@ def _predict(batch_id: int) -> None:
         readable = [row for row in readable if not row["error"]]
         if not readable:
             raise JobError("None of the files could be read as a photo.")
-        head = load_head(run_dir)
         hashes = [row["content_hash"] for row in readable]
         probabilities = np.concatenate([  # features loaded a slice at a time: a big batch never fills the memory
             np.asarray(head.predict(load_views(cache, spec, hashes[start:start + HEAD_CHUNK]), batch_size=256,

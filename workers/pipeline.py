@@ -13,12 +13,12 @@ from pathlib import Path
 from django.conf import settings
 
 from classifier.features import views
-from webapp.core.storage import feature_store, folder_to_publish, local_files
+from webapp.core.storage import StoredCopy, feature_store, folder_to_publish, local_files, remote
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
 from webapp.experiments.notifications import job_end_notify
 from webapp.lifecycle.services import work_mark_cancelled
-from workers.runtime import Heartbeat, JobError, prepare_tensorflow, run_claimed
+from workers.runtime import Heartbeat, JobError, pause_point, prepare_tensorflow, run_claimed
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +47,19 @@ class _Throttled:
             services.chunk_heartbeat(chunk_id=self.chunk_id)
 
 
-def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str]]:
-    """(content hash, local path) for (content hash, stored name) pairs: the photos fetched from the store when
-    they live there (with `specs` and `cache`: only those whose features are missing). A photo no longer stored keeps
-    its name, which extraction then reports as unreadable."""
+def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str | StoredCopy]]:
+    """(content hash, what to read) for (content hash, stored name) pairs. In a local folder, the photo's path.
+    In the store, its StoredCopy, fetched now side by side (with `specs` and `cache`: only those whose features
+    are missing) and again when extraction reads it and finds the copy gone. A photo no longer stored is then
+    reported as unreadable."""
     # chunks planned by an older version hold absolute paths: those are read where they are
     wanted = [(digest, name) for digest, name in items if not name.startswith("/")]
     if cache is not None:
         missing = set().union(*(cache.missing(spec, [digest for digest, _ in items]) for spec in views(specs)))
         wanted = [(digest, name) for digest, name in wanted if digest in missing]
     local = local_files([name for _, name in wanted])
+    if remote():
+        return [(digest, name if name.startswith("/") else StoredCopy(name)) for digest, name in items]
     return [(digest, str(local.get(name) or name)) for digest, name in items]
 
 
@@ -107,7 +110,9 @@ def extract_chunks(job_id: int, worker: str, *, stale_running: bool = False) -> 
         if chunk is None:
             return done
         progress = _Throttled(job_id, chunk.pk)
-        report = extract(photo_paths([tuple(item) for item in chunk.items]), specs, cache,
+        photos = photo_paths([tuple(item) for item in chunk.items])
+        pause_point("photos fetched")
+        report = extract(photos, specs, cache,
                          batch_size=batch_size, on_progress=progress,
                          should_cancel=lambda: selectors.job_cancel_requested(job_id=job_id))
         progress.flush()
@@ -213,6 +218,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     specs, cache = job.specs, feature_store()
     class_names = selectors.job_class_names(job)
     class_ids = {name: i for i, name in enumerate(class_names)}
+    pause_point("training")
     arrays = {split: _arrays(usable, split, class_ids, specs, cache) for split in ("train", "validation", "test")}
     if not len(arrays["train"][1]) or not len(arrays["test"][1]):
         raise JobError(f"No usable {'training' if not len(arrays['train'][1]) else 'test'} image is left after "
@@ -324,7 +330,7 @@ def _evaluate(evaluation: Evaluation) -> None:
     run_dir = evaluation.job.artifact_path
     if run_dir is None:
         raise JobError("The job's trained model is gone: it cannot be evaluated again.")
-    run = load_run(run_dir)
+    run, head = load_run(run_dir), load_head(run_dir)  # in memory before extraction: its local copy may go
     specs, cache = run["views"], feature_store()
     class_ids = {name: i for i, name in enumerate(run["class_names"])}
     images = [i for i in selectors.evaluation_images(evaluation) if i.label.name in class_ids]
@@ -338,6 +344,6 @@ def _evaluate(evaluation: Evaluation) -> None:
         raise JobError("None of the dataset's images could be read.")
     x = load_views(cache, specs, [i.content_hash for i in images])
     y = np.array([class_ids[i.label.name] for i in images], dtype=int)
-    result = evaluate(load_head(run_dir), x, y, run["class_names"], ids=[i.pk for i in images])
+    result = evaluate(head, x, y, run["class_names"], ids=[i.pk for i in images])
     services.evaluation_succeed(evaluation_id=evaluation.pk, report=result, image_count=len(images),
                                 skipped_images=skipped)

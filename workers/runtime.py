@@ -14,6 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from classifier.files import atomic_write
+
 from webapp.lifecycle import services as lifecycle
 from webapp.lifecycle.registry import KINDS
 from webapp.lifecycle.selectors import work_status
@@ -84,11 +86,22 @@ class Heartbeat:
         self.thread.join(timeout=10)
 
 
-def _pause_for_tests(heartbeat: Heartbeat) -> None:
-    """Test-only: while the file WORK_PAUSE_FILE names exists, a claimed run waits here (beating) before its work,
-    so a test can kill its worker mid-run. Unset in production."""
-    pause = settings.WORK_PAUSE_FILE
-    while pause and Path(pause).exists() and not heartbeat.stop.is_set():
+def pause_point(name: str, stop: threading.Event | None = None) -> None:
+    """Test-only (WORK_PAUSE_FILE is unset in production): while that file exists and holds `name` (empty means
+    "start", before a claimed run's work), the run waits here, beating, so that a test can kill its worker or wipe
+    its local copies at that point; arriving, it writes `name` into `<file>.reached`. Points: "start", "photos
+    fetched" (a chunk's photos are local, not yet read), "training" (the features are about to be read)."""
+    pause = Path(settings.WORK_PAUSE_FILE) if settings.WORK_PAUSE_FILE else None
+    arrived = False
+    while pause is not None and not (stop is not None and stop.is_set()):
+        try:
+            if (pause.read_text().strip() or "start") != name:
+                return
+        except FileNotFoundError:
+            return
+        if not arrived:
+            atomic_write(pause.with_name(pause.name + ".reached"), name.encode())
+            arrived = True
         time.sleep(0.05)
 
 
@@ -108,7 +121,7 @@ def run_claimed(kind: str, pk: int, worker: str, body, *, beat=None, claim_field
 
     with Heartbeat(beat_all) as heartbeat:
         try:
-            _pause_for_tests(heartbeat)
+            pause_point("start", heartbeat.stop)
             body()
         except BaseException as exc:
             logger.exception("%s %s failed", kind, pk)

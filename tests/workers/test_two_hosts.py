@@ -1,7 +1,7 @@
 """Menagerie across machines (issue 26): the web app (this process) and a `train` and a `predict` worker, each with
 its own data folder, share nothing but PostgreSQL (or the test's SQLite file), Redis and a real S3 server
 (SeaweedFS, tests/s3.py). Every kind of work succeeds, and no file a process needs is in another's folder; a host
-that loses its local copies fetches them again; a store outage fails the running job readably within 30 s."""
+that loses its local copies, even mid-job, fetches them again; a store outage fails the running job readably within 30 s."""
 
 import io
 import shutil
@@ -42,9 +42,16 @@ def photos_zip() -> io.BytesIO:
     return archive
 
 
-def host_env(folder, s3, settings) -> dict:
+def host_env(folder, s3, settings, **more) -> dict:
     """Another machine: its own data folder (media, features, models and the local cache below it), the store."""
-    return worker_env(MENAGERIE_DATA_DIR=str(folder), SECRET_KEY=settings.SECRET_KEY, **s3.settings())
+    return worker_env(MENAGERIE_DATA_DIR=str(folder), SECRET_KEY=settings.SECRET_KEY, **s3.settings(), **more)
+
+
+def pause_train_host_at(point: str, tmp_path) -> None:
+    """Hold the train host's running job at `point` (workers.runtime.pause_point) and wait until it is there."""
+    pause, reached = tmp_path / "train-pause", tmp_path / "train-pause.reached"
+    pause.write_text(point)
+    wait_for(lambda: reached.exists() and reached.read_text() == point, 120, message=f"the job to reach {point!r}")
 
 
 def files_in(*folders) -> list[str]:
@@ -60,7 +67,9 @@ def ended(model, pk: int, timeout: float = 120):
 def two_hosts(s3_storage, media_root, start_worker, settings, tmp_path):
     """(train worker, predict worker, {host: its data folder}); this process is the web app."""
     folders = {"train": tmp_path / "train-host", "predict": tmp_path / "predict-host"}
-    train = start_worker(queues="train", env=host_env(folders["train"], s3_storage, settings))
+    pause = tmp_path / "train-pause"  # the train host's test-only pause point (workers.runtime.pause_point)
+    train = start_worker(queues="train", env=host_env(folders["train"], s3_storage, settings,
+                                                       MENAGERIE_WORK_PAUSE_FILE=str(pause)))
     predict = start_worker(queues="predict", env=host_env(folders["predict"], s3_storage, settings))
     return train, predict, folders
 
@@ -73,8 +82,17 @@ def test_every_kind_of_work_on_two_hosts_that_share_only_the_database_the_broker
     assert dataset.images.count() == 3 * PER_CLASS
     assert len(names_under(dataset.storage_dir)) == 2 * 3 * PER_CLASS  # photos and thumbnails, in the bucket
 
-    job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
+    # the train host loses its local copies mid-job, twice: between fetching a chunk's photos and reading them, and
+    # before training reads the features; it fetches them again
+    job = experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB)
+    for point in ("photos fetched", "training"):
+        pause_train_host_at(point, tmp_path)
+        assert files_in(folders["train"] / "cache" / ("media" if point == "photos fetched" else "features"))
+        shutil.rmtree(folders["train"] / "cache")
+    (tmp_path / "train-pause").unlink()
+    job = finished(job)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.images_extracted == 3 * PER_CLASS and not job.skipped_images
     assert "model.json" in [name.rsplit("/", 1)[-1] for name in names_under(job.artifact_dir, "artifacts")]
 
     membership_change(team=dataset.team, user=ann, role="admin")
@@ -100,7 +118,7 @@ def test_every_kind_of_work_on_two_hosts_that_share_only_the_database_the_broker
     audit = ended(DatasetAudit, audit.pk)
     assert audit.status == "succeeded", audit.error_message
 
-    # the train host loses its local copies: the next run fetches photos, features and the model again
+    # the train host loses its local copies between runs: the next one fetches photos, features and the model again
     shutil.rmtree(folders["train"] / "cache")
     evaluation = ended(Evaluation, experiment_services.evaluation_create(job=job, dataset=dataset, user=ann).pk)
     assert evaluation.status == "succeeded", evaluation.error_message

@@ -112,15 +112,17 @@ class LocalCache:
 
     def fetch(self, area: str, name: str) -> Path:
         path = self.path(area, name)
-        if path.is_file():
+        try:
             os.utime(path)  # recently used
             return path
+        except FileNotFoundError:  # never fetched, or evicted or wiped since
+            pass
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as dst:
                 _download(area, name, dst)
             size = tmp.stat().st_size
-        self._added(size)
+        self._added(size, path)
         return path
 
     def keep(self, area: str, name: str, data: bytes) -> None:
@@ -128,23 +130,24 @@ class LocalCache:
         path = self.path(area, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
-        self._added(len(data))
+        self._added(len(data), path)
 
-    def _added(self, size: int) -> None:
+    def _added(self, size: int, path: Path) -> None:
         with self._lock:
             if self._bytes is None:
                 self._bytes = sum(p.stat().st_size for p in self._files())
             else:
                 self._bytes += size
             if self._bytes > self.max_bytes:
-                self._trim()
+                self._trim(keep=path)
 
     def _files(self):
         return (p for area in AREAS for p in (self.root / area).rglob("*")
                 if p.is_file() and not p.name.startswith("."))  # not a copy being written (atomic_path)
 
-    def _trim(self) -> None:
-        """Least recently used out until 90 % of the bound is left (so that trimming is not on every fetch)."""
+    def _trim(self, keep: Path) -> None:
+        """Least recently used out until 90 % of the bound is left (so that trimming is not on every fetch); never
+        `keep`, the copy just made for its caller."""
         files = []
         for p in self._files():
             try:
@@ -154,7 +157,7 @@ class LocalCache:
             files.append((st.st_mtime, st.st_size, p))
         files.sort()
         total = sum(size for _, size, _ in files)
-        for _, size, p in files:
+        for _, size, p in (f for f in files if f[2] != keep):
             if total <= 0.9 * self.max_bytes:
                 break
             p.unlink(missing_ok=True)
@@ -222,6 +225,27 @@ def local_file(name: str, area: str = "media") -> Path:
         if _is_missing(error):
             raise FileNotFoundError(f"{area}/{name} is not in the store") from error
         raise
+
+
+class StoredCopy(os.PathLike):
+    """A stored file's local copy, fetched (again) each time it is opened and found gone: evicted past the cache's
+    bound, by another process sharing the folder, or wiped. Hand it to what opens a path (open(), Path(), np.load,
+    Pillow) in place of the path of a copy fetched earlier, which may be gone by the time it is read. Its str() is
+    the stored name, for messages."""
+
+    __slots__ = ("name", "area")
+
+    def __init__(self, name: str, area: str = "media"):
+        self.name, self.area = name, area
+
+    def __fspath__(self) -> str:
+        return str(local_file(self.name, self.area))
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"StoredCopy({self.name!r}, {self.area!r})"
 
 
 def local_files(names: list[str], area: str = "media") -> dict[str, Path | None]:
@@ -462,10 +486,16 @@ def _stored_features():
 
         def load(self, spec, hashes):
             fetched = local_files([self.name(spec, h) for h in hashes if not FeatureCache.has(self, spec, h)],
-                                  "features")
+                                  "features")  # side by side, before reading them one by one
             absent = [name for name, path in fetched.items() if path is None]
             if absent:
                 raise KeyError(f"feature {absent[0]} not in the store")
             return super().load(spec, hashes)
+
+        def read(self, spec, content_hash):
+            try:  # fetched again if its copy went since load() fetched it
+                return np.load(StoredCopy(self.name(spec, content_hash), "features"))
+            except FileNotFoundError:
+                raise KeyError(f"feature {self.name(spec, content_hash)} not in the store") from None
 
     return StoredFeatures()

@@ -1,5 +1,5 @@
 """The site's plumbing views: the health probe, the private media files (each served only to the team of the row
-that owns it), and handler500 (a full disk is a 507 saying so)."""
+that owns it), and handler500 (a full disk is a 507 saying so, a file store that does not answer a 503)."""
 
 import errno
 import re
@@ -72,21 +72,36 @@ def _media_visible_to(user, path: str) -> bool:
     return sees_all_teams(user)
 
 
-def _out_of_space(error: BaseException | None) -> bool:
-    """A full disk anywhere in the failure's chain (Django wraps some errors in others)."""
+def _in_chain(error: BaseException | None, test) -> bool:
+    """Whether `test` holds for an error anywhere in the failure's chain (Django wraps some errors in others)."""
     seen = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        if test(error):
             return True
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
 
 
+def _out_of_space(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
+
+
+def _store_unreachable(error: BaseException) -> bool:
+    """The S3 store did not answer (no connection, a timeout, a dropped connection), not an answer it gave."""
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    return isinstance(error, (ConnectionError, HTTPClientError))
+
+
 def server_error(request):
     """handler500: a full temporary folder or storage (an upload spooled to disk, an import's staging) is a 507
-    saying so, rather than "something went wrong"; what failed was rolled back. Like Django's page, it needs no
-    database. Django calls it while handling the exception, which sys.exc_info() therefore holds."""
-    if not _out_of_space(sys.exc_info()[1]):
-        return defaults.server_error(request)
-    return HttpResponse(loader.get_template("507.html").render(), status=507)
+    saying so, and a file store that does not answer (MENAGERIE_STORAGE=s3) a 503, rather than "something went
+    wrong"; what failed was rolled back. Like Django's page, it needs no database. Django calls it while handling
+    the exception, which sys.exc_info() therefore holds."""
+    error = sys.exc_info()[1]
+    if _in_chain(error, _out_of_space):
+        return HttpResponse(loader.get_template("507.html").render(), status=507)
+    if _in_chain(error, _store_unreachable):
+        return HttpResponse(loader.get_template("503.html").render(), status=503, headers={"Retry-After": "30"})
+    return defaults.server_error(request)

@@ -1,6 +1,8 @@
 """webapp.core.storage on both backends (issue 26): the same calls give the same results with the local folders and
 with a real S3 server (SeaweedFS, tests/s3.py), and the S3 backend's local copies stay within their bound."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,26 @@ def test_the_local_copies_stay_within_their_bound(s3_storage, settings, tmp_path
     assert (tmp_path / "local-cache" / "media" / "photos" / "9.jpg").exists()  # the latest stay
     assert not (tmp_path / "local-cache" / "media" / "photos" / "0.jpg").exists()  # the oldest went first
     assert storage.local_file("photos/0.jpg").read_bytes() == bytes([0]) * 300  # fetched again when needed
+
+
+def test_copies_evicted_between_fetch_and_read_are_fetched_again(s3_storage, settings, tmp_path):
+    """A bound smaller than one file: every fetch evicts every other copy (what a wipe, or another process sharing
+    the folder, does mid-run). Photos handed out as StoredCopy and features read by the feature store still read."""
+    from workers.pipeline import photo_paths
+
+    settings.LOCAL_CACHE_BYTES = 1
+    names = [f"photos/{i}.jpg" for i in range(5)]
+    for i, name in enumerate(names):
+        storage.write(name, bytes([i]) * 300)
+    photos = photo_paths([(f"{i:064x}", name) for i, name in enumerate(names)])  # fetched side by side
+    assert len(list((tmp_path / "local-cache" / "media" / "photos").iterdir())) <= 1
+    assert [Path(path).read_bytes() for _, path in photos] == [bytes([i]) * 300 for i in range(5)]
+    assert str(photos[0][1]) == "photos/0.jpg"  # messages name the stored file, not a copy
+
+    spec = FeatureSpec(backbone="vgg16", weights=None, pooling="avg", input_size=32)
+    hashes = [f"{i:02x}" * 32 for i in range(6)]
+    for i, h in enumerate(hashes):
+        storage.feature_store().save(spec, h, np.full(spec.shape, i, dtype="float32"))
+    storage.local_cache().clear()
+    loaded = storage.feature_store().load(spec, hashes)  # fetches all six, then reads each: five are gone again
+    assert [int(row.flat[0]) for row in loaded] == list(range(6))

@@ -112,3 +112,22 @@ def test_deleting_a_job_removes_its_model_and_heatmaps_from_the_store(s3_storage
     assert keys(s3_storage) == sorted([f"artifacts/jobs/{other}/model.keras", f"media/heatmaps/job_{other}/b.png"]
                                       + [k for k in keys(s3_storage) if k.startswith("media/datasets/")])
     assert Prediction.objects.get().job is None
+
+
+def test_a_photo_asked_for_while_the_store_is_down_is_a_503_saying_so(s3_storage, stored_job, ann):
+    from django.test import Client
+
+    image = stored_job.dataset.images.first()
+    url = reverse("media", args=[image.file.name])
+    client = Client(raise_request_exception=False)
+    client.force_login(ann)
+    storage.local_cache().clear()  # not yet fetched on this machine
+    s3_storage.stop()
+    try:
+        response = client.get(url)
+        assert response.status_code == 503 and response["Retry-After"] == "30"
+        assert "The file store is not answering" in response.content.decode()
+    finally:
+        s3_storage.start()
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == image.file.open("rb").read()
