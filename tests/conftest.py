@@ -22,9 +22,10 @@ SLOW_FIXTURES = {"bundle"}
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
     """Mark tests by what they use (`make test-fast` leaves out `browser`, `worker` and `slow`) before `-m`
-    selects; then, after every other plugin's ordering (pytest-django's: plain db tests first), run the tests on
-    the session's warm workers last, together: started once, they never run beside a test that expects no
-    worker or starts its own."""
+    selects; then, after every other plugin's ordering (pytest-django's: plain db tests first), run the tests
+    that start their own workers first, in one process (OWN_WORKERS_GROUP), and the tests on the session's warm
+    workers last, together: started once, they never run beside a test that expects no worker or starts its
+    own."""
     for item in items:
         fixtures = set(item.fixturenames)
         for marker, uses in (("browser", BROWSER_FIXTURES), ("worker", WORKER_FIXTURES), ("slow", SLOW_FIXTURES)):
@@ -32,9 +33,21 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(marker)
         if _uses_a_module_fixture(item):  # built once: its tests stay in one pytest-xdist process (--dist loadgroup)
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        elif "start_worker" in fixtures:
+            item.add_marker(pytest.mark.xdist_group(OWN_WORKERS_GROUP))
     result = yield
-    items.sort(key=lambda item: "warm_workers" in item.fixturenames)
+    items.sort(key=lambda item: (OWN_WORKERS_GROUP not in _groups(item), "warm_workers" in item.fixturenames))
     return result
+
+
+# Tests that start their own workers mostly wait (for a worker to load, a kill to be noticed, a retry): run one
+# after another in one pytest-xdist process, from the start, they wait while the other process computes, instead
+# of both processes waiting at once.
+OWN_WORKERS_GROUP = "own-workers"
+
+
+def _groups(item) -> set:
+    return {mark.args[0] for mark in item.iter_markers("xdist_group") if mark.args}
 
 
 def _uses_a_module_fixture(item) -> bool:
@@ -175,13 +188,16 @@ def start_worker(transactional_db, tmp_path, _warm_pool):
     _warm_pool.stop()
     workers = []
 
-    def start(queues: str = "train,predict", **kwargs) -> WorkerProcess:
+    def start(queues: str = "train,predict", wait: bool = True, **kwargs) -> WorkerProcess:
+        """wait=False: launched, not yet ready (start several, then wait_ready() each: they load side by side)."""
         worker = WorkerProcess(queues=queues, log_dir=tmp_path, **kwargs)
-        worker.start()
+        worker.start() if wait else worker.launch()
         workers.append(worker)
         return worker
 
     yield start
+    for worker in workers:  # side by side: each takes seconds to shut down
+        worker.terminate()
     for worker in workers:
         worker.stop()
 

@@ -57,6 +57,7 @@ class WorkerProcess:
         self.env = env
         self.extra_args = extra_args
         self.proc: subprocess.Popen | None = None
+        self._terminating = False
 
     def start(self, timeout: float = 90):
         self.launch()
@@ -99,9 +100,15 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
+    def terminate(self):
+        """Ask for a warm shutdown (finish the current task) without waiting: stop() then waits."""
+        if self.proc and self.proc.poll() is None and not self._terminating:
+            self.proc.send_signal(signal.SIGTERM)
+            self._terminating = True
+
     def stop(self, timeout: float = 30):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # warm shutdown: finish the current task
+            self.terminate()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -75,6 +75,8 @@ class WarmWorkers:
             assert replies and "ok" in replies[0][name], replies
 
     def stop(self, timeout: float = 30) -> None:
+        for worker in self.workers:  # side by side: each takes seconds to shut down
+            worker.terminate()
         for worker in self.workers:
             worker.stop(timeout)
         self.train = self.predict = None

@@ -33,7 +33,9 @@ def test_a_killed_build_fails_within_30_s_then_a_train_worker_builds_the_bundle_
     pause = Path(tmp_path / "pause")
     env = worker_env(MENAGERIE_WORK_PAUSE_FILE=str(pause), **FAST_REAPER)
     dataset = make_dataset("shapes", per_class=6)
-    doomed = start_worker(queues="train", env=env)
+    workers = [start_worker(queues="train", env=env, wait=False) for _ in range(2)]  # loading side by side
+    for worker in workers:
+        worker.wait_ready()
     job = finished(experiment_services.job_create(dataset=dataset, user=ann, **FAST_JOB))
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     experiment_services.job_threshold_set(job=job, threshold=0.5, user=ann)  # the bundle answers as the app does
@@ -47,8 +49,8 @@ def test_a_killed_build_fails_within_30_s_then_a_train_worker_builds_the_bundle_
     client.post(page)
     wait_for(lambda: ExportBundle.objects.filter(job=job, status=BundleStatus.RUNNING).exclude(worker="").exists(),
              120, message="the bundle build to be claimed")
-    start_worker(queues="train", env=env)
-    doomed.kill()
+    doomed = next(worker for worker in workers if worker.name == ExportBundle.objects.get(job=job).worker)
+    doomed.kill()  # the other worker's main process reaps
     killed_at = time.monotonic()
     wait_for(lambda: ExportBundle.objects.get(job=job).status == BundleStatus.FAILED, 30, interval=0.2,
              message="the bundle to fail after its worker was killed")

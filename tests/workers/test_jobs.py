@@ -144,14 +144,15 @@ def test_a_killed_worker_fails_its_job_with_a_clear_message_and_queued_jobs_surv
     dataset = make_dataset("shapes")
     doomed = endless_job(dataset, ann)
     waiting = services.job_create(dataset=dataset, user=ann, **FAST_JOB)
-    worker = start_worker(queues="train", env=worker_env())
+    worker = start_worker(queues="train", env=worker_env(), wait=False)
+    # Every live worker's main process runs the reaper (a `predict` worker here); a 3 s stale threshold for the test.
+    reaper = start_worker(queues="predict", env=worker_env(MENAGERIE_JOB_STALE_SECONDS="3",
+                                                           MENAGERIE_REAPER_INTERVAL_SECONDS="1"), wait=False)
+    for started in (worker, reaper):  # loading side by side
+        started.wait_ready()
     reached(doomed, JobStatus.TRAINING)
     worker.kill()  # SIGKILL to the worker and its pool, as the OOM killer does
     assert worker.proc.returncode == -signal.SIGKILL
-
-    # Every live worker's main process runs the reaper (a `predict` worker here); a 3 s stale threshold for the test.
-    start_worker(queues="predict", env=worker_env(MENAGERIE_JOB_STALE_SECONDS="3",
-                                                  MENAGERIE_REAPER_INTERVAL_SECONDS="1"))
     finished(doomed, timeout=60)
     assert doomed.status == JobStatus.FAILED
     assert "worker" in doomed.error_message and "died" in doomed.error_message
@@ -180,8 +181,8 @@ def test_a_killed_pool_process_fails_its_job_at_once(start_worker, ann):
 def test_a_large_extraction_is_shared_by_two_train_workers(start_worker, ann):
     dataset = make_dataset("bigger", per_class=24)
     env = worker_env(MENAGERIE_EXTRACT_CHUNK_SIZE="8", MENAGERIE_EXTRACT_BATCH_SIZE="4")
-    start_worker(queues="train", env=env)
-    start_worker(queues="train", env=env)
+    for worker in [start_worker(queues="train", env=env, wait=False) for _ in range(2)]:  # loading side by side
+        worker.wait_ready()
     job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"input_size": 64})
     finished(job)
     assert job.status == JobStatus.SUCCEEDED, job.error_message

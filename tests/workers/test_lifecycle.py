@@ -90,7 +90,9 @@ def test_a_killed_workers_run_fails_within_30_s_and_succeeds_when_asked_again(ki
         add_pool_photo(dataset, jpeg_bytes(COLOURS["red"], 7300, size=40), "pool.jpg")
         for name, value in CHEAP_SUGGESTER.items():
             setattr(settings, name, value)
-    doomed = start_worker(queues="train,predict", env=env)
+    workers = [start_worker(queues="train,predict", env=env, wait=False) for _ in range(2)]  # loading side by side
+    for worker in workers:
+        worker.wait_ready()
     job = _trained_job(dataset, ann) if needs_job else None
     if kind == "batch":  # promoted before the pause: its evaluation runs now
         _live_model(job, ann)
@@ -99,7 +101,8 @@ def test_a_killed_workers_run_fails_within_30_s_and_succeeds_when_asked_again(ki
     row = ask(dataset, job, ann)
     wait_for(lambda: _reload(row).status in kind_.running and _reload(row).worker, 120,
              message=f"the {kind} to be claimed")
-    survivor = start_worker(queues="train,predict", env=env)  # its main process reaps
+    doomed = next(worker for worker in workers if worker.name == _reload(row).worker)
+    survivor = next(worker for worker in workers if worker is not doomed)  # its main process reaps
     assert _reload(row).status in kind_.running  # held at the pause point, alive
     doomed.kill()
     killed_at = time.monotonic()

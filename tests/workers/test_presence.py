@@ -121,7 +121,9 @@ def test_a_hard_killed_worker_fails_its_job_within_30_s_and_its_chunks_are_dropp
     dataset = make_dataset("many", per_class=30)
     env = worker_env(MENAGERIE_EXTRACT_CHUNK_SIZE="6", MENAGERIE_EXTRACT_BATCH_SIZE="2")
     # The reaper runs in every live worker's main process (the surviving helper's here), on its default schedule.
-    workers = [start_worker(queues="train", env=env), start_worker(queues="train", env=env)]
+    workers = [start_worker(queues="train", env=env, wait=False) for _ in range(2)]  # loading side by side
+    for worker in workers:
+        worker.wait_ready()
     job = services.job_create(dataset=dataset, user=ann, **FAST_JOB | {"input_size": 128})
 
     def both_extracting():

@@ -68,9 +68,11 @@ def two_hosts(s3_storage, media_root, start_worker, settings, tmp_path):
     """(train worker, predict worker, {host: its data folder}); this process is the web app."""
     folders = {"train": tmp_path / "train-host", "predict": tmp_path / "predict-host"}
     pause = tmp_path / "train-pause"  # the train host's test-only pause point (workers.runtime.pause_point)
-    train = start_worker(queues="train", env=host_env(folders["train"], s3_storage, settings,
-                                                       MENAGERIE_WORK_PAUSE_FILE=str(pause)))
-    predict = start_worker(queues="predict", env=host_env(folders["predict"], s3_storage, settings))
+    train = start_worker(queues="train", wait=False, env=host_env(folders["train"], s3_storage, settings,
+                                                                   MENAGERIE_WORK_PAUSE_FILE=str(pause)))
+    predict = start_worker(queues="predict", wait=False, env=host_env(folders["predict"], s3_storage, settings))
+    for worker in (train, predict):  # loading side by side
+        worker.wait_ready()
     return train, predict, folders
 
 
