@@ -9,12 +9,14 @@ import tarfile
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
 from tests.classifier.conftest import make_class_folders
+from tests.classifier.test_cli_predict_export import run_cli
 from tests.images import jpeg_bytes
 from tests.shared import REPO_DIR
 from tests.webapp.experiments.conftest import make_dataset, succeed_job
@@ -24,15 +26,6 @@ from webapp.experiments import services
 from webapp.experiments.models import Prediction
 
 HEAD = {"epochs": 3, "batch_size": 8, "hidden": [16], "dropout": [0.1], "learning_rate": 1e-3}
-COMPARE_PREDICTIONS = """
-import sys
-import numpy as np
-from classifier.predict import Predictor
-photos = sys.argv[3:]
-a = Predictor.from_run_dir(sys.argv[1]).probabilities(photos)
-b = Predictor.from_run_dir(sys.argv[2]).probabilities(photos)
-print(float(np.abs(a - b).max()), int(a.shape[0]))
-"""
 
 
 def run(args, env_data_dir: Path, check=True) -> subprocess.CompletedProcess:
@@ -80,11 +73,11 @@ def installation(real_password_hashing, db, settings, tmp_path, django_user_mode
 
 
 def real_model(job, settings, tmp_path) -> Path:
-    """Photos, and the job's model folder replaced by a real model trained on them by the CLI (in a subprocess)."""
+    """Photos, and the job's model folder replaced by a real model trained on them by the CLI."""
     photos = make_class_folders(tmp_path / "photos", per_class=4)
-    run(["-m", "classifier", "train", str(photos), "--out", str(Path(settings.ARTIFACTS_DIR) / job.artifact_dir),
-         "--cache", str(tmp_path / "cache"), "--backbone", "mobilenet_v2", "--weights", "none", "--input-size", "32",
-         "--pooling", "avg", "--epochs", "2", "--hidden", "8", "--dropout", "0.1"], tmp_path / "cli")
+    run_cli("train", photos, "--out", Path(settings.ARTIFACTS_DIR) / job.artifact_dir, "--cache", tmp_path / "cache",
+            "--backbone", "mobilenet_v2", "--weights", "none", "--input-size", "32", "--pooling", "avg", "--epochs",
+            "2", "--hidden", "8", "--dropout", "0.1")
     return photos
 
 
@@ -109,9 +102,11 @@ def test_backup_and_restore_on_a_fresh_data_folder_give_back_every_row_and_file(
     token_hash = ApiToken.objects.get().key_hash
     run_dir = installation["job"].artifact_dir
     photos = [str(p) for p in sorted(photos.rglob("*.*"))[:6]]
-    out = run(["-c", COMPARE_PREDICTIONS, str(Path(settings.ARTIFACTS_DIR) / run_dir),
-               str(restored / "artifacts" / run_dir), *photos], tmp_path / "cli").stdout.split()
-    assert float(out[0]) <= 1e-6 and int(out[1]) == 6
+    from classifier.predict import Predictor
+
+    before = Predictor.from_run_dir(Path(settings.ARTIFACTS_DIR) / run_dir).probabilities(photos)
+    after = Predictor.from_run_dir(restored / "artifacts" / run_dir).probabilities(photos)
+    assert len(after) == 6 and np.abs(before - after).max() <= 1e-6
 
     # The restored user logs in with the old password, and the token still works (hashes came back).
     check = run(["manage.py", "shell", "-c",
