@@ -57,7 +57,7 @@ def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str | St
     if cache is not None:
         missing = set().union(*(cache.missing(spec, [digest for digest, _ in items]) for spec in views(specs)))
         wanted = [(digest, name) for digest, name in wanted if digest in missing]
-    local = local_files([name for _, name in wanted])
+    local = local_files([name for _, name in wanted])  # side by side, before extraction reads them one by one
     if remote():
         return [(digest, name if name.startswith("/") else StoredCopy(name)) for digest, name in items]
     return [(digest, str(local.get(name) or name)) for digest, name in items]

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import connection
 
 from classifier.files import atomic_write
-
 from webapp.lifecycle import services as lifecycle
 from webapp.lifecycle.registry import KINDS
 from webapp.lifecycle.selectors import work_status
