@@ -308,8 +308,9 @@ WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
 WORKER_MEASURE_PRECISION = env("MENAGERIE_WORKER_MEASURE_PRECISION", "1") == "1"
 WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
 REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
-# Test-only: while this file exists, a claimed run waits before its work (workers/runtime.py), so a test can kill
-# its worker mid-run. Empty in production.
+# Test-only: while this file exists, a claimed run waits at the pause point its text names (workers/runtime.py
+# pause_point; empty: before its work), so a test can kill its worker or wipe its local copies mid-run. Empty in
+# production.
 WORK_PAUSE_FILE = env("MENAGERIE_WORK_PAUSE_FILE", "")
 # Uncached images of one job are split into chunks of this many; idle `train` workers extract chunks at once.
 EXTRACT_CHUNK_SIZE = int(env("MENAGERIE_EXTRACT_CHUNK_SIZE", "256"))
