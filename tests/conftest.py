@@ -17,6 +17,10 @@ BROWSER_FIXTURES = {"page", "chromium"}
 WORKER_FIXTURES = {"start_worker", "warm_workers"}
 # tests/classifier/test_bundle.py's `bundle`: every export conversion (TFLite, int8, ONNX), then fresh processes
 SLOW_FIXTURES = {"bundle"}
+# Tests that start their own workers mostly wait (for a worker to load, a kill to be noticed, a retry): run one
+# after another in one pytest-xdist process, from the start, they wait while the other processes compute, instead
+# of every process waiting at once.
+OWN_WORKERS_GROUP = "own-workers"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -38,12 +42,6 @@ def pytest_collection_modifyitems(items):
     result = yield
     items.sort(key=lambda item: (OWN_WORKERS_GROUP not in _groups(item), "warm_workers" in item.fixturenames))
     return result
-
-
-# Tests that start their own workers mostly wait (for a worker to load, a kill to be noticed, a retry): run one
-# after another in one pytest-xdist process, from the start, they wait while the other process computes, instead
-# of both processes waiting at once.
-OWN_WORKERS_GROUP = "own-workers"
 
 
 def _groups(item) -> set:
@@ -191,7 +189,10 @@ def start_worker(transactional_db, tmp_path, _warm_pool):
     def start(queues: str = "train,predict", wait: bool = True, **kwargs) -> WorkerProcess:
         """wait=False: launched, not yet ready (start several, then wait_ready() each: they load side by side)."""
         worker = WorkerProcess(queues=queues, log_dir=tmp_path, **kwargs)
-        worker.start() if wait else worker.launch()
+        if wait:
+            worker.start()
+        else:
+            worker.launch()
         workers.append(worker)
         return worker
 

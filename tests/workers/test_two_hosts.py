@@ -1,7 +1,8 @@
 """Menagerie across machines (issue 26): the web app (this process) and a `train` and a `predict` worker, each with
 its own data folder, share nothing but PostgreSQL (or the test's SQLite file), Redis and a real S3 server
 (SeaweedFS, tests/s3.py). Every kind of work succeeds, and no file a process needs is in another's folder; a host
-that loses its local copies, even mid-job, fetches them again; a store outage fails the running job readably within 30 s."""
+that loses its local copies, even mid-job, fetches them again; a store outage fails the running job readably
+within 30 s."""
 
 import io
 import shutil
