@@ -51,16 +51,16 @@ def photo_paths(items: list, specs=None, cache=None) -> list[tuple[str, str | St
     """(content hash, what to read) for (content hash, stored name) pairs. In a local folder, the photo's path.
     In the store, its StoredCopy, fetched now side by side (with `specs` and `cache`: only those whose features
     are missing) and again when extraction reads it and finds the copy gone. A photo no longer stored is then
-    reported as unreadable."""
-    # chunks planned by an older version hold absolute paths: those are read where they are
-    wanted = [(digest, name) for digest, name in items if not name.startswith("/")]
-    if cache is not None:
+    reported as unreadable. Chunks planned by an older version hold absolute paths: those are read where they are."""
+    stored = [(digest, name) for digest, name in items if not name.startswith("/")]
+    if not remote():
+        local = local_files([name for _, name in stored])
+        return [(digest, str(local.get(name) or name)) for digest, name in items]
+    if cache is not None:  # fetch only what extraction will read
         missing = set().union(*(cache.missing(spec, [digest for digest, _ in items]) for spec in views(specs)))
-        wanted = [(digest, name) for digest, name in wanted if digest in missing]
-    local = local_files([name for _, name in wanted])  # side by side, before extraction reads them one by one
-    if remote():
-        return [(digest, name if name.startswith("/") else StoredCopy(name)) for digest, name in items]
-    return [(digest, str(local.get(name) or name)) for digest, name in items]
+        stored = [(digest, name) for digest, name in stored if digest in missing]
+    local_files([name for _, name in stored])  # side by side, before extraction reads them one by one
+    return [(digest, name if name.startswith("/") else StoredCopy(name)) for digest, name in items]
 
 
 def extraction_batch(specs, photo_pixels: int | None = None) -> int:
