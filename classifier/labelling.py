@@ -134,7 +134,8 @@ def fit_head(x, y, *, num_classes: int, seed: int = 0):
     a scikit-learn Pipeline. Chosen on bench/active_learning.py's validation parts (C from 10-300) over the
     recommended recipe's standardised probe (C 0.01-0.1): better with few labels (caltech_animals, one random
     photo per class: 72.5 vs 65.4 %) and on the whole pool (flowers 70.6 vs 68.7 %; caltech 96.3 vs 95.7 %). BLAS
-    on one thread (thin products: threads only add overhead, see classifier.recipes.fit_linear). With a single class labelled, that class is the only answer."""
+    on one thread (thin products: threads only add overhead, see classifier.recipes.fit_linear). With a single
+    class labelled, that class is the only answer."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import Normalizer
