@@ -1,5 +1,6 @@
 """Whole CLI trains, timed side by side: the recommended recipe before (another checkout, --before) and after (this
-one), the article's, and a retrain on cached features after one labelled photo is excluded.
+one), the article's, the fine-tuning follow-up where the recommended run left one (--fine-tuning now on its cache),
+and a retrain on cached features after one labelled photo is excluded.
 
     .venv/bin/python bench/cli_train.py [--before /tmp/main-checkout] [--datasets caltech_animals,animals3]
         [--work /tmp/cli-train]
@@ -39,8 +40,10 @@ def train(checkout: Path, data: Path, out: Path, cache: Path, *extra) -> dict:
         raise SystemExit(log.stdout[-3000:] + log.stderr[-3000:])
     report = json.loads((out / "report.json").read_text())
     chosen = (report.get("search") or {}).get("chosen")
-    skipped = [t["skipped"] for t in (report.get("search") or {}).get("trials", []) if t.get("skipped")]
-    return {"seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "accuracy": report["accuracy"], "chosen": chosen, "skipped": skipped,
+    trials = (report.get("search") or {}).get("trials", [])
+    skipped = [t["skipped"] for t in trials if t.get("skipped")]
+    return {"seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "accuracy": report["accuracy"],
+            "chosen": chosen, "skipped": skipped, "follow_up": any(t.get("follow_up") for t in trials),
             "reused": "reused the decision" in log.stdout, "load": open("/proc/loadavg").read().split()[:3]}
 
 
@@ -70,6 +73,10 @@ def main() -> None:
             print(name, "recommended before", runs["recommended before"], flush=True)
         runs["recommended after"] = train(REPO_DIR, data, work / "after", work / "cache-after")
         print(name, "recommended after", runs["recommended after"], flush=True)
+        if runs["recommended after"]["follow_up"]:  # the trial it left to a follow-up, on the same cache
+            runs["fine-tuning follow-up"] = train(REPO_DIR, data, work / "follow-up", work / "cache-after",
+                                                  "--fine-tuning", "now")
+            print(name, "fine-tuning follow-up", runs["fine-tuning follow-up"], flush=True)
         runs["article"] = train(REPO_DIR, data, work / "article", work / "cache-article", "--recipe", "article")
         print(name, "article", runs["article"], flush=True)
         runs["retrain, one photo excluded"] = train(REPO_DIR, without_one_photo(data, work / "less"),

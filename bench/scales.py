@@ -138,7 +138,7 @@ def _outer(args) -> None:
             for train, test in stratified_folds(y, 5, seed):
                 for model, spec in specs.items():
                     out = train_recommended(spec, maps[model][train], y[train], num_classes=k, seed=seed,
-                                            fine_tuning=False)
+                                            fine_tuning="never")
                     probabilities[model][test] = out["head"].predict(maps[model][test], batch_size=128, verbose=0)
                 probabilities["probe"][test] = linear_probabilities(
                     fit_linear(pooled[train], y[train], C=1.0, num_classes=k), pooled[test], k)

@@ -11,7 +11,7 @@ from classifier.backbones import (BACKBONES, DEFAULT_BACKBONE, cached_backbones,
                                   keras_models_dir, weights_arg)
 from classifier.data import DEFAULT_FRACTIONS, SPLITS, discover, folder_splits
 from classifier.precision import resolve_cached
-from classifier.recipes import get_recipe
+from classifier.recipes import FINE_TUNING, get_recipe
 from classifier.settings import HEAD_SETTINGS, JobSettings, Setting, SettingError
 
 DEFAULT_CACHE = Path(os.environ.get("MENAGERIE_FEATURE_CACHE", Path.home() / ".cache" / "menagerie" / "features"))
@@ -66,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("data_dir", type=Path, help="train/ validation/ test/ of class folders, or class folders")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
     _add_setting(train, "recipe")
-    train.add_argument("--no-fine-tuning", action="store_true", help="recommended: never fine-tune the last block")
+    train.add_argument("--fine-tuning", choices=FINE_TUNING, default=FINE_TUNING[0],
+                       help="recommended: when to try fine-tuning the last block, where it can pay. follow-up "
+                            "(default): not now; the run says where it can pay, and a second train with --fine-tuning "
+                            "now and the same --cache runs only the trial (the search is reused) and keeps the "
+                            "fine-tuned head only if it wins; now: with the search; never")
     _add_setting(train, "backbone", default=None, help=BACKBONE_HELP)
     _add_setting(train, "weights", choices=None, help=WEIGHTS_HELP)
     _add_setting(train, "pooling")
@@ -261,11 +265,14 @@ def _train(args) -> int:
             print(f"reused the decision of the cache ({decision_path}): views {reuse['views']}, C {reuse['C']}, "
                   f"fine-tuned {reuse['fine_tuned']}; {changed_photos(stored['photos'], photos)} photo(s) changed")
     result = train_and_evaluate(args.recipe, data, class_names=class_names, spec=spec, config=config,
-                                test_ids=test_ids, seed=args.seed, fine_tuning=not args.no_fine_tuning,
+                                test_ids=test_ids, seed=args.seed, fine_tuning=args.fine_tuning,
                                 run_dir=args.out, on_epoch_end=epoch_line, reuse=reuse,
-                                reused_from="the cache" if reuse else "")
-    # a reused decision keeps its record: later changes are counted from the photos its search saw
-    if result["search"] and result["search"]["chosen"] and not args.no_fine_tuning and reuse is None:
+                                reused_from="the cache" if reuse else "", cache=cache,
+                                hashes={s: [h for h, _, _ in rows.get(s, [])] for s in SPLITS})
+    # a reused decision keeps its record (later changes are counted from the photos its search saw), unless its
+    # fine-tuning trial won: a new decision
+    chosen = result["search"] and result["search"]["chosen"]
+    if chosen and args.fine_tuning != "never" and (reuse is None or "reused_from" not in chosen):
         decision_path.parent.mkdir(parents=True, exist_ok=True)
         write_json(decision_path, decision_record(result["search"]["chosen"], photos, class_names,
                                                   views_label(views(spec))))
@@ -274,6 +281,10 @@ def _train(args) -> int:
             print("trial " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                        for k, v in trial.items()))
         print(f"chosen: {result['search']['chosen']}")
+    if result["fine_tuning_follow_up"]:
+        print(f"fine-tuning the last block could pay here (the linear head's held-out errors leave room for a "
+              f"significant gain): try it with the same command and --fine-tuning now (the search is reused from "
+              f"{args.cache}; the fine-tuned head is kept only if it wins)")
     calibration = result["calibration"]
     print(f"\ntest ({len(test_ids)} images)\n" + format_report(result["report"]))
     print(f"calibration: temperature {calibration['temperature']:.3f}, ECE {calibration['ece_before']:.3f} -> "

@@ -64,6 +64,23 @@ class FeatureSpec:
                    stage=d.get("stage") or "output")
 
 
+@dataclass(frozen=True)
+class PooledSpec:
+    """The pooled features the last block (with its taps, classifier.backbones.load_top_block) makes of a
+    "top_input" spec's maps: what the recommended recipe's linear head reads. Cached beside the maps (a FeatureStore
+    needs only `key` and `shape`), so a retrain on cached maps pools nothing again. `width`: the block's output."""
+    maps: FeatureSpec
+    width: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.maps.key}-pooled"
+
+    @property
+    def shape(self) -> tuple:
+        return (self.width,)
+
+
 class FeatureStore(Protocol):
     """The feature cache as extraction, training and the estimates use it: features by (spec, content hash).
     FeatureCache (a folder) is the CLI's; the workers pass one on object storage with a bounded local copy

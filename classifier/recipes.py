@@ -6,10 +6,14 @@
   L2-regularised multinomial logistic regression) scored by out-of-fold log loss; then, optionally, fine-tuning
   of the last block with the chosen head on the cached maps (flip augmentation, label smoothing, early stopping
   with best-epoch restore), kept only when it beats the linear head on held-out photos by more than chance (sign
-  test), and run only when it could (fine_tuning_can_pay: the linear head's out-of-fold errors on those photos
-  leave room for a significant win). Retrained on nearly the same photos, the last decision (views, C,
-  fine-tuned) is refitted without a search (reusable_decision). Temperature and the unsure threshold are fitted on probabilities of photos the model did not train on
-  (out-of-fold, or the fine-tuning hold-out).
+  test), and tried only where it could (fine_tuning_can_pay: the linear head's out-of-fold errors on those photos
+  leave room for a significant win). The trial costs more than the rest of the training (caltech_animals: 43 of
+  67 s) and is rarely kept, so by default it is not run with the search: the result says it can pay
+  (`fine_tuning_follow_up`), and the caller runs it as a follow-up on the same photos (FINE_TUNING "now", the
+  decision reused) that proposes a new model only when it wins. Retrained on nearly the same photos, the last
+  decision (views, C, fine-tuned) is refitted without a search (reusable_decision). Temperature and the unsure
+  threshold are fitted on probabilities of photos the model did not train on (out-of-fold, or the fine-tuning
+  hold-out).
 
   The backbone sees the photos near their own resolution (bench/scales.py, by cross-validation on the labelled
   photos): when they are a little larger than its input (median longer side up to 1.2x its side), the one view is
@@ -27,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from classifier.features import FeatureSpec, model_input, per_view, views
+from classifier.features import FeatureSpec, PooledSpec, model_input, per_view, views
 from classifier.oof import stratified_folds
 
 
@@ -89,6 +93,12 @@ class FineTuneConfig:
     min_gain: float = 0.01  # held-out accuracy it must add over the linear head to be kept
     max_p_value: float = 0.05  # ... and the sign test on the held-out photos where the two disagree must pass
 
+
+# When the fine-tuning trial runs: "follow-up" (the default) runs none here and says where it can pay, for the
+# caller to run as a follow-up; "now" runs it here where it can pay (the follow-up itself, or a user who waits for
+# it); "never". A reused decision that had kept fine-tuning tries it again in "follow-up" too: it won on these
+# photos before.
+FINE_TUNING = ("follow-up", "now", "never")
 
 # A decision (views, C, whether fine-tuning won) is reused for labelled photos that changed a little: at most this
 # share of them added, removed or relabelled (at least one photo), with the same classes. C is chosen on a grid
@@ -284,6 +294,27 @@ def pooled_features(top_block, maps: np.ndarray) -> np.ndarray:
         np.zeros((0, top_block.output.shape[-1]), "float32")
 
 
+def cached_pooled_features(top_block, spec: FeatureSpec, maps: np.ndarray, cache=None,
+                           hashes: list[str] | None = None) -> np.ndarray:
+    """pooled_features of `maps` (photos `hashes`, in order); with a FeatureStore, those already pooled are read
+    from it (PooledSpec) and the rest pooled and saved there: a retrain on cached maps pools only new photos
+    (animals3: 6 of a 14.6 s retrain went to pooling its 2,295 photos again)."""
+    if cache is None or hashes is None:
+        return pooled_features(top_block, maps)
+    pooled_spec = PooledSpec(spec, int(top_block.output.shape[-1]))
+    missing = set(cache.missing(pooled_spec, list(hashes)))
+    todo = [i for i, h in enumerate(hashes) if h in missing]
+    done = [i for i, h in enumerate(hashes) if h not in missing]
+    out = np.empty((len(hashes), pooled_spec.width), "float32")
+    if done:
+        out[done] = cache.load(pooled_spec, [hashes[i] for i in done])
+    if todo:
+        out[todo] = pooled_features(top_block, maps[todo])
+        for i in todo:
+            cache.save(pooled_spec, hashes[i], out[i])
+    return out
+
+
 def top_head(top_block, num_classes: int, kernel: np.ndarray, bias: np.ndarray, dropout: float = 0.0):
     """maps at the last block's input -> last block -> (dropout) -> softmax, the Dense set from a linear head.
     With a list of last blocks (one per view, each built for its view's size), the head takes a list of maps and
@@ -369,9 +400,9 @@ def view_blocks(specs: list[FeatureSpec]) -> list:
 
 
 def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_classes: int, seed: int = 0,
-                      fine_tuning: bool = True, finetune_config: FineTuneConfig | None = None,
+                      fine_tuning: str = "follow-up", finetune_config: FineTuneConfig | None = None,
                       on_epoch_end=None, should_cancel=None, on_progress=None, reuse: dict | None = None,
-                      reused_from: str = "") -> dict:
+                      reused_from: str = "", cache=None, hashes: list[str] | None = None) -> dict:
     """The recommended recipe on the labelled photos (train + validation together). `spec` and `maps` are one
     view or lists of views (classifier.recipes.feature_specs; the first is the main one). on_progress(done,
     total, stage) counts the stage's own units: "search" (C values of the head search, each fitted on every
@@ -382,15 +413,23 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
 
     `reuse`: an earlier decision's `chosen` settings (reusable_decision) for nearly the same photos, named by
     `reused_from` ("job 12", "the cache"): its views and C are refitted without a search (out-of-fold at that C
-    only, for calibration), and fine-tuning is tried again only if it had won. The fine-tuning trial runs only
-    where it can pay (fine_tuning_can_pay); the "fine-tune" stage is reported only when it runs."""
+    only, for calibration); with fine_tuning "follow-up", fine-tuning is tried again only if it had won.
+    `fine_tuning` (FINE_TUNING) says whether the trial may run here; it runs only where it can pay
+    (fine_tuning_can_pay), and the "fine-tune" stage is reported only when it runs. Where it can pay and is left
+    to a follow-up, `fine_tuning_follow_up` is True. A trial that wins makes a new decision: its `chosen` names
+    no `reused_from` (a later reuse counts changes from these photos).
+
+    `cache` and `hashes` (the photos' content hashes, in the order of `y`): the pooled features are read from and
+    saved to that FeatureStore (cached_pooled_features)."""
+    if fine_tuning not in FINE_TUNING:
+        raise ValueError(f"fine_tuning must be one of {FINE_TUNING}, got {fine_tuning!r}")
     specs = views(spec)
     maps = per_view(maps)
     y = np.asarray(y, dtype=int)
     timings = {}
     started = time.monotonic()
     blocks = view_blocks(specs)
-    pooled = [pooled_features(block, m) for block, m in zip(blocks, maps)]
+    pooled = [cached_pooled_features(block, s, m, cache, hashes) for block, s, m in zip(blocks, specs, maps)]
     timings["pooling"] = time.monotonic() - started
 
     started = time.monotonic()
@@ -426,11 +465,12 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     timings["search"] = time.monotonic() - started
     oof = oofs[(k, best["C"])]
     result = {"trials": trials, "history": [], "best_epoch": 0, "timings": timings, "cancelled": False,
-              "head": top_head(blocks[:k], num_classes, kernel, bias), "views": k,
+              "fine_tuning_follow_up": False, "head": top_head(blocks[:k], num_classes, kernel, bias), "views": k,
               "calibration_probabilities": oof, "calibration_labels": y,
               "chosen": {"head": "linear", "C": best["C"], "views": best["views"], "view_count": k,
                          "fine_tuned": False} | ({"reused_from": reused_from} if reuse else {})}
-    if not fine_tuning or k > 1 or (reuse is not None and not reuse.get("fine_tuned")):
+    won_before = reuse is not None and reuse.get("fine_tuned")
+    if fine_tuning == "never" or k > 1 or (reuse is not None and not won_before and fine_tuning != "now"):
         return result  # fine-tuning is of the one-view head; a reused decision tries it again only if it won
     maps, pooled = maps[0], pooled[0]
     # Fine-tuning, judged on the first fold's held-out photos against the linear head that never saw them.
@@ -444,6 +484,12 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
                        "linear_holdout_errors": errors, "best_p_value": 0.5 ** errors,
                        "max_p_value": config.max_p_value, "seconds": 0.0, "chosen": False})
         return result
+    if fine_tuning == "follow-up" and not won_before:
+        trials.append({"views": best["views"], "head": "fine-tune last block", "C": best["C"],
+                       "skipped": f"left to a follow-up: the linear head gets {errors} of {len(held_out)} held-out "
+                                  f"photos wrong, room for a significant gain",
+                       "follow_up": True, "linear_holdout_errors": errors, "seconds": 0.0, "chosen": False})
+        return result | {"fine_tuning_follow_up": True}
     started = time.monotonic()
     progress(0, config.max_epochs, "fine-tune")  # at most: early stopping usually ends it sooner
     fold_linear = fit_linear(pooled[train_index], y[train_index], C=best["C"], num_classes=num_classes, seed=seed)
@@ -468,5 +514,7 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
     if pays:
         result |= {"head": model, "calibration_probabilities": tuned, "calibration_labels": y[held_out],
                    "history": history, "best_epoch": best_epoch,
-                   "chosen": result["chosen"] | {"fine_tuned": True, "epochs": best_epoch}}
+                   "chosen": {key: value for key, value in result["chosen"].items()
+                              if won_before or key != "reused_from"}
+                   | {"fine_tuned": True, "epochs": best_epoch}}
     return result

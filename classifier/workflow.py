@@ -44,12 +44,12 @@ def head_input(x, k: int):
 
 def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec: FeatureSpec | list[FeatureSpec],
                        config: HeadConfig | None = None, test_ids: list | None = None, seed: int = 0,
-                       fine_tuning: bool = True, run_dir=None,
+                       fine_tuning: str = "follow-up", only_if_fine_tuned: bool = False, run_dir=None,
                        on_epoch_end: Callable[[int, dict], None] | None = None,
                        should_cancel: Callable[[], bool] | None = None,
                        on_progress: Callable[[int, int, str], None] | None = None,
                        on_evaluating: Callable[[int], bool] | None = None, reuse: dict | None = None,
-                       reused_from: str = "") -> dict:
+                       reused_from: str = "", cache=None, hashes: dict | None = None) -> dict:
     """Train `recipe` on data {"train"|"validation"|"test": (x, y)} (features of `spec`; with several specs, the
     recommended recipe's views, x is a list with one array per view), calibrate, score the test split and, with
     run_dir, save the run (head.keras, model.json, history.json, report.json, model.keras). The saved run keeps
@@ -59,9 +59,14 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     trials, "fine-tune": epochs); the article's progress is its epochs (on_epoch_end).
     on_evaluating(test count) is called before scoring; returning False stops (the job was cancelled meanwhile).
     reuse/reused_from: the recommended recipe's earlier decision to refit without a search (train_recommended).
-    Returns plain data {"cancelled", "report", "history", "best_epoch", "recipe", "search": {"trials",
-    "chosen"}, "calibration": {"temperature", "threshold", ...}, "timings": {...}}, plus "head" (the Keras
-    model) for callers that predict more."""
+    cache/hashes: the feature store and each split's content hashes ({"train": [...], "validation": [...]}, in
+    data's order): the recommended recipe's pooled features are cached there beside the maps.
+    fine_tuning: when its fine-tuning trial runs (classifier.recipes.FINE_TUNING); `fine_tuning_follow_up` in the
+    result says it can pay and was left to a follow-up. only_if_fine_tuned (a follow-up): a trial that does not win
+    ends the run after training, with "kept" False: nothing is calibrated, scored or saved.
+    Returns plain data {"cancelled", "kept", "report", "history", "best_epoch", "recipe", "search": {"trials",
+    "chosen"}, "calibration": {"temperature", "threshold", ...}, "timings": {...}, "fine_tuning_follow_up"}, plus
+    "head" (the Keras model) for callers that predict more."""
     from classifier.evaluate import scores
     from classifier.model_io import export_model, save_run
     from classifier.recipes import get_recipe, train_recommended
@@ -70,8 +75,8 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     num_classes = len(class_names)
     specs = views(spec)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = (data[s] for s in ("train", "validation", "test"))
-    out = {"recipe": recipe, "cancelled": False, "history": [], "best_epoch": 0, "search": None, "timings": {},
-           "views": 1}
+    out = {"recipe": recipe, "cancelled": False, "kept": True, "history": [], "best_epoch": 0, "search": None,
+           "timings": {}, "views": 1, "fine_tuning_follow_up": False}
     started = time.monotonic()
     if get_recipe(recipe).fixed_head:
         config = config or HeadConfig()
@@ -85,14 +90,19 @@ def train_and_evaluate(recipe: str, data: dict, *, class_names: list[str], spec:
     else:
         x = [np.concatenate([t, v]) if len(y_val) else t for t, v in zip(per_view(x_train), per_view(x_val))]
         y = np.concatenate([y_train, y_val]) if len(y_val) else np.asarray(y_train)
+        labelled = None if hashes is None else [*hashes["train"], *hashes.get("validation", [])]
         trained = train_recommended(specs, x, y, num_classes=num_classes, seed=seed, fine_tuning=fine_tuning,
                                     on_epoch_end=on_epoch_end, should_cancel=should_cancel,
-                                    on_progress=on_progress, reuse=reuse, reused_from=reused_from)
+                                    on_progress=on_progress, reuse=reuse, reused_from=reused_from,
+                                    cache=cache, hashes=labelled)
         out |= {"cancelled": trained["cancelled"], "history": trained["history"],
                 "best_epoch": trained["best_epoch"], "timings": trained["timings"],
-                "search": {"trials": trained["trials"], "chosen": trained.get("chosen")}}
+                "search": {"trials": trained["trials"], "chosen": trained.get("chosen")},
+                "fine_tuning_follow_up": trained.get("fine_tuning_follow_up", False)}
         if trained["cancelled"]:
             return out
+        if only_if_fine_tuned and not trained["chosen"]["fine_tuned"]:
+            return out | {"kept": False}
         head, out["views"] = trained["head"], trained["views"]
         held_out = (trained["calibration_probabilities"], trained["calibration_labels"])
         config = None

@@ -306,6 +306,10 @@ WORKER_REPORT_SECONDS = float(env("MENAGERIE_WORKER_REPORT_SECONDS", "5"))
 # A train worker measures each backbone in float32 and bfloat16 once, on first use (a few seconds), for precision
 # auto (classifier.precision); the tests turn it off (tests/environment.py) and measure where they mean to.
 WORKER_MEASURE_PRECISION = env("MENAGERIE_WORKER_MEASURE_PRECISION", "1") == "1"
+# A recommended job answers with its linear head; where fine-tuning the last block can pay, a follow-up job then
+# tries it on the same photos and ends with a new model only if it wins (classifier.recipes.FINE_TUNING). "0": no
+# follow-ups (the trial costs more than the rest of the training).
+FINE_TUNING_FOLLOW_UP = env("MENAGERIE_FINE_TUNING_FOLLOW_UP", "1") == "1"
 WORKER_DEAD_SECONDS = float(env("MENAGERIE_WORKER_DEAD_SECONDS", "15"))
 REAPER_INTERVAL_SECONDS = float(env("MENAGERIE_REAPER_INTERVAL_SECONDS", "5"))
 # Test-only: while this file exists, a claimed run waits at the pause point its text names (workers/runtime.py

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from classifier.features import views
-from webapp.core.storage import StoredCopy, feature_store, folder_to_publish, local_files, remote
+from webapp.core.storage import StoredCopy, delete_under, feature_store, folder_to_publish, local_files, remote
 from webapp.experiments import selectors, services
 from webapp.experiments.models import Evaluation, JobStatus, TrainingJob
 from webapp.experiments.notifications import job_end_notify
@@ -226,6 +226,7 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
     test_rows = arrays["test"][2]
     relative = Path("jobs") / str(job.pk)
     reuse, reused_from = _reused_decision(job, arrays, class_names)
+    follow_up = job.follow_up_of_id is not None  # its training is the fine-tuning trial; a model only if it wins
     with folder_to_publish(relative.as_posix(), "artifacts") as run_dir:  # stored when it lives in the store
         result = train_and_evaluate(
             job.recipe, {split: (x, y) for split, (x, y, _) in arrays.items()}, class_names=class_names, spec=specs,
@@ -239,25 +240,47 @@ def _train_and_evaluate(job: TrainingJob, usable: list, skipped: list) -> None:
             on_evaluating=lambda count: services.job_advance(job_id=job.pk, to=JobStatus.EVALUATING,
                                                              progress_total=count),
             reuse=reuse, reused_from=reused_from,
+            fine_tuning="now" if follow_up else "follow-up", only_if_fine_tuned=follow_up,
+            cache=cache, hashes={split: [ji.content_hash for ji in rows] for split, (_, _, rows) in arrays.items()},
         )
     if result["cancelled"]:
         work_mark_cancelled(kind="job", pk=job.pk)
         return
-    _remember_training_speed(job, train_count=len(arrays["train"][1]),
-                             labelled_count=len(arrays["train"][1]) + len(arrays["validation"][1]),
-                             timings=result["timings"])
+    if not result["kept"]:
+        delete_under(relative.as_posix(), "artifacts")  # the empty run folder
+        services.job_not_kept(job_id=job.pk, message=_not_kept_message(job, result["search"]["trials"]))
+        return
+    if not follow_up:  # the next job's estimate: a search, without the trial a follow-up runs
+        _remember_training_speed(job, train_count=len(arrays["train"][1]),
+                                 labelled_count=len(arrays["train"][1]) + len(arrays["validation"][1]),
+                                 timings=result["timings"])
     services.evaluation_create_for_test_split(job=job, report=result["report"], image_count=len(test_rows))
     services.job_progress(job_id=job.pk, done=len(test_rows))
     services.job_succeed(job_id=job.pk, best_epoch=result["best_epoch"], artifact_dir=str(relative))
+    if result["fine_tuning_follow_up"] and settings.FINE_TUNING_FOLLOW_UP:
+        services.job_follow_up_create(job=job)
+
+
+def _not_kept_message(job: TrainingJob, trials: list[dict]) -> str:
+    """Why a follow-up ends without a model: the fine-tuning trial's numbers against the parent's linear head."""
+    parent = f"job #{job.follow_up_of_id}"
+    trial = next((t for t in reversed(trials) if t["head"] == "fine-tune last block"), {})
+    if "holdout_accuracy" not in trial:
+        why = trial.get("skipped", "the trial did not run")
+        return f"Not kept: fine-tuning was not tried ({why}). The model of {parent} stands."
+    return (f"Not kept: fine-tuning the last block ({trial['epochs']} epoch(s)) did not beat the linear head of "
+            f"{parent} by more than chance on the photos it held out: {trial['holdout_accuracy']:.1%} against "
+            f"{trial['linear_holdout_accuracy']:.1%}, p = {trial['p_value']:.2g} (kept only below "
+            f"{trial['max_p_value']:g}). The model of {parent} stands.")
 
 
 def _reused_decision(job: TrainingJob, arrays: dict, class_names: list[str]) -> tuple[dict | None, str]:
-    """(the decision (views, C, fine-tuned) to reuse, "job N" that made it): a retrain's when the labelled
-    photos changed a little since that job's search (classifier.recipes.reusable_decision); (None, "")
+    """(the decision (views, C, fine-tuned) to reuse, "job N" that made it): a retrain's or a fine-tuning
+    follow-up's when the labelled photos changed a little since that job's search (classifier.recipes.reusable_decision); (None, "")
     otherwise."""
     from classifier.recipes import labelled_set, reusable_decision, views_label
 
-    if job.recipe_info.fixed_head or job.retry_of_id is None:
+    if job.recipe_info.fixed_head or (job.retry_of_id is None and job.follow_up_of_id is None):
         return None, ""
     rows = arrays["train"][2] + arrays["validation"][2]
     photos = labelled_set([ji.content_hash for ji in rows], [ji.label_name for ji in rows])

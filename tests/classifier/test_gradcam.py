@@ -43,7 +43,7 @@ def _train(tmp_path, recipe: str, spec, per_class: int):
     extract(items, spec, cache)
     x, y = cache.load(spec, [h for h, _ in items]), np.array(labels)
     data = {"train": (x, y), "validation": (x[:0], y[:0]), "test": (x[::4], y[::4])}
-    out = train_and_evaluate(recipe, data, class_names=["plain", "square"], spec=spec, fine_tuning=False)
+    out = train_and_evaluate(recipe, data, class_names=["plain", "square"], spec=spec, fine_tuning="never")
     save_run(tmp_path / "run", head=out["head"], spec=spec, class_names=["plain", "square"], config=None,
              recipe=recipe)  # what Predictor reads (no export: it is not used here)
     return tmp_path / "run", squares, out

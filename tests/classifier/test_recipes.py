@@ -248,10 +248,10 @@ def test_the_fine_tuning_trial_is_skipped_when_it_cannot_pay_and_runs_when_it_ca
 
     spec, y = tiny_maps["spec"], tiny_maps["y"]
     progress = []
-    out = train_recommended(spec, _maps_of(spec, y, separation), y, num_classes=3,
+    out = train_recommended(spec, _maps_of(spec, y, separation), y, num_classes=3, fine_tuning="now",
                             finetune_config=tiny_maps["config"], on_progress=lambda *a: progress.append(a))
     trial = out["trials"][-1]
-    assert trial["head"] == "fine-tune last block"
+    assert trial["head"] == "fine-tune last block" and not out["fine_tuning_follow_up"]
     assert ("skipped" in trial) is not runs  # separable: no held-out error to fix; labels as noise: many
     assert ("fine-tune" in {stage for *_, stage in progress}) is runs and ("fine_tuning" in out["timings"]) is runs
     if not runs:
@@ -261,6 +261,38 @@ def test_the_fine_tuning_trial_is_skipped_when_it_cannot_pay_and_runs_when_it_ca
     tuning = [(done, total) for done, total, stage in progress if stage == "fine-tune"]
     assert tuning[0] == (0, most) and [d for d, _ in tuning] == list(range(len(tuning))) and len(tuning) >= 2
     assert [stage for *_, stage in progress][-len(tuning):] == ["fine-tune"] * len(tuning)
+
+
+@pytest.mark.parametrize("separation", [3.0, 0.0])
+def test_by_default_the_trial_is_left_to_a_follow_up_where_it_can_pay_and_never_run(tiny_maps, separation):
+    """The job answers with the linear head at once; where the trial can pay it says so, for a follow-up."""
+    from classifier.recipes import train_recommended
+
+    spec, y = tiny_maps["spec"], tiny_maps["y"]
+    progress = []
+    out = train_recommended(spec, _maps_of(spec, y, separation), y, num_classes=3,
+                            finetune_config=tiny_maps["config"], on_progress=lambda *a: progress.append(a))
+    trial = out["trials"][-1]
+    can_pay = separation == 0.0  # labels as noise leave many held-out errors; separable ones none
+    assert out["fine_tuning_follow_up"] is can_pay and trial.get("follow_up", False) is can_pay
+    assert "skipped" in trial and not out["chosen"]["fine_tuned"] and "fine_tuning" not in out["timings"]
+    assert "fine-tune" not in {stage for *_, stage in progress}
+
+
+def test_a_follow_up_refits_the_reused_decision_and_runs_only_the_trial(tiny_maps):
+    from classifier.recipes import train_recommended
+
+    spec, y = tiny_maps["spec"], tiny_maps["y"]
+    progress = []
+    out = train_recommended(spec, _maps_of(spec, y, 0.0), y, num_classes=3, fine_tuning="now",
+                            finetune_config=tiny_maps["config"], on_progress=lambda *a: progress.append(a),
+                            reuse={"head": "linear", "C": 0.03, "views": "32 px", "view_count": 1,
+                                   "fine_tuned": False}, reused_from="job 7")
+    assert [(t["head"], t["C"]) for t in out["trials"]] == [("linear", 0.03), ("fine-tune last block", 0.03)]
+    assert "holdout_accuracy" in out["trials"][-1] and "fine_tuning" in out["timings"]
+    assert [stage for *_, stage in progress][:2] == ["refit", "refit"] and progress[-1][2] == "fine-tune"
+    assert out["chosen"]["fine_tuned"] is out["trials"][-1]["chosen"]
+    assert ("reused_from" in out["chosen"]) is not out["chosen"]["fine_tuned"]  # a win is a new decision
 
 
 def test_a_decision_is_reused_for_a_one_photo_change_but_not_a_big_one_or_other_classes():
@@ -295,3 +327,43 @@ def test_a_reused_decision_refits_its_c_without_a_search(tiny_maps):
     assert out["chosen"]["C"] == 0.03 and out["chosen"]["reused_from"] == "job 7"
     assert progress == [(0, 1, "refit"), (1, 1, "refit")]  # one C, no fine-tuning stage
     assert out["calibration_probabilities"].shape == (60, 3)  # out-of-fold at that C, for calibration
+
+
+def test_a_follow_up_whose_trial_does_not_win_saves_nothing(tiny_maps, tmp_path):
+    """only_if_fine_tuned (a follow-up job): a trial that loses ends the run after training, with no model saved;
+    here the labels are noise, so fine-tuning cannot beat the linear head by more than chance."""
+    from classifier.workflow import train_and_evaluate
+
+    spec, y = tiny_maps["spec"], tiny_maps["y"]
+    maps = _maps_of(spec, y, 0.0)
+    data = {"train": (maps, y), "validation": (maps[:0], y[:0]), "test": (maps[:6], y[:6])}
+    out = train_and_evaluate("recommended", data, class_names=["a", "b", "c"], spec=spec, fine_tuning="now",
+                             only_if_fine_tuned=True, run_dir=tmp_path / "run",
+                             reuse={"head": "linear", "C": 0.03, "views": "32 px", "view_count": 1,
+                                    "fine_tuned": False}, reused_from="job 7")
+    trial = out["search"]["trials"][-1]
+    assert trial["head"] == "fine-tune last block" and "p_value" in trial and trial["chosen"] is False
+    assert out["kept"] is False and "report" not in out and not (tmp_path / "run").exists()
+
+
+def test_pooled_features_are_cached_beside_the_maps_so_a_retrain_pools_only_new_photos(tiny_maps, tmp_path):
+    from classifier.features import FeatureCache, PooledSpec
+    from classifier.recipes import train_recommended
+
+    spec, y = tiny_maps["spec"], tiny_maps["y"]
+    maps, cache = _maps_of(spec, y, 3.0), FeatureCache(tmp_path)
+    hashes = [f"{i:04x}" for i in range(len(y))]
+    first = train_recommended(spec, maps, y, num_classes=3, cache=cache, hashes=hashes)
+    pooled_files = sorted((tmp_path / f"{spec.key}-pooled").rglob("*.npy"))
+    assert len(pooled_files) == len(y)
+    # The same photos again, their maps blanked: the pooled features come from the cache, so nothing changes.
+    again = train_recommended(spec, np.zeros_like(maps), y, num_classes=3, cache=cache, hashes=hashes)
+    np.testing.assert_array_equal(again["calibration_probabilities"], first["calibration_probabilities"])
+    # One photo more: only it is pooled (its maps read), the others still come from the cache.
+    more_y = np.append(y, 0)
+    more = np.concatenate([np.zeros_like(maps), maps[:1]])
+    train_recommended(spec, more, more_y, num_classes=3, cache=cache, hashes=[*hashes, "ffff"])
+    assert len(list((tmp_path / f"{spec.key}-pooled").rglob("*.npy"))) == len(y) + 1
+    pooled = PooledSpec(spec, len(cache.read(PooledSpec(spec, 0), hashes[0])))
+    # pooled from the same maps as photo 0 (alone in its batch, hence float noise)
+    np.testing.assert_allclose(cache.read(pooled, "ffff"), cache.read(pooled, hashes[0]), atol=1e-3)

@@ -53,7 +53,7 @@ def _maps(specs, y, informative: int, seed: int = 0) -> list[np.ndarray]:
 def test_the_search_keeps_the_second_view_only_when_it_lowers_the_out_of_fold_loss(informative, chosen):
     specs = feature_specs("recommended", "mobilenet_v2", None, photo_sides=[64] * 3)
     y = np.arange(60) % 3
-    out = train_recommended(specs, _maps(specs, y, informative), y, num_classes=3, fine_tuning=False)
+    out = train_recommended(specs, _maps(specs, y, informative), y, num_classes=3, fine_tuning="never")
     assert {t["views"] for t in out["trials"]} == {"224 px", "224+96 px"}
     best = min(out["trials"], key=lambda t: t["cv_log_loss"])
     assert out["chosen"]["views"] == best["views"] == chosen and best["chosen"]
@@ -165,7 +165,7 @@ def test_the_cli_extracts_both_views_of_small_photos_and_saves_the_ones_the_sear
 
     data = make_class_folders(tmp_path / "data", per_class=8)
     output = run_cli("train", data, "--out", tmp_path / "run", "--cache", tmp_path / "cache", "--split",
-                     "0.5,0.25,0.25", "--backbone", "mobilenet_v2", "--weights", "none", "--no-fine-tuning",
+                     "0.5,0.25,0.25", "--backbone", "mobilenet_v2", "--weights", "none", "--fine-tuning", "never",
                      "--precision", "float32")
     assert "views 224 px" in output and "views 224+96 px" in output  # both scored by the search
     meta = json.loads((tmp_path / "run" / "model.json").read_text())

@@ -300,3 +300,34 @@ def test_a_recommended_job_on_small_photos_extracts_a_second_view_and_serves_the
     prediction = services.prediction_run(job=job, upload=SimpleUploadedFile("new.jpg", photo), user=ann, timeout=120)
     assert prediction.status == PredictionStatus.SUCCEEDED, prediction.error_message
     assert prediction.label == "green"
+
+
+def test_a_fine_tuning_trial_that_can_pay_is_a_follow_up_job_that_keeps_no_loser(warm_workers, ann, client):
+    """Labels as noise: the linear head gets most held-out photos wrong, so fine-tuning could pay. The job answers
+    at once with its linear head (no trial ran in it); a follow-up job on the same photos reuses its decision, runs
+    only the trial and, as fine-tuning cannot beat chance on noise, ends "not kept" with no model, saying why."""
+    from django.contrib.auth.models import Group
+
+    from webapp.datasets.models import Dataset
+
+    dataset = Dataset.objects.create(name="noise", team=Group.objects.get_or_create(name="lab")[0])
+    for i in range(66):  # the same grey for every class: nothing to learn
+        add_image(dataset, "abc"[i % 3], jpeg_bytes((120, 120, 120), 6060 + i, 224), "test" if i < 6 else "train",
+                  f"{i}.jpg", size=224)
+    job = finished(services.job_create(dataset=dataset, user=ann, backbone="mobilenet_v2", weights="none"),
+                   timeout=300)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    trial = selectors.job_evaluation(job).report["search"]["trials"][-1]
+    assert trial["head"] == "fine-tune last block" and trial["follow_up"] and not job.epochs.exists()
+    follow_up = finished(job.follow_ups.get(), timeout=300)
+    assert follow_up.status == JobStatus.NOT_KEPT, follow_up.error_message + warm_workers.train.log()
+    assert follow_up.error_message.startswith("Not kept: fine-tuning the last block")
+    assert f"The model of job #{job.pk} stands." in follow_up.error_message
+    assert follow_up.images_cached == 66 and follow_up.images_extracted == 0  # the parent's features
+    assert follow_up.epochs.exists() and not follow_up.artifact_dir and not follow_up.follow_ups.exists()
+    assert selectors.job_evaluation(follow_up) is None
+    client.force_login(ann)
+    parent_page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert f"job #{follow_up.pk}</a> tries it on the same photos" in parent_page and "this model stands" in parent_page
+    page = client.get(f"/jobs/{follow_up.pk}/").content.decode()
+    assert f"A follow-up of <a href=\"/jobs/{job.pk}/\">job #{job.pk}</a>" in page and "Not kept:" in page

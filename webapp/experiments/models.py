@@ -21,10 +21,11 @@ class JobStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    NOT_KEPT = "not_kept", "Not kept"  # a fine-tuning follow-up that did not beat its parent's linear head
 
 
 ACTIVE_STATUSES = [JobStatus.EXTRACTING, JobStatus.TRAINING, JobStatus.EVALUATING]
-FINISHED_STATUSES = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
+FINISHED_STATUSES = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.NOT_KEPT]
 DEFAULTS = JobSettings()  # the settings' defaults (classifier.settings): the columns' defaults
 
 
@@ -56,6 +57,11 @@ class TrainingJob(Work):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
         help_text="The job this one retries, with the same settings",
+    )
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups",
+        help_text="The recommended job whose linear head this one tries to beat by fine-tuning the last block, on the "
+                  "same photos and decision; it ends with a model only if it wins (else: not kept)",
     )
 
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)

@@ -128,9 +128,9 @@ def job_progress_label(job: TrainingJob) -> tuple[str, str]:
         return "Progress", ""
     return {
         "epochs": ("Epochs", "epochs/s"),
-        "search": ("Step 1, head search: settings tried, each on every cross-validation fold (then a fine-tuning "
-                   "trial, only where it can pay)", "trials/s"),
-        "refit": ("Step 1, the retrained job's decision refitted (its views and C, on every cross-validation fold; "
+        "search": ("Step 1, head search: settings tried, each on every cross-validation fold (a fine-tuning trial "
+                   "that can pay follows as its own job)", "trials/s"),
+        "refit": ("Step 1, the reused decision refitted (its views and C, on every cross-validation fold; "
                   "no search)", "trials/s"),
         "fine-tune": ("Step 2, fine-tuning trial of the last block: epochs (at most; early stopping may end it "
                       "sooner)", "epochs/s"),
@@ -416,8 +416,8 @@ def _duration(seconds: float) -> str:
 def throughput_key(backbone: str, recipe: str) -> str:
     """What workers' speeds are remembered under (workers_registry Throughput.backbone): the backbone, and for
     the recommended recipe its own key, since its jobs cost differently. They extract up to the last block's input
-    (~20 % less per photo on MobileNetV2: bench/quality.py) and train by a search (+ fine-tuning), whose seconds
-    are kept per labelled photo in `train_seconds_per_image_epoch` (one pass, no epochs)."""
+    (~20 % less per photo on MobileNetV2: bench/quality.py) and train by a search (a follow-up's fine-tuning
+    trial is not counted), whose seconds are kept per labelled photo in `train_seconds_per_image_epoch` (one pass, no epochs)."""
     return backbone if get_recipe(recipe).fixed_head else f"{backbone}:{recipe}"
 
 
@@ -446,7 +446,7 @@ def job_time_estimate(*, images: list[Image], backbone: str, uncached: int, reci
     if not fixed_head and measured.train_seconds_per_image_epoch:
         labelled = sum(1 for image in images if image.split != Split.TEST)
         train_seconds = labelled * measured.train_seconds_per_image_epoch
-        parts.append(f"{_duration(train_seconds)} of training (head search, fine-tuning)")
+        parts.append(f"{_duration(train_seconds)} of training (head search)")
     text = (f"About {' and '.join(parts)}, as measured on {measured.worker} in earlier jobs (plus its start-up)."
             if parts else f"{measured.worker} has not measured this part yet.")
     return {"extract_seconds": extract_seconds, "train_seconds": train_seconds, "worker": measured.worker,
@@ -565,20 +565,20 @@ def images_for_user(user):
 
     return Image.objects.filter(dataset__in=datasets_for_user(user))
 def job_parent_decision(job: TrainingJob) -> dict | None:
-    """The decision a retrain (job_retry) may reuse, as classifier.recipes.decision_record writes it: {"classes",
+    """The decision a retrain (job_retry) or a fine-tuning follow-up (job_follow_up_create) may reuse, as classifier.recipes.decision_record writes it: {"classes",
     "views", "photos" (the training and validation photos it could read: {content_hash: label}), "chosen"} and
     "job", the job that made it by a search: the parent, or the job whose decision the parent reused in turn (so
     small changes never add up unchecked). None when that job did not succeed or has no searched head."""
     from classifier.recipes import decision_record, views_label
 
-    source, chosen = job.retry_of, None
+    source, chosen = job.retry_of or job.follow_up_of, None
     while source is not None and source.status == JobStatus.SUCCEEDED and source.recipe == job.recipe \
             and not source.recipe_info.fixed_head:
         evaluation = job_evaluation(source)
         chosen = ((evaluation.report if evaluation else {}).get("search") or {}).get("chosen")
         if not chosen or not chosen.get("reused_from"):
             break
-        source, chosen = source.retry_of, None
+        source, chosen = source.retry_of or source.follow_up_of, None
     if not chosen or source is None:
         return None
     skipped = {s.get("image_id") for s in source.skipped_images}

@@ -164,6 +164,32 @@ def job_retry(*, job: TrainingJob, user) -> TrainingJob:
                       recipe=job.recipe, input_size=job.input_size, retry_of=job)
 
 
+@transaction.atomic
+def job_follow_up_create(*, job: TrainingJob) -> TrainingJob:
+    """A queued follow-up of a succeeded recommended job whose fine-tuning trial can pay: the same settings,
+    views and photos (its JobImage snapshot, so its decision is reused as it stands); its training is the trial,
+    and it ends with a model only if the trial wins (job_not_kept otherwise). Sent once this commits."""
+    follow_up = TrainingJob.objects.create(
+        dataset=job.dataset, backbone=job.backbone, weights=job.weights, pooling=job.pooling,
+        precision=job.precision, precision_reason=job.precision_reason, input_size=job.input_size,
+        recipe=job.recipe, head_config=job.head_config, feature_specs=job.feature_specs,
+        created_by=job.created_by, follow_up_of=job,
+    )
+    JobImage.objects.bulk_create([JobImage(job=follow_up, image_id=ji.image_id, content_hash=ji.content_hash,
+                                           label_name=ji.label_name, original_name=ji.original_name, split=ji.split)
+                                  for ji in job.job_images.all()])
+    enqueue(KINDS["job"].task, follow_up.pk)
+    return follow_up
+
+
+def job_not_kept(*, job_id: int, message: str) -> bool:
+    """A follow-up whose fine-tuning trial did not beat its parent's linear head: it ends with no model, saying
+    so (the trial's numbers stay in its epochs and its message)."""
+    return bool(TrainingJob.objects.filter(pk=job_id, status=JobStatus.TRAINING).update(
+        status=JobStatus.NOT_KEPT, error_message=message, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+    ))
+
+
 def can_edit_threshold(user, job: TrainingJob) -> bool:
     """Who may change a model's unsure threshold: whoever may train on the team; once the job is a version of a
     named model (it may be serving), only whoever may promote the team's models."""

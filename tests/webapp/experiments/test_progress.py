@@ -98,7 +98,7 @@ def test_the_time_estimate_uses_the_chosen_recipes_own_speeds(client_for, datase
     time = client.get(url, query | {"recipe": "recommended"}).json()["time"]
     assert time["extract_seconds"] == pytest.approx(15 / 6)
     assert time["train_seconds"] == pytest.approx(12 * 0.5)  # train + validation photos, one search
-    assert "of training (head search, fine-tuning)" in time["text"]
+    assert "of training (head search)" in time["text"]
     article = client.get(url, query | {"recipe": "article", "epochs": 2}).json()["time"]
     assert article["extract_seconds"] == pytest.approx(15 / 5) and article["train_seconds"] == pytest.approx(
         2 * 9 * 0.25)

@@ -107,6 +107,7 @@
     setText("job-extracted", String(status.images_extracted));
     var error = document.getElementById("job-error");
     error.hidden = !status.error_message;
+    error.classList.toggle("error", status.status !== "not_kept");  // a follow-up not kept is an outcome
     setText("job-error", status.error_message || "");
     drawCurves(status);
     if (status.status !== "queued") {  // the "Job #N queued." banner is stale once a worker has it
