@@ -488,7 +488,8 @@ def train_recommended(spec: FeatureSpec | list[FeatureSpec], maps, y, *, num_cla
         trials.append({"views": best["views"], "head": "fine-tune last block", "C": best["C"],
                        "skipped": f"left to a follow-up: the linear head gets {errors} of {len(held_out)} held-out "
                                   f"photos wrong, room for a significant gain",
-                       "follow_up": True, "linear_holdout_errors": errors, "seconds": 0.0, "chosen": False})
+                       "follow_up": True, "linear_holdout_errors": errors, "max_p_value": config.max_p_value,
+                       "seconds": 0.0, "chosen": False})
         return result | {"fine_tuning_follow_up": True}
     started = time.monotonic()
     progress(0, config.max_epochs, "fine-tune")  # at most: early stopping usually ends it sooner
