@@ -218,9 +218,10 @@ def main() -> None:
 
 
 def _outer_cross_validation(args) -> None:
-    """Recommended (as a job answers: the search; the fine-tuning trial is a follow-up's) and the probe (C=1 on the backbone's own pooled
-    features) trained on k-1 outer folds of all the dataset's photos and scored on the k-th; accuracy over every
-    photo, and the photos only one of the two got right (a sign test on those: is the difference chance?)."""
+    """Recommended (as a job answers: the search; the fine-tuning trial is a follow-up's) and the probe (C=1 on
+    the backbone's own pooled features) trained on k-1 outer folds of all the dataset's photos and scored on the
+    k-th; accuracy over every photo, and the photos only one of the two got right (a sign test on those: is the
+    difference chance?)."""
     import numpy as np
     from scipy.stats import binomtest
 

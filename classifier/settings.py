@@ -113,8 +113,8 @@ class JobSettings:
     one; `fields_of(...)` lists them."""
     recipe: str = _setting(
         DEFAULT_RECIPE, "Recommended chooses its head by cross-validation on the backbone's last block (a follow-up "
-        "job fine-tunes it where that can pay) and ignores pooling and the head settings; article trains the article's head (the head "
-        "settings) on the 7×7 maps.",
+        "job fine-tunes it where that can pay) and ignores pooling and the head settings; article trains the "
+        "article's head (the head settings) on the 7×7 maps.",
         choices=tuple((recipe.name, recipe.label) for recipe in RECIPE_REGISTRY.values()))
     backbone: str = _setting(
         DEFAULT_BACKBONE, "Pretrained convolutional base whose bottleneck features are used.",

@@ -268,16 +268,16 @@ def _not_kept_message(job: TrainingJob, trials: list[dict]) -> str:
     if "holdout_accuracy" not in trial:
         why = trial.get("skipped", "the trial did not run")
         return f"Not kept: fine-tuning was not tried ({why}). The model of {parent} stands."
-    return (f"Not kept: fine-tuning the last block ({trial['epochs']} epoch(s)) did not beat the linear head of "
-            f"{parent} by more than chance on the photos it held out: {trial['holdout_accuracy']:.1%} against "
+    return (f"Not kept: fine-tuning the last block (its best epoch: {trial['epochs']}) did not beat the linear head "
+            f"of {parent} by more than chance on the photos it held out: {trial['holdout_accuracy']:.1%} against "
             f"{trial['linear_holdout_accuracy']:.1%}, p = {trial['p_value']:.2g} (kept only below "
             f"{trial['max_p_value']:g}). The model of {parent} stands.")
 
 
 def _reused_decision(job: TrainingJob, arrays: dict, class_names: list[str]) -> tuple[dict | None, str]:
     """(the decision (views, C, fine-tuned) to reuse, "job N" that made it): a retrain's or a fine-tuning
-    follow-up's when the labelled photos changed a little since that job's search (classifier.recipes.reusable_decision); (None, "")
-    otherwise."""
+    follow-up's when the labelled photos changed a little since that job's search
+    (classifier.recipes.reusable_decision); (None, "") otherwise."""
     from classifier.recipes import labelled_set, reusable_decision, views_label
 
     if job.recipe_info.fixed_head or (job.retry_of_id is None and job.follow_up_of_id is None):

@@ -417,7 +417,8 @@ def throughput_key(backbone: str, recipe: str) -> str:
     """What workers' speeds are remembered under (workers_registry Throughput.backbone): the backbone, and for
     the recommended recipe its own key, since its jobs cost differently. They extract up to the last block's input
     (~20 % less per photo on MobileNetV2: bench/quality.py) and train by a search (a follow-up's fine-tuning
-    trial is not counted), whose seconds are kept per labelled photo in `train_seconds_per_image_epoch` (one pass, no epochs)."""
+    trial is not counted), whose seconds are kept per labelled photo in `train_seconds_per_image_epoch` (one pass,
+    no epochs)."""
     return backbone if get_recipe(recipe).fixed_head else f"{backbone}:{recipe}"
 
 
@@ -565,10 +566,11 @@ def images_for_user(user):
 
     return Image.objects.filter(dataset__in=datasets_for_user(user))
 def job_parent_decision(job: TrainingJob) -> dict | None:
-    """The decision a retrain (job_retry) or a fine-tuning follow-up (job_follow_up_create) may reuse, as classifier.recipes.decision_record writes it: {"classes",
-    "views", "photos" (the training and validation photos it could read: {content_hash: label}), "chosen"} and
-    "job", the job that made it by a search: the parent, or the job whose decision the parent reused in turn (so
-    small changes never add up unchecked). None when that job did not succeed or has no searched head."""
+    """The decision a retrain (job_retry) or a fine-tuning follow-up (job_follow_up_create) may reuse, as
+    classifier.recipes.decision_record writes it: {"classes", "views", "photos" (the training and validation photos
+    it could read: {content_hash: label}), "chosen"} and "job", the job that made it by a search: the parent, or
+    the job whose decision the parent reused in turn (so small changes never add up unchecked). None when that job
+    did not succeed or has no searched head."""
     from classifier.recipes import decision_record, views_label
 
     source, chosen = job.retry_of or job.follow_up_of, None
