@@ -186,3 +186,24 @@ def test_the_cli_evaluates_and_predicts_with_a_two_view_run(two_views):
     assert re.search(r"accuracy\s+1\.000\s+18\n", output), output  # all 18 photos, through both views
     photo = sorted((root / "data" / "green").iterdir())[-1]
     assert f"{photo}: green" in run_cli("predict", root / "run", photo)
+
+
+@pytest.mark.slow  # two CLI trainings, the second with a fine-tuning trial
+def test_the_cli_leaves_a_trial_that_can_pay_to_a_second_train_that_reuses_the_search(tmp_path):
+    """Labels as noise: the first train answers with the linear head and says fine-tuning could pay; the same
+    command with --fine-tuning now reuses the cached decision (no search) and runs only the trial."""
+    from tests.classifier.test_cli_predict_export import run_cli
+    from tests.images import jpeg_bytes
+
+    data = tmp_path / "data"
+    for i in range(72):  # the same grey in every class: nothing to learn
+        (data / "abc"[i % 3]).mkdir(parents=True, exist_ok=True)
+        (data / "abc"[i % 3] / f"{i}.jpg").write_bytes(jpeg_bytes((120, 120, 120), 7070 + i))
+    args = ["train", data, "--out", tmp_path / "run", "--cache", tmp_path / "cache", "--backbone", "vgg16",
+            "--weights", "none", "--input-size", "32", "--precision", "float32"]
+    first = run_cli(*args)
+    assert "skipped left to a follow-up" in first and "fine-tuning the last block could pay here" in first
+    assert "(fine-tuning)" not in first  # no epoch ran
+    second = run_cli(*args, "--fine-tuning", "now")
+    assert "reused the decision of the cache" in second and "epoch 1 (fine-tuning)" in second
+    assert "p_value" in second and "could pay here" not in second
