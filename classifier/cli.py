@@ -274,8 +274,7 @@ def _train(args) -> int:
     chosen = result["search"] and result["search"]["chosen"]
     if chosen and args.fine_tuning != "never" and (reuse is None or "reused_from" not in chosen):
         decision_path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(decision_path, decision_record(result["search"]["chosen"], photos, class_names,
-                                                  views_label(views(spec))))
+        write_json(decision_path, decision_record(chosen, photos, class_names, views_label(views(spec))))
     if result["search"]:
         for trial in result["search"]["trials"]:
             print("trial " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

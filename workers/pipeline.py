@@ -280,11 +280,11 @@ def _reused_decision(job: TrainingJob, arrays: dict, class_names: list[str]) -> 
     (classifier.recipes.reusable_decision); (None, "") otherwise."""
     from classifier.recipes import labelled_set, reusable_decision, views_label
 
-    if job.recipe_info.fixed_head or (job.retry_of_id is None and job.follow_up_of_id is None):
+    stored = None if job.recipe_info.fixed_head else selectors.job_parent_decision(job)  # None: no parent
+    if stored is None:
         return None, ""
     rows = arrays["train"][2] + arrays["validation"][2]
     photos = labelled_set([ji.content_hash for ji in rows], [ji.label_name for ji in rows])
-    stored = selectors.job_parent_decision(job)
     reuse = reusable_decision(stored, photos, class_names, views_label(job.specs))
     return (reuse, f"job {stored['job']}") if reuse is not None else (None, "")
 
